@@ -1,0 +1,30 @@
+# Every third-party dependency is found here and exposed as an imported target whose headers
+# are SYSTEM includes, so -Wall -Wextra -Wpedantic -Werror apply to our code only.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS url)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswscale libswresample libavutil)
+pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips)
+if(WANSERVE_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+
+# Mark the include directories of imported targets as SYSTEM.
+function(wanserve_mark_system target)
+  get_target_property(dirs ${target} INTERFACE_INCLUDE_DIRECTORIES)
+  if(dirs)
+    set_target_properties(${target} PROPERTIES INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${dirs}")
+  endif()
+endfunction()
+foreach(t PkgConfig::TOMLPP PkgConfig::FFMPEG PkgConfig::VIPS)
+  wanserve_mark_system(${t})
+endforeach()

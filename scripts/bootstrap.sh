@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency from Debian packages (idempotent, quiet when
+# everything is present), then configures and builds build/wanserve in Release mode.
+#
+#   scripts/bootstrap.sh            install + build (Release, build/)
+#   scripts/bootstrap.sh --deps     install only
+#
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default Release),
+#              WANSERVE_SANITIZE=1 (ASan+UBSan), WANSERVE_WERROR=1 (-Werror).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-url1.81-dev
+  nlohmann-json3-dev libsqlite3-dev sqlite3
+  libcurl4-openssl-dev libssl-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
+  libvips-dev
+  libgtest-dev libgmock-dev
+  curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[[ "${1:-}" == "--deps" ]] && exit 0
+
+BUILD_DIR=${BUILD_DIR:-build}
+BUILD_TYPE=${BUILD_TYPE:-Release}
+cmake -S . -B "$BUILD_DIR" -G Ninja \
+  -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+  -DWANSERVE_SANITIZE="${WANSERVE_SANITIZE:-OFF}" \
+  -DWANSERVE_WERROR="${WANSERVE_WERROR:-OFF}" >/dev/null
+cmake --build "$BUILD_DIR" --parallel "$(nproc)"

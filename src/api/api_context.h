@@ -1,0 +1,26 @@
+#pragma once
+// What dialect handlers share: the task service and how to make signed output links.
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "core/task.h"
+#include "media/url_signer.h"
+#include "tasks/task_service.h"
+
+namespace wanserve::api {
+
+struct ApiContext {
+  tasks::TaskService& tasks;
+  const media::UrlSigner& signer;
+  std::shared_ptr<Clock> clock;
+  std::string public_base_url;               // e.g. "http://127.0.0.1:8080"
+  int64_t link_ttl_ms = 24 * 3600 * 1000;    // links live 24 h after completion
+
+  // Signed link to an output; empty once the outputs expired.
+  std::string OutputUrl(const core::Task& task, const core::Output& output) const;
+  // Unix seconds at which the task's links stop working (0 when it has none yet).
+  int64_t LinksExpireAt(const core::Task& task) const;
+};
+
+}  // namespace wanserve::api

@@ -1,0 +1,48 @@
+#include "api/auth.h"
+
+#include "common/crypto.h"
+
+namespace wanserve::api {
+
+Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock) {
+  NewApiKey k;
+  k.secret = "ws_" + Base64UrlEncode(RandomBytes(32));
+  k.record.id = "key_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
+  k.record.name = name;
+  k.record.hash = Sha256Hex(k.secret);
+  k.record.prefix = k.secret.substr(0, 7);
+  k.record.created_ms = clock.NowMs();
+  RETURN_IF_ERROR(keys.InsertKey(k.record));
+  return k;
+}
+
+Result<std::string> Authenticator::Authenticate(const HttpRequest& request) const {
+  std::string presented;
+  if (auto auth = request.Header("authorization")) {
+    constexpr std::string_view kBearer = "bearer ";
+    if (auth->size() > kBearer.size()) {
+      std::string scheme = auth->substr(0, kBearer.size());
+      for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (scheme == kBearer) presented = auth->substr(kBearer.size());
+    }
+  }
+  if (presented.empty()) {
+    if (auto key = request.Header("x-api-key")) presented = *key;
+  }
+  while (!presented.empty() && presented.back() == ' ') presented.pop_back();
+  if (presented.empty()) return MakeError(ErrorCode::kUnauthorized, "missing API key");
+  // The lookup is by hash, so timing reveals nothing about stored secrets; the final compare
+  // of the hashes is constant-time as well.
+  const std::string hash = Sha256Hex(presented);
+  auto key = keys_.FindActiveKeyByHash(hash);
+  if (!key.ok()) {
+    if (key.error().code == ErrorCode::kNotFound) {
+      return MakeError(ErrorCode::kUnauthorized, "invalid API key");
+    }
+    return key.error();
+  }
+  if (!ConstantTimeEquals(key->hash, hash)) return MakeError(ErrorCode::kUnauthorized, "invalid API key");
+  return key->id;
+}
+
+}  // namespace wanserve::api

@@ -1,0 +1,183 @@
+#include "api/dialects/fields.h"
+
+#include <fmt/format.h>
+
+#include <boost/url/parse.hpp>
+#include <cmath>
+
+#include "common/text.h"
+
+namespace wanserve::api::dialects {
+
+Result<json> ParseJsonObject(const std::string& body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return MakeError(ErrorCode::kInvalidInput, "request body is not valid JSON (or not UTF-8)", "body");
+  }
+  if (!j.is_object()) return MakeError(ErrorCode::kInvalidInput, "request body must be a JSON object", "body");
+  return j;
+}
+
+Status CheckUrl(const std::string& url, const std::string& field, bool https_only, size_t max_length) {
+  if (url.size() > max_length) {
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("{}: URL must be at most {} characters", field, max_length), field);
+  }
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) {
+    return MakeError(ErrorCode::kInvalidInput, fmt::format("{}: not a valid absolute URL", field), field);
+  }
+  const auto scheme = parsed->scheme_id();
+  const bool https = scheme == boost::urls::scheme::https;
+  if (!https && (https_only || scheme != boost::urls::scheme::http)) {
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("{}: URL scheme must be {}", field, https_only ? "https" : "http or https"),
+                     field);
+  }
+  if (!parsed->has_authority() || parsed->encoded_host().empty()) {
+    return MakeError(ErrorCode::kInvalidInput, fmt::format("{}: URL has no host", field), field);
+  }
+  return Status::Ok();
+}
+
+const json* Fields::Find(std::string_view name) const {
+  auto it = obj_.find(name);
+  if (it == obj_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+bool Fields::Has(std::string_view name) const { return Find(name) != nullptr; }
+
+Error Fields::Invalid(std::string_view name, const std::string& rule) const {
+  return MakeError(ErrorCode::kInvalidInput, fmt::format("{}: {}", Name(name), rule), Name(name));
+}
+
+Result<std::string> Fields::RequiredString(std::string_view name, size_t min_chars,
+                                           size_t max_chars) const {
+  const json* v = Find(name);
+  if (!v) return Invalid(name, "is required");
+  if (!v->is_string()) return Invalid(name, "must be a string");
+  const auto& s = v->get_ref<const std::string&>();
+  auto len = Utf8Length(s);
+  if (!len) return Invalid(name, "must be valid UTF-8");
+  if (*len < min_chars || *len > max_chars) {
+    return Invalid(name, fmt::format("must be {}-{} characters (got {})", min_chars, max_chars, *len));
+  }
+  return s;
+}
+
+Result<std::string> Fields::StringOr(std::string_view name, std::string fallback,
+                                     size_t max_chars) const {
+  if (!Has(name)) return fallback;
+  return RequiredString(name, 0, max_chars);
+}
+
+Result<std::string> Fields::TruncatedString(std::string_view name, std::string fallback,
+                                            size_t max_chars, bool required) const {
+  const json* v = Find(name);
+  if (!v) {
+    if (required) return Invalid(name, "is required");
+    return fallback;
+  }
+  if (!v->is_string()) return Invalid(name, "must be a string");
+  const auto& s = v->get_ref<const std::string&>();
+  if (!Utf8Length(s)) return Invalid(name, "must be valid UTF-8");
+  if (required && s.empty()) return Invalid(name, "must not be empty");
+  return Utf8Truncate(s, max_chars);
+}
+
+Result<std::optional<int64_t>> Fields::OptionalInt(std::string_view name, int64_t min,
+                                                   int64_t max) const {
+  const json* v = Find(name);
+  if (!v) return std::optional<int64_t>();
+  const std::string rule = fmt::format("must be an integer from {} to {}", min, max);
+  int64_t value;
+  if (v->is_number_integer()) {
+    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      return Invalid(name, rule + " (got " + v->dump() + ")");
+    }
+    value = v->get<int64_t>();
+  } else if (v->is_number_float()) {
+    const double d = v->get<double>();
+    if (!std::isfinite(d) || d != std::floor(d) || d < -9.2e18 || d > 9.2e18) {
+      return Invalid(name, rule + " (got " + v->dump() + ")");
+    }
+    value = static_cast<int64_t>(d);
+  } else {
+    return Invalid(name, rule);
+  }
+  if (value < min || value > max) return Invalid(name, fmt::format("{} (got {})", rule, value));
+  return std::optional<int64_t>(value);
+}
+
+Result<int64_t> Fields::IntOr(std::string_view name, int64_t fallback, int64_t min, int64_t max) const {
+  ASSIGN_OR_RETURN(auto v, OptionalInt(name, min, max));
+  return v.value_or(fallback);
+}
+
+Result<std::optional<bool>> Fields::OptionalBool(std::string_view name) const {
+  const json* v = Find(name);
+  if (!v) return std::optional<bool>();
+  if (!v->is_boolean()) return Invalid(name, "must be true or false");
+  return std::optional<bool>(v->get<bool>());
+}
+
+Result<std::optional<std::string>> Fields::OptionalEnum(
+    std::string_view name, std::initializer_list<std::string_view> allowed) const {
+  const json* v = Find(name);
+  if (!v) return std::optional<std::string>();
+  std::string list;
+  for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  if (v->is_string()) {
+    const auto& s = v->get_ref<const std::string&>();
+    for (auto a : allowed) {
+      if (s == a) return std::optional<std::string>(s);
+    }
+  }
+  return Invalid(name, fmt::format("must be one of {}", list));
+}
+
+Result<std::string> Fields::EnumOr(std::string_view name, std::string fallback,
+                                   std::initializer_list<std::string_view> allowed) const {
+  ASSIGN_OR_RETURN(auto v, OptionalEnum(name, allowed));
+  return v.value_or(std::move(fallback));
+}
+
+Result<std::vector<std::string>> Fields::UrlArray(std::string_view name, size_t min, size_t max) const {
+  const json* v = Find(name);
+  std::vector<std::string> out;
+  if (!v) {
+    if (min > 0) return Invalid(name, "is required");
+    return out;
+  }
+  if (!v->is_array()) return Invalid(name, "must be an array of URLs");
+  if (v->size() < min || v->size() > max) {
+    return Invalid(name, fmt::format("must have {}-{} elements (got {})", min, max, v->size()));
+  }
+  for (size_t i = 0; i < v->size(); ++i) {
+    const auto& e = (*v)[i];
+    const std::string field = fmt::format("{}[{}]", Name(name), i);
+    if (!e.is_string()) {
+      return MakeError(ErrorCode::kInvalidInput, field + ": must be a URL string", field);
+    }
+    RETURN_IF_ERROR(CheckUrl(e.get<std::string>(), field));
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> Fields::OptionalUrl(std::string_view name) const {
+  const json* v = Find(name);
+  if (!v) return std::optional<std::string>();
+  if (!v->is_string()) return Invalid(name, "must be a URL string");
+  RETURN_IF_ERROR(CheckUrl(v->get<std::string>(), Name(name)));
+  return std::optional<std::string>(v->get<std::string>());
+}
+
+Result<std::string> Fields::RequiredUrl(std::string_view name) const {
+  ASSIGN_OR_RETURN(auto v, OptionalUrl(name));
+  if (!v) return Invalid(name, "is required");
+  return *v;
+}
+
+}  // namespace wanserve::api::dialects

@@ -1,0 +1,59 @@
+#pragma once
+// Typed, range-checked access to the fields of a JSON request object. Every failure names the
+// field and the rule it broke, e.g. "n: must be an integer from 1 to 4 (got 7)".
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace wanserve::api::dialects {
+
+using nlohmann::json;
+
+// The body must be one JSON object in valid UTF-8.
+Result<json> ParseJsonObject(const std::string& body);
+
+// An absolute http(s) URL with a host, at most max_length characters.
+Status CheckUrl(const std::string& url, const std::string& field, bool https_only = false,
+                size_t max_length = 4096);
+
+class Fields {
+ public:
+  // prefix is prepended to names in messages ("input.").
+  Fields(const json& object, std::string prefix = {}) : obj_(object), prefix_(std::move(prefix)) {}
+
+  bool Has(std::string_view name) const;  // present and not null
+  std::string Name(std::string_view name) const { return prefix_ + std::string(name); }
+
+  Result<std::string> RequiredString(std::string_view name, size_t min_chars, size_t max_chars) const;
+  Result<std::string> StringOr(std::string_view name, std::string fallback, size_t max_chars) const;
+  // Longer values are cut to max_chars instead of refused (EvoLink's prompt rule).
+  Result<std::string> TruncatedString(std::string_view name, std::string fallback, size_t max_chars,
+                                      bool required) const;
+  Result<std::optional<int64_t>> OptionalInt(std::string_view name, int64_t min, int64_t max) const;
+  Result<int64_t> IntOr(std::string_view name, int64_t fallback, int64_t min, int64_t max) const;
+  Result<std::optional<bool>> OptionalBool(std::string_view name) const;
+  Result<std::string> EnumOr(std::string_view name, std::string fallback,
+                             std::initializer_list<std::string_view> allowed) const;
+  Result<std::optional<std::string>> OptionalEnum(std::string_view name,
+                                                  std::initializer_list<std::string_view> allowed) const;
+  // Array of URLs with min..max elements; absent (or null) gives an empty list.
+  Result<std::vector<std::string>> UrlArray(std::string_view name, size_t min, size_t max) const;
+  Result<std::optional<std::string>> OptionalUrl(std::string_view name) const;
+  Result<std::string> RequiredUrl(std::string_view name) const;
+
+ private:
+  const json* Find(std::string_view name) const;
+  Error Invalid(std::string_view name, const std::string& rule) const;
+
+  const json& obj_;
+  std::string prefix_;
+};
+
+}  // namespace wanserve::api::dialects

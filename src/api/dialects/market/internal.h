@@ -1,0 +1,28 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "api/api_context.h"
+#include "api/http.h"
+#include "core/task.h"
+
+namespace wanserve::api::dialects::market {
+
+using nlohmann::json;
+
+struct Parsed {
+  core::GenerationRequest request;
+  std::string model_alias;  // "wan/2-7-image", ...
+  json param;               // {model, callBackUrl, input} as recordInfo echoes it
+};
+
+Result<Parsed> Parse(const json& body);
+
+// Business errors travel in the envelope's code with HTTP 200, as kie's clients expect.
+HttpResponse RenderError(const Error& error);
+int EnvelopeCode(ErrorCode code);
+json RenderRecord(const core::Task& task, const ApiContext& ctx);
+std::string NewId(int64_t now_ms);
+
+}  // namespace wanserve::api::dialects::market

@@ -1,0 +1,84 @@
+#include <fmt/format.h>
+
+#include "api/dialects/market/internal.h"
+#include "common/crypto.h"
+
+namespace wanserve::api::dialects::market {
+namespace {
+
+std::string_view StateName(core::TaskState s) {
+  switch (s) {
+    case core::TaskState::kQueued: return "waiting";
+    case core::TaskState::kRunning: return "generating";
+    case core::TaskState::kSucceeded: return "success";
+    case core::TaskState::kFailed:
+    case core::TaskState::kCanceled: return "fail";
+  }
+  return "waiting";
+}
+
+json MsOrNull(int64_t ms) { return ms > 0 ? json(ms) : json(nullptr); }
+
+}  // namespace
+
+int EnvelopeCode(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUnauthorized:
+    case ErrorCode::kForbidden: return 401;
+    case ErrorCode::kInsufficientCredits: return 402;
+    case ErrorCode::kNotFound:
+    case ErrorCode::kInvalidId: return 404;
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kUnsupportedModel:
+    case ErrorCode::kPayloadTooLarge:
+    case ErrorCode::kConflict: return 422;
+    case ErrorCode::kRateLimited: return 429;
+    case ErrorCode::kUnavailable: return 455;
+    case ErrorCode::kContentRejected:
+    case ErrorCode::kUpstreamFailed:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kCanceled: return 501;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+std::string NewId(int64_t now_ms) {
+  return fmt::format("task_wan_{}{}", now_ms, RandomString(6, "abcdefghijklmnopqrstuvwxyz0123456789"));
+}
+
+HttpResponse RenderError(const Error& error) {
+  json body = {{"code", EnvelopeCode(error.code)}, {"msg", error.message}, {"data", nullptr}};
+  return HttpResponse::Json(200, body.dump());
+}
+
+json RenderRecord(const core::Task& task, const ApiContext& ctx) {
+  std::string result_json;
+  if (task.state == core::TaskState::kSucceeded) {
+    json urls = json::array();
+    for (const auto& o : task.outputs) urls.push_back(ctx.OutputUrl(task, o));
+    result_json = json{{"resultUrls", urls}}.dump();
+  }
+  std::string fail_code, fail_msg;
+  if (task.error && core::IsTerminal(task.state) && task.state != core::TaskState::kSucceeded) {
+    fail_code = task.error->detail_code.empty() ? std::string(ToString(task.error->code)) : task.error->detail_code;
+    fail_msg = task.error->message;
+  }
+  json data = {{"taskId", task.id},
+               {"task_id", task.id},
+               {"model", task.model_alias},
+               {"state", StateName(task.state)},
+               {"param", task.client_echo},
+               {"resultJson", result_json},
+               {"failCode", fail_code},
+               {"failMsg", fail_msg},
+               {"progress", task.progress},
+               {"costTime", task.finished_ms > 0 && task.started_ms > 0 ? json(task.finished_ms - task.started_ms)
+                                                                        : json(nullptr)},
+               {"completeTime", MsOrNull(task.finished_ms)},
+               {"createTime", task.created_ms},
+               {"updateTime", task.updated_ms}};
+  return {{"code", 200}, {"msg", "success"}, {"message", "success"}, {"data", data}};
+}
+
+}  // namespace wanserve::api::dialects::market

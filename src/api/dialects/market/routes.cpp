@@ -1,0 +1,60 @@
+#include "api/dialects/fields.h"
+#include "api/dialects/market/internal.h"
+#include "api/dialects/market/market.h"
+
+namespace wanserve::api::dialects::market {
+namespace {
+
+constexpr const char* kDialect = "market";
+
+Result<std::string> TaskIdOf(const HttpRequest& req) {
+  if (auto id = req.Query("taskId"); id && !id->empty()) return *id;
+  if (auto id = req.Query("task_id"); id && !id->empty()) return *id;
+  if (!req.body.empty()) {
+    auto body = json::parse(req.body, nullptr, false);
+    if (body.is_object() && body.contains("taskId") && body["taskId"].is_string()) {
+      return body["taskId"].get<std::string>();
+    }
+  }
+  return MakeError(ErrorCode::kInvalidInput, "taskId is required", "taskId");
+}
+
+}  // namespace
+
+void Register(Router& router, const ApiContext& ctx) {
+  router.Add({"POST", "/api/v1/jobs/createTask", true,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) {
+                auto body = ParseJsonObject(req.body);
+                if (!body.ok()) return RenderError(body.error());
+                auto parsed = Parse(*body);
+                if (!parsed.ok()) return RenderError(parsed.error());
+                auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs()), kDialect, rc.key_id, parsed->model_alias,
+                                              parsed->param.dump(), std::move(parsed->request)});
+                if (!task.ok()) return RenderError(task.error());
+                json out = {{"code", 200}, {"msg", "success"}, {"data", {{"taskId", task->id}}}};
+                return HttpResponse::Json(200, out.dump());
+              },
+              RenderError});
+  router.Add({"GET", "/api/v1/jobs/recordInfo", true,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) {
+                auto id = TaskIdOf(req);
+                if (!id.ok()) return RenderError(id.error());
+                auto task = ctx.tasks.Get(*id, rc.key_id);
+                if (!task.ok()) return RenderError(task.error());
+                return HttpResponse::Json(200, RenderRecord(*task, ctx).dump());
+              },
+              RenderError});
+  router.Add({"POST", "/api/v1/jobs/cancelTask", true,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) {
+                auto id = TaskIdOf(req);
+                if (!id.ok()) return RenderError(id.error());
+                auto task = ctx.tasks.Cancel(*id, rc.key_id);
+                if (!task.ok()) return RenderError(task.error());
+                json out = {{"code", 200}, {"msg", "success"},
+                            {"data", {{"taskId", task->id}, {"state", RenderRecord(*task, ctx)["data"]["state"]}}}};
+                return HttpResponse::Json(200, out.dump());
+              },
+              RenderError});
+}
+
+}  // namespace wanserve::api::dialects::market

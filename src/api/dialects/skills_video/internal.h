@@ -1,0 +1,32 @@
+#pragma once
+// Parse and render functions of the skills_video dialect, separate from HTTP so they can be
+// tested directly.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "api/api_context.h"
+#include "api/http.h"
+#include "core/task.h"
+
+namespace wanserve::api::dialects::skills_video {
+
+using nlohmann::json;
+
+enum class Endpoint { kImage, kImagePro, kEditVideo };
+
+struct Parsed {
+  core::GenerationRequest request;
+  json echo;  // the normalized `input` echo
+};
+
+Result<Parsed> Parse(Endpoint endpoint, const json& body);
+
+// "IMAGE_GENERATION" or "VIDEO_GENERATION".
+std::string_view Family(bool video);
+HttpResponse RenderError(const Error& error, std::string_view family);
+json RenderGeneration(const core::Task& task, const ApiContext& ctx);
+std::string NewId();
+
+}  // namespace wanserve::api::dialects::skills_video

@@ -1,0 +1,27 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "api/api_context.h"
+#include "api/http.h"
+#include "core/task.h"
+
+namespace wanserve::api::dialects::unified {
+
+using nlohmann::json;
+
+struct Parsed {
+  core::GenerationRequest request;
+  std::string model_alias;  // as sent: "wan-2.7-image", "wan2.7-text-to-video", ...
+};
+
+Result<Parsed> ParseImage(const json& body);
+Result<Parsed> ParseVideo(const json& body);
+
+HttpResponse RenderError(const Error& error);
+json RenderTask(const core::Task& task, const ApiContext& ctx);
+std::string NewId(int64_t unix_seconds);
+bool IsValidId(const std::string& id);
+
+}  // namespace wanserve::api::dialects::unified

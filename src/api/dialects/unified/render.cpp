@@ -1,0 +1,125 @@
+#include <fmt/format.h>
+
+#include "api/dialects/unified/internal.h"
+#include "common/crypto.h"
+
+namespace wanserve::api::dialects::unified {
+namespace {
+
+constexpr std::string_view kIdPrefix = "task-unified-";
+constexpr std::string_view kIdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+struct WireError {
+  int http;
+  std::string_view code;
+  std::string_view type;
+};
+
+WireError WireFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput: return {400, "invalid_request", "invalid_request_error"};
+    case ErrorCode::kInvalidId: return {400, "invalid_task_id", "invalid_request_error"};
+    case ErrorCode::kUnsupportedModel: return {404, "model_not_found", "not_found_error"};
+    case ErrorCode::kUnauthorized: return {401, "unauthorized", "authentication_error"};
+    case ErrorCode::kInsufficientCredits: return {402, "insufficient_quota", "insufficient_quota_error"};
+    case ErrorCode::kForbidden: return {403, "permission_denied", "permission_error"};
+    case ErrorCode::kNotFound: return {404, "task_not_found", "not_found_error"};
+    case ErrorCode::kConflict: return {409, "invalid_task_state", "invalid_request_error"};
+    case ErrorCode::kPayloadTooLarge: return {413, "request_too_large", "request_too_large_error"};
+    case ErrorCode::kRateLimited: return {429, "rate_limit_exceeded", "rate_limit_error"};
+    case ErrorCode::kContentRejected: return {400, "content_policy_violation", "invalid_request_error"};
+    case ErrorCode::kUpstreamFailed: return {502, "upstream_error", "upstream_error"};
+    case ErrorCode::kTimeout: return {504, "generation_timeout", "upstream_error"};
+    case ErrorCode::kUnavailable: return {503, "service_unavailable", "service_unavailable_error"};
+    case ErrorCode::kCanceled: return {409, "request_cancelled", "invalid_request_error"};
+    case ErrorCode::kInternal: return {500, "internal_error", "internal_server_error"};
+  }
+  return {500, "internal_error", "internal_server_error"};
+}
+
+// The task error codes of EvoLink's task query.
+std::string_view TaskErrorCode(const core::TaskError& e) {
+  switch (e.code) {
+    case ErrorCode::kCanceled: return "request_cancelled";
+    case ErrorCode::kInvalidInput: return "invalid_parameters";
+    case ErrorCode::kContentRejected: return "content_policy_violation";
+    case ErrorCode::kTimeout: return "generation_timeout";
+    case ErrorCode::kUnavailable: return "service_unavailable";
+    case ErrorCode::kRateLimited: return "quota_exceeded";
+    case ErrorCode::kUpstreamFailed: return "generation_failed_no_content";
+    case ErrorCode::kInternal: return "service_error";
+    default: return "unknown_error";
+  }
+}
+
+std::string_view StatusName(core::TaskState s) {
+  switch (s) {
+    case core::TaskState::kQueued: return "pending";
+    case core::TaskState::kRunning: return "processing";
+    case core::TaskState::kSucceeded: return "completed";
+    case core::TaskState::kFailed:
+    case core::TaskState::kCanceled: return "failed";
+  }
+  return "pending";
+}
+
+int EstimatedSeconds(const core::GenerationRequest& r) {
+  if (core::IsVideo(r.kind)) return 60 + static_cast<int>((r.duration_s > 0 ? r.duration_s : 5) * 12) * r.count;
+  return 20 * r.count;
+}
+
+}  // namespace
+
+std::string NewId(int64_t unix_seconds) {
+  return fmt::format("{}{}-{}", kIdPrefix, unix_seconds, RandomString(8, kIdAlphabet));
+}
+
+bool IsValidId(const std::string& id) {
+  if (id.rfind(kIdPrefix, 0) != 0) return false;
+  const std::string rest = id.substr(kIdPrefix.size());
+  const auto dash = rest.find('-');
+  if (dash == std::string::npos || dash == 0 || dash > 12 || rest.size() - dash - 1 != 8) return false;
+  for (size_t i = 0; i < dash; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(rest[i]))) return false;
+  }
+  return rest.substr(dash + 1).find_first_not_of(kIdAlphabet) == std::string::npos;
+}
+
+HttpResponse RenderError(const Error& error) {
+  const WireError w = WireFor(error.code);
+  json e = {{"code", w.code}, {"message", error.message}, {"type", w.type}};
+  e["param"] = error.field.empty() ? json(nullptr) : json(error.field);
+  auto r = HttpResponse::Json(w.http, json{{"error", e}}.dump());
+  if (w.http == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+json RenderTask(const core::Task& task, const ApiContext& ctx) {
+  const bool video = core::IsVideo(task.request.kind);
+  const bool active = !core::IsTerminal(task.state);
+  json info = {{"can_cancel", active}};
+  if (active) info["estimated_time"] = EstimatedSeconds(task.request);
+  if (video) info["video_duration"] = task.request.duration_s;
+  json out = {{"created", task.created_ms / 1000},
+              {"id", task.id},
+              {"model", task.model_alias},
+              {"object", video ? "video.generation.task" : "image.generation.task"},
+              {"progress", task.progress},
+              {"status", StatusName(task.state)},
+              {"task_info", info},
+              {"type", video ? "video" : "image"},
+              {"usage", {{"billing_rule", video ? "per_second" : "per_call"},
+                         {"credits_reserved", task.usage.total},
+                         {"user_group", "default"}}}};
+  if (task.state == core::TaskState::kSucceeded) {
+    json results = json::array();
+    for (const auto& o : task.outputs) results.push_back(ctx.OutputUrl(task, o));
+    out["results"] = results;
+  }
+  if (task.error && (task.state == core::TaskState::kFailed || task.state == core::TaskState::kCanceled)) {
+    out["error"] = {{"code", TaskErrorCode(*task.error)}, {"message", task.error->message}, {"type", "task_error"}};
+  }
+  return out;
+}
+
+}  // namespace wanserve::api::dialects::unified

@@ -1,0 +1,65 @@
+#include "api/dialects/fields.h"
+#include "api/dialects/unified/internal.h"
+#include "api/dialects/unified/unified.h"
+
+namespace wanserve::api::dialects::unified {
+namespace {
+
+constexpr const char* kDialect = "unified";
+
+using ParseFn = Result<Parsed> (*)(const json&);
+
+HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req, const RequestContext& rc) {
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return RenderError(body.error());
+  auto parsed = parse(*body);
+  if (!parsed.ok()) return RenderError(parsed.error());
+  auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs() / 1000), kDialect, rc.key_id, parsed->model_alias, "{}",
+                                std::move(parsed->request)});
+  if (!task.ok()) return RenderError(task.error());
+  return HttpResponse::Json(200, RenderTask(*task, ctx).dump());
+}
+
+Result<std::string> CheckedId(const RequestContext& rc) {
+  const std::string& id = rc.params.at("task_id");
+  if (!IsValidId(id)) {
+    return MakeError(ErrorCode::kInvalidId, "Invalid task ID format, must start with 'task-unified-'", "task_id");
+  }
+  return id;
+}
+
+}  // namespace
+
+void Register(Router& router, const ApiContext& ctx) {
+  router.Add({"POST", "/v1/images/generations", true,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
+              RenderError});
+  router.Add({"POST", "/v1/videos/generations", true,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
+              RenderError});
+  router.Add({"GET", "/v1/tasks/{task_id}", true,
+              [&ctx](const HttpRequest&, const RequestContext& rc) {
+                auto id = CheckedId(rc);
+                if (!id.ok()) return RenderError(id.error());
+                auto task = ctx.tasks.Get(*id, rc.key_id);
+                if (!task.ok()) {
+                  if (task.error().code == ErrorCode::kNotFound) {
+                    return RenderError(MakeError(ErrorCode::kNotFound, "The requested task could not be found"));
+                  }
+                  return RenderError(task.error());
+                }
+                return HttpResponse::Json(200, RenderTask(*task, ctx).dump());
+              },
+              RenderError});
+  router.Add({"POST", "/v1/tasks/{task_id}/cancel", true,
+              [&ctx](const HttpRequest&, const RequestContext& rc) {
+                auto id = CheckedId(rc);
+                if (!id.ok()) return RenderError(id.error());
+                auto task = ctx.tasks.Cancel(*id, rc.key_id);
+                if (!task.ok()) return RenderError(task.error());
+                return HttpResponse::Json(200, RenderTask(*task, ctx).dump());
+              },
+              RenderError});
+}
+
+}  // namespace wanserve::api::dialects::unified

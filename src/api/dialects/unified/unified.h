@@ -1,0 +1,12 @@
+#pragma once
+// EvoLink-style "unified" API: /v1/images/generations, /v1/videos/generations, /v1/tasks/{id},
+// ids task-unified-<unix>-<8 [a-z0-9]>, status pending/processing/completed/failed,
+// errors {error: {code, message, type, param}}.
+#include "api/api_context.h"
+#include "api/router.h"
+
+namespace wanserve::api::dialects::unified {
+
+void Register(Router& router, const ApiContext& ctx);
+
+}  // namespace wanserve::api::dialects::unified

@@ -1,0 +1,50 @@
+#pragma once
+// Transport-neutral request/response types: handlers and dialects see these, never Beast.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+
+namespace wanserve::api {
+
+struct HttpRequest {
+  std::string method;   // "GET", "POST", ...
+  std::string path;     // decoded path without the query
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+
+  std::optional<std::string> Header(const std::string& lower_name) const;
+  std::optional<std::string> Query(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // When set, the body is this file's byte range [file_offset, file_offset + file_length).
+  std::string file_path;
+  uint64_t file_offset = 0;
+  uint64_t file_length = 0;
+
+  static HttpResponse Json(int status, std::string body);
+  static HttpResponse Text(int status, std::string body, std::string content_type = "text/plain");
+};
+
+// What the router knows about the caller once the route matched and auth passed.
+struct RequestContext {
+  std::map<std::string, std::string> params;  // path parameters, e.g. {"id": "gen_…"}
+  std::string key_id;                          // authenticated API key, empty on public routes
+};
+
+using Handler = std::function<HttpResponse(const HttpRequest&, const RequestContext&)>;
+// Renders an error in the shape of the route's dialect.
+using ErrorRenderer = std::function<HttpResponse(const Error&)>;
+
+}  // namespace wanserve::api

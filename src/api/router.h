@@ -1,0 +1,36 @@
+#pragma once
+// Method + path routing with {param} segments. Each route carries the error renderer of its
+// dialect, so that failures found before the handler runs (body too large, no key) are
+// answered in the shape the client expects.
+#include <string>
+#include <vector>
+
+#include "api/http.h"
+
+namespace wanserve::api {
+
+struct Route {
+  std::string method;
+  std::string pattern;   // "/api/v1/generation/{id}"
+  bool requires_key = true;
+  Handler handler;
+  ErrorRenderer render_error;
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;  // null when nothing matched
+  bool path_matched = false;     // a route had this path under another method
+  std::map<std::string, std::string> params;
+};
+
+class Router {
+ public:
+  void Add(Route route);
+  RouteMatch Match(const std::string& method, const std::string& path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace wanserve::api

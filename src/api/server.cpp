@@ -1,0 +1,250 @@
+#include "api/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <thread>
+
+namespace wanserve::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+HttpResponse PlainError(int status, const std::string& code, const std::string& message) {
+  return HttpResponse::Json(status, fmt::format(R"({{"error":"{}","message":"{}"}})", code, message));
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions options, const Router& router, const Authenticator& auth, MetricsRegistry& metrics)
+      : options_(std::move(options)), router_(router), auth_(auth), metrics_(metrics),
+        acceptor_(ioc_) {
+    metrics_.Describe("wanserve_http_requests_total", "counter", "HTTP requests by route, method and status code");
+    metrics_.Describe("wanserve_http_request_seconds", "histogram", "HTTP request handling time by route");
+  }
+
+  Result<uint16_t> Bind() {
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(options_.host, ec);
+    if (ec) return MakeError(ErrorCode::kInvalidInput, "invalid listen address " + options_.host);
+    tcp::endpoint ep(addr, options_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port, ec.message()));
+    }
+    return acceptor_.local_endpoint().port();
+  }
+
+  void Run() {
+    asio::co_spawn(ioc_, Accept(), asio::detached);
+    int n = options_.io_threads > 0 ? options_.io_threads
+                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  }
+
+  void Shutdown() {
+    if (stopping_.exchange(true)) return;
+    asio::post(ioc_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.shutdown_grace_ms);
+    while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    {
+      std::lock_guard lock(done_mu_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+  }
+
+  void Wait() {
+    std::unique_lock lock(done_mu_);
+    done_cv_.wait(lock, [&] { return done_; });
+  }
+
+ private:
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
+      if (ec) {
+        if (!acceptor_.is_open()) co_return;
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(acceptor_.get_executor(), Session(std::move(socket)), asio::detached);
+    }
+  }
+
+  HttpResponse Dispatch(const RouteMatch& match, HttpRequest& req) {
+    RequestContext rc;
+    rc.params = match.params;
+    if (match.route->requires_key) {
+      auto key = auth_.Authenticate(req);
+      if (!key.ok()) return match.route->render_error(key.error());
+      rc.key_id = *key;
+    }
+    return match.route->handler(req, rc);
+  }
+
+  static HttpRequest ToRequest(const http::request<http::string_body>& msg, const boost::urls::url_view& url) {
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.path = std::string(url.path());
+    for (auto param : url.params()) req.query[std::string(param.key)] = std::string(param.value);
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers[name] = std::string(field.value());
+    }
+    return req;
+  }
+
+  static void LoadFileBody(HttpResponse& res) {
+    std::ifstream f(res.file_path, std::ios::binary);
+    std::string body(res.file_length, '\0');
+    f.seekg(static_cast<std::streamoff>(res.file_offset));
+    f.read(body.data(), static_cast<std::streamsize>(res.file_length));
+    if (!f) {
+      res = PlainError(500, "internal", "cannot read file");
+      return;
+    }
+    res.body = std::move(body);
+  }
+
+  asio::awaitable<bool> Write(beast::tcp_stream& stream, HttpResponse res, unsigned version, bool keep_alive) {
+    if (!res.file_path.empty()) LoadFileBody(res);
+    http::response<http::string_body> out{static_cast<http::status>(res.status), version};
+    out.set(http::field::server, "wanserve");
+    out.set(http::field::content_type, res.content_type);
+    for (const auto& [k, v] : res.headers) out.set(k, v);
+    out.keep_alive(keep_alive && !stopping_);
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+    stream.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
+    auto [ec, n] = co_await http::async_write(stream, out, kNoThrow);
+    (void)n;
+    co_return !ec && out.keep_alive();
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (bool first = true; !stopping_; first = false) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(options_.body_limit);
+      stream.expires_after(std::chrono::milliseconds(first ? options_.header_timeout_ms : options_.idle_timeout_ms));
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+      (void)hn;
+      if (hec) break;
+      in_flight_++;
+      const auto started = std::chrono::steady_clock::now();
+      auto& head = parser.get();
+      const unsigned version = head.version();
+      const bool keep_alive = head.keep_alive();
+      std::string route_label = "unmatched";
+      HttpResponse res;
+      bool keep = keep_alive;
+
+      auto url = boost::urls::parse_origin_form(head.target());
+      if (!url) {
+        res = PlainError(400, "invalid_request", "malformed request target");
+        keep = false;
+      } else {
+        auto match = router_.Match(std::string(head.method_string()), std::string(url->path()));
+        if (!match.route) {
+          res = match.path_matched ? PlainError(405, "method_not_allowed", "method not allowed")
+                                   : PlainError(404, "not_found", "no such endpoint");
+          // The body (if any) is not read; close so it is not parsed as the next request.
+          keep = keep && parser.is_done();
+        } else {
+          route_label = match.route->pattern;
+          const auto length = parser.content_length();
+          if (length && *length > options_.body_limit) {
+            res = match.route->render_error(MakeError(
+                ErrorCode::kPayloadTooLarge,
+                fmt::format("request body is larger than {} bytes", options_.body_limit)));
+            keep = false;
+          } else {
+            stream.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
+            auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+            (void)bn;
+            if (bec == http::error::body_limit) {
+              res = match.route->render_error(MakeError(
+                  ErrorCode::kPayloadTooLarge,
+                  fmt::format("request body is larger than {} bytes", options_.body_limit)));
+              keep = false;
+            } else if (bec) {
+              in_flight_--;
+              break;
+            } else {
+              HttpRequest req = ToRequest(parser.get(), *url);
+              req.body = std::move(parser.get().body());
+              res = Dispatch(match, req);
+            }
+          }
+        }
+      }
+      const int status = res.status;
+      const bool again = co_await Write(stream, std::move(res), version, keep);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      metrics_.Increment("wanserve_http_requests_total",
+                         {{"route", route_label}, {"method", std::string(head.method_string())},
+                          {"code", std::to_string(status)}});
+      metrics_.Observe("wanserve_http_request_seconds", {{"route", route_label}}, seconds);
+      in_flight_--;
+      if (!again) break;
+    }
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  ServerOptions options_;
+  const Router& router_;
+  const Authenticator& auth_;
+  MetricsRegistry& metrics_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> in_flight_{0};
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+};
+
+HttpServer::HttpServer(ServerOptions options, const Router& router, const Authenticator& auth,
+                       MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, auth, metrics)) {}
+HttpServer::~HttpServer() { impl_->Shutdown(); }
+Result<uint16_t> HttpServer::Bind() { return impl_->Bind(); }
+void HttpServer::Run() { impl_->Run(); }
+void HttpServer::Shutdown() { impl_->Shutdown(); }
+void HttpServer::Wait() { impl_->Wait(); }
+
+}  // namespace wanserve::api

@@ -1,0 +1,45 @@
+#pragma once
+// HTTP/1.1 server with keep-alive on Boost.Beast/Asio, one io thread per core.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/auth.h"
+#include "api/router.h"
+#include "common/metrics.h"
+
+namespace wanserve::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";   // Default: loopback only
+  uint16_t port = 8080;             // Default: 8080; 0 picks a free port
+  int io_threads = 0;               // Default: 0 = one per core
+  size_t body_limit = 1 << 20;      // Default: 1 MiB; larger bodies get 413
+  int header_timeout_ms = 10'000;   // Default: 10 s to send the request head
+  int body_timeout_ms = 60'000;     // Default: 60 s to send the body
+  int idle_timeout_ms = 60'000;     // Default: 60 s between requests on a keep-alive connection
+  int shutdown_grace_ms = 15'000;   // Default: 15 s for in-flight requests on SIGTERM
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, const Router& router, const Authenticator& auth,
+             MetricsRegistry& metrics);
+  ~HttpServer();
+
+  // Binds the listening socket; returns the bound port (useful with port 0).
+  Result<uint16_t> Bind();
+  // Starts accepting and serving on the io threads.
+  void Run();
+  // Stops accepting, waits for in-flight requests (up to the grace period), then stops.
+  void Shutdown();
+  // Blocks until Shutdown() completed.
+  void Wait();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wanserve::api

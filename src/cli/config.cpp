@@ -1,0 +1,140 @@
+#include "cli/config.h"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <set>
+#include <stdexcept>
+
+namespace wanserve::cli {
+namespace {
+
+struct OptionSpec {
+  std::string key;  // dotted TOML key
+  std::string help;
+  std::function<void(const toml::node&)> from_toml;
+  std::function<CLI::Option*(CLI::App&, const std::string& flag)> add_flag;
+};
+
+std::string FlagName(const std::string& key) {
+  std::string f = "--";
+  for (char c : key) f += (c == '.' || c == '_') ? '-' : c;
+  return f;
+}
+
+std::string EnvName(const std::string& key) {
+  std::string e = "WANSERVE_";
+  for (char c : key) e += (c == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return e;
+}
+
+template <typename T>
+OptionSpec Spec(std::string key, std::string help, T* target) {
+  OptionSpec s;
+  s.key = key;
+  s.help = help;
+  s.from_toml = [key, target](const toml::node& n) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      auto v = n.value<std::string>();
+      if (!v) throw std::runtime_error("config: " + key + " must be a string");
+      *target = *v;
+    } else {
+      auto v = n.value<int64_t>();
+      if (!v) throw std::runtime_error("config: " + key + " must be an integer");
+      *target = static_cast<T>(*v);
+    }
+  };
+  s.add_flag = [target, help](CLI::App& app, const std::string& flag) {
+    return app.add_option(flag, *target, help)->capture_default_str();
+  };
+  return s;
+}
+
+std::vector<OptionSpec> Specs(Config& c) {
+  return {
+      Spec("listen", "host:port to listen on", &c.listen),
+      Spec("data", "data folder (database, secret, output files)", &c.data),
+      Spec("public_url", "base URL of output links (default http://<listen>)", &c.public_url),
+      Spec("log_level", "trace, debug, info, warn, error", &c.log_level),
+      Spec("http.io_threads", "io threads (0 = one per core)", &c.http.io_threads),
+      Spec("http.body_limit", "largest request body in bytes", &c.http.body_limit),
+      Spec("http.header_timeout_ms", "time to send a request head", &c.http.header_timeout_ms),
+      Spec("http.idle_timeout_ms", "keep-alive idle time", &c.http.idle_timeout_ms),
+      Spec("http.shutdown_grace_ms", "time for in-flight requests on SIGTERM", &c.http.shutdown_grace_ms),
+      Spec("workers.count", "tasks run at once by this process", &c.workers.workers),
+      Spec("workers.lease_ms", "task lease; a crashed worker's task is retried after it", &c.workers.lease_ms),
+      Spec("workers.renew_every_ms", "lease renewal interval", &c.workers.renew_every_ms),
+      Spec("workers.max_attempts", "claims before a task fails", &c.workers.max_attempts),
+      Spec("workers.recovery_every_ms", "interval of the expired-lease check", &c.workers.recovery_every_ms),
+      Spec("outputs.link_ttl_hours", "hours output links stay valid after completion", &c.link_ttl_hours),
+      Spec("outputs.sweep_interval_s", "seconds between expired-output sweeps", &c.sweep_interval_s),
+      Spec("providers.testpattern.steps", "progress steps per output", &c.testpattern.steps),
+      Spec("providers.testpattern.step_delay_ms", "delay per step", &c.testpattern.step_delay_ms),
+  };
+}
+
+void CheckTable(const toml::table& table, const std::string& prefix, const std::set<std::string>& known) {
+  for (const auto& [k, v] : table) {
+    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (key == "routing") {
+      if (!v.is_table()) throw std::runtime_error("config: routing must be a table");
+      continue;
+    }
+    if (v.is_table()) {
+      CheckTable(*v.as_table(), key, known);
+      continue;
+    }
+    if (!known.count(key)) throw std::runtime_error("config: unknown key '" + key + "'");
+  }
+}
+
+}  // namespace
+
+void AddServeOptions(CLI::App& cmd, Config& config) {
+  cmd.add_option("--config", config.config_file, "TOML config file")->envname("WANSERVE_CONFIG");
+  for (auto& spec : Specs(config)) {
+    spec.add_flag(cmd, FlagName(spec.key))->envname(EnvName(spec.key));
+  }
+}
+
+void FinishConfig(CLI::App& cmd, Config& config) {
+  if (!config.config_file.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(config.config_file);
+    } catch (const toml::parse_error& e) {
+      throw std::runtime_error("config: " + config.config_file + ": " + std::string(e.description()));
+    }
+    auto specs = Specs(config);
+    std::set<std::string> known;
+    for (const auto& s : specs) known.insert(s.key);
+    CheckTable(table, "", known);
+    for (const auto& s : specs) {
+      // Flags and environment variables win over the file.
+      if (cmd.get_option(FlagName(s.key))->count() > 0) continue;
+      if (auto node = table.at_path(s.key); node) s.from_toml(*node.node());
+    }
+    if (auto routing = table["routing"].as_table()) {
+      for (const auto& [model, list] : *routing) {
+        auto arr = list.as_array();
+        if (!arr) throw std::runtime_error("config: routing." + std::string(model.str()) + " must be a list");
+        std::vector<std::string> names;
+        for (const auto& n : *arr) {
+          auto s = n.value<std::string>();
+          if (!s) throw std::runtime_error("config: routing entries must be provider names");
+          names.push_back(*s);
+        }
+        config.routing[std::string(model.str())] = names;
+      }
+    }
+  }
+  auto colon = config.listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("listen must be host:port");
+  config.http.host = config.listen.substr(0, colon);
+  const int port = std::stoi(config.listen.substr(colon + 1));
+  if (port < 0 || port > 65535) throw std::runtime_error("listen port out of range");
+  config.http.port = static_cast<uint16_t>(port);
+  if (config.routing.empty()) config.routing["*"] = {"testpattern"};
+}
+
+}  // namespace wanserve::cli

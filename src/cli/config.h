@@ -1,0 +1,37 @@
+#pragma once
+// Server configuration: embedded defaults < TOML file < WANSERVE_* environment < flags.
+// Unknown keys in the file are a start-up error.
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/server.h"
+#include "providers/provider.h"
+#include "tasks/worker_pool.h"
+
+namespace wanserve::cli {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";  // Default: loopback:8080
+  std::string data = "./data";            // Default: ./data (database, secret, files)
+  std::string public_url;                 // Default: http://<listen>; base of output links
+  std::string log_level = "info";         // Default: info
+  std::string config_file;
+  api::ServerOptions http;
+  tasks::WorkerOptions workers;
+  providers::TestPatternOptions testpattern;
+  int64_t link_ttl_hours = 24;            // Default: 24 h, as the seeds promise
+  int64_t sweep_interval_s = 300;         // Default: 5 min between expiry sweeps
+  // model -> ordered provider names. Default: every model on testpattern.
+  std::map<std::string, std::vector<std::string>> routing;
+};
+
+// Declares every option on the serve subcommand (flag + environment variable).
+void AddServeOptions(CLI::App& cmd, Config& config);
+// Applies the TOML file (if any) beneath what flags and environment already set, and fills
+// derived defaults. Throws std::runtime_error on unknown keys or bad values.
+void FinishConfig(CLI::App& cmd, Config& config);
+
+}  // namespace wanserve::cli

@@ -1,0 +1,110 @@
+#include "cli/server_main.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "api/api_context.h"
+#include "api/auth.h"
+#include "api/dialects/market/market.h"
+#include "api/dialects/skills_video/skills_video.h"
+#include "api/dialects/unified/unified.h"
+#include "api/router.h"
+#include "api/server.h"
+#include "api/system_routes.h"
+#include "cli/data_dir.h"
+#include "common/metrics.h"
+#include "media/blob_store.h"
+#include "media/url_signer.h"
+#include "tasks/output_sweeper.h"
+#include "tasks/output_writer.h"
+#include "tasks/task_service.h"
+#include "tasks/worker_pool.h"
+
+namespace wanserve::cli {
+
+int RunServer(const Config& config) {
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Signals are taken by sigwait below, never by a thread in the middle of a request.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto data = OpenDataDir(config.data);
+  if (!data.ok()) {
+    spdlog::error("{}", data.error().message);
+    return 1;
+  }
+  auto clock = MakeSystemClock();
+  MetricsRegistry metrics;
+  media::BlobStore blobs(data->root / "blobs");
+  media::UrlSigner signer(data->secret);
+
+  providers::ProviderRegistry registry;
+  registry.Add(providers::MakeTestPatternProvider(config.testpattern));
+  for (const auto& [model, names] : config.routing) registry.Route(model, names);
+
+  tasks::OutputWriter writer(blobs);
+  tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
+  tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); });
+
+  api::ApiContext ctx{service, signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000};
+  api::Router router;
+  api::RegisterSystemRoutes(router, {*data->store, blobs, signer, metrics, clock});
+  api::dialects::skills_video::Register(router, ctx);
+  api::dialects::unified::Register(router, ctx);
+  api::dialects::market::Register(router, ctx);
+  api::Authenticator auth(*data->store);
+
+  api::HttpServer server(config.http, router, auth, metrics);
+  auto port = server.Bind();
+  if (!port.ok()) {
+    spdlog::error("{}", port.error().message);
+    return 1;
+  }
+  if (ctx.public_base_url.empty()) ctx.public_base_url = fmt::format("http://{}:{}", config.http.host, *port);
+  pool.Start();
+  server.Run();
+  // The line scripts and tests wait for; keep its shape.
+  fmt::print("wanserve listening on http://{}:{} (data {})\n", config.http.host, *port, data->root.string());
+  std::fflush(stdout);
+
+  tasks::OutputSweeper sweeper(*data->store, blobs, clock, config.link_ttl_hours * 3600 * 1000);
+  std::mutex sweep_mu;
+  std::condition_variable sweep_cv;
+  bool stop_sweeping = false;
+  std::thread sweep_thread([&] {
+    std::unique_lock lock(sweep_mu);
+    while (!stop_sweeping) {
+      lock.unlock();
+      auto swept = sweeper.SweepOnce();
+      if (!swept.ok()) spdlog::warn("output sweep failed: {}", swept.error().message);
+      else if (*swept > 0) spdlog::info("expired the outputs of {} task(s)", *swept);
+      lock.lock();
+      sweep_cv.wait_for(lock, std::chrono::seconds(config.sweep_interval_s), [&] { return stop_sweeping; });
+    }
+  });
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received signal {}; shutting down", sig);
+  server.Shutdown();
+  pool.Stop();
+  {
+    std::lock_guard lock(sweep_mu);
+    stop_sweeping = true;
+  }
+  sweep_cv.notify_all();
+  sweep_thread.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace wanserve::cli

@@ -1,0 +1,25 @@
+#pragma once
+// Small wrappers over OpenSSL used by keys, signed URLs and (later) webhooks.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wanserve {
+
+// Cryptographically secure random bytes (OpenSSL RAND_bytes); aborts if the RNG fails, since
+// nothing secret can be made without it.
+std::vector<uint8_t> RandomBytes(size_t n);
+// n characters drawn uniformly from alphabet (rejection sampling, no modulo bias).
+std::string RandomString(size_t n, std::string_view alphabet);
+
+std::string Sha256Hex(std::string_view data);
+std::vector<uint8_t> HmacSha256(std::string_view key, std::string_view data);
+std::string HexEncode(const std::vector<uint8_t>& bytes);
+std::string Base64UrlEncode(const std::vector<uint8_t>& bytes);
+std::string Base64Encode(const std::vector<uint8_t>& bytes);
+
+// Constant-time comparison of two strings of any length (length is not secret).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace wanserve

@@ -1,0 +1,40 @@
+#include "common/crypto.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace wanserve {
+
+TEST(Crypto, Sha256MatchesKnownVector) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Crypto, HmacSha256MatchesRfc4231Case2) {
+  EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(Crypto, Base64Variants) {
+  EXPECT_EQ(Base64Encode({'f', 'o', 'o', 'b'}), "Zm9vYg==");
+  EXPECT_EQ(Base64UrlEncode({0xfb, 0xff}), "-_8");
+}
+
+TEST(Crypto, RandomStringUsesOnlyAlphabetAndVaries) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 50; ++i) {
+    auto s = RandomString(8, "ab");
+    ASSERT_EQ(s.size(), 8u);
+    EXPECT_EQ(s.find_first_not_of("ab"), std::string::npos);
+    seen.insert(s);
+  }
+  EXPECT_GT(seen.size(), 10u);
+}
+
+TEST(Crypto, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("secret", "secret"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secreT"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secrets"));
+}
+
+}  // namespace wanserve

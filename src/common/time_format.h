@@ -1,0 +1,12 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace wanserve {
+
+// "2026-11-22T10:04:05.123Z"
+std::string FormatIso8601Utc(int64_t unix_ms);
+// Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z" (UTC only); -1 when malformed.
+int64_t ParseIso8601Utc(const std::string& text);
+
+}  // namespace wanserve

@@ -1,0 +1,57 @@
+#pragma once
+// The one normalized request that every dialect parses into. Dialect defaults are already
+// applied: what is here is what runs.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace wanserve::core {
+
+enum class RequestKind { kTextToImage, kImageEdit, kTextToVideo, kVideoEdit };
+
+std::string_view ToString(RequestKind kind);
+std::optional<RequestKind> ParseRequestKind(std::string_view s);
+bool IsVideo(RequestKind kind);
+
+// Canonical model ids (DashScope's names for Wan 2.7).
+inline constexpr std::string_view kModelImage = "wan2.7-image";
+inline constexpr std::string_view kModelImagePro = "wan2.7-image-pro";
+inline constexpr std::string_view kModelTextToVideo = "wan2.7-t2v";
+inline constexpr std::string_view kModelVideoEdit = "wan2.7-videoedit";
+
+struct GenerationRequest {
+  RequestKind kind = RequestKind::kTextToImage;
+  std::string model;  // canonical model id
+  std::string prompt;
+  std::string negative_prompt;
+  std::vector<std::string> image_urls;  // edit references (image edit, video edit)
+  std::string video_url;                // video edit source
+  std::vector<std::string> audio_urls;  // driving audio (text-to-video)
+  int width = 0;                        // output size in pixels
+  int height = 0;
+  std::string aspect_ratio;             // "16:9", or empty = keep input (video edit)
+  std::string resolution_tier;          // "720p", "1080p", "1K", "2K", "4K"
+  double duration_s = 0;                // video seconds; 0 = keep input (video edit)
+  int fps = 0;                          // frames per second of video output
+  int count = 1;                        // images (or videos) to produce
+  std::optional<int64_t> seed;
+  std::optional<bool> prompt_extend;
+  std::optional<bool> thinking_mode;
+  std::optional<bool> watermark;
+  std::optional<bool> safety_checker;
+  bool sequential = false;              // image-set mode
+  std::string audio_setting;            // "auto" | "origin" (video edit)
+  std::string callback_url;
+
+  bool operator==(const GenerationRequest&) const = default;
+};
+
+// The store keeps requests in this internal JSON form; it is not any dialect's format.
+std::string EncodeRequest(const GenerationRequest& request);
+Result<GenerationRequest> DecodeRequest(std::string_view text);
+
+}  // namespace wanserve::core

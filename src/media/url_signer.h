@@ -1,0 +1,26 @@
+#pragma once
+// Signed, expiring download links: /files/<blob>?exp=<unix seconds>&sig=<hex HMAC-SHA256>.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace wanserve::media {
+
+class UrlSigner {
+ public:
+  explicit UrlSigner(std::string secret) : secret_(std::move(secret)) {}
+
+  // Path and query, to be appended to the server's public base URL.
+  std::string SignedPath(std::string_view blob_id, int64_t expires_unix_s) const;
+  // kForbidden for a wrong signature or one that expired before now.
+  Status Verify(std::string_view blob_id, std::string_view exp, std::string_view sig,
+                int64_t now_unix_s) const;
+
+ private:
+  std::string Signature(std::string_view blob_id, int64_t expires_unix_s) const;
+  std::string secret_;
+};
+
+}  // namespace wanserve::media

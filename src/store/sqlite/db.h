@@ -1,0 +1,79 @@
+#pragma once
+// A thin RAII layer over one sqlite3 connection with a cache of prepared statements.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/error.h"
+
+namespace wanserve::store::sqlite {
+
+class Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& Bind(int index, int64_t v);
+  Statement& Bind(int index, int v) { return Bind(index, static_cast<int64_t>(v)); }
+  Statement& Bind(int index, std::string_view v);
+  Statement& Bind(int index, const std::string& v) { return Bind(index, std::string_view(v)); }
+  Statement& Bind(int index, const char* v) { return Bind(index, std::string_view(v)); }
+
+  // Steps once: true when a row is available, false when done. Errors are returned as values.
+  Result<bool> Step();
+  // Steps to completion; returns the number of rows changed.
+  Result<int> Run();
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const;
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+  void Reset();
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+class Db {
+ public:
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, int busy_timeout_ms);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  Status Exec(const std::string& sql);
+  // Cached prepared statement, reset and with bindings cleared, ready to bind.
+  Result<Statement*> Prepare(const std::string& sql);
+  int Changes() const { return sqlite3_changes(db_); }
+  std::string LastError() const { return sqlite3_errmsg(db_); }
+
+ private:
+  explicit Db(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+};
+
+// Maps an SQLite result code to our taxonomy: busy/locked/IO become kUnavailable, constraint
+// violations kConflict, anything else kInternal.
+Error SqliteError(int rc, const std::string& what);
+
+// RAII transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Db& db) : db_(db) {}
+  ~Transaction();
+  Status Begin();
+  Status Commit();
+
+ private:
+  Db& db_;
+  bool open_ = false;
+};
+
+}  // namespace wanserve::store::sqlite

@@ -1,0 +1,52 @@
+#include "store/sqlite/migrations.h"
+
+namespace wanserve::store::sqlite {
+
+const std::vector<std::string>& Migrations() {
+  static const std::vector<std::string> kMigrations = {
+      // 1: tasks and API keys.
+      R"sql(
+CREATE TABLE api_keys (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  hash        TEXT NOT NULL UNIQUE,
+  prefix      TEXT NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  revoked_ms  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE tasks (
+  id                 TEXT PRIMARY KEY,
+  dialect            TEXT NOT NULL,
+  key_id             TEXT NOT NULL,
+  model_alias        TEXT NOT NULL,
+  client_echo        TEXT NOT NULL,
+  request_json       TEXT NOT NULL,
+  state              TEXT NOT NULL CHECK (state IN ('queued','running','succeeded','failed','canceled')),
+  progress           INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  cancel_requested   INTEGER NOT NULL DEFAULT 0,
+  lease_owner        TEXT NOT NULL DEFAULT '',
+  lease_expires_ms   INTEGER NOT NULL DEFAULT 0,
+  created_ms         INTEGER NOT NULL,
+  started_ms         INTEGER NOT NULL DEFAULT 0,
+  finished_ms        INTEGER NOT NULL DEFAULT 0,
+  updated_ms         INTEGER NOT NULL,
+  error_class        TEXT NOT NULL DEFAULT '',
+  error_code         TEXT NOT NULL DEFAULT '',
+  error_message      TEXT NOT NULL DEFAULT '',
+  outputs_json       TEXT NOT NULL DEFAULT '[]',
+  outputs_expired    INTEGER NOT NULL DEFAULT 0,
+  provider           TEXT NOT NULL DEFAULT '',
+  usage_total        INTEGER NOT NULL DEFAULT 0,
+  usage_subscription INTEGER NOT NULL DEFAULT 0,
+  usage_permanent    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX tasks_queue ON tasks (state, created_ms);
+CREATE INDEX tasks_by_key ON tasks (key_id, state, created_ms);
+CREATE INDEX tasks_finished ON tasks (state, outputs_expired, finished_ms);
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace wanserve::store::sqlite

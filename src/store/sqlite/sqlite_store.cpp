@@ -1,0 +1,446 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include "store/sqlite/db.h"
+#include "store/sqlite/migrations.h"
+#include "store/task_store.h"
+
+namespace wanserve::store {
+namespace {
+
+using core::Task;
+using core::TaskState;
+using sqlite::Db;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+constexpr const char* kTaskColumns =
+    "id, dialect, key_id, model_alias, client_echo, request_json, state, progress, attempts, "
+    "cancel_requested, lease_owner, lease_expires_ms, created_ms, started_ms, finished_ms, "
+    "updated_ms, error_class, error_code, error_message, outputs_json, outputs_expired, provider, "
+    "usage_total, usage_subscription, usage_permanent";
+
+Result<Task> ReadTask(const Statement& s) {
+  Task t;
+  t.id = s.Text(0);
+  t.dialect = s.Text(1);
+  t.key_id = s.Text(2);
+  t.model_alias = s.Text(3);
+  t.client_echo = s.Text(4);
+  ASSIGN_OR_RETURN(t.request, core::DecodeRequest(s.Text(5)));
+  auto state = core::ParseTaskState(s.Text(6));
+  if (!state) return MakeError(ErrorCode::kInternal, "stored task has an unknown state");
+  t.state = *state;
+  t.progress = static_cast<int>(s.Int(7));
+  t.attempts = static_cast<int>(s.Int(8));
+  t.cancel_requested = s.Int(9) != 0;
+  t.lease_owner = s.Text(10);
+  t.lease_expires_ms = s.Int(11);
+  t.created_ms = s.Int(12);
+  t.started_ms = s.Int(13);
+  t.finished_ms = s.Int(14);
+  t.updated_ms = s.Int(15);
+  if (!s.Text(16).empty()) {
+    t.error = core::TaskError{ParseErrorCode(s.Text(16)), s.Text(17), s.Text(18)};
+  }
+  ASSIGN_OR_RETURN(t.outputs, core::DecodeOutputs(s.Text(19)));
+  t.outputs_expired = s.Int(20) != 0;
+  t.provider = s.Text(21);
+  t.usage = {s.Int(22), s.Int(23), s.Int(24)};
+  return t;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<Db> writer) : writer_(std::move(writer)) {}
+
+  void AddReader(std::unique_ptr<Db> reader) {
+    std::lock_guard lock(readers_mu_);
+    free_readers_.push_back(reader.get());
+    readers_.push_back(std::move(reader));
+  }
+
+  Status Migrate() {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * v, writer_->Prepare("PRAGMA user_version"));
+    ASSIGN_OR_RETURN(bool row, v->Step());
+    int version = row ? static_cast<int>(v->Int(0)) : 0;
+    v->Reset();
+    const auto& migrations = sqlite::Migrations();
+    if (version > static_cast<int>(migrations.size())) {
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("database schema version {} is newer than this binary ({})",
+                                   version, migrations.size()));
+    }
+    for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
+      Transaction tx(*writer_);
+      RETURN_IF_ERROR(tx.Begin());
+      RETURN_IF_ERROR(writer_->Exec(migrations[i]));
+      RETURN_IF_ERROR(writer_->Exec(fmt::format("PRAGMA user_version = {}", i + 1)));
+      RETURN_IF_ERROR(tx.Commit());
+    }
+    return Status::Ok();
+  }
+
+  // --- TaskStore ---
+
+  Status Insert(const Task& t) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "INSERT INTO tasks (id, dialect, key_id, model_alias, client_echo, request_json, state, "
+        "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10)"));
+    s->Bind(1, t.id).Bind(2, t.dialect).Bind(3, t.key_id).Bind(4, t.model_alias)
+        .Bind(5, t.client_echo).Bind(6, core::EncodeRequest(t.request)).Bind(7, t.created_ms)
+        .Bind(8, t.usage.total).Bind(9, t.usage.subscription).Bind(10, t.usage.permanent);
+    auto r = s->Run();
+    if (!r.ok()) return r.error();
+    return Status::Ok();
+  }
+
+  Result<Task> Get(const std::string& id) override {
+    return WithReader([&](Db& db) -> Result<Task> {
+      ASSIGN_OR_RETURN(Statement * s,
+                       db.Prepare(fmt::format("SELECT {} FROM tasks WHERE id = ?1", kTaskColumns)));
+      s->Bind(1, id);
+      ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) return MakeError(ErrorCode::kNotFound, "task not found");
+      auto t = ReadTask(*s);
+      s->Reset();
+      return t;
+    });
+  }
+
+  Result<std::vector<Task>> ListActive(const std::string& key_id, int limit) override {
+    return WithReader([&](Db& db) -> Result<std::vector<Task>> {
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
+          "SELECT {} FROM tasks WHERE key_id = ?1 AND state IN ('queued','running') "
+          "ORDER BY created_ms, rowid LIMIT ?2", kTaskColumns)));
+      s->Bind(1, key_id).Bind(2, limit);
+      return CollectTasks(*s);
+    });
+  }
+
+  Result<std::optional<Task>> ClaimNext(const std::string& owner, int64_t now_ms,
+                                        int64_t lease_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(fmt::format(
+        "UPDATE tasks SET state = 'running', attempts = attempts + 1, lease_owner = ?1, "
+        "lease_expires_ms = ?2, started_ms = CASE WHEN started_ms = 0 THEN ?3 ELSE started_ms END, "
+        "updated_ms = ?3 "
+        "WHERE id = (SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_ms, rowid LIMIT 1) "
+        "AND state = 'queued' RETURNING {}", kTaskColumns)));
+    s->Bind(1, owner).Bind(2, now_ms + lease_ms).Bind(3, now_ms);
+    ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return std::optional<Task>();
+    auto t = ReadTask(*s);
+    // Finish the statement so the write is applied before the lock is released.
+    auto rest = s->Run();
+    if (!rest.ok()) return rest.error();
+    if (!t.ok()) return t.error();
+    return std::optional<Task>(std::move(t).value());
+  }
+
+  Result<bool> RenewLease(const LeaseToken& lease, int64_t now_ms, int64_t lease_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE tasks SET lease_expires_ms = ?1 WHERE id = ?2 AND state = 'running' "
+        "AND lease_owner = ?3 AND attempts = ?4 RETURNING cancel_requested"));
+    s->Bind(1, now_ms + lease_ms).Bind(2, lease.task_id).Bind(3, lease.owner).Bind(4, lease.attempt);
+    ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return MakeError(ErrorCode::kConflict, "lease lost");
+    bool cancel = s->Int(0) != 0;
+    auto rest = s->Run();
+    if (!rest.ok()) return rest.error();
+    return cancel;
+  }
+
+  Status UpdateProgress(const LeaseToken& lease, int progress, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE tasks SET progress = ?1, updated_ms = ?2 WHERE id = ?3 AND state = 'running' "
+        "AND lease_owner = ?4 AND attempts = ?5"));
+    s->Bind(1, progress).Bind(2, now_ms).Bind(3, lease.task_id).Bind(4, lease.owner)
+        .Bind(5, lease.attempt);
+    return ExpectOneRow(s->Run());
+  }
+
+  Status Complete(const LeaseToken& lease, const std::vector<core::Output>& outputs,
+                  int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE tasks SET state = 'succeeded', progress = 100, outputs_json = ?1, "
+        "finished_ms = ?2, updated_ms = ?2, lease_owner = '', lease_expires_ms = 0 "
+        "WHERE id = ?3 AND state = 'running' AND lease_owner = ?4 AND attempts = ?5"));
+    s->Bind(1, core::EncodeOutputs(outputs)).Bind(2, now_ms).Bind(3, lease.task_id)
+        .Bind(4, lease.owner).Bind(5, lease.attempt);
+    return ExpectOneRow(s->Run());
+  }
+
+  Status Fail(const LeaseToken& lease, const core::TaskError& error, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE tasks SET state = 'failed', error_class = ?1, error_code = ?2, "
+        "error_message = ?3, finished_ms = ?4, updated_ms = ?4, lease_owner = '', "
+        "lease_expires_ms = 0 "
+        "WHERE id = ?5 AND state = 'running' AND lease_owner = ?6 AND attempts = ?7"));
+    s->Bind(1, ToString(error.code)).Bind(2, error.detail_code).Bind(3, error.message)
+        .Bind(4, now_ms).Bind(5, lease.task_id).Bind(6, lease.owner).Bind(7, lease.attempt);
+    return ExpectOneRow(s->Run());
+  }
+
+  Status FinishCanceled(const LeaseToken& lease, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE tasks SET state = 'canceled', error_class = 'canceled', error_code = 'canceled', "
+        "error_message = 'canceled by request', finished_ms = ?1, updated_ms = ?1, "
+        "lease_owner = '', lease_expires_ms = 0 "
+        "WHERE id = ?2 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4"));
+    s->Bind(1, now_ms).Bind(2, lease.task_id).Bind(3, lease.owner).Bind(4, lease.attempt);
+    return ExpectOneRow(s->Run());
+  }
+
+  Status Release(const LeaseToken& lease, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE tasks SET state = 'queued', progress = 0, attempts = attempts - 1, "
+        "lease_owner = '', lease_expires_ms = 0, updated_ms = ?1 "
+        "WHERE id = ?2 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4"));
+    s->Bind(1, now_ms).Bind(2, lease.task_id).Bind(3, lease.owner).Bind(4, lease.attempt);
+    return ExpectOneRow(s->Run());
+  }
+
+  Result<TaskState> RequestCancel(const std::string& id, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(Statement * get, writer_->Prepare("SELECT state FROM tasks WHERE id = ?1"));
+    get->Bind(1, id);
+    ASSIGN_OR_RETURN(bool row, get->Step());
+    if (!row) return MakeError(ErrorCode::kNotFound, "task not found");
+    auto state = core::ParseTaskState(get->Text(0));
+    get->Reset();
+    if (!state) return MakeError(ErrorCode::kInternal, "stored task has an unknown state");
+    if (core::IsTerminal(*state)) {
+      return MakeError(ErrorCode::kConflict,
+                       fmt::format("task is already {}", core::ToString(*state)));
+    }
+    TaskState after;
+    if (*state == TaskState::kQueued) {
+      ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+          "UPDATE tasks SET state = 'canceled', cancel_requested = 1, error_class = 'canceled', "
+          "error_code = 'canceled', error_message = 'canceled by request', finished_ms = ?1, "
+          "updated_ms = ?1 WHERE id = ?2 AND state = 'queued'"));
+      s->Bind(1, now_ms).Bind(2, id);
+      RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+      after = TaskState::kCanceled;
+    } else {
+      ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+          "UPDATE tasks SET cancel_requested = 1, updated_ms = ?1 "
+          "WHERE id = ?2 AND state = 'running'"));
+      s->Bind(1, now_ms).Bind(2, id);
+      RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+      after = TaskState::kRunning;
+    }
+    RETURN_IF_ERROR(tx.Commit());
+    return after;
+  }
+
+  Result<RecoveryReport> RecoverExpiredLeases(int64_t now_ms, int max_attempts) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    RecoveryReport report;
+    // A canceled-while-running task whose worker died is finished as canceled, not retried.
+    ASSIGN_OR_RETURN(Statement * c, writer_->Prepare(
+        "UPDATE tasks SET state = 'canceled', error_class = 'canceled', error_code = 'canceled', "
+        "error_message = 'canceled by request', finished_ms = ?1, updated_ms = ?1, "
+        "lease_owner = '', lease_expires_ms = 0 "
+        "WHERE state = 'running' AND lease_expires_ms < ?1 AND cancel_requested = 1"));
+    c->Bind(1, now_ms);
+    RETURN_IF_ERROR(c->Run());
+    ASSIGN_OR_RETURN(Statement * f, writer_->Prepare(
+        "UPDATE tasks SET state = 'failed', error_class = 'internal', error_code = 'lease_expired', "
+        "error_message = ?2, finished_ms = ?1, updated_ms = ?1, lease_owner = '', "
+        "lease_expires_ms = 0 "
+        "WHERE state = 'running' AND lease_expires_ms < ?1 AND attempts >= ?3"));
+    f->Bind(1, now_ms)
+        .Bind(2, fmt::format("the worker running this task stopped {} times; giving up",
+                             max_attempts))
+        .Bind(3, max_attempts);
+    ASSIGN_OR_RETURN(report.failed, f->Run());
+    ASSIGN_OR_RETURN(Statement * q, writer_->Prepare(
+        "UPDATE tasks SET state = 'queued', progress = 0, lease_owner = '', lease_expires_ms = 0, "
+        "updated_ms = ?1 WHERE state = 'running' AND lease_expires_ms < ?1"));
+    q->Bind(1, now_ms);
+    ASSIGN_OR_RETURN(report.requeued, q->Run());
+    RETURN_IF_ERROR(tx.Commit());
+    return report;
+  }
+
+  Result<std::vector<ExpiredOutputs>> ListOutputsFinishedBefore(int64_t cutoff_ms,
+                                                                int limit) override {
+    return WithReader([&](Db& db) -> Result<std::vector<ExpiredOutputs>> {
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+          "SELECT id, outputs_json FROM tasks WHERE state = 'succeeded' AND outputs_expired = 0 "
+          "AND finished_ms < ?1 ORDER BY finished_ms LIMIT ?2"));
+      s->Bind(1, cutoff_ms).Bind(2, limit);
+      std::vector<ExpiredOutputs> out;
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, s->Step());
+        if (!row) break;
+        auto outputs = core::DecodeOutputs(s->Text(1));
+        if (!outputs.ok()) {
+          s->Reset();
+          return outputs.error();
+        }
+        out.push_back({s->Text(0), std::move(outputs).value()});
+      }
+      return out;
+    });
+  }
+
+  Status MarkOutputsExpired(const std::string& task_id) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s,
+                     writer_->Prepare("UPDATE tasks SET outputs_expired = 1 WHERE id = ?1"));
+    s->Bind(1, task_id);
+    return ExpectOneRow(s->Run());
+  }
+
+  Result<std::map<TaskState, int64_t>> CountByState() override {
+    return WithReader([&](Db& db) -> Result<std::map<TaskState, int64_t>> {
+      ASSIGN_OR_RETURN(Statement * s,
+                       db.Prepare("SELECT state, COUNT(*) FROM tasks GROUP BY state"));
+      std::map<TaskState, int64_t> counts;
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, s->Step());
+        if (!row) break;
+        if (auto st = core::ParseTaskState(s->Text(0))) counts[*st] = s->Int(1);
+      }
+      return counts;
+    });
+  }
+
+  // --- KeyStore ---
+
+  Status InsertKey(const ApiKey& k) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "INSERT INTO api_keys (id, name, hash, prefix, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    s->Bind(1, k.id).Bind(2, k.name).Bind(3, k.hash).Bind(4, k.prefix).Bind(5, k.created_ms);
+    auto r = s->Run();
+    if (!r.ok()) return r.error();
+    return Status::Ok();
+  }
+
+  Result<ApiKey> FindActiveKeyByHash(const std::string& hash) override {
+    return WithReader([&](Db& db) -> Result<ApiKey> {
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+          "SELECT id, name, hash, prefix, created_ms, revoked_ms FROM api_keys "
+          "WHERE hash = ?1 AND revoked_ms = 0"));
+      s->Bind(1, hash);
+      ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) return MakeError(ErrorCode::kNotFound, "no such key");
+      ApiKey k = ReadKey(*s);
+      s->Reset();
+      return k;
+    });
+  }
+
+  Result<std::vector<ApiKey>> ListKeys() override {
+    return WithReader([&](Db& db) -> Result<std::vector<ApiKey>> {
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+          "SELECT id, name, hash, prefix, created_ms, revoked_ms FROM api_keys "
+          "ORDER BY created_ms, id"));
+      std::vector<ApiKey> keys;
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, s->Step());
+        if (!row) break;
+        keys.push_back(ReadKey(*s));
+      }
+      return keys;
+    });
+  }
+
+  Status RevokeKey(const std::string& id, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE api_keys SET revoked_ms = ?1 WHERE id = ?2 AND revoked_ms = 0"));
+    s->Bind(1, now_ms).Bind(2, id);
+    ASSIGN_OR_RETURN(int changed, s->Run());
+    if (changed == 0) return MakeError(ErrorCode::kNotFound, "no active key with id " + id);
+    return Status::Ok();
+  }
+
+ private:
+  static ApiKey ReadKey(const Statement& s) {
+    return ApiKey{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5)};
+  }
+
+  static Status ExpectOneRow(const Result<int>& changed) {
+    if (!changed.ok()) return changed.error();
+    if (changed.value() == 0) return MakeError(ErrorCode::kConflict, "task state changed meanwhile");
+    return Status::Ok();
+  }
+
+  static Result<std::vector<Task>> CollectTasks(Statement& s) {
+    std::vector<Task> out;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      auto t = ReadTask(s);
+      if (!t.ok()) {
+        s.Reset();
+        return t.error();
+      }
+      out.push_back(std::move(t).value());
+    }
+    return out;
+  }
+
+  template <typename Fn>
+  auto WithReader(Fn&& fn) -> decltype(fn(std::declval<Db&>())) {
+    Db* db;
+    {
+      std::unique_lock lock(readers_mu_);
+      readers_cv_.wait(lock, [&] { return !free_readers_.empty(); });
+      db = free_readers_.back();
+      free_readers_.pop_back();
+    }
+    auto result = fn(*db);
+    {
+      std::lock_guard lock(readers_mu_);
+      free_readers_.push_back(db);
+    }
+    readers_cv_.notify_one();
+    return result;
+  }
+
+  std::mutex writer_mu_;
+  std::unique_ptr<Db> writer_;
+  std::vector<std::unique_ptr<Db>> readers_;
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<Db*> free_readers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
+  ASSIGN_OR_RETURN(auto writer, Db::Open(options.path, options.busy_timeout_ms));
+  auto store = std::make_unique<SqliteStore>(std::move(writer));
+  RETURN_IF_ERROR(store->Migrate());
+  // Readers are opened once the schema exists, so none caches a stale one.
+  for (int i = 0; i < std::max(1, options.reader_connections); ++i) {
+    ASSIGN_OR_RETURN(auto reader, Db::Open(options.path, options.busy_timeout_ms));
+    store->AddReader(std::move(reader));
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace wanserve::store

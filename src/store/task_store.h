@@ -1,0 +1,107 @@
+#pragma once
+// Durable task storage. Every state change is a compare-and-swap on the current state, so two
+// workers (or a worker and a canceling client) can never both win a transition.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "core/task.h"
+
+namespace wanserve::store {
+
+// Identifies one claim of a task: the worker that holds the lease and the attempt number.
+struct LeaseToken {
+  std::string task_id;
+  std::string owner;
+  int attempt = 0;
+};
+
+struct RecoveryReport {
+  int requeued = 0;
+  int failed = 0;
+};
+
+struct ExpiredOutputs {
+  std::string task_id;
+  std::vector<core::Output> outputs;
+};
+
+class TaskStore {
+ public:
+  virtual ~TaskStore() = default;
+
+  // Commits a new queued task; kConflict if the id exists.
+  virtual Status Insert(const core::Task& task) = 0;
+  // kNotFound when absent.
+  virtual Result<core::Task> Get(const std::string& id) = 0;
+  // Queued and running tasks of a key, oldest first.
+  virtual Result<std::vector<core::Task>> ListActive(const std::string& key_id, int limit) = 0;
+
+  // Takes the oldest queued task, marks it running with a lease of lease_ms; nullopt if none.
+  virtual Result<std::optional<core::Task>> ClaimNext(const std::string& owner, int64_t now_ms,
+                                                      int64_t lease_ms) = 0;
+  // Extends the lease. Returns whether a cancel was requested; kConflict if the lease was lost.
+  virtual Result<bool> RenewLease(const LeaseToken& lease, int64_t now_ms, int64_t lease_ms) = 0;
+  virtual Status UpdateProgress(const LeaseToken& lease, int progress, int64_t now_ms) = 0;
+  // running -> succeeded (progress 100) with outputs; kConflict if the lease was lost.
+  virtual Status Complete(const LeaseToken& lease, const std::vector<core::Output>& outputs,
+                          int64_t now_ms) = 0;
+  // running -> failed; kConflict if the lease was lost.
+  virtual Status Fail(const LeaseToken& lease, const core::TaskError& error, int64_t now_ms) = 0;
+  // running -> canceled by the worker that saw the cancel request.
+  virtual Status FinishCanceled(const LeaseToken& lease, int64_t now_ms) = 0;
+  // running -> queued on a graceful shutdown; the attempt does not count against the task.
+  virtual Status Release(const LeaseToken& lease, int64_t now_ms) = 0;
+
+  // Client cancel: a queued task becomes canceled at once; a running one gets cancel_requested
+  // (the worker stops at its next step). Returns the state after the call; kConflict if terminal.
+  virtual Result<core::TaskState> RequestCancel(const std::string& id, int64_t now_ms) = 0;
+
+  // Running tasks whose lease expired go back to the queue, or fail once they used max_attempts.
+  virtual Result<RecoveryReport> RecoverExpiredLeases(int64_t now_ms, int max_attempts) = 0;
+
+  // Succeeded tasks finished before cutoff_ms whose outputs still exist; marked expired by
+  // MarkOutputsExpired once their blobs are deleted.
+  virtual Result<std::vector<ExpiredOutputs>> ListOutputsFinishedBefore(int64_t cutoff_ms,
+                                                                        int limit) = 0;
+  virtual Status MarkOutputsExpired(const std::string& task_id) = 0;
+
+  virtual Result<std::map<core::TaskState, int64_t>> CountByState() = 0;
+};
+
+struct ApiKey {
+  std::string id;          // public identifier ("key_…"), safe to show
+  std::string name;
+  std::string hash;        // SHA-256 hex of the secret
+  std::string prefix;      // first characters of the secret, to recognise it in listings
+  int64_t created_ms = 0;
+  int64_t revoked_ms = 0;  // 0 = active
+};
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+  virtual Status InsertKey(const ApiKey& key) = 0;
+  // Looks up an active key by the hash of its secret; kNotFound otherwise.
+  virtual Result<ApiKey> FindActiveKeyByHash(const std::string& hash) = 0;
+  virtual Result<std::vector<ApiKey>> ListKeys() = 0;
+  // kNotFound if no active key has this id.
+  virtual Status RevokeKey(const std::string& id, int64_t now_ms) = 0;
+};
+
+// One backend implements both interfaces over one database.
+class Store : public TaskStore, public KeyStore {};
+
+struct SqliteOptions {
+  std::string path;        // database file
+  int busy_timeout_ms = 5000;
+  int reader_connections = 4;
+};
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
+
+}  // namespace wanserve::store

@@ -1,0 +1,238 @@
+#include "store/task_store_contract.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+namespace wanserve::store {
+namespace {
+
+using core::Task;
+using core::TaskState;
+
+Task MakeTask(const std::string& id, int64_t created_ms, const std::string& key = "key_a") {
+  Task t;
+  t.id = id;
+  t.dialect = "unified";
+  t.key_id = key;
+  t.model_alias = "wan2.7-text-to-video";
+  t.client_echo = R"({"prompt":"p"})";
+  t.request.kind = core::RequestKind::kTextToVideo;
+  t.request.model = "wan2.7-t2v";
+  t.request.prompt = "p";
+  t.created_ms = created_ms;
+  t.usage = {5, 3, 2};
+  return t;
+}
+
+TEST_P(TaskStoreContract, InsertThenGetReturnsTheQueuedTask) {
+  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1000)).ok());
+  auto t = store_->Get("t1");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->state, TaskState::kQueued);
+  EXPECT_EQ(t->request.prompt, "p");
+  EXPECT_EQ(t->client_echo, R"({"prompt":"p"})");
+  EXPECT_EQ(t->usage.total, 5);
+  EXPECT_EQ(t->usage.subscription, 3);
+  EXPECT_EQ(t->created_ms, 1000);
+}
+
+TEST_P(TaskStoreContract, DuplicateIdIsAConflictAndUnknownIdNotFound) {
+  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1000)).ok());
+  auto dup = store_->Insert(MakeTask("t1", 1001));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
+  auto missing = store_->Get("nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(TaskStoreContract, ClaimTakesOldestFirstAndSetsLease) {
+  ASSERT_TRUE(store_->Insert(MakeTask("late", 2000)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("early", 1000)).ok());
+  auto c = store_->ClaimNext("w1", 5000, 30000);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->id, "early");
+  EXPECT_EQ((*c)->state, TaskState::kRunning);
+  EXPECT_EQ((*c)->attempts, 1);
+  EXPECT_EQ((*c)->lease_owner, "w1");
+  EXPECT_EQ((*c)->lease_expires_ms, 35000);
+  EXPECT_EQ((*c)->started_ms, 5000);
+  auto c2 = store_->ClaimNext("w2", 5000, 30000);
+  ASSERT_TRUE(c2.ok() && c2->has_value());
+  EXPECT_EQ((*c2)->id, "late");
+  auto none = store_->ClaimNext("w3", 5000, 30000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_P(TaskStoreContract, ConcurrentClaimsNeverHandOutATaskTwice) {
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(store_->Insert(MakeTask(fmt::format("t{}", i), i)).ok());
+  std::mutex mu;
+  std::multiset<std::string> claimed;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 6; ++w) {
+    threads.emplace_back([&, w] {
+      for (;;) {
+        auto c = store_->ClaimNext(fmt::format("w{}", w), 1, 1000);
+        if (!c.ok() || !c->has_value()) return;
+        std::lock_guard lock(mu);
+        claimed.insert((*c)->id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(claimed.size(), 60u);
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), 60u);
+}
+
+TEST_P(TaskStoreContract, CompleteIsACompareAndSwapOnTheLease) {
+  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1)).ok());
+  auto c = store_->ClaimNext("w1", 10, 100);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  LeaseToken stale{"t1", "w0", 1};
+  auto wrong = store_->Complete(stale, {}, 20);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, ErrorCode::kConflict);
+
+  LeaseToken lease{"t1", "w1", 1};
+  ASSERT_TRUE(store_->UpdateProgress(lease, 40, 15).ok());
+  EXPECT_EQ(store_->Get("t1")->progress, 40);
+  std::vector<core::Output> outs = {{"b1", "image", "image/png", "a.png", 64, 64, 0, 1, 10}};
+  ASSERT_TRUE(store_->Complete(lease, outs, 20).ok());
+  auto t = store_->Get("t1");
+  EXPECT_EQ(t->state, TaskState::kSucceeded);
+  EXPECT_EQ(t->progress, 100);
+  EXPECT_EQ(t->outputs, outs);
+  EXPECT_EQ(t->finished_ms, 20);
+  // Terminal states are final.
+  EXPECT_FALSE(store_->Fail(lease, {ErrorCode::kInternal, "x", "y"}, 30).ok());
+  EXPECT_EQ(store_->Get("t1")->state, TaskState::kSucceeded);
+}
+
+TEST_P(TaskStoreContract, FailRecordsTheError) {
+  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1)).ok());
+  ASSERT_TRUE(store_->ClaimNext("w1", 10, 100)->has_value());
+  ASSERT_TRUE(store_->Fail({"t1", "w1", 1}, {ErrorCode::kUpstreamFailed, "boom", "it broke"}, 20).ok());
+  auto t = store_->Get("t1");
+  EXPECT_EQ(t->state, TaskState::kFailed);
+  ASSERT_TRUE(t->error.has_value());
+  EXPECT_EQ(t->error->code, ErrorCode::kUpstreamFailed);
+  EXPECT_EQ(t->error->detail_code, "boom");
+  EXPECT_EQ(t->error->message, "it broke");
+}
+
+TEST_P(TaskStoreContract, CancelQueuedIsImmediateRunningIsRequestedTerminalConflicts) {
+  ASSERT_TRUE(store_->Insert(MakeTask("q", 1)).ok());
+  auto r = store_->RequestCancel("q", 5);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, TaskState::kCanceled);
+  EXPECT_EQ(store_->Get("q")->state, TaskState::kCanceled);
+  // A canceled task is never claimed.
+  EXPECT_FALSE(store_->ClaimNext("w", 6, 10)->has_value());
+
+  ASSERT_TRUE(store_->Insert(MakeTask("r", 2)).ok());
+  ASSERT_TRUE(store_->ClaimNext("w", 6, 100)->has_value());
+  r = store_->RequestCancel("r", 7);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, TaskState::kRunning);
+  auto renew = store_->RenewLease({"r", "w", 1}, 8, 100);
+  ASSERT_TRUE(renew.ok());
+  EXPECT_TRUE(*renew);
+  ASSERT_TRUE(store_->FinishCanceled({"r", "w", 1}, 9).ok());
+  EXPECT_EQ(store_->Get("r")->state, TaskState::kCanceled);
+
+  auto again = store_->RequestCancel("r", 10);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->RequestCancel("missing", 10).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(TaskStoreContract, ExpiredLeasesRequeueThenFailAfterMaxAttempts) {
+  ASSERT_TRUE(store_->Insert(MakeTask("t", 1)).ok());
+  int64_t now = 100;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto c = store_->ClaimNext(fmt::format("w{}", attempt), now, 50);
+    ASSERT_TRUE(c.ok() && c->has_value()) << "attempt " << attempt;
+    EXPECT_EQ((*c)->attempts, attempt);
+    // Not yet expired: nothing happens.
+    auto early = store_->RecoverExpiredLeases(now + 10, 3);
+    ASSERT_TRUE(early.ok());
+    EXPECT_EQ(early->requeued + early->failed, 0);
+    now += 100;
+    auto rep = store_->RecoverExpiredLeases(now, 3);
+    ASSERT_TRUE(rep.ok());
+    if (attempt < 3) {
+      EXPECT_EQ(rep->requeued, 1);
+      EXPECT_EQ(store_->Get("t")->state, TaskState::kQueued);
+      // The old worker's late completion must lose.
+      EXPECT_FALSE(store_->Complete({"t", fmt::format("w{}", attempt), attempt}, {}, now).ok());
+    } else {
+      EXPECT_EQ(rep->failed, 1);
+    }
+  }
+  auto t = store_->Get("t");
+  EXPECT_EQ(t->state, TaskState::kFailed);
+  EXPECT_EQ(t->error->detail_code, "lease_expired");
+}
+
+TEST_P(TaskStoreContract, ReleaseRequeuesWithoutSpendingAnAttempt) {
+  ASSERT_TRUE(store_->Insert(MakeTask("t", 1)).ok());
+  ASSERT_TRUE(store_->ClaimNext("w", 2, 100)->has_value());
+  EXPECT_FALSE(store_->Release({"t", "other", 1}, 3).ok());
+  ASSERT_TRUE(store_->Release({"t", "w", 1}, 3).ok());
+  auto t = store_->Get("t");
+  EXPECT_EQ(t->state, TaskState::kQueued);
+  EXPECT_EQ(t->attempts, 0);
+  auto again = store_->ClaimNext("w2", 4, 100);
+  ASSERT_TRUE(again->has_value());
+  EXPECT_EQ((*again)->attempts, 1);
+}
+
+TEST_P(TaskStoreContract, ListActiveIsPerKeyAndCountByStateCounts) {
+  ASSERT_TRUE(store_->Insert(MakeTask("a1", 1, "key_a")).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("a2", 2, "key_a")).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("b1", 3, "key_b")).ok());
+  ASSERT_TRUE(store_->RequestCancel("a2", 4).ok());
+  auto active = store_->ListActive("key_a", 10);
+  ASSERT_TRUE(active.ok());
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ((*active)[0].id, "a1");
+  auto counts = store_->CountByState();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)[TaskState::kQueued], 2);
+  EXPECT_EQ((*counts)[TaskState::kCanceled], 1);
+}
+
+TEST_P(TaskStoreContract, OutputsFinishedBeforeCutoffAreListedUntilMarkedExpired) {
+  ASSERT_TRUE(store_->Insert(MakeTask("t", 1)).ok());
+  ASSERT_TRUE(store_->ClaimNext("w", 2, 100)->has_value());
+  std::vector<core::Output> outs = {{"blob1", "image", "image/png", "a.png", 1, 1, 0, 1, 1}};
+  ASSERT_TRUE(store_->Complete({"t", "w", 1}, outs, 10).ok());
+  EXPECT_TRUE(store_->ListOutputsFinishedBefore(10, 10)->empty());
+  auto due = store_->ListOutputsFinishedBefore(11, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].outputs[0].blob_id, "blob1");
+  ASSERT_TRUE(store_->MarkOutputsExpired("t").ok());
+  EXPECT_TRUE(store_->ListOutputsFinishedBefore(11, 10)->empty());
+  EXPECT_TRUE(store_->Get("t")->outputs_expired);
+}
+
+TEST_P(TaskStoreContract, KeysAreFoundByHashAndRevoked) {
+  ASSERT_TRUE(store_->InsertKey({"key_1", "ci", "hash1", "ws_abc", 5, 0}).ok());
+  auto k = store_->FindActiveKeyByHash("hash1");
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->id, "key_1");
+  EXPECT_EQ(store_->FindActiveKeyByHash("other").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->RevokeKey("key_1", 9).ok());
+  EXPECT_FALSE(store_->FindActiveKeyByHash("hash1").ok());
+  EXPECT_EQ(store_->RevokeKey("key_1", 9).error().code, ErrorCode::kNotFound);
+  auto keys = store_->ListKeys();
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].revoked_ms, 9);
+}
+
+}  // namespace
+}  // namespace wanserve::store

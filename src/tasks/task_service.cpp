@@ -1,0 +1,40 @@
+#include "tasks/task_service.h"
+
+namespace wanserve::tasks {
+
+TaskService::TaskService(store::TaskStore& store, std::shared_ptr<Clock> clock,
+                         std::function<void()> on_submit)
+    : store_(store), clock_(std::move(clock)), on_submit_(std::move(on_submit)) {}
+
+Result<core::Task> TaskService::Submit(SubmitParams p) {
+  core::Task t;
+  t.id = std::move(p.id);
+  t.dialect = std::move(p.dialect);
+  t.key_id = std::move(p.key_id);
+  t.model_alias = std::move(p.model_alias);
+  t.client_echo = std::move(p.client_echo);
+  t.request = std::move(p.request);
+  t.created_ms = clock_->NowMs();
+  t.updated_ms = t.created_ms;
+  RETURN_IF_ERROR(store_.Insert(t));
+  if (on_submit_) on_submit_();
+  return t;
+}
+
+Result<core::Task> TaskService::Get(const std::string& id, const std::string& key_id) {
+  ASSIGN_OR_RETURN(core::Task t, store_.Get(id));
+  if (t.key_id != key_id) return MakeError(ErrorCode::kNotFound, "task not found");
+  return t;
+}
+
+Result<core::Task> TaskService::Cancel(const std::string& id, const std::string& key_id) {
+  RETURN_IF_ERROR(Get(id, key_id));
+  RETURN_IF_ERROR(store_.RequestCancel(id, clock_->NowMs()));
+  return store_.Get(id);
+}
+
+Result<std::vector<core::Task>> TaskService::ListActive(const std::string& key_id, int limit) {
+  return store_.ListActive(key_id, limit);
+}
+
+}  // namespace wanserve::tasks

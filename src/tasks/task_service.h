@@ -1,0 +1,44 @@
+#pragma once
+// Submit, query, cancel and list tasks on behalf of one API key. Dialects call this with a
+// normalized request; nothing here knows any dialect's JSON.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "core/task.h"
+#include "store/task_store.h"
+
+namespace wanserve::tasks {
+
+struct SubmitParams {
+  std::string id;           // public id, made by the dialect in its own format
+  std::string dialect;
+  std::string key_id;
+  std::string model_alias;
+  std::string client_echo;  // opaque to this layer
+  core::GenerationRequest request;
+};
+
+class TaskService {
+ public:
+  TaskService(store::TaskStore& store, std::shared_ptr<Clock> clock,
+              std::function<void()> on_submit = {});
+
+  // Returns only after the task is committed.
+  Result<core::Task> Submit(SubmitParams params);
+  // kNotFound for unknown ids and for other keys' tasks alike.
+  Result<core::Task> Get(const std::string& id, const std::string& key_id);
+  // Cancels a queued task at once, asks a running one to stop; kConflict if already finished.
+  Result<core::Task> Cancel(const std::string& id, const std::string& key_id);
+  Result<std::vector<core::Task>> ListActive(const std::string& key_id, int limit);
+
+ private:
+  store::TaskStore& store_;
+  std::shared_ptr<Clock> clock_;
+  std::function<void()> on_submit_;
+};
+
+}  // namespace wanserve::tasks

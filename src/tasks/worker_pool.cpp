@@ -1,0 +1,190 @@
+#include "tasks/worker_pool.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+
+namespace wanserve::tasks {
+
+using core::Task;
+
+WorkerPool::WorkerPool(store::TaskStore& store, providers::ProviderRegistry& providers,
+                       const OutputWriter& writer, std::shared_ptr<Clock> clock,
+                       MetricsRegistry& metrics, WorkerOptions options)
+    : store_(store),
+      providers_(providers),
+      writer_(writer),
+      clock_(std::move(clock)),
+      metrics_(metrics),
+      options_(std::move(options)) {
+  if (options_.owner_id.empty()) {
+    options_.owner_id = fmt::format("pid{}-{}", ::getpid(), RandomString(6, "abcdefghijklmnopqrstuvwxyz0123456789"));
+  }
+  metrics_.Describe("wanserve_tasks_finished_total", "counter", "Tasks that reached a terminal state in this process");
+  metrics_.Describe("wanserve_task_duration_seconds", "histogram", "Run time of finished tasks, claim to terminal state");
+  metrics_.Describe("wanserve_tasks_recovered_total", "counter", "Tasks whose worker vanished, by outcome");
+}
+
+WorkerPool::~WorkerPool() { Stop(); }
+
+void WorkerPool::Start() {
+  Recover();
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+  threads_.emplace_back([this] { KeeperLoop(); });
+}
+
+void WorkerPool::Stop() {
+  if (stopping_.exchange(true)) return;
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void WorkerPool::Notify() {
+  {
+    std::lock_guard lock(mu_);
+    ++wakeups_;
+  }
+  cv_.notify_one();
+}
+
+void WorkerPool::Recover() {
+  auto report = store_.RecoverExpiredLeases(clock_->NowMs(), options_.max_attempts);
+  if (!report.ok()) {
+    spdlog::warn("lease recovery failed: {}", report.error().message);
+    return;
+  }
+  if (report->requeued || report->failed) {
+    spdlog::info("recovered tasks of vanished workers: {} requeued, {} failed after {} attempts",
+                 report->requeued, report->failed, options_.max_attempts);
+    metrics_.Increment("wanserve_tasks_recovered_total", {{"outcome", "requeued"}}, report->requeued);
+    metrics_.Increment("wanserve_tasks_recovered_total", {{"outcome", "failed"}}, report->failed);
+  }
+}
+
+void WorkerPool::WorkerLoop(int index) {
+  const std::string owner = fmt::format("{}/w{}", options_.owner_id, index);
+  while (!stopping_) {
+    auto claimed = store_.ClaimNext(owner, clock_->NowMs(), options_.lease_ms);
+    if (claimed.ok() && claimed->has_value()) {
+      Execute(std::move(**claimed), owner);
+      continue;
+    }
+    if (!claimed.ok()) spdlog::warn("claim failed: {}", claimed.error().message);
+    std::unique_lock lock(mu_);
+    const uint64_t seen = wakeups_;
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
+                 [&] { return stopping_ || wakeups_ != seen; });
+  }
+}
+
+void WorkerPool::KeeperLoop() {
+  int64_t last_recovery = clock_->NowMs();
+  while (!stopping_) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(std::min(options_.renew_every_ms, options_.recovery_every_ms)),
+                   [&] { return stopping_.load(); });
+    }
+    if (stopping_) break;
+    std::vector<std::shared_ptr<Running>> runs;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, run] : running_) runs.push_back(run);
+    }
+    for (auto& run : runs) {
+      auto renewed = store_.RenewLease(run->lease, clock_->NowMs(), options_.lease_ms);
+      if (renewed.ok()) {
+        if (*renewed) run->cancel = true;
+      } else if (renewed.error().code == ErrorCode::kConflict) {
+        spdlog::warn("task={} lease lost; abandoning this attempt", run->lease.task_id);
+        run->lost = true;
+      }
+    }
+    if (clock_->NowMs() - last_recovery >= options_.recovery_every_ms) {
+      Recover();
+      last_recovery = clock_->NowMs();
+    }
+  }
+}
+
+void WorkerPool::FinishWithError(const std::shared_ptr<Running>& run, const Task& task,
+                                 const Error& e) {
+  core::TaskError err{e.code, e.detail_code.empty() ? std::string(ToString(e.code)) : e.detail_code,
+                      e.message};
+  auto st = store_.Fail(run->lease, err, clock_->NowMs());
+  if (st.ok()) {
+    spdlog::info("task={} failed: {} ({})", task.id, err.detail_code, err.message);
+    metrics_.Increment("wanserve_tasks_finished_total", {{"state", "failed"}});
+  }
+}
+
+void WorkerPool::Execute(Task task, const std::string& owner) {
+  auto run = std::make_shared<Running>();
+  run->lease = {task.id, owner, task.attempts};
+  run->cancel = task.cancel_requested;
+  {
+    std::lock_guard lock(mu_);
+    running_[task.id] = run;
+  }
+  const int64_t started = clock_->NowMs();
+  spdlog::info("task={} claimed by {} (attempt {})", task.id, owner, task.attempts);
+
+  auto finish = [&](std::string_view state) {
+    metrics_.Increment("wanserve_tasks_finished_total", {{"state", std::string(state)}});
+    metrics_.Observe("wanserve_task_duration_seconds", {{"kind", std::string(core::ToString(task.request.kind))}},
+                     static_cast<double>(clock_->NowMs() - started) / 1000.0);
+  };
+
+  auto provider = providers_.Resolve(task.request);
+  if (!provider.ok()) {
+    FinishWithError(run, task, provider.error());
+  } else {
+    int64_t last_progress_ms = 0;
+    int last_progress = 0;
+    auto on_progress = [&](int percent) {
+      // The last few percent are left for encoding and storing the outputs.
+      const int p = std::clamp(percent * 95 / 100, 0, 95);
+      const int64_t now = clock_->NowMs();
+      if (p == last_progress || now - last_progress_ms < options_.progress_every_ms) return;
+      if (store_.UpdateProgress(run->lease, p, now).ok()) {
+        last_progress = p;
+        last_progress_ms = now;
+      }
+    };
+    auto canceled = [&] { return run->cancel || run->lost || stopping_; };
+    auto media = (*provider)->Run(task.request, on_progress, canceled);
+    if (run->lost) {
+      // Another worker owns the task now; nothing of this attempt may be recorded.
+    } else if (!media.ok() && media.error().code == ErrorCode::kCanceled) {
+      if (run->cancel) {
+        if (store_.FinishCanceled(run->lease, clock_->NowMs()).ok()) {
+          spdlog::info("task={} canceled while running", task.id);
+          finish("canceled");
+        }
+      } else if (stopping_) {
+        (void)store_.Release(run->lease, clock_->NowMs());
+        spdlog::info("task={} handed back to the queue (shutting down)", task.id);
+      }
+    } else if (!media.ok()) {
+      FinishWithError(run, task, media.error());
+    } else {
+      auto outputs = writer_.Write(task.id, *media);
+      if (!outputs.ok()) {
+        FinishWithError(run, task, outputs.error());
+      } else if (auto done = store_.Complete(run->lease, *outputs, clock_->NowMs()); done.ok()) {
+        spdlog::info("task={} succeeded with {} output(s)", task.id, outputs->size());
+        finish("succeeded");
+      } else {
+        writer_.Discard(*outputs);
+        spdlog::warn("task={} finished but could not be recorded: {}", task.id, done.error().message);
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  running_.erase(task.id);
+}
+
+}  // namespace wanserve::tasks

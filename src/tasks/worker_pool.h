@@ -1,0 +1,74 @@
+#pragma once
+// Workers claim queued tasks with a lease, run them on a provider, write the outputs and
+// finish the task with a compare-and-swap. A lease keeper renews leases and relays cancel
+// requests; a recovery pass puts tasks of dead workers back in the queue.
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "providers/provider.h"
+#include "store/task_store.h"
+#include "tasks/output_writer.h"
+
+namespace wanserve::tasks {
+
+struct WorkerOptions {
+  int workers = 1;                   // Default: 1 concurrent task per process
+  int64_t lease_ms = 30'000;         // Default: 30 s; a crashed worker's task is retried after it
+  int64_t renew_every_ms = 5'000;    // Default: 5 s
+  int max_attempts = 3;              // Default: 3 claims before the task fails
+  int64_t poll_ms = 500;             // Default: 0.5 s; also woken by local submits
+  int64_t progress_every_ms = 500;   // Default: persist progress at most twice a second
+  int64_t recovery_every_ms = 2'000; // Default: 2 s
+  std::string owner_id;              // unique per process; generated when empty
+};
+
+class WorkerPool {
+ public:
+  WorkerPool(store::TaskStore& store, providers::ProviderRegistry& providers,
+             const OutputWriter& writer, std::shared_ptr<Clock> clock, MetricsRegistry& metrics,
+             WorkerOptions options);
+  ~WorkerPool();
+
+  void Start();
+  // Stops claiming, interrupts running providers and hands their tasks back to the queue.
+  void Stop();
+  // Wakes an idle worker (a task was just submitted).
+  void Notify();
+
+ private:
+  struct Running {
+    store::LeaseToken lease;
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> lost{false};
+  };
+
+  void WorkerLoop(int index);
+  void KeeperLoop();
+  void Execute(core::Task task, const std::string& owner);
+  void FinishWithError(const std::shared_ptr<Running>& run, const core::Task& task, const Error& e);
+  void Recover();
+
+  store::TaskStore& store_;
+  providers::ProviderRegistry& providers_;
+  const OutputWriter& writer_;
+  std::shared_ptr<Clock> clock_;
+  MetricsRegistry& metrics_;
+  WorkerOptions options_;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t wakeups_ = 0;
+  std::map<std::string, std::shared_ptr<Running>> running_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace wanserve::tasks

@@ -1,0 +1,173 @@
+#include "tasks/worker_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "media/probe.h"
+#include "tasks/output_sweeper.h"
+#include "tasks/task_service.h"
+#include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
+
+namespace wanserve::tasks {
+namespace {
+
+using core::TaskState;
+
+class WorkerPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = store::OpenSqliteStore({(dir_.path() / "t.db").string()});
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(s).value();
+    blobs_ = std::make_unique<media::BlobStore>(dir_.path() / "blobs");
+    writer_ = std::make_unique<OutputWriter>(*blobs_);
+  }
+
+  std::unique_ptr<WorkerPool> MakePool(int step_delay_ms, int steps = 4) {
+    registry_ = std::make_unique<providers::ProviderRegistry>();
+    registry_->Add(providers::MakeTestPatternProvider({steps, step_delay_ms}));
+    registry_->Route("wan2.7-t2v", {"testpattern"});
+    registry_->Route("wan2.7-image", {"testpattern"});
+    WorkerOptions o;
+    o.poll_ms = 20;
+    o.renew_every_ms = 20;
+    o.recovery_every_ms = 50;
+    o.progress_every_ms = 0;
+    return std::make_unique<WorkerPool>(*store_, *registry_, *writer_, clock_, metrics_, o);
+  }
+
+  core::GenerationRequest Video() {
+    core::GenerationRequest r;
+    r.kind = core::RequestKind::kTextToVideo;
+    r.model = "wan2.7-t2v";
+    r.prompt = "a boat";
+    r.width = 96;
+    r.height = 64;
+    r.duration_s = 2;
+    r.fps = 8;
+    return r;
+  }
+
+  core::Task WaitFor(const std::string& id, std::function<bool(const core::Task&)> done, int timeout_ms = 20000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      auto t = store_->Get(id);
+      if (t.ok() && done(*t)) return *t;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "timed out waiting for " << id;
+        return t.ok() ? *t : core::Task{};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<media::BlobStore> blobs_;
+  std::unique_ptr<OutputWriter> writer_;
+  std::unique_ptr<providers::ProviderRegistry> registry_;
+  std::shared_ptr<Clock> clock_ = MakeSystemClock();
+  MetricsRegistry metrics_;
+};
+
+TEST_F(WorkerPoolTest, RunsATaskToAPlayableVideo) {
+  auto pool = MakePool(0);
+  TaskService service(*store_, clock_, [&] { pool->Notify(); });
+  pool->Start();
+  auto t = service.Submit({"t1", "unified", "k", "wan2.7-text-to-video", "{}", Video()});
+  ASSERT_TRUE(t.ok());
+  auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); });
+  ASSERT_EQ(done.state, TaskState::kSucceeded) << (done.error ? done.error->message : "");
+  EXPECT_EQ(done.progress, 100);
+  ASSERT_EQ(done.outputs.size(), 1u);
+  auto info = media::ProbeVideoFile(blobs_->PathFor(done.outputs[0].blob_id)->string());
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->width, 96);
+  EXPECT_EQ(info->height, 64);
+  EXPECT_EQ(info->frames, 16);
+  EXPECT_TRUE(info->has_audio);
+  EXPECT_EQ(metrics_.Value("wanserve_tasks_finished_total", {{"state", "succeeded"}}), 1);
+}
+
+TEST_F(WorkerPoolTest, CancelWhileRunningStopsAtTheNextStep) {
+  auto pool = MakePool(100, 50);
+  TaskService service(*store_, clock_, [&] { pool->Notify(); });
+  pool->Start();
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", "m", "{}", Video()}).ok());
+  WaitFor("t1", [](const core::Task& t) { return t.state == TaskState::kRunning && t.progress > 0; });
+  auto c = service.Cancel("t1", "k");
+  ASSERT_TRUE(c.ok());
+  auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); }, 5000);
+  EXPECT_EQ(done.state, TaskState::kCanceled);
+  EXPECT_TRUE(done.outputs.empty());
+}
+
+TEST_F(WorkerPoolTest, StopHandsRunningTasksBackAndANewPoolFinishesThem) {
+  auto pool = MakePool(50, 100);
+  TaskService service(*store_, clock_, [&] { pool->Notify(); });
+  pool->Start();
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", "m", "{}", Video()}).ok());
+  WaitFor("t1", [](const core::Task& t) { return t.state == TaskState::kRunning; });
+  pool->Stop();
+  auto t = store_->Get("t1");
+  EXPECT_EQ(t->state, TaskState::kQueued);
+  EXPECT_EQ(t->attempts, 0) << "a graceful stop does not spend an attempt";
+  auto second = MakePool(0);
+  second->Start();
+  auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); });
+  EXPECT_EQ(done.state, TaskState::kSucceeded);
+  EXPECT_EQ(done.attempts, 1);
+}
+
+TEST_F(WorkerPoolTest, UnroutableModelFailsWithAClearError) {
+  auto pool = MakePool(0);
+  TaskService service(*store_, clock_, [&] { pool->Notify(); });
+  pool->Start();
+  auto r = Video();
+  r.model = "wan2.7-videoedit";
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", "m", "{}", r}).ok());
+  auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); });
+  EXPECT_EQ(done.state, TaskState::kFailed);
+  ASSERT_TRUE(done.error.has_value());
+  EXPECT_EQ(done.error->code, ErrorCode::kUnavailable);
+  EXPECT_NE(done.error->message.find("wan2.7-videoedit"), std::string::npos);
+}
+
+TEST_F(WorkerPoolTest, OtherKeysSeeNotFound) {
+  TaskService service(*store_, clock_);
+  ASSERT_TRUE(service.Submit({"t1", "unified", "owner", "m", "{}", Video()}).ok());
+  EXPECT_TRUE(service.Get("t1", "owner").ok());
+  EXPECT_EQ(service.Get("t1", "intruder").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service.Cancel("t1", "intruder").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->Get("t1")->state, TaskState::kQueued);
+}
+
+TEST_F(WorkerPoolTest, SweeperDeletesOutputsAfterTheirLinksExpire) {
+  auto clock = std::make_shared<testing::FakeClock>();
+  TaskService service(*store_, clock);
+  auto r = Video();
+  r.kind = core::RequestKind::kTextToImage;
+  r.model = "wan2.7-image";
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", "m", "{}", r}).ok());
+  auto claimed = store_->ClaimNext("w", clock->NowMs(), 1000);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  core::GeneratedMedia media;
+  media.images.push_back({8, 8, std::vector<uint8_t>(8 * 8 * 3, 100)});
+  auto outputs = writer_->Write("t1", media);
+  ASSERT_TRUE(outputs.ok());
+  ASSERT_TRUE(store_->Complete({"t1", "w", 1}, *outputs, clock->NowMs()).ok());
+  const auto path = *blobs_->PathFor((*outputs)[0].blob_id);
+  OutputSweeper sweeper(*store_, *blobs_, clock, 24 * 3600 * 1000);
+  EXPECT_EQ(*sweeper.SweepOnce(), 0);
+  EXPECT_TRUE(std::filesystem::exists(path));
+  clock->Advance(24 * 3600 * 1000 + 1);
+  EXPECT_EQ(*sweeper.SweepOnce(), 1);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(store_->Get("t1")->outputs_expired);
+}
+
+}  // namespace
+}  // namespace wanserve::tasks

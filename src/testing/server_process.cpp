@@ -1,0 +1,126 @@
+#include "testing/server_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace wanserve::testing {
+namespace {
+
+std::vector<char*> Argv(const std::vector<std::string>& args) {
+  std::vector<char*> out;
+  for (const auto& a : args) out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+std::string WanserveBinary() {
+  const char* b = std::getenv("WANSERVE_BINARY");
+  if (!b) throw std::runtime_error("WANSERVE_BINARY is not set (run the tests through ctest)");
+  return b;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    auto args = Argv(argv);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  CommandResult r;
+  // stderr is small for our commands; read stdout first, then stderr.
+  r.out = ReadAll(out_pipe[0]);
+  r.err = ReadAll(err_pipe[0]);
+  ::close(out_pipe[0]);
+  ::close(err_pipe[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string CreateKey(const std::string& data_dir, const std::string& name) {
+  auto r = RunCommand({WanserveBinary(), "admin", "keys", "create", "--data", data_dir, "--name", name});
+  if (r.exit_code != 0) throw std::runtime_error("key create failed: " + r.err);
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out.substr(out.rfind('\n') + 1);
+}
+
+ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args) {
+  std::vector<std::string> args = {WanserveBinary(), "serve", "--listen", "127.0.0.1:0", "--data", data_dir,
+                                   "--log-level", "warn"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  int out_pipe[2];
+  if (::pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::dup2(out_pipe[1], 1);
+    ::close(out_pipe[0]);
+    auto argv = Argv(args);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  stdout_fd_ = out_pipe[0];
+  std::string seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  constexpr std::string_view kMarker = "listening on ";
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{stdout_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    char buf[512];
+    ssize_t n = ::read(stdout_fd_, buf, sizeof(buf));
+    if (n <= 0) break;
+    seen.append(buf, static_cast<size_t>(n));
+    auto at = seen.find(kMarker);
+    if (at != std::string::npos) {
+      auto end = seen.find_first_of(" \n", at + kMarker.size());
+      if (end != std::string::npos) {
+        base_url_ = seen.substr(at + kMarker.size(), end - at - kMarker.size());
+        return;
+      }
+    }
+  }
+  Stop(SIGKILL);
+  throw std::runtime_error("server did not start; output: " + seen);
+}
+
+int ServerProcess::Stop(int signal) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signal);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (stdout_fd_ >= 0) ::close(stdout_fd_);
+  stdout_fd_ = -1;
+  return status;
+}
+
+ServerProcess::~ServerProcess() { Stop(SIGKILL); }
+
+}  // namespace wanserve::testing

@@ -1,0 +1,45 @@
+#pragma once
+// Runs the real wanserve binary as a child process for black-box tests.
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace wanserve::testing {
+
+// Path of the built binary (WANSERVE_BINARY, set by ctest).
+std::string WanserveBinary();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs a command to completion, capturing its output.
+CommandResult RunCommand(const std::vector<std::string>& argv);
+
+// Creates an API key in the data folder through `wanserve admin keys create`.
+std::string CreateKey(const std::string& data_dir, const std::string& name = "test");
+
+class ServerProcess {
+ public:
+  // Starts `wanserve serve --listen 127.0.0.1:0 --data DIR <extra>` and waits for its
+  // "listening on" line.
+  ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  const std::string& base_url() const { return base_url_; }
+  pid_t pid() const { return pid_; }
+  // Sends a signal and waits for exit; returns the exit status as waitpid reports it.
+  int Stop(int signal);
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::string base_url_;
+};
+
+}  // namespace wanserve::testing
