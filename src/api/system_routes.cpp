@@ -66,7 +66,7 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
               PlainRenderer()});
 
   router.Add({"GET", "/readyz", false,
-              [&deps](const HttpRequest&, const RequestContext&) {
+              [deps](const HttpRequest&, const RequestContext&) {
                 auto counts = deps.store.CountByState();
                 if (!counts.ok()) return JsonError(503, "not_ready", "store unavailable");
                 return HttpResponse::Json(200, R"({"status":"ready"})");
@@ -74,7 +74,7 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
               PlainRenderer()});
 
   router.Add({"GET", "/metrics", false,
-              [&deps](const HttpRequest&, const RequestContext&) {
+              [deps](const HttpRequest&, const RequestContext&) {
                 if (auto counts = deps.store.CountByState(); counts.ok()) {
                   deps.metrics.Describe("wanserve_tasks", "gauge", "Tasks in the store by state");
                   for (auto st : {core::TaskState::kQueued, core::TaskState::kRunning,
@@ -94,7 +94,7 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
               },
               PlainRenderer()});
 
-  auto serve_file = [&deps](const HttpRequest& req, const RequestContext& rc) {
+  auto serve_file = [deps](const HttpRequest& req, const RequestContext& rc) {
     const std::string& id = rc.params.at("blob");
     auto path = deps.blobs.PathFor(id);
     if (!path.ok()) return JsonError(404, "not_found", "no such file");
