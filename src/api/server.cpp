@@ -157,7 +157,9 @@ class HttpServer::Impl {
     for (bool first = true; !stopping_; first = false) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
-      parser.body_limit(options_.body_limit);
+      // The limit is applied once the route is known, so an oversize body can be refused in
+      // the route's dialect (Beast would otherwise fail the header read itself).
+      parser.body_limit(boost::none);
       stream.expires_after(std::chrono::milliseconds(first ? options_.header_timeout_ms : options_.idle_timeout_ms));
       auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
       (void)hn;
@@ -191,6 +193,7 @@ class HttpServer::Impl {
                 fmt::format("request body is larger than {} bytes", options_.body_limit)));
             keep = false;
           } else {
+            parser.body_limit(options_.body_limit);
             stream.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
             auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
             (void)bn;
@@ -220,8 +223,24 @@ class HttpServer::Impl {
       in_flight_--;
       if (!again) break;
     }
+    co_await LingeringClose(stream);
+  }
+
+  // Closing a socket with unread request bytes makes the kernel send a reset, and the client
+  // may lose the error response it has not read yet (a 413, say). So: send FIN, then drain
+  // what the client still sends, for a bounded time and size.
+  asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::vector<char> sink(64 * 1024);
+    size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (drained < 16 * 1024 * 1024) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+      if (rec) break;
+      drained += n;
+    }
+    stream.socket().close(ec);
   }
 
   ServerOptions options_;

@@ -1,0 +1,152 @@
+// Submit in each dialect -> poll -> download -> decode, through real sockets.
+#include "e2e_fixture.h"
+#include "media/probe.h"
+
+namespace wanserve::e2e {
+namespace {
+
+class DialectsE2E : public ServerTest {
+ protected:
+  void SetUp() override { StartServer(); }
+};
+
+TEST_F(DialectsE2E, UnifiedImageAndVideo) {
+  auto img = Authed("POST", "/v1/images/generations",
+                    R"({"model":"wan-2.7-image","prompt":"a lighthouse","size":{"width":320,"height":256},"n":2,"seed":5})");
+  ASSERT_EQ(img.status, 200) << img.body;
+  json created = json::parse(img.body);
+  EXPECT_EQ(created["status"], "pending");
+  EXPECT_EQ(created["object"], "image.generation.task");
+  EXPECT_EQ(created["type"], "image");
+  EXPECT_EQ(created["task_info"]["can_cancel"], true);
+  EXPECT_EQ(created["usage"]["billing_rule"], "per_call");
+
+  auto vid = Authed("POST", "/v1/videos/generations",
+                    R"({"model":"wan2.7-text-to-video","prompt":"waves","duration":2,"aspect_ratio":"1:1"})");
+  ASSERT_EQ(vid.status, 200) << vid.body;
+
+  json done = WaitDone(created["id"]);
+  ASSERT_EQ(done["status"], "completed") << done.dump();
+  EXPECT_EQ(done["progress"], 100);
+  ASSERT_EQ(done["results"].size(), 2u);
+  for (const auto& url : done["results"]) {
+    auto info = media::ProbeImageFile(Download(url));
+    ASSERT_TRUE(info.ok()) << info.error().message;
+    EXPECT_EQ(info->width, 320);
+    EXPECT_EQ(info->height, 256);
+  }
+  json vdone = WaitDone(json::parse(vid.body)["id"]);
+  ASSERT_EQ(vdone["status"], "completed") << vdone.dump();
+  auto info = media::ProbeVideoFile(Download(vdone["results"][0]));
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->width, 960);
+  EXPECT_EQ(info->height, 960);
+  EXPECT_EQ(info->frames, 32);
+  EXPECT_NEAR(info->duration_s, 2.0, 0.05);
+  EXPECT_EQ(info->video_codec, "h264");
+  EXPECT_TRUE(info->has_audio);
+}
+
+TEST_F(DialectsE2E, SkillsVideoImageAndEditVideo) {
+  auto img = Authed("POST", "/api/v1/generation/wan/wan-v2.7", R"({"prompt":"a cat","aspect_ratio":"16:9"})");
+  ASSERT_EQ(img.status, 200) << img.body;
+  json created = json::parse(img.body);
+  EXPECT_EQ(created["id"].get<std::string>().rfind("gen_", 0), 0u);
+  EXPECT_EQ(created["status"], "IN_QUEUE");
+  EXPECT_EQ(created["input"], json::parse(R"({"prompt":"a cat","aspect_ratio":"16:9","resolution":"1024x576","n":1})"));
+  EXPECT_EQ(created["usage"], json::parse(R"({"total":0,"subscription":0,"permanent":0})"));
+  EXPECT_TRUE(created["data"].is_null());
+
+  auto edit = Authed("POST", "/api/v1/generation/wan/wan-v2.7/edit-video",
+                     R"({"prompt":"clay style","video_url":"https://example.com/in.mp4","resolution":"720p","duration":2,"aspect_ratio":"9:16"})");
+  ASSERT_EQ(edit.status, 200) << edit.body;
+
+  json done = WaitDone(created["id"]);
+  ASSERT_EQ(done["status"], "COMPLETED") << done.dump();
+  EXPECT_EQ(done["data"]["type"], "image");
+  EXPECT_EQ(done["data"]["image"], done["data"]["images"][0]);
+  EXPECT_EQ(done["data"]["image"]["content_type"], "image/png");
+  EXPECT_EQ(done["data"]["image"]["width"], 1024);
+  auto info = media::ProbeImageFile(Download(done["data"]["image"]["url"]));
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->width, 1024);
+  EXPECT_EQ(info->height, 576);
+
+  json vdone = WaitDone(json::parse(edit.body)["id"]);
+  ASSERT_EQ(vdone["status"], "COMPLETED") << vdone.dump();
+  const auto& v = vdone["data"]["video"];
+  EXPECT_EQ(v["content_type"], "video/mp4");
+  EXPECT_EQ(v["duration"], 2.0);
+  auto vinfo = media::ProbeVideoFile(Download(v["url"]));
+  ASSERT_TRUE(vinfo.ok());
+  EXPECT_EQ(vinfo->width, 720);
+  EXPECT_EQ(vinfo->height, 1280);
+  EXPECT_EQ(vinfo->frames, 32);
+
+  auto running = Authed("GET", "/api/v1/generations/running");
+  ASSERT_EQ(running.status, 200);
+  EXPECT_TRUE(json::parse(running.body).is_array());
+}
+
+TEST_F(DialectsE2E, MarketImageAndVideoWithXApiKey) {
+  auto create = [&](const std::string& body) {
+    auto r = Call("POST", "/api/v1/jobs/createTask", body, {"x-api-key: " + key_});
+    EXPECT_EQ(r.status, 200);
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["code"], 200) << r.body;
+    EXPECT_EQ(j["msg"], "success");
+    return j["data"]["taskId"].get<std::string>();
+  };
+  const auto img = create(R"({"model":"wan/2-7-image","input":{"prompt":"a fox","resolution":"1K","aspect_ratio":"16:9"}})");
+  const auto vid = create(R"({"model":"wan/2-7-text-to-video","input":{"prompt":"rain","resolution":"720p","duration":2}})");
+  json done = WaitDone(img);
+  const auto& d = done["data"];
+  ASSERT_EQ(d["state"], "success") << done.dump();
+  EXPECT_EQ(d["taskId"], img);
+  EXPECT_EQ(d["model"], "wan/2-7-image");
+  EXPECT_TRUE(d["param"].is_string());
+  EXPECT_EQ(json::parse(d["param"].get<std::string>())["input"]["prompt"], "a fox");
+  ASSERT_TRUE(d["resultJson"].is_string());
+  auto urls = json::parse(d["resultJson"].get<std::string>())["resultUrls"];
+  ASSERT_EQ(urls.size(), 1u);
+  auto info = media::ProbeImageFile(Download(urls[0]));
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->width, 1360);
+  EXPECT_EQ(info->height, 768);
+  EXPECT_GE(d["completeTime"].get<int64_t>(), d["createTime"].get<int64_t>());
+
+  json vdone = WaitDone(vid);
+  ASSERT_EQ(vdone["data"]["state"], "success");
+  auto vurl = json::parse(vdone["data"]["resultJson"].get<std::string>())["resultUrls"][0];
+  auto vinfo = media::ProbeVideoFile(Download(vurl));
+  ASSERT_TRUE(vinfo.ok());
+  EXPECT_EQ(vinfo->width, 1280);
+  EXPECT_EQ(vinfo->height, 720);
+  EXPECT_NEAR(vinfo->duration_s, 2.0, 0.05);
+}
+
+TEST_F(DialectsE2E, LinksAreSignedAndSupportRanges) {
+  auto img = Authed("POST", "/v1/images/generations",
+                    R"({"model":"wan-2.7-image","prompt":"x","size":{"width":256,"height":256}})");
+  json done = WaitDone(json::parse(img.body)["id"]);
+  const std::string url = done["results"][0];
+  const std::string path = url.substr(url.find("/files/"));
+  auto whole = Call("GET", path);
+  ASSERT_EQ(whole.status, 200);
+  auto part = Call("GET", path, "", {"Range: bytes=1-3"});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, whole.body.substr(1, 3));
+  EXPECT_EQ(part.headers["content-range"], "bytes 1-3/" + std::to_string(whole.body.size()));
+  EXPECT_EQ(Call("GET", path, "", {"Range: bytes=999999-"}).status, 416);
+  std::string tampered = path;
+  tampered[tampered.size() - 1] = tampered.back() == '0' ? '1' : '0';
+  EXPECT_EQ(Call("GET", tampered).status, 403);
+  const std::string unsigned_path = path.substr(0, path.find('?'));
+  EXPECT_EQ(Call("GET", unsigned_path).status, 403);
+  std::string longer = path;
+  longer.replace(longer.find("exp=") + 4, 1, "9");
+  EXPECT_EQ(Call("GET", longer).status, 403) << "extending the expiry breaks the signature";
+}
+
+}  // namespace
+}  // namespace wanserve::e2e

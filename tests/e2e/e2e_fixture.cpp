@@ -1,0 +1,73 @@
+#include "e2e_fixture.h"
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "common/crypto.h"
+
+namespace wanserve::e2e {
+
+void ServerTest::StartServer(std::vector<std::string> extra) {
+  if (key_.empty()) key_ = testing::CreateKey(data_dir_);
+  last_extra_ = extra;
+  server_ = std::make_unique<testing::ServerProcess>(data_dir_, extra);
+}
+
+void ServerTest::RestartServer(int signal, std::vector<std::string> extra) {
+  server_->Stop(signal);
+  server_ = std::make_unique<testing::ServerProcess>(data_dir_, extra);
+}
+
+net::HttpResult ServerTest::Call(const std::string& method, const std::string& path, const std::string& body,
+                                 const std::vector<std::string>& headers) {
+  auto r = net::Fetch({method, server_->base_url() + path, headers, body, 60'000});
+  EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
+  return r.ok() ? *r : net::HttpResult{};
+}
+
+net::HttpResult ServerTest::Authed(const std::string& method, const std::string& path, const std::string& body,
+                                   const std::string& key) {
+  return Call(method, path, body,
+              {"Authorization: Bearer " + (key.empty() ? key_ : key), "Content-Type: application/json"});
+}
+
+json ServerTest::WaitDone(const std::string& id, int timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  for (;;) {
+    json j;
+    bool done = false;
+    if (id.rfind("gen_", 0) == 0) {
+      j = json::parse(Authed("GET", "/api/v1/generation/" + id).body);
+      const std::string s = j.value("status", "");
+      done = s == "COMPLETED" || s == "FAILED" || s == "CANCELED";
+    } else if (id.rfind("task-unified-", 0) == 0) {
+      j = json::parse(Authed("GET", "/v1/tasks/" + id).body);
+      const std::string s = j.value("status", "");
+      done = s == "completed" || s == "failed";
+    } else {
+      j = json::parse(Authed("GET", "/api/v1/jobs/recordInfo?taskId=" + id).body);
+      const std::string s = j["data"].value("state", "");
+      done = s == "success" || s == "fail";
+    }
+    if (done) return j;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "task " << id << " not done: " << j.dump();
+      return j;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+std::string ServerTest::Download(const std::string& url) {
+  auto r = net::Fetch({"GET", url, {}, "", 60'000});
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << url;
+  const auto q = url.find('?');
+  const auto name = url.substr(url.rfind('/', q) + 1, q - url.rfind('/', q) - 1);
+  const auto path = (dir_.path() / name).string();
+  std::ofstream(path, std::ios::binary) << r->body;
+  return path;
+}
+
+}  // namespace wanserve::e2e

@@ -1,0 +1,42 @@
+#pragma once
+// Black-box fixture: a real wanserve process on loopback, its data folder, and helpers that
+// talk to it the way a client would.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/http_client.h"
+#include "testing/server_process.h"
+#include "testing/temp_dir.h"
+
+namespace wanserve::e2e {
+
+using nlohmann::json;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  // Fast testpattern by default; tests that need slow tasks pass their own flags.
+  void StartServer(std::vector<std::string> extra = {"--providers-testpattern-steps", "2",
+                                                     "--providers-testpattern-step-delay-ms", "0"});
+  void RestartServer(int signal, std::vector<std::string> extra);
+
+  net::HttpResult Call(const std::string& method, const std::string& path, const std::string& body = "",
+                       const std::vector<std::string>& headers = {});
+  net::HttpResult Authed(const std::string& method, const std::string& path, const std::string& body = "",
+                         const std::string& key = "");
+  // Polls the dialect's query endpoint until the task is terminal; returns the last body.
+  json WaitDone(const std::string& id, int timeout_s = 120);
+  // Downloads a URL into the temp dir and returns the file path.
+  std::string Download(const std::string& url);
+
+  testing::TempDir dir_;
+  std::string data_dir_ = (dir_.path() / "data").string();
+  std::string key_;
+  std::vector<std::string> last_extra_;
+  std::unique_ptr<testing::ServerProcess> server_;
+};
+
+}  // namespace wanserve::e2e
