@@ -39,8 +39,9 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 BUILD_TYPE=${BUILD_TYPE:-Release}
-cmake -S . -B "$BUILD_DIR" -G Ninja \
-  -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
-  -DWANSERVE_SANITIZE="${WANSERVE_SANITIZE:-OFF}" \
-  -DWANSERVE_WERROR="${WANSERVE_WERROR:-OFF}" >/dev/null
+# Options not given keep their cached value, so the demo and the tests share one build.
+args=(-DCMAKE_BUILD_TYPE="$BUILD_TYPE")
+[[ -n "${WANSERVE_SANITIZE:-}" ]] && args+=(-DWANSERVE_SANITIZE="$WANSERVE_SANITIZE")
+[[ -n "${WANSERVE_WERROR:-}" ]] && args+=(-DWANSERVE_WERROR="$WANSERVE_WERROR")
+cmake -S . -B "$BUILD_DIR" -G Ninja "${args[@]}" >/dev/null
 cmake --build "$BUILD_DIR" --parallel "$(nproc)"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The quick start: installs what is missing, builds, starts wanserve on its embedded defaults,
+# submits real image and video tasks in every API dialect through the public HTTP API, waits
+# with progress shown, and prints where the outputs are.
+#
+# Environment: WANSERVE_DEMO_PORT (default 8080), WANSERVE_DEMO_DATA (default ./demo-data),
+#              WANSERVE_DEMO_OUT (default ./demo-outputs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh
+BIN=build/src/app/wanserve
+PORT=${WANSERVE_DEMO_PORT:-8080}
+DATA=${WANSERVE_DEMO_DATA:-./demo-data}
+OUT=${WANSERVE_DEMO_OUT:-./demo-outputs}
+mkdir -p "$DATA" "$OUT"
+
+KEY=$("$BIN" admin keys create --data "$DATA" --name demo | tail -n 1)
+echo "demo: created API key ${KEY:0:10}… in $DATA"
+
+"$BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA" >"$DATA/server.log" 2>&1 &
+SERVER=$!
+trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$DATA/server.log" 2>/dev/null && break
+  kill -0 $SERVER 2>/dev/null || { cat "$DATA/server.log"; echo "demo: server failed to start" >&2; exit 1; }
+  sleep 0.1
+done
+SERVER_URL="http://127.0.0.1:$PORT"
+echo "demo: server running at $SERVER_URL (log: $DATA/server.log)"
+echo "demo: no model weights are configured, so tasks run on the 'testpattern' provider:"
+echo "      real PNG and H.264/AAC MP4 files with the prompt and seed drawn in."
+echo
+
+submit() {
+  local title=$1; shift
+  echo "== $title"
+  "$BIN" submit --server "$SERVER_URL" --key "$KEY" --wait --out "$OUT" "$@"
+  echo
+}
+
+submit "unified: wan-2.7-image (text to image)" --dialect unified --model wan-2.7-image \
+  --prompt "A cinematic portrait of a traveler in neon rain" --set size=landscape_16_9 --set seed=42
+submit "unified: wan2.7-text-to-video (720p, 16:9, 3 s)" --dialect unified --model wan2.7-text-to-video \
+  --prompt "A small kitten running under the moonlight" --set duration=3
+submit "skills_video: wan-v2.7 (text to image, 1:1)" --dialect skills_video --model wan-v2.7 \
+  --prompt "a cat" --set aspect_ratio=1:1
+submit "skills_video: wan-v2.7/edit-video (720p, 2 s)" --dialect skills_video --model wan-v2.7/edit-video \
+  --prompt "a cat walking through neon rain" --set video_url=https://example.com/input.mp4 \
+  --set resolution=720p --set duration=2
+submit "market: wan/2-7-image-pro (1K)" --dialect market --model wan/2-7-image-pro \
+  --prompt "A flower shop at dawn" --set resolution=1K
+submit "market: wan/2-7-text-to-video (720p, 2 s)" --dialect market --model wan/2-7-text-to-video \
+  --prompt "Waves on a rocky shore" --set resolution=720p --set duration=2
+
+echo "demo: outputs are in $(cd "$OUT" && pwd):"
+ls -l "$OUT"
+echo
+echo "demo: the server keeps running until this script exits; to run it yourself:"
+echo "      $BIN serve --data $DATA"
