@@ -1,6 +1,8 @@
 #pragma once
 // Private helpers shared by the FFmpeg-based encoder and probe.
 extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 #include <libavutil/error.h>
 }
 
@@ -13,5 +15,15 @@ inline std::string AvErrorText(int err) {
   av_strerror(err, buf, sizeof(buf));
   return buf;
 }
+
+struct CodecFree {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+struct FrameFree {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct PacketFree {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
 
 }  // namespace wanserve::media

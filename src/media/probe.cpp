@@ -18,15 +18,6 @@ namespace {
 struct InputCloser {
   void operator()(AVFormatContext* ic) const { avformat_close_input(&ic); }
 };
-struct CodecFree {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
 
 Error Corrupt(const std::string& what, int err) {
   return MakeError(ErrorCode::kInvalidInput, fmt::format("{}: {}", what, AvErrorText(err)));

@@ -1,9 +1,11 @@
 #pragma once
 // Rules that every dialect applies the same way.
+#include <optional>
 #include <string>
 
 #include "api/dialects/fields.h"
 #include "common/error.h"
+#include "core/request.h"
 
 namespace wanserve::api::dialects {
 
@@ -13,5 +15,13 @@ Status CheckCallbackUrl(const std::string& url, const std::string& field);
 
 // Frames per second of generated video (Wan's native rate).
 inline constexpr int kVideoFps = 16;
+
+// Video edit duration: 0 keeps the input's, 2-10 truncates from the start.
+Result<int64_t> ParseEditDuration(const Fields& fields);
+
+// Sets duration, frame rate, aspect ratio and pixel size from the seed's table for
+// r.resolution_tier. Without a ratio the input's is kept; until inputs are probed, 16:9 sizes
+// the output.
+void SetVideoOutput(core::GenerationRequest& r, int64_t duration_s, const std::optional<std::string>& ratio);
 
 }  // namespace wanserve::api::dialects

@@ -82,11 +82,7 @@ Result<Parsed> ParseTextToVideo(const json& input, Parsed p) {
   ASSIGN_OR_RETURN(auto extend, f.OptionalBool("prompt_extend"));
   r.prompt_extend = extend.value_or(true);
   ASSIGN_OR_RETURN(r.watermark, f.OptionalBool("watermark"));
-  r.duration_s = static_cast<double>(duration);
-  r.fps = kVideoFps;
-  const Size s = *VideoSize(r.resolution_tier, r.aspect_ratio);
-  r.width = s.width;
-  r.height = s.height;
+  SetVideoOutput(r, duration, r.aspect_ratio);
   return p;
 }
 
@@ -102,21 +98,12 @@ Result<Parsed> ParseVideoEdit(const json& input, Parsed p) {
   if (reference) r.image_urls.push_back(*reference);
   ASSIGN_OR_RETURN(r.resolution_tier, f.EnumOr("resolution", "1080p", {"720p", "1080p"}));
   ASSIGN_OR_RETURN(auto ratio, f.OptionalEnum("aspect_ratio", {"16:9", "9:16", "1:1", "4:3", "3:4"}));
-  ASSIGN_OR_RETURN(int64_t duration, f.IntOr("duration", 0, 0, 10));
-  if (duration == 1) {
-    return MakeError(ErrorCode::kInvalidInput,
-                     "input.duration: must be 0 (keep the input duration) or 2-10 seconds (got 1)", "input.duration");
-  }
+  ASSIGN_OR_RETURN(int64_t duration, ParseEditDuration(f));
   ASSIGN_OR_RETURN(r.audio_setting, f.EnumOr("audio_setting", "auto", {"auto", "origin"}));
   ASSIGN_OR_RETURN(r.seed, f.OptionalInt("seed", 0, kSeedMax));
   ASSIGN_OR_RETURN(auto extend, f.OptionalBool("prompt_extend"));
   r.prompt_extend = extend.value_or(true);
-  r.duration_s = static_cast<double>(duration);
-  r.fps = kVideoFps;
-  r.aspect_ratio = ratio.value_or("");
-  const Size s = *VideoSize(r.resolution_tier, ratio.value_or("16:9"));
-  r.width = s.width;
-  r.height = s.height;
+  SetVideoOutput(r, duration, ratio);
   return p;
 }
 

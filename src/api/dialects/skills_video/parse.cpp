@@ -80,22 +80,12 @@ Result<Parsed> ParseEditVideo(const json& body) {
   if (reference) r.image_urls.push_back(*reference);
   ASSIGN_OR_RETURN(r.resolution_tier, f.EnumOr("resolution", "1080p", {"720p", "1080p"}));
   ASSIGN_OR_RETURN(auto ratio, f.OptionalEnum("aspect_ratio", {"16:9", "9:16", "1:1", "4:3", "3:4"}));
-  ASSIGN_OR_RETURN(int64_t duration, f.IntOr("duration", 0, 0, 10));
-  if (duration == 1) {
-    return MakeError(ErrorCode::kInvalidInput,
-                     "duration: must be 0 (keep the input duration) or 2-10 seconds (got 1)", "duration");
-  }
+  ASSIGN_OR_RETURN(int64_t duration, ParseEditDuration(f));
   ASSIGN_OR_RETURN(r.audio_setting, f.EnumOr("audio_setting", "auto", {"auto", "origin"}));
   ASSIGN_OR_RETURN(r.seed, f.OptionalInt("seed", 0, kSeedMax));
   ASSIGN_OR_RETURN(int64_t n, f.IntOr("n", 1, 1, 4));
   r.count = static_cast<int>(n);
-  r.duration_s = static_cast<double>(duration);
-  r.fps = kVideoFps;
-  r.aspect_ratio = ratio.value_or("");
-  // Without an aspect ratio the input's is kept; until the input is probed, 16:9 is assumed.
-  const Size size = *VideoSize(r.resolution_tier, ratio.value_or("16:9"));
-  r.width = size.width;
-  r.height = size.height;
+  SetVideoOutput(r, duration, ratio);
 
   p.echo = {{"prompt", r.prompt}, {"video_url", r.video_url}, {"duration", duration},
             {"resolution", r.resolution_tier}, {"audio_setting", r.audio_setting}, {"n", r.count}};

@@ -61,11 +61,7 @@ Result<Parsed> ParseTextToVideo(const json& body, Parsed p) {
   ASSIGN_OR_RETURN(auto extend, f.OptionalBool("prompt_extend"));
   r.prompt_extend = extend.value_or(false);
   ASSIGN_OR_RETURN(r.callback_url, ParseCallback(f));
-  r.duration_s = static_cast<double>(duration);
-  r.fps = kVideoFps;
-  const Size s = *VideoSize(r.resolution_tier, r.aspect_ratio);
-  r.width = s.width;
-  r.height = s.height;
+  SetVideoOutput(r, duration, r.aspect_ratio);
   return p;
 }
 
@@ -83,21 +79,12 @@ Result<Parsed> ParseVideoEdit(const json& body, Parsed p) {
   r.audio_setting = keep_sound.value_or(false) ? "origin" : "auto";
   ASSIGN_OR_RETURN(r.resolution_tier, f.EnumOr("quality", "720p", {"720p", "1080p"}));
   ASSIGN_OR_RETURN(auto ratio, f.OptionalEnum("aspect_ratio", {"16:9", "9:16", "1:1", "4:3", "3:4"}));
-  ASSIGN_OR_RETURN(int64_t duration, f.IntOr("duration", 0, 0, 10));
-  if (duration == 1) {
-    return MakeError(ErrorCode::kInvalidInput,
-                     "duration: must be 0 (keep the input duration) or 2-10 seconds (got 1)", "duration");
-  }
+  ASSIGN_OR_RETURN(int64_t duration, ParseEditDuration(f));
   ASSIGN_OR_RETURN(r.seed, f.OptionalInt("seed", 1, kSeedMax));
   ASSIGN_OR_RETURN(auto extend, f.OptionalBool("prompt_extend"));
   r.prompt_extend = extend.value_or(false);
   ASSIGN_OR_RETURN(r.callback_url, ParseCallback(f));
-  r.duration_s = static_cast<double>(duration);
-  r.fps = kVideoFps;
-  r.aspect_ratio = ratio.value_or("");
-  const Size s = *VideoSize(r.resolution_tier, ratio.value_or("16:9"));
-  r.width = s.width;
-  r.height = s.height;
+  SetVideoOutput(r, duration, ratio);
   return p;
 }
 
