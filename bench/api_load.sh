@@ -21,7 +21,12 @@ fi
 scripts/bootstrap.sh >/dev/null
 BIN=$PWD/build/src/app/wanserve
 WORK=$(mktemp -d)
-trap 'kill -9 ${SERVER:-0} ${NGINX_PID:-0} 2>/dev/null || true; rm -rf "$WORK"' EXIT
+cleanup() {
+  kill -9 "${SERVER:-0}" 2>/dev/null || true
+  [[ -f "$WORK/nginx.pid" ]] && nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 # nginx: one worker per core, a static JSON body of the size of a task response.
 BODY=$(printf '{"id":"task-unified-1795311367-wfp1jm9d","status":"pending","progress":0,"pad":"%0300d"}' 0)
@@ -39,7 +44,6 @@ http {
 }
 NGINX
 nginx -c "$WORK/nginx.conf" -p "$WORK"
-NGINX_PID=$(cat "$WORK/nginx.pid")
 
 KEY=$("$BIN" admin keys create --data "$WORK/data" | tail -n 1)
 # No workers: the run measures the API and the store, not generation.

@@ -37,6 +37,8 @@ fi
 
 [[ "${1:-}" == "--deps" ]] && exit 0
 
+# Relative paths in ccache's keys let fresh clones (CI) reuse this machine's cache.
+export CCACHE_BASEDIR="$PWD"
 BUILD_DIR=${BUILD_DIR:-build}
 BUILD_TYPE=${BUILD_TYPE:-Release}
 # Options not given keep their cached value, so the demo and the tests share one build.

@@ -34,6 +34,12 @@ Result<std::string> Authenticator::Authenticate(const HttpRequest& request) cons
   // The lookup is by hash, so timing reveals nothing about stored secrets; the final compare
   // of the hashes is constant-time as well.
   const std::string hash = Sha256Hex(presented);
+  const int64_t now = clock_->NowMs();
+  if (cache_ms_ > 0) {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(hash);
+    if (it != cache_.end() && it->second.until_ms > now) return it->second.key_id;
+  }
   auto key = keys_.FindActiveKeyByHash(hash);
   if (!key.ok()) {
     if (key.error().code == ErrorCode::kNotFound) {
@@ -42,6 +48,12 @@ Result<std::string> Authenticator::Authenticate(const HttpRequest& request) cons
     return key.error();
   }
   if (!ConstantTimeEquals(key->hash, hash)) return MakeError(ErrorCode::kUnauthorized, "invalid API key");
+  if (cache_ms_ > 0) {
+    std::lock_guard lock(mu_);
+    // Bounded: a flood of distinct valid keys cannot grow it without limit.
+    if (cache_.size() > 10'000) cache_.clear();
+    cache_[hash] = {key->id, now + cache_ms_};
+  }
   return key->id;
 }
 

@@ -2,7 +2,9 @@
 // API keys: random 32-byte secrets shown once, stored as SHA-256 hashes, and compared in
 // constant time. Accepted as "Authorization: Bearer <key>" or "x-api-key: <key>".
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "api/http.h"
 #include "common/clock.h"
@@ -20,12 +22,23 @@ Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, c
 
 class Authenticator {
  public:
-  explicit Authenticator(store::KeyStore& keys) : keys_(keys) {}
+  // Accepted keys are remembered for cache_ms (0 = always ask the store), so a revoked key
+  // stops working within that time. Unknown keys are never cached.
+  Authenticator(store::KeyStore& keys, std::shared_ptr<Clock> clock, int64_t cache_ms = 0)
+      : keys_(keys), clock_(std::move(clock)), cache_ms_(cache_ms) {}
   // The key id of the caller; kUnauthorized when the key is missing, unknown or revoked.
   Result<std::string> Authenticate(const HttpRequest& request) const;
 
  private:
+  struct Cached {
+    std::string key_id;
+    int64_t until_ms;
+  };
   store::KeyStore& keys_;
+  std::shared_ptr<Clock> clock_;
+  int64_t cache_ms_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, Cached> cache_;  // by hash of the secret
 };
 
 }  // namespace wanserve::api

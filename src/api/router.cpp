@@ -21,34 +21,40 @@ std::vector<std::string_view> Split(std::string_view path) {
   return parts;
 }
 
-bool MatchPattern(std::string_view pattern, std::string_view path,
+bool MatchPattern(const detail::CompiledPattern& pattern, const std::vector<std::string_view>& path,
                   std::map<std::string, std::string>& params) {
-  auto pp = Split(pattern);
-  auto ps = Split(path);
-  if (pp.size() != ps.size()) return false;
-  std::map<std::string, std::string> found;
-  for (size_t i = 0; i < pp.size(); ++i) {
-    if (pp[i].size() > 2 && pp[i].front() == '{' && pp[i].back() == '}') {
-      found[std::string(pp[i].substr(1, pp[i].size() - 2))] = std::string(ps[i]);
-    } else if (pp[i] != ps[i]) {
-      return false;
-    }
+  if (pattern.segments.size() != path.size()) return false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (!pattern.is_param[i] && pattern.segments[i] != path[i]) return false;
   }
-  params = std::move(found);
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (pattern.is_param[i]) params[pattern.segments[i]] = std::string(path[i]);
+  }
   return true;
 }
 
 }  // namespace
 
-void Router::Add(Route route) { routes_.push_back(std::move(route)); }
+void Router::Add(Route route) {
+  detail::CompiledPattern c;
+  for (auto part : Split(route.pattern)) {
+    const bool param = part.size() > 2 && part.front() == '{' && part.back() == '}';
+    c.is_param.push_back(param);
+    c.segments.emplace_back(param ? part.substr(1, part.size() - 2) : part);
+  }
+  compiled_.push_back(std::move(c));
+  routes_.push_back(std::move(route));
+}
 
 RouteMatch Router::Match(const std::string& method, const std::string& path) const {
   RouteMatch m;
   // Literal routes are registered before parameterised ones with the same shape, so the first
   // match wins (e.g. /api/v1/generations/running before a {id} route).
-  for (const auto& r : routes_) {
+  const auto parts = Split(path);
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
     std::map<std::string, std::string> params;
-    if (!MatchPattern(r.pattern, path, params)) continue;
+    if (!MatchPattern(compiled_[i], parts, params)) continue;
     if (r.method != method) {
       m.path_matched = true;
       continue;

@@ -17,6 +17,14 @@ struct Route {
   ErrorRenderer render_error;
 };
 
+namespace detail {
+// A route pattern split into segments once, at registration.
+struct CompiledPattern {
+  std::vector<std::string> segments;
+  std::vector<bool> is_param;
+};
+}  // namespace detail
+
 struct RouteMatch {
   const Route* route = nullptr;  // null when nothing matched
   bool path_matched = false;     // a route had this path under another method
@@ -31,6 +39,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  std::vector<detail::CompiledPattern> compiled_;
 };
 
 }  // namespace wanserve::api

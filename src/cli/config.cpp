@@ -61,6 +61,8 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("http.header_timeout_ms", "time to send a request head", &c.http.header_timeout_ms),
       Spec("http.idle_timeout_ms", "keep-alive idle time", &c.http.idle_timeout_ms),
       Spec("http.shutdown_grace_ms", "time for in-flight requests on SIGTERM", &c.http.shutdown_grace_ms),
+      Spec("auth.key_cache_ms", "how long an accepted key is remembered (revocation delay)", &c.key_cache_ms),
+      Spec("tasks.query_cache_ms", "how stale a polled running task may be (0 = always read the store)", &c.query_cache_ms),
       Spec("workers.count", "tasks run at once by this process", &c.workers.workers),
       Spec("workers.lease_ms", "task lease; a crashed worker's task is retried after it", &c.workers.lease_ms),
       Spec("workers.renew_every_ms", "lease renewal interval", &c.workers.renew_every_ms),

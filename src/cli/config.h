@@ -23,6 +23,8 @@ struct Config {
   tasks::WorkerOptions workers;
   providers::TestPatternOptions testpattern;
   int64_t link_ttl_hours = 24;            // Default: 24 h, as the seeds promise
+  int64_t key_cache_ms = 1000;            // Default: 1 s; a revoked key stops working within it
+  int64_t query_cache_ms = 250;           // Default: 250 ms staleness for polled running tasks
   int64_t sweep_interval_s = 300;         // Default: 5 min between expiry sweeps
   // model -> ordered provider names. Default: every model on testpattern.
   std::map<std::string, std::vector<std::string>> routing;

@@ -53,7 +53,8 @@ int RunServer(const Config& config) {
 
   tasks::OutputWriter writer(blobs);
   tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
-  tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); });
+  tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
+                             tasks::TaskCacheOptions{config.query_cache_ms});
 
   api::ApiContext ctx{service, signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000};
   api::Router router;
@@ -61,7 +62,7 @@ int RunServer(const Config& config) {
   api::dialects::skills_video::Register(router, ctx);
   api::dialects::unified::Register(router, ctx);
   api::dialects::market::Register(router, ctx);
-  api::Authenticator auth(*data->store);
+  api::Authenticator auth(*data->store, clock, config.key_cache_ms);
 
   api::HttpServer server(config.http, router, auth, metrics);
   auto port = server.Bind();

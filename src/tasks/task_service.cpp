@@ -3,8 +3,8 @@
 namespace wanserve::tasks {
 
 TaskService::TaskService(store::TaskStore& store, std::shared_ptr<Clock> clock,
-                         std::function<void()> on_submit)
-    : store_(store), clock_(std::move(clock)), on_submit_(std::move(on_submit)) {}
+                         std::function<void()> on_submit, TaskCacheOptions cache)
+    : store_(store), clock_(clock), on_submit_(std::move(on_submit)), cache_(std::move(clock), cache) {}
 
 Result<core::Task> TaskService::Submit(SubmitParams p) {
   core::Task t;
@@ -17,20 +17,29 @@ Result<core::Task> TaskService::Submit(SubmitParams p) {
   t.created_ms = clock_->NowMs();
   t.updated_ms = t.created_ms;
   RETURN_IF_ERROR(store_.Insert(t));
+  cache_.Put(t);
   if (on_submit_) on_submit_();
   return t;
 }
 
 Result<core::Task> TaskService::Get(const std::string& id, const std::string& key_id) {
-  ASSIGN_OR_RETURN(core::Task t, store_.Get(id));
-  if (t.key_id != key_id) return MakeError(ErrorCode::kNotFound, "task not found");
-  return t;
+  auto cached = cache_.Find(id);
+  if (!cached) {
+    ASSIGN_OR_RETURN(core::Task t, store_.Get(id));
+    cache_.Put(t);
+    cached = std::move(t);
+  }
+  if (cached->key_id != key_id) return MakeError(ErrorCode::kNotFound, "task not found");
+  return *std::move(cached);
 }
 
 Result<core::Task> TaskService::Cancel(const std::string& id, const std::string& key_id) {
   RETURN_IF_ERROR(Get(id, key_id));
+  cache_.Invalidate(id);
   RETURN_IF_ERROR(store_.RequestCancel(id, clock_->NowMs()));
-  return store_.Get(id);
+  ASSIGN_OR_RETURN(core::Task t, store_.Get(id));
+  cache_.Put(t);
+  return t;
 }
 
 Result<std::vector<core::Task>> TaskService::ListActive(const std::string& key_id, int limit) {

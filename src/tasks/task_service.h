@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "core/task.h"
 #include "store/task_store.h"
+#include "tasks/task_cache.h"
 
 namespace wanserve::tasks {
 
@@ -25,7 +26,7 @@ struct SubmitParams {
 class TaskService {
  public:
   TaskService(store::TaskStore& store, std::shared_ptr<Clock> clock,
-              std::function<void()> on_submit = {});
+              std::function<void()> on_submit = {}, TaskCacheOptions cache = {});
 
   // Returns only after the task is committed.
   Result<core::Task> Submit(SubmitParams params);
@@ -39,6 +40,7 @@ class TaskService {
   store::TaskStore& store_;
   std::shared_ptr<Clock> clock_;
   std::function<void()> on_submit_;
+  TaskCache cache_;
 };
 
 }  // namespace wanserve::tasks
