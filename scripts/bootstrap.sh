@@ -19,6 +19,7 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
   libvips-dev
   libgtest-dev libgmock-dev
+  libmimalloc-dev
   curl
 )
 

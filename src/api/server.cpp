@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -24,6 +25,40 @@ namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
+// Request counters of one route, updated without locks on the request path and published to
+// the registry when /metrics is scraped.
+struct RouteStats {
+  static constexpr int kMinStatus = 100;
+  static constexpr int kMaxStatus = 599;
+  std::array<std::atomic<uint64_t>, kMaxStatus - kMinStatus + 1> by_status{};
+  std::vector<std::atomic<uint64_t>> buckets = std::vector<std::atomic<uint64_t>>(MetricsRegistry::DefaultBuckets().size());
+  std::atomic<uint64_t> count{0};
+  std::atomic<uint64_t> micros{0};
+
+  void Record(int status, double seconds) {
+    if (status >= kMinStatus && status <= kMaxStatus) by_status[status - kMinStatus].fetch_add(1, std::memory_order_relaxed);
+    const auto& bounds = MetricsRegistry::DefaultBuckets();
+    for (size_t i = 0; i < bounds.size(); ++i) {
+      if (seconds <= bounds[i]) buckets[i].fetch_add(1, std::memory_order_relaxed);
+    }
+    count.fetch_add(1, std::memory_order_relaxed);
+    micros.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  }
+
+  void Publish(MetricsRegistry& m, const std::string& route, const std::string& method) const {
+    for (int st = kMinStatus; st <= kMaxStatus; ++st) {
+      const uint64_t n = by_status[st - kMinStatus].load(std::memory_order_relaxed);
+      if (n) m.SetCounter("wanserve_http_requests_total", {{"route", route}, {"method", method}, {"code", std::to_string(st)}}, static_cast<double>(n));
+    }
+    const uint64_t total = count.load(std::memory_order_relaxed);
+    if (!total) return;
+    std::vector<uint64_t> counts;
+    for (const auto& b : buckets) counts.push_back(b.load(std::memory_order_relaxed));
+    m.SetHistogram("wanserve_http_request_seconds", {{"route", route}}, counts,
+                   static_cast<double>(micros.load(std::memory_order_relaxed)) / 1e6, total);
+  }
+};
+
 HttpResponse PlainError(int status, const std::string& code, const std::string& message) {
   return HttpResponse::Json(status, fmt::format(R"({{"error":"{}","message":"{}"}})", code, message));
 }
@@ -34,9 +69,14 @@ class HttpServer::Impl {
  public:
   Impl(ServerOptions options, const Router& router, const Authenticator& auth, MetricsRegistry& metrics)
       : options_(std::move(options)), router_(router), auth_(auth), metrics_(metrics),
-        acceptor_(ioc_) {
+        acceptor_(ioc_), route_stats_(router.routes().size() + 1) {
     metrics_.Describe("wanserve_http_requests_total", "counter", "HTTP requests by route, method and status code");
     metrics_.Describe("wanserve_http_request_seconds", "histogram", "HTTP request handling time by route");
+    metrics_.AddCollector([this](MetricsRegistry& m) {
+      const auto& routes = router_.routes();
+      for (size_t i = 0; i < routes.size(); ++i) route_stats_[i].Publish(m, routes[i].pattern, routes[i].method);
+      route_stats_.back().Publish(m, "unmatched", "*");
+    });
   }
 
   Result<uint16_t> Bind() {
@@ -169,7 +209,7 @@ class HttpServer::Impl {
       auto& head = parser.get();
       const unsigned version = head.version();
       const bool keep_alive = head.keep_alive();
-      std::string route_label = "unmatched";
+      size_t route_index = router_.routes().size();
       HttpResponse res;
       bool keep = keep_alive;
 
@@ -185,7 +225,7 @@ class HttpServer::Impl {
           // The body (if any) is not read; close so it is not parsed as the next request.
           keep = keep && parser.is_done();
         } else {
-          route_label = match.route->pattern;
+          route_index = static_cast<size_t>(match.route - router_.routes().data());
           const auto length = parser.content_length();
           if (length && *length > options_.body_limit) {
             res = match.route->render_error(MakeError(
@@ -194,9 +234,13 @@ class HttpServer::Impl {
             keep = false;
           } else {
             parser.body_limit(options_.body_limit);
-            stream.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
-            auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-            (void)bn;
+            beast::error_code bec;
+            if (!parser.is_done()) {
+              stream.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
+              auto [ec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+              (void)bn;
+              bec = ec;
+            }
             if (bec == http::error::body_limit) {
               res = match.route->render_error(MakeError(
                   ErrorCode::kPayloadTooLarge,
@@ -216,10 +260,7 @@ class HttpServer::Impl {
       const int status = res.status;
       const bool again = co_await Write(stream, std::move(res), version, keep);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      metrics_.Increment("wanserve_http_requests_total",
-                         {{"route", route_label}, {"method", std::string(head.method_string())},
-                          {"code", std::to_string(status)}});
-      metrics_.Observe("wanserve_http_request_seconds", {{"route", route_label}}, seconds);
+      route_stats_[route_index].Record(status, seconds);
       in_flight_--;
       if (!again) break;
     }
@@ -252,6 +293,7 @@ class HttpServer::Impl {
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};
+  std::vector<RouteStats> route_stats_;  // one per route, plus one for unmatched requests
   std::mutex done_mu_;
   std::condition_variable done_cv_;
   bool done_ = false;

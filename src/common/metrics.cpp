@@ -23,9 +23,29 @@ std::string WithLabel(const std::string& rendered, const std::string& extra) {
   return rendered.substr(0, rendered.size() - 1) + "," + extra + "}";
 }
 
-const std::vector<double> kDefaultBuckets = {0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900};
-
 }  // namespace
+
+const std::vector<double>& MetricsRegistry::DefaultBuckets() {
+  static const std::vector<double> kBuckets = {0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900};
+  return kBuckets;
+}
+
+void MetricsRegistry::AddCollector(std::function<void(MetricsRegistry&)> collector) {
+  std::lock_guard lock(collectors_mu_);
+  collectors_.push_back(std::move(collector));
+}
+
+void MetricsRegistry::SetHistogram(const std::string& name, const Labels& labels,
+                                   const std::vector<uint64_t>& counts, double sum, uint64_t count) {
+  std::lock_guard lock(mu_);
+  auto& f = families_[name];
+  f.type = "histogram";
+  auto& h = f.histograms[RenderLabels(labels)];
+  h.bounds = DefaultBuckets();
+  h.counts = counts;
+  h.sum = sum;
+  h.count = count;
+}
 
 std::string MetricsRegistry::RenderLabels(const Labels& labels) {
   if (labels.empty()) return {};
@@ -57,13 +77,18 @@ void MetricsRegistry::SetGauge(const std::string& name, const Labels& labels, do
   f.values[RenderLabels(labels)] = value;
 }
 
+void MetricsRegistry::SetCounter(const std::string& name, const Labels& labels, double value) {
+  std::lock_guard lock(mu_);
+  families_[name].values[RenderLabels(labels)] = value;
+}
+
 void MetricsRegistry::Observe(const std::string& name, const Labels& labels, double value) {
   std::lock_guard lock(mu_);
   auto& f = families_[name];
   f.type = "histogram";
   auto& h = f.histograms[RenderLabels(labels)];
   if (h.bounds.empty()) {
-    h.bounds = kDefaultBuckets;
+    h.bounds = DefaultBuckets();
     h.counts.assign(h.bounds.size(), 0);
   }
   for (size_t i = 0; i < h.bounds.size(); ++i) {
@@ -81,7 +106,11 @@ double MetricsRegistry::Value(const std::string& name, const Labels& labels) con
   return v == f->second.values.end() ? 0 : v->second;
 }
 
-std::string MetricsRegistry::RenderPrometheus() const {
+std::string MetricsRegistry::RenderPrometheus() {
+  {
+    std::lock_guard lock(collectors_mu_);
+    for (auto& c : collectors_) c(*this);
+  }
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, f] : families_) {
