@@ -4,7 +4,8 @@
 
 namespace wanserve::api {
 
-Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock) {
+Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock,
+                               const std::string& account_id) {
   NewApiKey k;
   k.secret = "ws_" + Base64UrlEncode(RandomBytes(32));
   k.record.id = "key_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
@@ -12,11 +13,12 @@ Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, c
   k.record.hash = Sha256Hex(k.secret);
   k.record.prefix = k.secret.substr(0, 7);
   k.record.created_ms = clock.NowMs();
+  k.record.account_id = account_id;
   RETURN_IF_ERROR(keys.InsertKey(k.record));
   return k;
 }
 
-Result<std::string> Authenticator::Authenticate(const HttpRequest& request) const {
+Result<Principal> Authenticator::Authenticate(const HttpRequest& request) const {
   std::string presented;
   if (auto auth = request.Header("authorization")) {
     constexpr std::string_view kBearer = "bearer ";
@@ -38,7 +40,7 @@ Result<std::string> Authenticator::Authenticate(const HttpRequest& request) cons
   if (cache_ms_ > 0) {
     std::lock_guard lock(mu_);
     auto it = cache_.find(hash);
-    if (it != cache_.end() && it->second.until_ms > now) return it->second.key_id;
+    if (it != cache_.end() && it->second.until_ms > now) return it->second.principal;
   }
   auto key = keys_.FindActiveKeyByHash(hash);
   if (!key.ok()) {
@@ -52,9 +54,9 @@ Result<std::string> Authenticator::Authenticate(const HttpRequest& request) cons
     std::lock_guard lock(mu_);
     // Bounded: a flood of distinct valid keys cannot grow it without limit.
     if (cache_.size() > 10'000) cache_.clear();
-    cache_[hash] = {key->id, now + cache_ms_};
+    cache_[hash] = {{key->id, key->account_id}, now + cache_ms_};
   }
-  return key->id;
+  return Principal{key->id, key->account_id};
 }
 
 }  // namespace wanserve::api

@@ -18,7 +18,13 @@ struct NewApiKey {
   std::string secret;  // shown once, never stored
 };
 
-Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock);
+Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock,
+                               const std::string& account_id = store::kDefaultAccountId);
+
+struct Principal {
+  std::string key_id;
+  std::string account_id;
+};
 
 class Authenticator {
  public:
@@ -26,12 +32,12 @@ class Authenticator {
   // stops working within that time. Unknown keys are never cached.
   Authenticator(store::KeyStore& keys, std::shared_ptr<Clock> clock, int64_t cache_ms = 0)
       : keys_(keys), clock_(std::move(clock)), cache_ms_(cache_ms) {}
-  // The key id of the caller; kUnauthorized when the key is missing, unknown or revoked.
-  Result<std::string> Authenticate(const HttpRequest& request) const;
+  // The caller's key and account; kUnauthorized when the key is missing, unknown or revoked.
+  Result<Principal> Authenticate(const HttpRequest& request) const;
 
  private:
   struct Cached {
-    std::string key_id;
+    Principal principal;
     int64_t until_ms;
   };
   store::KeyStore& keys_;

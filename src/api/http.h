@@ -41,6 +41,7 @@ struct HttpResponse {
 struct RequestContext {
   std::map<std::string, std::string> params;  // path parameters, e.g. {"id": "gen_…"}
   std::string key_id;                          // authenticated API key, empty on public routes
+  std::string account_id;                      // the key's account
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&, const RequestContext&)>;

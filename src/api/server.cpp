@@ -146,7 +146,8 @@ class HttpServer::Impl {
     if (match.route->requires_key) {
       auto key = auth_.Authenticate(req);
       if (!key.ok()) return match.route->render_error(key.error());
-      rc.key_id = *key;
+      rc.key_id = key->key_id;
+      rc.account_id = key->account_id;
     }
     return match.route->handler(req, rc);
   }

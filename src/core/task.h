@@ -50,6 +50,7 @@ struct Task {
   std::string id;           // public id in the dialect's format; unique across dialects
   std::string dialect;      // "skills_video" | "unified" | "market"
   std::string key_id;       // owner
+  std::string account_id = "acct_default";  // whose credits pay for it
   std::string model_alias;  // model name as the client sent it
   std::string client_echo;  // opaque text owned by the dialect (normalized input echo)
   GenerationRequest request;

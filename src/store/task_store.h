@@ -30,12 +30,22 @@ struct ExpiredOutputs {
   std::vector<core::Output> outputs;
 };
 
+// The price of a task, held on its account when the task is inserted.
+struct Hold {
+  std::string account_id;
+  int64_t amount = 0;  // credits; 0 = nothing to hold
+};
+
 class TaskStore {
  public:
   virtual ~TaskStore() = default;
 
-  // Commits a new queued task; kConflict if the id exists.
-  virtual Status Insert(const core::Task& task) = 0;
+  // Commits a new queued task and, in the same transaction, holds its price on the account:
+  // subscription credits first (while unexpired), then permanent ones. Returns the split.
+  // kInsufficientCredits (and no task) when the balances do not cover it; kConflict if the id
+  // exists. Every way a task ends settles the hold exactly once: success captures it, any
+  // other end releases it to the balances it came from.
+  virtual Result<core::Usage> Insert(const core::Task& task, const Hold& hold) = 0;
   // kNotFound when absent.
   virtual Result<core::Task> Get(const std::string& id) = 0;
   // Queued and running tasks of a key, oldest first.
@@ -75,6 +85,7 @@ class TaskStore {
 
 struct ApiKey {
   std::string id;          // public identifier ("key_…"), safe to show
+  std::string account_id = "acct_default";
   std::string name;
   std::string hash;        // SHA-256 hex of the secret
   std::string prefix;      // first characters of the secret, to recognise it in listings
@@ -93,8 +104,48 @@ class KeyStore {
   virtual Status RevokeKey(const std::string& id, int64_t now_ms) = 0;
 };
 
-// One backend implements both interfaces over one database.
-class Store : public TaskStore, public KeyStore {};
+inline constexpr const char* kDefaultAccountId = "acct_default";
+
+struct Account {
+  std::string id;
+  std::string name;
+  int64_t created_ms = 0;
+  bool unlimited = false;               // the default account: never refused for credits
+  int64_t subscription_balance = 0;     // available, spent first, until it expires
+  int64_t subscription_expires_ms = 0;
+  int64_t permanent_balance = 0;        // available, never expires
+};
+
+struct Grant {
+  int64_t subscription = 0;
+  int64_t subscription_expires_ms = 0;  // replaces the expiry when subscription > 0
+  int64_t permanent = 0;
+  std::string reason;
+};
+
+// A balance that the ledger does not explain, or a hold settled other than once.
+struct LedgerProblem {
+  std::string account_id;
+  std::string task_id;
+  std::string what;
+};
+
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+  // kConflict when the name is taken.
+  virtual Status InsertAccount(const Account& account, int64_t now_ms) = 0;
+  virtual Result<Account> GetAccount(const std::string& id) = 0;
+  virtual Result<std::vector<Account>> ListAccounts() = 0;
+  // A ledger entry with its reason, and the balances, in one transaction.
+  virtual Status GrantCredits(const std::string& account_id, const Grant& grant, int64_t now_ms) = 0;
+  // Recomputes every balance from the ledger and checks that each hold was settled at most
+  // once (and exactly once for finished tasks). Empty when all is consistent.
+  virtual Result<std::vector<LedgerProblem>> CheckLedger() = 0;
+};
+
+// One backend implements every interface over one database.
+class Store : public TaskStore, public KeyStore, public AccountStore {};
 
 struct SqliteOptions {
   std::string path;        // database file

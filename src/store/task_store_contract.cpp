@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -28,20 +29,19 @@ Task MakeTask(const std::string& id, int64_t created_ms, const std::string& key 
 }
 
 TEST_P(TaskStoreContract, InsertThenGetReturnsTheQueuedTask) {
-  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1000)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1000), {}).ok());
   auto t = store_->Get("t1");
   ASSERT_TRUE(t.ok()) << t.error().message;
   EXPECT_EQ(t->state, TaskState::kQueued);
   EXPECT_EQ(t->request.prompt, "p");
   EXPECT_EQ(t->client_echo, R"({"prompt":"p"})");
-  EXPECT_EQ(t->usage.total, 5);
-  EXPECT_EQ(t->usage.subscription, 3);
+  EXPECT_EQ(t->usage.total, 0) << "usage is what was held, and nothing was";
   EXPECT_EQ(t->created_ms, 1000);
 }
 
 TEST_P(TaskStoreContract, DuplicateIdIsAConflictAndUnknownIdNotFound) {
-  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1000)).ok());
-  auto dup = store_->Insert(MakeTask("t1", 1001));
+  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1000), {}).ok());
+  auto dup = store_->Insert(MakeTask("t1", 1001), {});
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
   auto missing = store_->Get("nope");
@@ -50,8 +50,8 @@ TEST_P(TaskStoreContract, DuplicateIdIsAConflictAndUnknownIdNotFound) {
 }
 
 TEST_P(TaskStoreContract, ClaimTakesOldestFirstAndSetsLease) {
-  ASSERT_TRUE(store_->Insert(MakeTask("late", 2000)).ok());
-  ASSERT_TRUE(store_->Insert(MakeTask("early", 1000)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("late", 2000), {}).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("early", 1000), {}).ok());
   auto c = store_->ClaimNext("w1", 5000, 30000);
   ASSERT_TRUE(c.ok() && c->has_value());
   EXPECT_EQ((*c)->id, "early");
@@ -69,7 +69,7 @@ TEST_P(TaskStoreContract, ClaimTakesOldestFirstAndSetsLease) {
 }
 
 TEST_P(TaskStoreContract, ConcurrentClaimsNeverHandOutATaskTwice) {
-  for (int i = 0; i < 60; ++i) ASSERT_TRUE(store_->Insert(MakeTask(fmt::format("t{}", i), i)).ok());
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(store_->Insert(MakeTask(fmt::format("t{}", i), i), {}).ok());
   std::mutex mu;
   std::multiset<std::string> claimed;
   std::vector<std::thread> threads;
@@ -89,7 +89,7 @@ TEST_P(TaskStoreContract, ConcurrentClaimsNeverHandOutATaskTwice) {
 }
 
 TEST_P(TaskStoreContract, CompleteIsACompareAndSwapOnTheLease) {
-  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1), {}).ok());
   auto c = store_->ClaimNext("w1", 10, 100);
   ASSERT_TRUE(c.ok() && c->has_value());
   LeaseToken stale{"t1", "w0", 1};
@@ -113,7 +113,7 @@ TEST_P(TaskStoreContract, CompleteIsACompareAndSwapOnTheLease) {
 }
 
 TEST_P(TaskStoreContract, FailRecordsTheError) {
-  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("t1", 1), {}).ok());
   ASSERT_TRUE(store_->ClaimNext("w1", 10, 100)->has_value());
   ASSERT_TRUE(store_->Fail({"t1", "w1", 1}, {ErrorCode::kUpstreamFailed, "boom", "it broke"}, 20).ok());
   auto t = store_->Get("t1");
@@ -125,7 +125,7 @@ TEST_P(TaskStoreContract, FailRecordsTheError) {
 }
 
 TEST_P(TaskStoreContract, CancelQueuedIsImmediateRunningIsRequestedTerminalConflicts) {
-  ASSERT_TRUE(store_->Insert(MakeTask("q", 1)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("q", 1), {}).ok());
   auto r = store_->RequestCancel("q", 5);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, TaskState::kCanceled);
@@ -133,7 +133,7 @@ TEST_P(TaskStoreContract, CancelQueuedIsImmediateRunningIsRequestedTerminalConfl
   // A canceled task is never claimed.
   EXPECT_FALSE(store_->ClaimNext("w", 6, 10)->has_value());
 
-  ASSERT_TRUE(store_->Insert(MakeTask("r", 2)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("r", 2), {}).ok());
   ASSERT_TRUE(store_->ClaimNext("w", 6, 100)->has_value());
   r = store_->RequestCancel("r", 7);
   ASSERT_TRUE(r.ok());
@@ -151,7 +151,7 @@ TEST_P(TaskStoreContract, CancelQueuedIsImmediateRunningIsRequestedTerminalConfl
 }
 
 TEST_P(TaskStoreContract, ExpiredLeasesRequeueThenFailAfterMaxAttempts) {
-  ASSERT_TRUE(store_->Insert(MakeTask("t", 1)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("t", 1), {}).ok());
   int64_t now = 100;
   for (int attempt = 1; attempt <= 3; ++attempt) {
     auto c = store_->ClaimNext(fmt::format("w{}", attempt), now, 50);
@@ -179,7 +179,7 @@ TEST_P(TaskStoreContract, ExpiredLeasesRequeueThenFailAfterMaxAttempts) {
 }
 
 TEST_P(TaskStoreContract, ReleaseRequeuesWithoutSpendingAnAttempt) {
-  ASSERT_TRUE(store_->Insert(MakeTask("t", 1)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("t", 1), {}).ok());
   ASSERT_TRUE(store_->ClaimNext("w", 2, 100)->has_value());
   EXPECT_FALSE(store_->Release({"t", "other", 1}, 3).ok());
   ASSERT_TRUE(store_->Release({"t", "w", 1}, 3).ok());
@@ -192,9 +192,9 @@ TEST_P(TaskStoreContract, ReleaseRequeuesWithoutSpendingAnAttempt) {
 }
 
 TEST_P(TaskStoreContract, ListActiveIsPerKeyAndCountByStateCounts) {
-  ASSERT_TRUE(store_->Insert(MakeTask("a1", 1, "key_a")).ok());
-  ASSERT_TRUE(store_->Insert(MakeTask("a2", 2, "key_a")).ok());
-  ASSERT_TRUE(store_->Insert(MakeTask("b1", 3, "key_b")).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("a1", 1, "key_a"), {}).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("a2", 2, "key_a"), {}).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("b1", 3, "key_b"), {}).ok());
   ASSERT_TRUE(store_->RequestCancel("a2", 4).ok());
   auto active = store_->ListActive("key_a", 10);
   ASSERT_TRUE(active.ok());
@@ -207,7 +207,7 @@ TEST_P(TaskStoreContract, ListActiveIsPerKeyAndCountByStateCounts) {
 }
 
 TEST_P(TaskStoreContract, OutputsFinishedBeforeCutoffAreListedUntilMarkedExpired) {
-  ASSERT_TRUE(store_->Insert(MakeTask("t", 1)).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("t", 1), {}).ok());
   ASSERT_TRUE(store_->ClaimNext("w", 2, 100)->has_value());
   std::vector<core::Output> outs = {{"blob1", "image", "image/png", "a.png", 1, 1, 0, 1, 1}};
   ASSERT_TRUE(store_->Complete({"t", "w", 1}, outs, 10).ok());
@@ -221,7 +221,7 @@ TEST_P(TaskStoreContract, OutputsFinishedBeforeCutoffAreListedUntilMarkedExpired
 }
 
 TEST_P(TaskStoreContract, KeysAreFoundByHashAndRevoked) {
-  ASSERT_TRUE(store_->InsertKey({"key_1", "ci", "hash1", "ws_abc", 5, 0}).ok());
+  ASSERT_TRUE(store_->InsertKey({"key_1", store::kDefaultAccountId, "ci", "hash1", "ws_abc", 5, 0}).ok());
   auto k = store_->FindActiveKeyByHash("hash1");
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->id, "key_1");
@@ -232,6 +232,91 @@ TEST_P(TaskStoreContract, KeysAreFoundByHashAndRevoked) {
   auto keys = store_->ListKeys();
   ASSERT_EQ(keys->size(), 1u);
   EXPECT_EQ((*keys)[0].revoked_ms, 9);
+}
+
+TEST_P(LedgerContract, HoldSpendsSubscriptionFirstAndRefusesWhenShort) {
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {30, 10'000, 100, "plan"}, 1).ok());
+  auto u = store_->Insert(Paid("t1"), {"acct_a", 50});
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_EQ(u->total, 50);
+  EXPECT_EQ(u->subscription, 30);
+  EXPECT_EQ(u->permanent, 20);
+  EXPECT_EQ(store_->Get("t1")->usage.permanent, 20);
+  Expect(0, 80);
+  auto refused = store_->Insert(Paid("t2"), {"acct_a", 81});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInsufficientCredits);
+  EXPECT_EQ(store_->Get("t2").error().code, ErrorCode::kNotFound) << "no task without its hold";
+  Expect(0, 80);
+}
+
+TEST_P(LedgerContract, SuccessCapturesFailureAndCancelRelease) {
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {0, 0, 100, "pack"}, 1).ok());
+  for (const char* id : {"ok", "bad", "cq", "cr"}) ASSERT_TRUE(store_->Insert(Paid(id), {"acct_a", 10}).ok());
+  Expect(0, 60);
+  ASSERT_TRUE(store_->RequestCancel("cq", 2).ok());  // queued: released at once
+  Expect(0, 70);
+  std::map<std::string, int> attempt;
+  for (int i = 0; i < 3; ++i) {
+    auto c = store_->ClaimNext("w", 3, 1000);
+    ASSERT_TRUE(c.ok() && c->has_value());
+    attempt[(*c)->id] = (*c)->attempts;
+  }
+  ASSERT_TRUE(store_->Complete({"ok", "w", attempt["ok"]}, {}, 4).ok());
+  ASSERT_TRUE(store_->Fail({"bad", "w", attempt["bad"]}, {ErrorCode::kUpstreamFailed, "x", "y"}, 4).ok());
+  ASSERT_TRUE(store_->RequestCancel("cr", 4).ok());
+  ASSERT_TRUE(store_->FinishCanceled({"cr", "w", attempt["cr"]}, 5).ok());
+  Expect(0, 90);
+  EXPECT_EQ(store_->Get("ok")->usage.total, 10);
+  EXPECT_EQ(store_->Get("bad")->usage.total, 0) << "a failed task shows no charge";
+}
+
+TEST_P(LedgerContract, LeaseExpiryAfterMaxAttemptsReleasesAndSubscriptionThatLapsedGoesToNothing) {
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {40, 100, 0, "short plan"}, 1).ok());
+  ASSERT_TRUE(store_->Insert(Paid("t"), {"acct_a", 25}).ok());
+  Expect(15, 0);
+  auto claimed = store_->ClaimNext("w", 2, 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.error().message;
+  ASSERT_TRUE(claimed->has_value());
+  // The subscription expires at 100; the worker vanished; recovery at 200 gives up.
+  auto rep = store_->RecoverExpiredLeases(200, 1);
+  ASSERT_TRUE(rep.ok()) << rep.error().message;
+  EXPECT_EQ(rep->failed, 1);
+  auto a = store_->GetAccount("acct_a");
+  EXPECT_EQ(a->subscription_balance, 15) << "the held subscription part lapsed, not returned";
+  Expect(15, 0);
+  // A hold after the expiry records the lapse of what remained, and finds nothing to spend.
+  auto late = Paid("t2");
+  late.created_ms = 300;
+  auto refused = store_->Insert(late, {"acct_a", 1});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInsufficientCredits);
+  Expect(15, 0);
+}
+
+TEST_P(LedgerContract, ConcurrentSubmitsNeverOverdraw) {
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {0, 0, 57, "exact"}, 1).ok());
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 8; ++th) {
+    threads.emplace_back([&, th] {
+      for (int i = 0; i < 25; ++i) {
+        if (store_->Insert(Paid(fmt::format("c{}_{}", th, i)), {"acct_a", 1}).ok()) ++accepted;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 57);
+  Expect(0, 0);
+}
+
+TEST_P(LedgerContract, GrantsNeedAnAccountAndPositiveAmounts) {
+  EXPECT_EQ(store_->GrantCredits("nope", {0, 0, 5, "x"}, 1).error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(store_->GrantCredits("acct_a", {0, 0, -5, "x"}, 1).ok());
+  EXPECT_EQ(store_->InsertAccount({"acct_b", "a", 0, false, 0, 0, 0}, 1).error().code, ErrorCode::kConflict);
+  auto def = store_->GetAccount(kDefaultAccountId);
+  ASSERT_TRUE(def.ok());
+  EXPECT_TRUE(def->unlimited);
 }
 
 }  // namespace

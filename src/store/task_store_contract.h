@@ -18,4 +18,35 @@ class TaskStoreContract : public ::testing::TestWithParam<StoreFactory> {
   std::unique_ptr<Store> store_;
 };
 
+class LedgerContract : public TaskStoreContract {
+ protected:
+  void SetUp() override {
+    TaskStoreContract::SetUp();
+    ASSERT_TRUE(store_->InsertAccount({"acct_a", "a", 0, false, 0, 0, 0}, 1).ok());
+  }
+  void Expect(int64_t sub, int64_t perm) {
+    auto a = store_->GetAccount("acct_a");
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->subscription_balance, sub);
+    EXPECT_EQ(a->permanent_balance, perm);
+    auto problems = store_->CheckLedger();
+    ASSERT_TRUE(problems.ok());
+    for (const auto& p : *problems) ADD_FAILURE() << p.account_id << " " << p.task_id << ": " << p.what;
+  }
+  core::Task Paid(const std::string& id) {
+    core::Task t;
+    t.id = id;
+    t.dialect = "unified";
+    t.key_id = "key_a";
+    t.model_alias = "m";
+    t.client_echo = "{}";
+    t.request.model = "wan2.7-t2v";
+    t.created_ms = 1;
+    t.account_id = "acct_a";
+    return t;
+  }
+};
+
+
+
 }  // namespace wanserve::store

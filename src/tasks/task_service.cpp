@@ -3,20 +3,27 @@
 namespace wanserve::tasks {
 
 TaskService::TaskService(store::TaskStore& store, std::shared_ptr<Clock> clock,
-                         std::function<void()> on_submit, TaskCacheOptions cache)
-    : store_(store), clock_(clock), on_submit_(std::move(on_submit)), cache_(std::move(clock), cache) {}
+                         std::function<void()> on_submit, TaskCacheOptions cache,
+                         std::optional<billing::PriceTable> prices)
+    : store_(store),
+      clock_(clock),
+      on_submit_(std::move(on_submit)),
+      cache_(std::move(clock), cache),
+      prices_(std::move(prices)) {}
 
 Result<core::Task> TaskService::Submit(SubmitParams p) {
   core::Task t;
   t.id = std::move(p.id);
   t.dialect = std::move(p.dialect);
   t.key_id = std::move(p.key_id);
+  t.account_id = std::move(p.account_id);
   t.model_alias = std::move(p.model_alias);
   t.client_echo = std::move(p.client_echo);
   t.request = std::move(p.request);
   t.created_ms = clock_->NowMs();
   t.updated_ms = t.created_ms;
-  RETURN_IF_ERROR(store_.Insert(t));
+  const int64_t price = prices_ ? billing::PriceFor(*prices_, t.request) : 0;
+  ASSIGN_OR_RETURN(t.usage, store_.Insert(t, {t.account_id, price}));
   cache_.Put(t);
   if (on_submit_) on_submit_();
   return t;

@@ -3,12 +3,14 @@
 // normalized request; nothing here knows any dialect's JSON.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "core/task.h"
+#include "billing/price_table.h"
 #include "store/task_store.h"
 #include "tasks/task_cache.h"
 
@@ -18,6 +20,7 @@ struct SubmitParams {
   std::string id;           // public id, made by the dialect in its own format
   std::string dialect;
   std::string key_id;
+  std::string account_id = store::kDefaultAccountId;  // pays for the task
   std::string model_alias;
   std::string client_echo;  // opaque to this layer
   core::GenerationRequest request;
@@ -25,10 +28,13 @@ struct SubmitParams {
 
 class TaskService {
  public:
+  // Without prices, tasks are free (nothing is held).
   TaskService(store::TaskStore& store, std::shared_ptr<Clock> clock,
-              std::function<void()> on_submit = {}, TaskCacheOptions cache = {});
+              std::function<void()> on_submit = {}, TaskCacheOptions cache = {},
+              std::optional<billing::PriceTable> prices = std::nullopt);
 
-  // Returns only after the task is committed.
+  // Prices the request, holds the credits and commits the task in one transaction; returns
+  // only after that committed. kInsufficientCredits and no task when the account is short.
   Result<core::Task> Submit(SubmitParams params);
   // kNotFound for unknown ids and for other keys' tasks alike.
   Result<core::Task> Get(const std::string& id, const std::string& key_id);
@@ -41,6 +47,7 @@ class TaskService {
   std::shared_ptr<Clock> clock_;
   std::function<void()> on_submit_;
   TaskCache cache_;
+  std::optional<billing::PriceTable> prices_;
 };
 
 }  // namespace wanserve::tasks

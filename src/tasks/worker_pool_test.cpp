@@ -77,7 +77,7 @@ TEST_F(WorkerPoolTest, RunsATaskToAPlayableVideo) {
   auto pool = MakePool(0);
   TaskService service(*store_, clock_, [&] { pool->Notify(); });
   pool->Start();
-  auto t = service.Submit({"t1", "unified", "k", "wan2.7-text-to-video", "{}", Video()});
+  auto t = service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "wan2.7-text-to-video", "{}", Video()});
   ASSERT_TRUE(t.ok());
   auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); });
   ASSERT_EQ(done.state, TaskState::kSucceeded) << (done.error ? done.error->message : "");
@@ -96,7 +96,7 @@ TEST_F(WorkerPoolTest, CancelWhileRunningStopsAtTheNextStep) {
   auto pool = MakePool(100, 50);
   TaskService service(*store_, clock_, [&] { pool->Notify(); });
   pool->Start();
-  ASSERT_TRUE(service.Submit({"t1", "unified", "k", "m", "{}", Video()}).ok());
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", Video()}).ok());
   WaitFor("t1", [](const core::Task& t) { return t.state == TaskState::kRunning && t.progress > 0; });
   auto c = service.Cancel("t1", "k");
   ASSERT_TRUE(c.ok());
@@ -109,7 +109,7 @@ TEST_F(WorkerPoolTest, StopHandsRunningTasksBackAndANewPoolFinishesThem) {
   auto pool = MakePool(50, 100);
   TaskService service(*store_, clock_, [&] { pool->Notify(); });
   pool->Start();
-  ASSERT_TRUE(service.Submit({"t1", "unified", "k", "m", "{}", Video()}).ok());
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", Video()}).ok());
   WaitFor("t1", [](const core::Task& t) { return t.state == TaskState::kRunning; });
   pool->Stop();
   auto t = store_->Get("t1");
@@ -128,7 +128,7 @@ TEST_F(WorkerPoolTest, UnroutableModelFailsWithAClearError) {
   pool->Start();
   auto r = Video();
   r.model = "wan2.7-videoedit";
-  ASSERT_TRUE(service.Submit({"t1", "unified", "k", "m", "{}", r}).ok());
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", r}).ok());
   auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); });
   EXPECT_EQ(done.state, TaskState::kFailed);
   ASSERT_TRUE(done.error.has_value());
@@ -138,7 +138,7 @@ TEST_F(WorkerPoolTest, UnroutableModelFailsWithAClearError) {
 
 TEST_F(WorkerPoolTest, OtherKeysSeeNotFound) {
   TaskService service(*store_, clock_);
-  ASSERT_TRUE(service.Submit({"t1", "unified", "owner", "m", "{}", Video()}).ok());
+  ASSERT_TRUE(service.Submit({"t1", "unified", "owner", store::kDefaultAccountId, "m", "{}", Video()}).ok());
   EXPECT_TRUE(service.Get("t1", "owner").ok());
   EXPECT_EQ(service.Get("t1", "intruder").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(service.Cancel("t1", "intruder").error().code, ErrorCode::kNotFound);
@@ -151,7 +151,7 @@ TEST_F(WorkerPoolTest, SweeperDeletesOutputsAfterTheirLinksExpire) {
   auto r = Video();
   r.kind = core::RequestKind::kTextToImage;
   r.model = "wan2.7-image";
-  ASSERT_TRUE(service.Submit({"t1", "unified", "k", "m", "{}", r}).ok());
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", r}).ok());
   auto claimed = store_->ClaimNext("w", clock->NowMs(), 1000);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
   core::GeneratedMedia media;

@@ -45,6 +45,38 @@ CREATE INDEX tasks_queue ON tasks (state, created_ms);
 CREATE INDEX tasks_by_key ON tasks (key_id, state, created_ms);
 CREATE INDEX tasks_finished ON tasks (state, outputs_expired, finished_ms);
 )sql",
+      // 2: accounts and the credit ledger. Balances are the credits available (not held);
+      // every change to them is a ledger row whose deltas sum to the balance.
+      R"sql(
+CREATE TABLE accounts (
+  id                      TEXT PRIMARY KEY,
+  name                    TEXT NOT NULL UNIQUE,
+  created_ms              INTEGER NOT NULL,
+  unlimited               INTEGER NOT NULL DEFAULT 0,
+  subscription_balance    INTEGER NOT NULL DEFAULT 0,
+  subscription_expires_ms INTEGER NOT NULL DEFAULT 0,
+  permanent_balance       INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO accounts (id, name, created_ms, unlimited) VALUES ('acct_default', 'default', 0, 1);
+ALTER TABLE api_keys ADD COLUMN account_id TEXT NOT NULL DEFAULT 'acct_default' REFERENCES accounts(id);
+ALTER TABLE tasks ADD COLUMN account_id TEXT NOT NULL DEFAULT 'acct_default';
+CREATE TABLE ledger (
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id          TEXT NOT NULL REFERENCES accounts(id),
+  task_id             TEXT,
+  kind                TEXT NOT NULL CHECK (kind IN ('grant', 'hold', 'capture', 'release', 'expire')),
+  amount_subscription INTEGER NOT NULL,
+  amount_permanent    INTEGER NOT NULL,
+  delta_subscription  INTEGER NOT NULL,
+  delta_permanent     INTEGER NOT NULL,
+  reason              TEXT NOT NULL DEFAULT '',
+  created_ms          INTEGER NOT NULL
+);
+CREATE INDEX ledger_by_account ON ledger (account_id, id);
+-- A task holds at most once and settles (capture or release) at most once.
+CREATE UNIQUE INDEX ledger_one_hold ON ledger (task_id) WHERE kind = 'hold';
+CREATE UNIQUE INDEX ledger_one_settlement ON ledger (task_id) WHERE kind IN ('capture', 'release');
+)sql",
   };
   return kMigrations;
 }

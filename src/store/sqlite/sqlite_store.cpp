@@ -22,7 +22,7 @@ constexpr const char* kTaskColumns =
     "id, dialect, key_id, model_alias, client_echo, request_json, state, progress, attempts, "
     "cancel_requested, lease_owner, lease_expires_ms, created_ms, started_ms, finished_ms, "
     "updated_ms, error_class, error_code, error_message, outputs_json, outputs_expired, provider, "
-    "usage_total, usage_subscription, usage_permanent";
+    "usage_total, usage_subscription, usage_permanent, account_id";
 
 Result<Task> ReadTask(const Statement& s) {
   Task t;
@@ -51,6 +51,7 @@ Result<Task> ReadTask(const Statement& s) {
   t.outputs_expired = s.Int(20) != 0;
   t.provider = s.Text(21);
   t.usage = {s.Int(22), s.Int(23), s.Int(24)};
+  t.account_id = s.Text(25);
   return t;
 }
 
@@ -88,18 +89,26 @@ class SqliteStore final : public Store {
 
   // --- TaskStore ---
 
-  Status Insert(const Task& t) override {
+  Result<core::Usage> Insert(const Task& t, const Hold& hold) override {
     std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    core::Usage usage;
+    if (hold.amount > 0) {
+      ASSIGN_OR_RETURN(usage, HoldLocked(t.id, hold.account_id, hold.amount, t.created_ms));
+    }
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
         "INSERT INTO tasks (id, dialect, key_id, model_alias, client_echo, request_json, state, "
-        "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10)"));
+        "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent, account_id) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10, ?11)"));
     s->Bind(1, t.id).Bind(2, t.dialect).Bind(3, t.key_id).Bind(4, t.model_alias)
         .Bind(5, t.client_echo).Bind(6, core::EncodeRequest(t.request)).Bind(7, t.created_ms)
-        .Bind(8, t.usage.total).Bind(9, t.usage.subscription).Bind(10, t.usage.permanent);
+        .Bind(8, usage.total).Bind(9, usage.subscription).Bind(10, usage.permanent)
+        .Bind(11, hold.account_id.empty() ? t.account_id : hold.account_id);
     auto r = s->Run();
     if (!r.ok()) return r.error();
-    return Status::Ok();
+    RETURN_IF_ERROR(tx.Commit());
+    return usage;
   }
 
   Result<Task> Get(const std::string& id) override {
@@ -172,17 +181,23 @@ class SqliteStore final : public Store {
   Status Complete(const LeaseToken& lease, const std::vector<core::Output>& outputs,
                   int64_t now_ms) override {
     std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
         "UPDATE tasks SET state = 'succeeded', progress = 100, outputs_json = ?1, "
         "finished_ms = ?2, updated_ms = ?2, lease_owner = '', lease_expires_ms = 0 "
         "WHERE id = ?3 AND state = 'running' AND lease_owner = ?4 AND attempts = ?5"));
     s->Bind(1, core::EncodeOutputs(outputs)).Bind(2, now_ms).Bind(3, lease.task_id)
         .Bind(4, lease.owner).Bind(5, lease.attempt);
-    return ExpectOneRow(s->Run());
+    RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+    RETURN_IF_ERROR(SettleLocked(lease.task_id, /*capture=*/true, now_ms));
+    return tx.Commit();
   }
 
   Status Fail(const LeaseToken& lease, const core::TaskError& error, int64_t now_ms) override {
     std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
         "UPDATE tasks SET state = 'failed', error_class = ?1, error_code = ?2, "
         "error_message = ?3, finished_ms = ?4, updated_ms = ?4, lease_owner = '', "
@@ -190,18 +205,24 @@ class SqliteStore final : public Store {
         "WHERE id = ?5 AND state = 'running' AND lease_owner = ?6 AND attempts = ?7"));
     s->Bind(1, ToString(error.code)).Bind(2, error.detail_code).Bind(3, error.message)
         .Bind(4, now_ms).Bind(5, lease.task_id).Bind(6, lease.owner).Bind(7, lease.attempt);
-    return ExpectOneRow(s->Run());
+    RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+    RETURN_IF_ERROR(SettleLocked(lease.task_id, /*capture=*/false, now_ms));
+    return tx.Commit();
   }
 
   Status FinishCanceled(const LeaseToken& lease, int64_t now_ms) override {
     std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
         "UPDATE tasks SET state = 'canceled', error_class = 'canceled', error_code = 'canceled', "
         "error_message = 'canceled by request', finished_ms = ?1, updated_ms = ?1, "
         "lease_owner = '', lease_expires_ms = 0 "
         "WHERE id = ?2 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4"));
     s->Bind(1, now_ms).Bind(2, lease.task_id).Bind(3, lease.owner).Bind(4, lease.attempt);
-    return ExpectOneRow(s->Run());
+    RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+    RETURN_IF_ERROR(SettleLocked(lease.task_id, /*capture=*/false, now_ms));
+    return tx.Commit();
   }
 
   Status Release(const LeaseToken& lease, int64_t now_ms) override {
@@ -237,6 +258,7 @@ class SqliteStore final : public Store {
           "updated_ms = ?1 WHERE id = ?2 AND state = 'queued'"));
       s->Bind(1, now_ms).Bind(2, id);
       RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+      RETURN_IF_ERROR(SettleLocked(id, /*capture=*/false, now_ms));
       after = TaskState::kCanceled;
     } else {
       ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
@@ -260,19 +282,23 @@ class SqliteStore final : public Store {
         "UPDATE tasks SET state = 'canceled', error_class = 'canceled', error_code = 'canceled', "
         "error_message = 'canceled by request', finished_ms = ?1, updated_ms = ?1, "
         "lease_owner = '', lease_expires_ms = 0 "
-        "WHERE state = 'running' AND lease_expires_ms < ?1 AND cancel_requested = 1"));
+        "WHERE state = 'running' AND lease_expires_ms < ?1 AND cancel_requested = 1 RETURNING id"));
     c->Bind(1, now_ms);
-    RETURN_IF_ERROR(c->Run());
+    ASSIGN_OR_RETURN(auto canceled, CollectIds(*c));
     ASSIGN_OR_RETURN(Statement * f, writer_->Prepare(
         "UPDATE tasks SET state = 'failed', error_class = 'internal', error_code = 'lease_expired', "
         "error_message = ?2, finished_ms = ?1, updated_ms = ?1, lease_owner = '', "
         "lease_expires_ms = 0 "
-        "WHERE state = 'running' AND lease_expires_ms < ?1 AND attempts >= ?3"));
+        "WHERE state = 'running' AND lease_expires_ms < ?1 AND attempts >= ?3 RETURNING id"));
     f->Bind(1, now_ms)
         .Bind(2, fmt::format("the worker running this task stopped {} times; giving up",
                              max_attempts))
         .Bind(3, max_attempts);
-    ASSIGN_OR_RETURN(report.failed, f->Run());
+    ASSIGN_OR_RETURN(auto failed, CollectIds(*f));
+    report.failed = static_cast<int>(failed.size());
+    for (const auto& ids : {canceled, failed}) {
+      for (const auto& id : ids) RETURN_IF_ERROR(SettleLocked(id, /*capture=*/false, now_ms));
+    }
     ASSIGN_OR_RETURN(Statement * q, writer_->Prepare(
         "UPDATE tasks SET state = 'queued', progress = 0, lease_owner = '', lease_expires_ms = 0, "
         "updated_ms = ?1 WHERE state = 'running' AND lease_expires_ms < ?1"));
@@ -331,8 +357,10 @@ class SqliteStore final : public Store {
   Status InsertKey(const ApiKey& k) override {
     std::lock_guard lock(writer_mu_);
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "INSERT INTO api_keys (id, name, hash, prefix, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
-    s->Bind(1, k.id).Bind(2, k.name).Bind(3, k.hash).Bind(4, k.prefix).Bind(5, k.created_ms);
+        "INSERT INTO api_keys (id, name, hash, prefix, created_ms, account_id) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    s->Bind(1, k.id).Bind(2, k.name).Bind(3, k.hash).Bind(4, k.prefix).Bind(5, k.created_ms)
+        .Bind(6, k.account_id);
     auto r = s->Run();
     if (!r.ok()) return r.error();
     return Status::Ok();
@@ -341,7 +369,7 @@ class SqliteStore final : public Store {
   Result<ApiKey> FindActiveKeyByHash(const std::string& hash) override {
     return WithReader([&](Db& db) -> Result<ApiKey> {
       ASSIGN_OR_RETURN(Statement * s, db.Prepare(
-          "SELECT id, name, hash, prefix, created_ms, revoked_ms FROM api_keys "
+          "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id FROM api_keys "
           "WHERE hash = ?1 AND revoked_ms = 0"));
       s->Bind(1, hash);
       ASSIGN_OR_RETURN(bool row, s->Step());
@@ -355,7 +383,7 @@ class SqliteStore final : public Store {
   Result<std::vector<ApiKey>> ListKeys() override {
     return WithReader([&](Db& db) -> Result<std::vector<ApiKey>> {
       ASSIGN_OR_RETURN(Statement * s, db.Prepare(
-          "SELECT id, name, hash, prefix, created_ms, revoked_ms FROM api_keys "
+          "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id FROM api_keys "
           "ORDER BY created_ms, id"));
       std::vector<ApiKey> keys;
       for (;;) {
@@ -377,9 +405,229 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  // --- AccountStore ---
+
+  Status InsertAccount(const Account& a, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "INSERT INTO accounts (id, name, created_ms, unlimited) VALUES (?1, ?2, ?3, ?4)"));
+    s->Bind(1, a.id).Bind(2, a.name).Bind(3, now_ms).Bind(4, a.unlimited ? 1 : 0);
+    auto r = s->Run();
+    if (!r.ok()) return r.error();
+    return Status::Ok();
+  }
+
+  Result<Account> GetAccount(const std::string& id) override {
+    return WithReader([&](Db& db) -> Result<Account> {
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kAccountSelect) + " WHERE id = ?1"));
+      s->Bind(1, id);
+      ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) return MakeError(ErrorCode::kNotFound, "no account " + id);
+      Account a = ReadAccount(*s);
+      s->Reset();
+      return a;
+    });
+  }
+
+  Result<std::vector<Account>> ListAccounts() override {
+    return WithReader([&](Db& db) -> Result<std::vector<Account>> {
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kAccountSelect) + " ORDER BY created_ms, id"));
+      std::vector<Account> out;
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, s->Step());
+        if (!row) break;
+        out.push_back(ReadAccount(*s));
+      }
+      return out;
+    });
+  }
+
+  Status GrantCredits(const std::string& account_id, const Grant& g, int64_t now_ms) override {
+    if (g.subscription < 0 || g.permanent < 0) {
+      return MakeError(ErrorCode::kInvalidInput, "grants add credits; amounts must not be negative");
+    }
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(Statement * u, writer_->Prepare(
+        "UPDATE accounts SET subscription_balance = subscription_balance + ?1, "
+        "subscription_expires_ms = CASE WHEN ?1 > 0 THEN ?2 ELSE subscription_expires_ms END, "
+        "permanent_balance = permanent_balance + ?3 WHERE id = ?4"));
+    u->Bind(1, g.subscription).Bind(2, g.subscription_expires_ms).Bind(3, g.permanent).Bind(4, account_id);
+    ASSIGN_OR_RETURN(int changed, u->Run());
+    if (changed == 0) return MakeError(ErrorCode::kNotFound, "no account " + account_id);
+    RETURN_IF_ERROR(AppendLedger(account_id, "", "grant", g.subscription, g.permanent, g.subscription,
+                                 g.permanent, g.reason, now_ms));
+    return tx.Commit();
+  }
+
+  Result<std::vector<LedgerProblem>> CheckLedger() override {
+    return WithReader([&](Db& db) -> Result<std::vector<LedgerProblem>> {
+      std::vector<LedgerProblem> problems;
+      ASSIGN_OR_RETURN(Statement * b, db.Prepare(
+          "SELECT a.id, a.subscription_balance, a.permanent_balance, "
+          "COALESCE(SUM(l.delta_subscription), 0), COALESCE(SUM(l.delta_permanent), 0) "
+          "FROM accounts a LEFT JOIN ledger l ON l.account_id = a.id GROUP BY a.id"));
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, b->Step());
+        if (!row) break;
+        if (b->Int(1) != b->Int(3) || b->Int(2) != b->Int(4)) {
+          problems.push_back({b->Text(0), "", fmt::format("balances {}+{} but the ledger sums to {}+{}",
+                                                          b->Int(1), b->Int(2), b->Int(3), b->Int(4))});
+        }
+      }
+      // Each hold: settled exactly once when its task finished, never before; and settled for
+      // what was held.
+      ASSIGN_OR_RETURN(Statement * h, db.Prepare(
+          "SELECT h.task_id, h.account_id, t.state, COUNT(s.id), "
+          "COALESCE(SUM(s.amount_subscription), 0) - h.amount_subscription, "
+          "COALESCE(SUM(s.amount_permanent), 0) - h.amount_permanent "
+          "FROM ledger h LEFT JOIN tasks t ON t.id = h.task_id "
+          "LEFT JOIN ledger s ON s.task_id = h.task_id AND s.kind IN ('capture', 'release') "
+          "WHERE h.kind = 'hold' GROUP BY h.id"));
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, h->Step());
+        if (!row) break;
+        const std::string state = h->Text(2);
+        const bool finished = state == "succeeded" || state == "failed" || state == "canceled";
+        const int64_t settlements = h->Int(3);
+        if (state.empty()) {
+          problems.push_back({h->Text(1), h->Text(0), "hold without a task"});
+        } else if (finished && settlements != 1) {
+          problems.push_back({h->Text(1), h->Text(0), fmt::format("finished task settled {} times", settlements)});
+        } else if (!finished && settlements != 0) {
+          problems.push_back({h->Text(1), h->Text(0), "settled before the task finished"});
+        } else if (settlements == 1 && (h->Int(4) != 0 || h->Int(5) != 0)) {
+          problems.push_back({h->Text(1), h->Text(0), "settled for a different amount than held"});
+        }
+      }
+      return problems;
+    });
+  }
+
  private:
+  static constexpr const char* kAccountSelect =
+      "SELECT id, name, created_ms, unlimited, subscription_balance, subscription_expires_ms, "
+      "permanent_balance FROM accounts";
+
+  static Account ReadAccount(const Statement& s) {
+    Account a;
+    a.id = s.Text(0);
+    a.name = s.Text(1);
+    a.created_ms = s.Int(2);
+    a.unlimited = s.Int(3) != 0;
+    a.subscription_balance = s.Int(4);
+    a.subscription_expires_ms = s.Int(5);
+    a.permanent_balance = s.Int(6);
+    return a;
+  }
+
+  Status AppendLedger(const std::string& account_id, const std::string& task_id, const char* kind,
+                      int64_t amount_sub, int64_t amount_perm, int64_t delta_sub, int64_t delta_perm,
+                      const std::string& reason, int64_t now_ms) {
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "INSERT INTO ledger (account_id, task_id, kind, amount_subscription, amount_permanent, "
+        "delta_subscription, delta_permanent, reason, created_ms) "
+        "VALUES (?1, NULLIF(?2, ''), ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    s->Bind(1, account_id).Bind(2, task_id).Bind(3, kind).Bind(4, amount_sub).Bind(5, amount_perm)
+        .Bind(6, delta_sub).Bind(7, delta_perm).Bind(8, reason).Bind(9, now_ms);
+    auto r = s->Run();
+    if (!r.ok()) return r.error();
+    return Status::Ok();
+  }
+
+  Status AddToBalances(const std::string& account_id, int64_t delta_sub, int64_t delta_perm) {
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE accounts SET subscription_balance = subscription_balance + ?1, "
+        "permanent_balance = permanent_balance + ?2 WHERE id = ?3"));
+    s->Bind(1, delta_sub).Bind(2, delta_perm).Bind(3, account_id);
+    return ExpectOneRow(s->Run());
+  }
+
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Result<core::Usage> HoldLocked(const std::string& task_id, const std::string& account_id, int64_t amount,
+                                 int64_t now_ms) {
+    ASSIGN_OR_RETURN(Statement * a, writer_->Prepare(
+        "SELECT unlimited, subscription_balance, subscription_expires_ms, permanent_balance "
+        "FROM accounts WHERE id = ?1"));
+    a->Bind(1, account_id);
+    ASSIGN_OR_RETURN(bool row, a->Step());
+    if (!row) return MakeError(ErrorCode::kInternal, "the key's account " + account_id + " does not exist");
+    const bool unlimited = a->Int(0) != 0;
+    const int64_t sub = a->Int(1);
+    const bool sub_live = a->Int(2) > now_ms;
+    const int64_t perm = a->Int(3);
+    a->Reset();
+    if (sub > 0 && !sub_live) {
+      // An expired subscription's credits lapse; recorded so the ledger explains the balance.
+      RETURN_IF_ERROR(AppendLedger(account_id, "", "expire", sub, 0, -sub, 0, "subscription expired", now_ms));
+      RETURN_IF_ERROR(AddToBalances(account_id, -sub, 0));
+    }
+    const int64_t sub_available = sub_live ? std::max<int64_t>(0, sub) : 0;
+    if (!unlimited && sub_available + perm < amount) {
+      return MakeError(ErrorCode::kInsufficientCredits,
+                       fmt::format("insufficient credits: this task costs {}, the account has {} available",
+                                   amount, sub_available + std::max<int64_t>(0, perm)));
+    }
+    core::Usage usage;
+    usage.total = amount;
+    usage.subscription = std::min(sub_available, amount);
+    usage.permanent = amount - usage.subscription;
+    RETURN_IF_ERROR(AppendLedger(account_id, task_id, "hold", usage.subscription, usage.permanent,
+                                 -usage.subscription, -usage.permanent, "", now_ms));
+    RETURN_IF_ERROR(AddToBalances(account_id, -usage.subscription, -usage.permanent));
+    return usage;
+  }
+
+  // Settles a task's hold, if it has one: capture keeps the credits spent; release returns
+  // them (the subscription part only while the subscription is live). The unique index on
+  // settlements makes a second settlement fail, and with it the whole transition.
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Status SettleLocked(const std::string& task_id, bool capture, int64_t now_ms) {
+    ASSIGN_OR_RETURN(Statement * h, writer_->Prepare(
+        "SELECT l.account_id, l.amount_subscription, l.amount_permanent, a.subscription_expires_ms "
+        "FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE l.task_id = ?1 AND l.kind = 'hold'"));
+    h->Bind(1, task_id);
+    ASSIGN_OR_RETURN(bool row, h->Step());
+    if (!row) return Status::Ok();
+    const std::string account_id = h->Text(0);
+    const int64_t sub = h->Int(1);
+    const int64_t perm = h->Int(2);
+    const bool sub_live = h->Int(3) > now_ms;
+    h->Reset();
+    if (capture) {
+      return AppendLedger(account_id, task_id, "capture", sub, perm, 0, 0, "", now_ms);
+    }
+    const int64_t sub_back = sub_live ? sub : 0;
+    RETURN_IF_ERROR(AppendLedger(account_id, task_id, "release", sub, perm, sub_back, perm,
+                                 sub_back < sub ? "subscription expired meanwhile; its part lapsed" : "", now_ms));
+    RETURN_IF_ERROR(AddToBalances(account_id, sub_back, perm));
+    ASSIGN_OR_RETURN(Statement * u, writer_->Prepare(
+        "UPDATE tasks SET usage_total = 0, usage_subscription = 0, usage_permanent = 0 WHERE id = ?1"));
+    u->Bind(1, task_id);
+    return ExpectOneRow(u->Run());
+  }
+
+  static Result<std::vector<std::string>> CollectIds(Statement& s) {
+    std::vector<std::string> ids;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      ids.push_back(s.Text(0));
+    }
+    return ids;
+  }
+
   static ApiKey ReadKey(const Statement& s) {
-    return ApiKey{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5)};
+    ApiKey k;
+    k.id = s.Text(0);
+    k.name = s.Text(1);
+    k.hash = s.Text(2);
+    k.prefix = s.Text(3);
+    k.created_ms = s.Int(4);
+    k.revoked_ms = s.Int(5);
+    k.account_id = s.Text(6);
+    return k;
   }
 
   static Status ExpectOneRow(const Result<int>& changed) {

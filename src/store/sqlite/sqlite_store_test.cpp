@@ -20,7 +20,10 @@ std::unique_ptr<Store> MakeSqlite() {
   return std::move(s).value();
 }
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, TaskStoreContract, ::testing::Values(StoreFactory(MakeSqlite)));
+INSTANTIATE_TEST_SUITE_P(Sqlite, TaskStoreContract, ::testing::Values(StoreFactory(MakeSqlite)),
+                         [](const auto&) { return std::string("sqlite"); });
+INSTANTIATE_TEST_SUITE_P(Sqlite, LedgerContract, ::testing::Values(StoreFactory(MakeSqlite)),
+                         [](const auto&) { return std::string("sqlite"); });
 
 TEST(SqliteStore, ReopeningKeepsDataAndSchema) {
   testing::TempDir dir;
@@ -28,7 +31,7 @@ TEST(SqliteStore, ReopeningKeepsDataAndSchema) {
   {
     auto s = OpenSqliteStore({path});
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->InsertKey({"key_1", "n", "h", "p", 1, 0}).ok());
+    ASSERT_TRUE((*s)->InsertKey({"key_1", kDefaultAccountId, "n", "h", "p", 1, 0}).ok());
   }
   auto s = OpenSqliteStore({path});
   ASSERT_TRUE(s.ok()) << s.error().message;

@@ -28,7 +28,7 @@ void Register(Router& router, const ApiContext& ctx) {
                 if (!body.ok()) return RenderError(body.error());
                 auto parsed = Parse(*body);
                 if (!parsed.ok()) return RenderError(parsed.error());
-                auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs()), kDialect, rc.key_id, parsed->model_alias,
+                auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs()), kDialect, rc.key_id, rc.account_id, parsed->model_alias,
                                               parsed->param.dump(), std::move(parsed->request)});
                 if (!task.ok()) return RenderError(task.error());
                 json out = {{"code", 200}, {"msg", "success"}, {"data", {{"taskId", task->id}}}};

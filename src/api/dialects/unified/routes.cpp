@@ -14,7 +14,8 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   if (!body.ok()) return RenderError(body.error());
   auto parsed = parse(*body);
   if (!parsed.ok()) return RenderError(parsed.error());
-  auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs() / 1000), kDialect, rc.key_id, parsed->model_alias, "{}",
+  auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs() / 1000), kDialect, rc.key_id, rc.account_id,
+                                parsed->model_alias, "{}",
                                 std::move(parsed->request)});
   if (!task.ok()) return RenderError(task.error());
   return HttpResponse::Json(200, RenderTask(*task, ctx).dump());

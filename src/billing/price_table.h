@@ -1,0 +1,29 @@
+#pragma once
+// What a task costs, in credits, computed from the normalized request after the dialect's
+// defaults were applied. Defaults are documented in docs/pricing.md.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/request.h"
+
+namespace wanserve::billing {
+
+struct PriceTable {
+  // Credits per image, by canonical model; a 4K tier costs image_4k_factor times more.
+  std::map<std::string, int64_t> per_image = {{"wan2.7-image", 20}, {"wan2.7-image-pro", 40}};
+  int64_t image_4k_factor = 2;
+  // Credits per output second of text-to-video, by tier.
+  std::map<std::string, int64_t> t2v_per_second = {{"720p", 4}, {"1080p", 6}};
+  // Credits per second of video edit, billed on input plus output seconds (as DashScope does).
+  std::map<std::string, int64_t> edit_per_second = {{"720p", 2}, {"1080p", 2}};
+  // Longest input a video edit accepts; a "keep the input duration" edit is held at this
+  // length until its input is probed.
+  int64_t edit_max_seconds = 10;
+};
+
+// Credits for one task (all its outputs). Unknown models and tiers cost nothing rather than
+// blocking; the config check at start-up names them.
+int64_t PriceFor(const PriceTable& table, const core::GenerationRequest& request);
+
+}  // namespace wanserve::billing

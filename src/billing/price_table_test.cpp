@@ -1,0 +1,33 @@
+#include "billing/price_table.h"
+
+#include <gtest/gtest.h>
+
+namespace wanserve::billing {
+namespace {
+
+core::GenerationRequest Request(core::RequestKind kind, const std::string& model, const std::string& tier,
+                                double duration, int count) {
+  core::GenerationRequest r;
+  r.kind = kind;
+  r.model = model;
+  r.resolution_tier = tier;
+  r.duration_s = duration;
+  r.count = count;
+  return r;
+}
+
+TEST(PriceTable, DefaultsMatchTheSeedExamples) {
+  PriceTable t;
+  // Seed: one wan-v2.7 image -> usage.total 20.
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kTextToImage, "wan2.7-image", "1024x1024", 0, 1)), 20);
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kImageEdit, "wan2.7-image-pro", "2K", 0, 3)), 120);
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kTextToImage, "wan2.7-image-pro", "4K", 0, 1)), 80);
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kTextToVideo, "wan2.7-t2v", "720p", 5, 1)), 20);
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kTextToVideo, "wan2.7-t2v", "1080p", 15, 1)), 90);
+  // Video edit: input + output seconds; duration 0 is held at the 10 s maximum both ways.
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kVideoEdit, "wan2.7-videoedit", "1080p", 5, 1)), 30);
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kVideoEdit, "wan2.7-videoedit", "1080p", 0, 2)), 80);
+}
+
+}  // namespace
+}  // namespace wanserve::billing
