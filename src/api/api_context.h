@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "core/task.h"
 #include "media/url_signer.h"
+#include "store/task_store.h"
 #include "tasks/task_service.h"
 
 namespace wanserve::api {
@@ -16,6 +17,7 @@ struct ApiContext {
   std::shared_ptr<Clock> clock;
   std::string public_base_url;               // e.g. "http://127.0.0.1:8080"
   int64_t link_ttl_ms = 24 * 3600 * 1000;    // links live 24 h after completion
+  store::AccountStore* accounts = nullptr;   // credit balances for the credits endpoints
 
   // Signed link to an output; empty once the outputs expired.
   std::string OutputUrl(const core::Task& task, const core::Output& output) const;

@@ -6,6 +6,7 @@
 
 #include "api/auth.h"
 #include "cli/data_dir.h"
+#include "common/crypto.h"
 #include "common/time_format.h"
 
 namespace wanserve::cli {
@@ -15,7 +16,33 @@ struct AdminArgs {
   std::string data = "./data";
   std::string name = "default";
   std::string key_id;
+  std::string account = store::kDefaultAccountId;
+  std::string account_id;
+  int64_t subscription_credits = 0;
+  std::string subscription_expires;
+  int64_t permanent_credits = 0;
+  std::string reason = "admin grant";
 };
+
+// Parses --subscription-expires; 0 when none was given.
+Result<int64_t> ExpiresMs(const AdminArgs& a) {
+  if (a.subscription_expires.empty()) {
+    if (a.subscription_credits > 0) {
+      return MakeError(ErrorCode::kInvalidInput, "--subscription-credits needs --subscription-expires");
+    }
+    return int64_t{0};
+  }
+  const int64_t ms = ParseIso8601Utc(a.subscription_expires);
+  if (ms < 0) return MakeError(ErrorCode::kInvalidInput, "--subscription-expires must look like 2026-12-31T00:00:00Z");
+  return ms;
+}
+
+void PrintAccount(const store::Account& a) {
+  fmt::print("id            {}\nname          {}\n", a.id, a.name);
+  if (a.unlimited) fmt::print("unlimited     yes\n");
+  fmt::print("subscription  {} (expires {})\npermanent     {}\n", a.subscription_balance,
+             a.subscription_expires_ms ? FormatIso8601Utc(a.subscription_expires_ms) : "-", a.permanent_balance);
+}
 
 int WithData(const AdminArgs& args, const std::function<int(DataDir&)>& fn) {
   auto data = OpenDataDir(args.data);
@@ -30,15 +57,20 @@ int WithData(const AdminArgs& args, const std::function<int(DataDir&)>& fn) {
 
 void AddAdminCommands(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<AdminArgs>();
-  auto* admin = app.add_subcommand("admin", "Manage a data folder (keys)")->require_subcommand(1);
+  auto* admin = app.add_subcommand("admin", "Manage a data folder (keys, accounts, ledger)")->require_subcommand(1);
   auto* keys = admin->add_subcommand("keys", "API keys")->require_subcommand(1);
 
   auto* create = keys->add_subcommand("create", "Create a key; prints the secret as the last line");
   create->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
   create->add_option("--name", args->name, "label shown in listings")->capture_default_str();
+  create->add_option("--account", args->account, "account that pays for this key's tasks")->capture_default_str();
   create->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
-      auto key = api::CreateApiKey(*d.store, args->name, SystemClock());
+      if (auto acct = d.store->GetAccount(args->account); !acct.ok()) {
+        fmt::print(stderr, "error: {}\n", acct.error().message);
+        return 1;
+      }
+      auto key = api::CreateApiKey(*d.store, args->name, SystemClock(), args->account);
       if (!key.ok()) {
         fmt::print(stderr, "error: {}\n", key.error().message);
         return 1;
@@ -59,7 +91,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
       }
       fmt::print("{:<18} {:<16} {:<10} {:<26} {}\n", "ID", "NAME", "PREFIX", "CREATED", "STATE");
       for (const auto& k : *all) {
-        fmt::print("{:<18} {:<16} {:<10} {:<26} {}\n", k.id, k.name, k.prefix + "…",
+        fmt::print("{:<18} {:<16} {:<10} {:<26} {}\n", k.id, k.name.substr(0, 16), k.prefix + "…",
                    FormatIso8601Utc(k.created_ms), k.revoked_ms ? "revoked " + FormatIso8601Utc(k.revoked_ms) : "active");
       }
       return 0;
@@ -77,6 +109,106 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
         return 1;
       }
       fmt::print("revoked {}\n", args->key_id);
+      return 0;
+    });
+  });
+
+  auto* accounts = admin->add_subcommand("accounts", "Accounts and their credits")->require_subcommand(1);
+  auto* acreate = accounts->add_subcommand("create", "Create an account; prints its id as the last line");
+  auto* ashow = accounts->add_subcommand("show", "Show an account's balances");
+  auto* agrant = accounts->add_subcommand("grant", "Add credits (a ledger entry with a reason)");
+  auto* alist = accounts->add_subcommand("list", "List accounts");
+  for (auto* c : {acreate, ashow, agrant, alist}) {
+    c->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  }
+  for (auto* c : {acreate, agrant}) {
+    c->add_option("--subscription-credits", args->subscription_credits, "subscription credits (spent first)");
+    c->add_option("--subscription-expires", args->subscription_expires, "when they expire, e.g. 2026-12-31T00:00:00Z");
+    c->add_option("--permanent-credits", args->permanent_credits, "permanent credits (never expire)");
+  }
+  acreate->add_option("--name", args->name, "unique account name")->required();
+  ashow->add_option("account_id", args->account_id, "account id")->required();
+  agrant->add_option("account_id", args->account_id, "account id")->required();
+  agrant->add_option("--reason", args->reason, "why (kept in the ledger)")->capture_default_str();
+
+  auto grant = [](DataDir& d, const AdminArgs& a, const std::string& id, const std::string& reason) -> Status {
+    ASSIGN_OR_RETURN(int64_t expires, ExpiresMs(a));
+    if (a.subscription_credits == 0 && a.permanent_credits == 0) return Status::Ok();
+    return d.store->GrantCredits(id, {a.subscription_credits, expires, a.permanent_credits, reason},
+                                 SystemClock().NowMs());
+  };
+  acreate->callback([args, &exit_code, grant] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      if (auto e = ExpiresMs(*args); !e.ok()) {
+        fmt::print(stderr, "error: {}\n", e.error().message);
+        return 1;
+      }
+      store::Account a;
+      a.id = "acct_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
+      a.name = args->name;
+      auto st = d.store->InsertAccount(a, SystemClock().NowMs());
+      if (st.ok()) st = grant(d, *args, a.id, "initial credits");
+      if (!st.ok()) {
+        fmt::print(stderr, "error: {}\n", st.error().message);
+        return 1;
+      }
+      fmt::print("created account {}:\n{}\n", args->name, a.id);
+      return 0;
+    });
+  });
+  ashow->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto a = d.store->GetAccount(args->account_id);
+      if (!a.ok()) {
+        fmt::print(stderr, "error: {}\n", a.error().message);
+        return 1;
+      }
+      PrintAccount(*a);
+      return 0;
+    });
+  });
+  agrant->callback([args, &exit_code, grant] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto st = grant(d, *args, args->account_id, args->reason);
+      if (!st.ok()) {
+        fmt::print(stderr, "error: {}\n", st.error().message);
+        return 1;
+      }
+      PrintAccount(*d.store->GetAccount(args->account_id));
+      return 0;
+    });
+  });
+  alist->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto all = d.store->ListAccounts();
+      if (!all.ok()) {
+        fmt::print(stderr, "error: {}\n", all.error().message);
+        return 1;
+      }
+      fmt::print("{:<18} {:<20} {:>12} {:>12}\n", "ID", "NAME", "SUBSCRIPTION", "PERMANENT");
+      for (const auto& a : *all) {
+        fmt::print("{:<18} {:<20} {:>12} {:>12}{}\n", a.id, a.name.substr(0, 20), a.subscription_balance,
+                   a.permanent_balance, a.unlimited ? "  (unlimited)" : "");
+      }
+      return 0;
+    });
+  });
+
+  auto* ledger = admin->add_subcommand("ledger", "The credit ledger")->require_subcommand(1);
+  auto* check = ledger->add_subcommand("check", "Recompute balances from the ledger; exit 1 on any mismatch");
+  check->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  check->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto problems = d.store->CheckLedger();
+      if (!problems.ok()) {
+        fmt::print(stderr, "error: {}\n", problems.error().message);
+        return 2;
+      }
+      for (const auto& p : *problems) {
+        fmt::print("MISMATCH account={} task={}: {}\n", p.account_id, p.task_id.empty() ? "-" : p.task_id, p.what);
+      }
+      if (!problems->empty()) return 1;
+      fmt::print("ledger consistent\n");
       return 0;
     });
   });

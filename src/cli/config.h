@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/server.h"
+#include "billing/price_table.h"
 #include "providers/provider.h"
 #include "tasks/worker_pool.h"
 
@@ -26,6 +27,7 @@ struct Config {
   int64_t key_cache_ms = 1000;            // Default: 1 s; a revoked key stops working within it
   int64_t query_cache_ms = 250;           // Default: 250 ms staleness for polled running tasks
   int64_t sweep_interval_s = 300;         // Default: 5 min between expiry sweeps
+  billing::PriceTable prices;             // Default: docs/pricing.md
   // model -> ordered provider names. Default: every model on testpattern.
   std::map<std::string, std::vector<std::string>> routing;
 };

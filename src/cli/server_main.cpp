@@ -54,9 +54,10 @@ int RunServer(const Config& config) {
   tasks::OutputWriter writer(blobs);
   tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
   tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
-                             tasks::TaskCacheOptions{config.query_cache_ms});
+                             tasks::TaskCacheOptions{config.query_cache_ms}, config.prices);
 
-  api::ApiContext ctx{service, signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000};
+  api::ApiContext ctx{service, signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
+                      data->store.get()};
   api::Router router;
   api::RegisterSystemRoutes(router, {*data->store, blobs, signer, metrics, clock});
   api::dialects::skills_video::Register(router, ctx);

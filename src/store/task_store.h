@@ -142,6 +142,9 @@ class AccountStore {
   // Recomputes every balance from the ledger and checks that each hold was settled at most
   // once (and exactly once for finished tasks). Empty when all is consistent.
   virtual Result<std::vector<LedgerProblem>> CheckLedger() = 0;
+  // Credits captured (spent) by the account, and by tasks of one of its keys.
+  virtual Result<std::pair<int64_t, int64_t>> SpentByAccountAndKey(const std::string& account_id,
+                                                                  const std::string& key_id) = 0;
 };
 
 // One backend implements every interface over one database.

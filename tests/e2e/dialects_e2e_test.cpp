@@ -54,7 +54,8 @@ TEST_F(DialectsE2E, SkillsVideoImageAndEditVideo) {
   EXPECT_EQ(created["id"].get<std::string>().rfind("gen_", 0), 0u);
   EXPECT_EQ(created["status"], "IN_QUEUE");
   EXPECT_EQ(created["input"], json::parse(R"({"prompt":"a cat","aspect_ratio":"16:9","resolution":"1024x576","n":1})"));
-  EXPECT_EQ(created["usage"], json::parse(R"({"total":0,"subscription":0,"permanent":0})"));
+  // The default account is unlimited; usage still shows what the task costs.
+  EXPECT_EQ(created["usage"], json::parse(R"({"total":20,"subscription":0,"permanent":20})"));
   EXPECT_TRUE(created["data"].is_null());
 
   auto edit = Authed("POST", "/api/v1/generation/wan/wan-v2.7/edit-video",

@@ -32,21 +32,21 @@ net::HttpResult ServerTest::Authed(const std::string& method, const std::string&
               {"Authorization: Bearer " + (key.empty() ? key_ : key), "Content-Type: application/json"});
 }
 
-json ServerTest::WaitDone(const std::string& id, int timeout_s) {
+json ServerTest::WaitDone(const std::string& id, int timeout_s, const std::string& key) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   for (;;) {
     json j;
     bool done = false;
     if (id.rfind("gen_", 0) == 0) {
-      j = json::parse(Authed("GET", "/api/v1/generation/" + id).body);
+      j = json::parse(Authed("GET", "/api/v1/generation/" + id, "", key).body);
       const std::string s = j.value("status", "");
       done = s == "COMPLETED" || s == "FAILED" || s == "CANCELED";
     } else if (id.rfind("task-unified-", 0) == 0) {
-      j = json::parse(Authed("GET", "/v1/tasks/" + id).body);
+      j = json::parse(Authed("GET", "/v1/tasks/" + id, "", key).body);
       const std::string s = j.value("status", "");
       done = s == "completed" || s == "failed";
     } else {
-      j = json::parse(Authed("GET", "/api/v1/jobs/recordInfo?taskId=" + id).body);
+      j = json::parse(Authed("GET", "/api/v1/jobs/recordInfo?taskId=" + id, "", key).body);
       const std::string s = j["data"].value("state", "");
       done = s == "success" || s == "fail";
     }

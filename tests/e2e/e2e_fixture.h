@@ -28,7 +28,7 @@ class ServerTest : public ::testing::Test {
   net::HttpResult Authed(const std::string& method, const std::string& path, const std::string& body = "",
                          const std::string& key = "");
   // Polls the dialect's query endpoint until the task is terminal; returns the last body.
-  json WaitDone(const std::string& id, int timeout_s = 120);
+  json WaitDone(const std::string& id, int timeout_s = 120, const std::string& key = "");
   // Downloads a URL into the temp dir and returns the file path.
   std::string Download(const std::string& url);
 

@@ -505,6 +505,23 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<std::pair<int64_t, int64_t>> SpentByAccountAndKey(const std::string& account_id,
+                                                          const std::string& key_id) override {
+    return WithReader([&](Db& db) -> Result<std::pair<int64_t, int64_t>> {
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+          "SELECT COALESCE(SUM(l.amount_subscription + l.amount_permanent), 0), "
+          "COALESCE(SUM(CASE WHEN t.key_id = ?2 THEN l.amount_subscription + l.amount_permanent ELSE 0 END), 0) "
+          "FROM ledger l LEFT JOIN tasks t ON t.id = l.task_id "
+          "WHERE l.account_id = ?1 AND l.kind = 'capture'"));
+      s->Bind(1, account_id).Bind(2, key_id);
+      ASSIGN_OR_RETURN(bool row, s->Step());
+      std::pair<int64_t, int64_t> out{0, 0};
+      if (row) out = {s->Int(0), s->Int(1)};
+      s->Reset();
+      return out;
+    });
+  }
+
  private:
   static constexpr const char* kAccountSelect =
       "SELECT id, name, created_ms, unlimited, subscription_balance, subscription_expires_ms, "
@@ -573,9 +590,12 @@ class SqliteStore final : public Store {
     usage.total = amount;
     usage.subscription = std::min(sub_available, amount);
     usage.permanent = amount - usage.subscription;
-    RETURN_IF_ERROR(AppendLedger(account_id, task_id, "hold", usage.subscription, usage.permanent,
-                                 -usage.subscription, -usage.permanent, "", now_ms));
-    RETURN_IF_ERROR(AddToBalances(account_id, -usage.subscription, -usage.permanent));
+    // An unlimited account records what a task costs without drawing on its balances.
+    const int64_t draw_sub = unlimited ? 0 : usage.subscription;
+    const int64_t draw_perm = unlimited ? 0 : usage.permanent;
+    RETURN_IF_ERROR(AppendLedger(account_id, task_id, "hold", usage.subscription, usage.permanent, -draw_sub,
+                                 -draw_perm, unlimited ? "unlimited account" : "", now_ms));
+    RETURN_IF_ERROR(AddToBalances(account_id, -draw_sub, -draw_perm));
     return usage;
   }
 
@@ -585,7 +605,8 @@ class SqliteStore final : public Store {
   // REQUIRES: writer_mu_ held, inside a transaction.
   Status SettleLocked(const std::string& task_id, bool capture, int64_t now_ms) {
     ASSIGN_OR_RETURN(Statement * h, writer_->Prepare(
-        "SELECT l.account_id, l.amount_subscription, l.amount_permanent, a.subscription_expires_ms "
+        "SELECT l.account_id, l.amount_subscription, l.amount_permanent, l.delta_subscription, "
+        "l.delta_permanent, a.subscription_expires_ms "
         "FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE l.task_id = ?1 AND l.kind = 'hold'"));
     h->Bind(1, task_id);
     ASSIGN_OR_RETURN(bool row, h->Step());
@@ -593,15 +614,20 @@ class SqliteStore final : public Store {
     const std::string account_id = h->Text(0);
     const int64_t sub = h->Int(1);
     const int64_t perm = h->Int(2);
-    const bool sub_live = h->Int(3) > now_ms;
+    const int64_t drawn_sub = -h->Int(3);
+    const int64_t drawn_perm = -h->Int(4);
+    const bool sub_live = h->Int(5) > now_ms;
     h->Reset();
     if (capture) {
       return AppendLedger(account_id, task_id, "capture", sub, perm, 0, 0, "", now_ms);
     }
-    const int64_t sub_back = sub_live ? sub : 0;
-    RETURN_IF_ERROR(AppendLedger(account_id, task_id, "release", sub, perm, sub_back, perm,
-                                 sub_back < sub ? "subscription expired meanwhile; its part lapsed" : "", now_ms));
-    RETURN_IF_ERROR(AddToBalances(account_id, sub_back, perm));
+    // What was drawn goes back where it came from; a subscription that expired meanwhile
+    // takes its part with it.
+    const int64_t sub_back = sub_live ? drawn_sub : 0;
+    RETURN_IF_ERROR(AppendLedger(account_id, task_id, "release", sub, perm, sub_back, drawn_perm,
+                                 sub_back < drawn_sub ? "subscription expired meanwhile; its part lapsed" : "",
+                                 now_ms));
+    RETURN_IF_ERROR(AddToBalances(account_id, sub_back, drawn_perm));
     ASSIGN_OR_RETURN(Statement * u, writer_->Prepare(
         "UPDATE tasks SET usage_total = 0, usage_subscription = 0, usage_permanent = 0 WHERE id = ?1"));
     u->Bind(1, task_id);

@@ -1,6 +1,7 @@
 #include "api/dialects/fields.h"
 #include "api/dialects/market/internal.h"
 #include "api/dialects/market/market.h"
+#include "billing/credits.h"
 
 namespace wanserve::api::dialects::market {
 namespace {
@@ -42,6 +43,13 @@ void Register(Router& router, const ApiContext& ctx) {
                 auto task = ctx.tasks.Get(*id, rc.key_id);
                 if (!task.ok()) return RenderError(task.error());
                 return HttpResponse::Json(200, RenderRecord(*task, ctx).dump());
+              },
+              RenderError});
+  router.Add({"GET", "/api/v1/chat/credit", true,
+              [&ctx](const HttpRequest&, const RequestContext& rc) {
+                auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
+                if (!v.ok()) return RenderError(v.error());
+                return HttpResponse::Json(200, json{{"code", 200}, {"msg", "success"}, {"data", v->total()}}.dump());
               },
               RenderError});
   router.Add({"POST", "/api/v1/jobs/cancelTask", true,

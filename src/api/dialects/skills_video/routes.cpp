@@ -3,6 +3,8 @@
 #include "api/dialects/fields.h"
 #include "api/dialects/skills_video/internal.h"
 #include "api/dialects/skills_video/skills_video.h"
+#include "billing/credits.h"
+#include "common/time_format.h"
 
 namespace wanserve::api::dialects::skills_video {
 namespace {
@@ -89,6 +91,18 @@ void Register(Router& router, const ApiContext& ctx) {
                 return HttpResponse::Json(200, RenderGeneration(*task, ctx).dump());
               },
               [](const Error& e) { return RenderError(e, "GENERATION"); }});
+
+  router.Add({"GET", "/api/v1/credits", true,
+              [&ctx](const HttpRequest&, const RequestContext& rc) {
+                auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
+                if (!v.ok()) return RenderError(v.error(), "CREDITS");
+                json out = {{"total", v->total()}, {"subscription", v->subscription},
+                            {"permanent", v->permanent}, {"unlimited", v->unlimited}};
+                out["subscription_expires_at"] =
+                    v->subscription_expires_ms > 0 ? json(FormatIso8601Utc(v->subscription_expires_ms)) : json(nullptr);
+                return HttpResponse::Json(200, out.dump());
+              },
+              [](const Error& e) { return RenderError(e, "CREDITS"); }});
 
   router.Add({"POST", "/api/v1/generation/{provider}/{model}", true, UnsupportedModel, Renderer(false)});
   router.Add({"POST", "/api/v1/generation/{provider}/{model}/{variant}", true, UnsupportedModel, Renderer(false)});

@@ -1,6 +1,7 @@
 #include "api/dialects/fields.h"
 #include "api/dialects/unified/internal.h"
 #include "api/dialects/unified/unified.h"
+#include "billing/credits.h"
 
 namespace wanserve::api::dialects::unified {
 namespace {
@@ -37,6 +38,20 @@ void Register(Router& router, const ApiContext& ctx) {
               RenderError});
   router.Add({"POST", "/v1/videos/generations", true,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
+              RenderError});
+  router.Add({"GET", "/v1/credits", true,
+              [&ctx](const HttpRequest&, const RequestContext& rc) {
+                auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
+                if (!v.ok()) return RenderError(v.error());
+                json out = {{"data",
+                             {{"token", {{"remaining_credits", v->total()},
+                                         {"unlimited_credits", v->unlimited},
+                                         {"used_credits", v->key_spent}}},
+                              {"user", {{"remaining_credits", v->total()}, {"used_credits", v->account_spent}}}}},
+                            {"message", ""},
+                            {"success", true}};
+                return HttpResponse::Json(200, out.dump());
+              },
               RenderError});
   router.Add({"GET", "/v1/tasks/{task_id}", true,
               [&ctx](const HttpRequest&, const RequestContext& rc) {

@@ -1,0 +1,152 @@
+// Credits through the public API: holds, 402s, refunds, and a ledger that stays consistent
+// under concurrency and crashes.
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "e2e_fixture.h"
+
+namespace wanserve::e2e {
+namespace {
+
+class BillingE2E : public ServerTest {
+ protected:
+  // An account with the given credits and a key on it; returns the key.
+  std::string FundedKey(int64_t permanent, int64_t subscription = 0, const std::string& expires = "") {
+    std::vector<std::string> args = {testing::WanserveBinary(), "admin", "accounts", "create", "--data", data_dir_,
+                                     "--name", "acme" + std::to_string(++accounts_), "--permanent-credits",
+                                     std::to_string(permanent)};
+    if (subscription > 0) {
+      args.insert(args.end(), {"--subscription-credits", std::to_string(subscription), "--subscription-expires", expires});
+    }
+    auto created = testing::RunCommand(args);
+    EXPECT_EQ(created.exit_code, 0) << created.err;
+    std::string out = created.out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    account_ = out.substr(out.rfind('\n') + 1);
+    auto key = testing::RunCommand({testing::WanserveBinary(), "admin", "keys", "create", "--data", data_dir_,
+                                    "--account", account_});
+    EXPECT_EQ(key.exit_code, 0) << key.err;
+    std::string k = key.out;
+    while (!k.empty() && k.back() == '\n') k.pop_back();
+    return k.substr(k.rfind('\n') + 1);
+  }
+
+  void ExpectLedgerClean() {
+    auto check = testing::RunCommand({testing::WanserveBinary(), "admin", "ledger", "check", "--data", data_dir_});
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  }
+
+  json Credits(const std::string& key) { return json::parse(Authed("GET", "/api/v1/credits", "", key).body); }
+
+  int accounts_ = 0;
+  std::string account_;
+};
+
+TEST_F(BillingE2E, InsufficientCreditsIs402InEachDialectAndCreatesNoTask) {
+  StartServer();
+  const std::string key = FundedKey(10);
+  auto skills = Authed("POST", "/api/v1/generation/wan/wan-v2.7", R"({"prompt":"x"})", key);
+  EXPECT_EQ(skills.status, 402);
+  EXPECT_EQ(json::parse(skills.body)["code"], "IMAGE_GENERATION_INSUFFICIENT_CREDITS");
+  auto unified = Authed("POST", "/v1/videos/generations", R"({"model":"wan2.7-text-to-video","prompt":"x"})", key);
+  EXPECT_EQ(unified.status, 402);
+  EXPECT_EQ(json::parse(unified.body)["error"]["code"], "insufficient_quota");
+  auto market = Authed("POST", "/api/v1/jobs/createTask", R"({"model":"wan/2-7-image","input":{"prompt":"x"}})", key);
+  EXPECT_EQ(json::parse(market.body)["code"], 402);
+  EXPECT_TRUE(json::parse(Authed("GET", "/api/v1/generations/running", "", key).body).empty());
+  EXPECT_EQ(Credits(key)["total"], 10);
+  ExpectLedgerClean();
+}
+
+TEST_F(BillingE2E, UsageShowsTheSplitAndCreditsEndpointsAgree) {
+  StartServer();
+  const std::string key = FundedKey(1000, 30, "2099-01-01T00:00:00Z");
+  auto r = json::parse(Authed("POST", "/api/v1/generation/wan/wan-v2.7", R"({"prompt":"x","n":2})", key).body);
+  EXPECT_EQ(r["usage"], json::parse(R"({"total":40,"subscription":30,"permanent":10})"));
+  json done = WaitDone(r["id"], 120, key);
+  EXPECT_EQ(done["usage"]["total"], 40) << "success keeps the charge";
+  EXPECT_EQ(Credits(key)["total"], 990);
+  EXPECT_EQ(Credits(key)["subscription"], 0);
+  auto unified = json::parse(Authed("GET", "/v1/credits", "", key).body);
+  EXPECT_EQ(unified["data"]["user"]["remaining_credits"], 990);
+  EXPECT_EQ(unified["data"]["user"]["used_credits"], 40);
+  EXPECT_EQ(unified["data"]["token"]["used_credits"], 40);
+  EXPECT_EQ(json::parse(Authed("GET", "/api/v1/chat/credit", "", key).body)["data"], 990);
+  ExpectLedgerClean();
+}
+
+TEST_F(BillingE2E, TwoHundredParallelSubmitsAgainstCreditsForExactly57) {
+  StartServer({"--providers-testpattern-steps", "1", "--providers-testpattern-step-delay-ms", "0"});
+  const std::string key = FundedKey(57 * 20);  // one wan-v2.7 image costs 20
+  std::atomic<int> accepted{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        auto r = net::Fetch({"POST", server_->base_url() + "/api/v1/generation/wan/wan-v2.7",
+                             {"Authorization: Bearer " + key}, R"({"prompt":"race","aspect_ratio":"1:1"})", 60'000});
+        if (!r.ok()) ++other;
+        else if (r->status == 200) ++accepted;
+        else if (r->status == 402) ++refused;
+        else ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 57);
+  EXPECT_EQ(refused.load(), 200 - 57);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Credits(key)["total"], 0);
+  ExpectLedgerClean();
+}
+
+TEST_F(BillingE2E, FailureAndCancelReleaseTheHold) {
+  const auto cfg = dir_.path() / "wanserve.toml";
+  // Images go nowhere (a provider that is not configured), so they fail; videos run slowly.
+  std::ofstream(cfg) << "[routing]\n\"wan2.7-image\" = [\"absent\"]\n\"wan2.7-t2v\" = [\"testpattern\"]\n"
+                        "[providers.testpattern]\nsteps = 100\nstep_delay_ms = 100\n[workers]\ncount = 1\n";
+  StartServer({"--config", cfg.string()});
+  const std::string key = FundedKey(500);
+  const std::string img = json::parse(Authed("POST", "/v1/images/generations",
+                                             R"({"model":"wan-2.7-image","prompt":"x"})", key).body)["id"];
+  json failed = WaitDone(img, 120, key);
+  EXPECT_EQ(failed["status"], "failed");
+  EXPECT_EQ(failed["usage"]["credits_reserved"], 0) << "a failed task is not charged";
+  EXPECT_EQ(Credits(key)["total"], 500);
+
+  const std::string body = R"({"model":"wan2.7-text-to-video","prompt":"x","duration":5})";
+  const std::string running = json::parse(Authed("POST", "/v1/videos/generations", body, key).body)["id"];
+  const std::string queued = json::parse(Authed("POST", "/v1/videos/generations", body, key).body)["id"];
+  EXPECT_EQ(Credits(key)["total"], 460);
+  for (int i = 0; i < 200 && json::parse(Authed("GET", "/v1/tasks/" + running, "", key).body)["status"] != "processing"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Authed("POST", "/v1/tasks/" + queued + "/cancel", "", key);
+  Authed("POST", "/v1/tasks/" + running + "/cancel", "", key);
+  WaitDone(running, 30, key);
+  EXPECT_EQ(Credits(key)["total"], 500);
+  ExpectLedgerClean();
+}
+
+TEST_F(BillingE2E, Kill9WithPaidTasksInFlightLeavesTheLedgerBalanced) {
+  const std::vector<std::string> flags = {"--providers-testpattern-steps", "3", "--providers-testpattern-step-delay-ms",
+                                          "50", "--workers-lease-ms", "1000", "--workers-renew-every-ms", "200",
+                                          "--workers-recovery-every-ms", "200"};
+  StartServer(flags);
+  const std::string key = FundedKey(20 * 30);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 30; ++i) {
+    ids.push_back(json::parse(Authed("POST", "/api/v1/generation/wan/wan-v2.7", R"({"prompt":"k"})", key).body)["id"]);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  RestartServer(SIGKILL, flags);
+  for (const auto& id : ids) EXPECT_EQ(WaitDone(id, 120, key)["status"], "COMPLETED");
+  EXPECT_EQ(Credits(key)["total"], 0) << "each task charged exactly once";
+  ExpectLedgerClean();
+}
+
+}  // namespace
+}  // namespace wanserve::e2e
