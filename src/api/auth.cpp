@@ -5,7 +5,7 @@
 namespace wanserve::api {
 
 Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock,
-                               const std::string& account_id) {
+                               const std::string& account_id, KeyLimits limits) {
   NewApiKey k;
   k.secret = "ws_" + Base64UrlEncode(RandomBytes(32));
   k.record.id = "key_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
@@ -14,6 +14,8 @@ Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, c
   k.record.prefix = k.secret.substr(0, 7);
   k.record.created_ms = clock.NowMs();
   k.record.account_id = account_id;
+  k.record.rpm_limit = limits.rpm;
+  k.record.credit_cap = limits.credit_cap;
   RETURN_IF_ERROR(keys.InsertKey(k.record));
   return k;
 }

@@ -18,8 +18,13 @@ struct NewApiKey {
   std::string secret;  // shown once, never stored
 };
 
+struct KeyLimits {
+  int64_t rpm = 0;         // submits per minute, 0 = unlimited
+  int64_t credit_cap = 0;  // 0 = no cap
+};
+
 Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock,
-                               const std::string& account_id = store::kDefaultAccountId);
+                               const std::string& account_id = store::kDefaultAccountId, KeyLimits limits = {});
 
 struct Principal {
   std::string key_id;

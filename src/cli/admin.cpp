@@ -22,6 +22,9 @@ struct AdminArgs {
   std::string subscription_expires;
   int64_t permanent_credits = 0;
   std::string reason = "admin grant";
+  int64_t max_concurrent = 0;
+  int64_t rpm = 0;
+  int64_t credit_cap = 0;
 };
 
 // Parses --subscription-expires; 0 when none was given.
@@ -40,8 +43,9 @@ Result<int64_t> ExpiresMs(const AdminArgs& a) {
 void PrintAccount(const store::Account& a) {
   fmt::print("id            {}\nname          {}\n", a.id, a.name);
   if (a.unlimited) fmt::print("unlimited     yes\n");
-  fmt::print("subscription  {} (expires {})\npermanent     {}\n", a.subscription_balance,
-             a.subscription_expires_ms ? FormatIso8601Utc(a.subscription_expires_ms) : "-", a.permanent_balance);
+  fmt::print("subscription  {} (expires {})\npermanent     {}\nconcurrency   {}\n", a.subscription_balance,
+             a.subscription_expires_ms ? FormatIso8601Utc(a.subscription_expires_ms) : "-", a.permanent_balance,
+             a.max_concurrent ? std::to_string(a.max_concurrent) : "unlimited");
 }
 
 int WithData(const AdminArgs& args, const std::function<int(DataDir&)>& fn) {
@@ -64,13 +68,15 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   create->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
   create->add_option("--name", args->name, "label shown in listings")->capture_default_str();
   create->add_option("--account", args->account, "account that pays for this key's tasks")->capture_default_str();
+  create->add_option("--rpm", args->rpm, "submits per minute (0 = unlimited)");
+  create->add_option("--credit-cap", args->credit_cap, "most credits this key's tasks may use (0 = no cap)");
   create->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
       if (auto acct = d.store->GetAccount(args->account); !acct.ok()) {
         fmt::print(stderr, "error: {}\n", acct.error().message);
         return 1;
       }
-      auto key = api::CreateApiKey(*d.store, args->name, SystemClock(), args->account);
+      auto key = api::CreateApiKey(*d.store, args->name, SystemClock(), args->account, {args->rpm, args->credit_cap});
       if (!key.ok()) {
         fmt::print(stderr, "error: {}\n", key.error().message);
         return 1;
@@ -127,6 +133,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
     c->add_option("--permanent-credits", args->permanent_credits, "permanent credits (never expire)");
   }
   acreate->add_option("--name", args->name, "unique account name")->required();
+  acreate->add_option("--max-concurrent", args->max_concurrent, "queued + running tasks at once (0 = unlimited)");
   ashow->add_option("account_id", args->account_id, "account id")->required();
   agrant->add_option("account_id", args->account_id, "account id")->required();
   agrant->add_option("--reason", args->reason, "why (kept in the ledger)")->capture_default_str();
@@ -146,6 +153,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
       store::Account a;
       a.id = "acct_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
       a.name = args->name;
+      a.max_concurrent = args->max_concurrent;
       auto st = d.store->InsertAccount(a, SystemClock().NowMs());
       if (st.ok()) st = grant(d, *args, a.id, "initial credits");
       if (!st.ok()) {

@@ -40,10 +40,12 @@ struct Error {
   std::string field;
   // Finer machine code for task failures ("lease_expired", "image_too_small"); empty when none.
   std::string detail_code;
+  // For kRateLimited: when to try again (the Retry-After header), 0 = unknown.
+  int retry_after_s = 0;
 };
 
 inline Error MakeError(ErrorCode code, std::string message, std::string field = {}) {
-  return Error{code, std::move(message), std::move(field), {}};
+  return Error{code, std::move(message), std::move(field), {}, 0};
 }
 
 // Result<T>: a value or an Error. Deliberately small: the codebase needs ok(), value(), error()

@@ -34,6 +34,7 @@ struct ExpiredOutputs {
 struct Hold {
   std::string account_id;
   int64_t amount = 0;  // credits; 0 = nothing to hold
+  std::string key_id;  // whose limits apply (rate, credit cap); empty = none
 };
 
 class TaskStore {
@@ -42,8 +43,9 @@ class TaskStore {
 
   // Commits a new queued task and, in the same transaction, holds its price on the account:
   // subscription credits first (while unexpired), then permanent ones. Returns the split.
-  // kInsufficientCredits (and no task) when the balances do not cover it; kConflict if the id
-  // exists. Every way a task ends settles the hold exactly once: success captures it, any
+  // kInsufficientCredits (and no task) when the balances or the key's credit cap do not cover
+  // it; kRateLimited when the key's submits-per-minute or the account's concurrent tasks are
+  // at their limit; kConflict if the id exists. Every way a task ends settles the hold exactly once: success captures it, any
   // other end releases it to the balances it came from.
   virtual Result<core::Usage> Insert(const core::Task& task, const Hold& hold) = 0;
   // kNotFound when absent.
@@ -91,6 +93,8 @@ struct ApiKey {
   std::string prefix;      // first characters of the secret, to recognise it in listings
   int64_t created_ms = 0;
   int64_t revoked_ms = 0;  // 0 = active
+  int64_t rpm_limit = 0;   // submits per minute, 0 = unlimited
+  int64_t credit_cap = 0;  // most credits this key's tasks may hold or spend, 0 = no cap
 };
 
 class KeyStore {
@@ -114,6 +118,7 @@ struct Account {
   int64_t subscription_balance = 0;     // available, spent first, until it expires
   int64_t subscription_expires_ms = 0;
   int64_t permanent_balance = 0;        // available, never expires
+  int64_t max_concurrent = 0;           // queued + running tasks at once, 0 = unlimited
 };
 
 struct Grant {

@@ -221,7 +221,7 @@ TEST_P(TaskStoreContract, OutputsFinishedBeforeCutoffAreListedUntilMarkedExpired
 }
 
 TEST_P(TaskStoreContract, KeysAreFoundByHashAndRevoked) {
-  ASSERT_TRUE(store_->InsertKey({"key_1", store::kDefaultAccountId, "ci", "hash1", "ws_abc", 5, 0}).ok());
+  ASSERT_TRUE(store_->InsertKey({"key_1", store::kDefaultAccountId, "ci", "hash1", "ws_abc", 5, 0, 0, 0}).ok());
   auto k = store_->FindActiveKeyByHash("hash1");
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->id, "key_1");
@@ -236,14 +236,14 @@ TEST_P(TaskStoreContract, KeysAreFoundByHashAndRevoked) {
 
 TEST_P(LedgerContract, HoldSpendsSubscriptionFirstAndRefusesWhenShort) {
   ASSERT_TRUE(store_->GrantCredits("acct_a", {30, 10'000, 100, "plan"}, 1).ok());
-  auto u = store_->Insert(Paid("t1"), {"acct_a", 50});
+  auto u = store_->Insert(Paid("t1"), {"acct_a", 50, ""});
   ASSERT_TRUE(u.ok()) << u.error().message;
   EXPECT_EQ(u->total, 50);
   EXPECT_EQ(u->subscription, 30);
   EXPECT_EQ(u->permanent, 20);
   EXPECT_EQ(store_->Get("t1")->usage.permanent, 20);
   Expect(0, 80);
-  auto refused = store_->Insert(Paid("t2"), {"acct_a", 81});
+  auto refused = store_->Insert(Paid("t2"), {"acct_a", 81, ""});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kInsufficientCredits);
   EXPECT_EQ(store_->Get("t2").error().code, ErrorCode::kNotFound) << "no task without its hold";
@@ -252,7 +252,7 @@ TEST_P(LedgerContract, HoldSpendsSubscriptionFirstAndRefusesWhenShort) {
 
 TEST_P(LedgerContract, SuccessCapturesFailureAndCancelRelease) {
   ASSERT_TRUE(store_->GrantCredits("acct_a", {0, 0, 100, "pack"}, 1).ok());
-  for (const char* id : {"ok", "bad", "cq", "cr"}) ASSERT_TRUE(store_->Insert(Paid(id), {"acct_a", 10}).ok());
+  for (const char* id : {"ok", "bad", "cq", "cr"}) ASSERT_TRUE(store_->Insert(Paid(id), {"acct_a", 10, ""}).ok());
   Expect(0, 60);
   ASSERT_TRUE(store_->RequestCancel("cq", 2).ok());  // queued: released at once
   Expect(0, 70);
@@ -273,7 +273,7 @@ TEST_P(LedgerContract, SuccessCapturesFailureAndCancelRelease) {
 
 TEST_P(LedgerContract, LeaseExpiryAfterMaxAttemptsReleasesAndSubscriptionThatLapsedGoesToNothing) {
   ASSERT_TRUE(store_->GrantCredits("acct_a", {40, 100, 0, "short plan"}, 1).ok());
-  ASSERT_TRUE(store_->Insert(Paid("t"), {"acct_a", 25}).ok());
+  ASSERT_TRUE(store_->Insert(Paid("t"), {"acct_a", 25, ""}).ok());
   Expect(15, 0);
   auto claimed = store_->ClaimNext("w", 2, 10);
   ASSERT_TRUE(claimed.ok()) << claimed.error().message;
@@ -288,7 +288,7 @@ TEST_P(LedgerContract, LeaseExpiryAfterMaxAttemptsReleasesAndSubscriptionThatLap
   // A hold after the expiry records the lapse of what remained, and finds nothing to spend.
   auto late = Paid("t2");
   late.created_ms = 300;
-  auto refused = store_->Insert(late, {"acct_a", 1});
+  auto refused = store_->Insert(late, {"acct_a", 1, ""});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kInsufficientCredits);
   Expect(15, 0);
@@ -301,7 +301,7 @@ TEST_P(LedgerContract, ConcurrentSubmitsNeverOverdraw) {
   for (int th = 0; th < 8; ++th) {
     threads.emplace_back([&, th] {
       for (int i = 0; i < 25; ++i) {
-        if (store_->Insert(Paid(fmt::format("c{}_{}", th, i)), {"acct_a", 1}).ok()) ++accepted;
+        if (store_->Insert(Paid(fmt::format("c{}_{}", th, i)), {"acct_a", 1, ""}).ok()) ++accepted;
       }
     });
   }
@@ -310,10 +310,53 @@ TEST_P(LedgerContract, ConcurrentSubmitsNeverOverdraw) {
   Expect(0, 0);
 }
 
+TEST_P(LedgerContract, KeySubmitsPerMinuteIsATokenBucket) {
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {0, 0, 1000, "x"}, 1).ok());
+  ASSERT_TRUE(store_->InsertKey({"key_r", "acct_a", "r", "hr", "p", 1, 0, 3, 0}).ok());
+  auto at = [&](const std::string& id, int64_t ms) {
+    auto t = Paid(id);
+    t.created_ms = ms;
+    return store_->Insert(t, {"acct_a", 1, "key_r"});
+  };
+  EXPECT_TRUE(at("r1", 1000).ok());
+  EXPECT_TRUE(at("r2", 1000).ok());
+  EXPECT_TRUE(at("r3", 1000).ok());
+  auto limited = at("r4", 1000);
+  ASSERT_FALSE(limited.ok());
+  EXPECT_EQ(limited.error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(limited.error().retry_after_s, 20) << "one token refills in 60 s / 3";
+  EXPECT_FALSE(store_->Get("r4").ok());
+  EXPECT_FALSE(at("r5", 1000 + 19'000).ok());
+  EXPECT_TRUE(at("r6", 1000 + 20'000).ok());
+  Expect(0, 996);
+}
+
+TEST_P(LedgerContract, AccountConcurrencyAndKeyCreditCap) {
+  ASSERT_TRUE(store_->InsertAccount({"acct_c", "c", 0, false, 0, 0, 0, 2}, 1).ok());
+  ASSERT_TRUE(store_->GrantCredits("acct_c", {0, 0, 1000, "x"}, 1).ok());
+  ASSERT_TRUE(store_->InsertKey({"key_c", "acct_c", "c", "hc", "p", 1, 0, 0, 25}).ok());
+  auto submit = [&](const std::string& id, int64_t amount) {
+    auto t = Paid(id);
+    t.account_id = "acct_c";
+    t.key_id = "key_c";
+    return store_->Insert(t, {"acct_c", amount, "key_c"});
+  };
+  EXPECT_TRUE(submit("a", 10).ok());
+  EXPECT_TRUE(submit("b", 10).ok());
+  auto busy = submit("c", 1);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().code, ErrorCode::kRateLimited) << "2 tasks are queued, the limit is 2";
+  ASSERT_TRUE(store_->RequestCancel("a", 2).ok());  // frees a slot and releases 10
+  auto over_cap = submit("d", 16);
+  ASSERT_FALSE(over_cap.ok());
+  EXPECT_EQ(over_cap.error().code, ErrorCode::kInsufficientCredits) << "10 held + 16 > cap 25";
+  EXPECT_TRUE(submit("e", 15).ok());
+}
+
 TEST_P(LedgerContract, GrantsNeedAnAccountAndPositiveAmounts) {
   EXPECT_EQ(store_->GrantCredits("nope", {0, 0, 5, "x"}, 1).error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(store_->GrantCredits("acct_a", {0, 0, -5, "x"}, 1).ok());
-  EXPECT_EQ(store_->InsertAccount({"acct_b", "a", 0, false, 0, 0, 0}, 1).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->InsertAccount({"acct_b", "a", 0, false, 0, 0, 0, 0}, 1).error().code, ErrorCode::kConflict);
   auto def = store_->GetAccount(kDefaultAccountId);
   ASSERT_TRUE(def.ok());
   EXPECT_TRUE(def->unlimited);

@@ -23,7 +23,7 @@ Result<core::Task> TaskService::Submit(SubmitParams p) {
   t.created_ms = clock_->NowMs();
   t.updated_ms = t.created_ms;
   const int64_t price = prices_ ? billing::PriceFor(*prices_, t.request) : 0;
-  ASSIGN_OR_RETURN(t.usage, store_.Insert(t, {t.account_id, price}));
+  ASSIGN_OR_RETURN(t.usage, store_.Insert(t, {t.account_id, price, t.key_id}));
   cache_.Put(t);
   if (on_submit_) on_submit_();
   return t;

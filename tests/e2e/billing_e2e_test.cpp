@@ -14,20 +14,24 @@ namespace {
 class BillingE2E : public ServerTest {
  protected:
   // An account with the given credits and a key on it; returns the key.
-  std::string FundedKey(int64_t permanent, int64_t subscription = 0, const std::string& expires = "") {
+  std::string FundedKey(int64_t permanent, int64_t subscription = 0, const std::string& expires = "",
+                        std::vector<std::string> account_flags = {}, std::vector<std::string> key_flags = {}) {
     std::vector<std::string> args = {testing::WanserveBinary(), "admin", "accounts", "create", "--data", data_dir_,
                                      "--name", "acme" + std::to_string(++accounts_), "--permanent-credits",
                                      std::to_string(permanent)};
     if (subscription > 0) {
       args.insert(args.end(), {"--subscription-credits", std::to_string(subscription), "--subscription-expires", expires});
     }
+    args.insert(args.end(), account_flags.begin(), account_flags.end());
     auto created = testing::RunCommand(args);
     EXPECT_EQ(created.exit_code, 0) << created.err;
     std::string out = created.out;
     while (!out.empty() && out.back() == '\n') out.pop_back();
     account_ = out.substr(out.rfind('\n') + 1);
-    auto key = testing::RunCommand({testing::WanserveBinary(), "admin", "keys", "create", "--data", data_dir_,
-                                    "--account", account_});
+    std::vector<std::string> kargs = {testing::WanserveBinary(), "admin", "keys", "create", "--data", data_dir_,
+                                      "--account", account_};
+    kargs.insert(kargs.end(), key_flags.begin(), key_flags.end());
+    auto key = testing::RunCommand(kargs);
     EXPECT_EQ(key.exit_code, 0) << key.err;
     std::string k = key.out;
     while (!k.empty() && k.back() == '\n') k.pop_back();
@@ -75,6 +79,31 @@ TEST_F(BillingE2E, UsageShowsTheSplitAndCreditsEndpointsAgree) {
   EXPECT_EQ(unified["data"]["user"]["used_credits"], 40);
   EXPECT_EQ(unified["data"]["token"]["used_credits"], 40);
   EXPECT_EQ(json::parse(Authed("GET", "/api/v1/chat/credit", "", key).body)["data"], 990);
+  ExpectLedgerClean();
+}
+
+TEST_F(BillingE2E, RateAndConcurrencyLimitsAre429WithRetryAfterInEachDialect) {
+  StartServer({"--providers-testpattern-steps", "100", "--providers-testpattern-step-delay-ms", "100"});
+  const std::string rate_key = FundedKey(10'000, 0, "", {}, {"--rpm", "2"});
+  const std::string body = R"({"prompt":"x"})";
+  EXPECT_EQ(Authed("POST", "/api/v1/generation/wan/wan-v2.7", body, rate_key).status, 200);
+  EXPECT_EQ(Authed("POST", "/api/v1/generation/wan/wan-v2.7", body, rate_key).status, 200);
+  auto skills = Authed("POST", "/api/v1/generation/wan/wan-v2.7", body, rate_key);
+  EXPECT_EQ(skills.status, 429);
+  EXPECT_EQ(json::parse(skills.body)["code"], "IMAGE_GENERATION_RATE_LIMITED");
+  EXPECT_EQ(skills.headers["retry-after"], "30");
+  auto unified = Authed("POST", "/v1/images/generations", R"({"model":"wan-2.7-image","prompt":"x"})", rate_key);
+  EXPECT_EQ(unified.status, 429);
+  EXPECT_EQ(json::parse(unified.body)["error"]["type"], "rate_limit_error");
+  EXPECT_FALSE(unified.headers["retry-after"].empty());
+
+  const std::string busy_key = FundedKey(10'000, 0, "", {"--max-concurrent", "1"});
+  EXPECT_EQ(json::parse(Authed("POST", "/api/v1/jobs/createTask",
+                               R"({"model":"wan/2-7-image","input":{"prompt":"x","resolution":"1K"}})", busy_key).body)["code"], 200);
+  auto market = Authed("POST", "/api/v1/jobs/createTask",
+                       R"({"model":"wan/2-7-image","input":{"prompt":"x","resolution":"1K"}})", busy_key);
+  EXPECT_EQ(json::parse(market.body)["code"], 429);
+  EXPECT_EQ(market.headers["retry-after"], "1");
   ExpectLedgerClean();
 }
 

@@ -24,6 +24,10 @@ class Statement {
   Statement& Bind(int index, std::string_view v);
   Statement& Bind(int index, const std::string& v) { return Bind(index, std::string_view(v)); }
   Statement& Bind(int index, const char* v) { return Bind(index, std::string_view(v)); }
+  Statement& BindDouble(int index, double v) {
+    sqlite3_bind_double(stmt_, index, v);
+    return *this;
+  }
 
   // Steps once: true when a row is available, false when done. Errors are returned as values.
   Result<bool> Step();
@@ -31,6 +35,7 @@ class Statement {
   Result<int> Run();
 
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
   std::string Text(int col) const;
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 

@@ -77,6 +77,18 @@ CREATE INDEX ledger_by_account ON ledger (account_id, id);
 CREATE UNIQUE INDEX ledger_one_hold ON ledger (task_id) WHERE kind = 'hold';
 CREATE UNIQUE INDEX ledger_one_settlement ON ledger (task_id) WHERE kind IN ('capture', 'release');
 )sql",
+      // 3: limits. Kept in the store so that several server processes share them.
+      R"sql(
+ALTER TABLE accounts ADD COLUMN max_concurrent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN rpm_limit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN credit_cap INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE key_buckets (
+  key_id     TEXT PRIMARY KEY,
+  tokens     REAL NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE INDEX tasks_active_by_account ON tasks (account_id, state);
+)sql",
   };
   return kMigrations;
 }

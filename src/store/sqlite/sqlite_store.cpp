@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
@@ -94,6 +95,7 @@ class SqliteStore final : public Store {
     Transaction tx(*writer_);
     RETURN_IF_ERROR(tx.Begin());
     core::Usage usage;
+    RETURN_IF_ERROR(CheckLimitsLocked(hold, t.created_ms));
     if (hold.amount > 0) {
       ASSIGN_OR_RETURN(usage, HoldLocked(t.id, hold.account_id, hold.amount, t.created_ms));
     }
@@ -357,10 +359,10 @@ class SqliteStore final : public Store {
   Status InsertKey(const ApiKey& k) override {
     std::lock_guard lock(writer_mu_);
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "INSERT INTO api_keys (id, name, hash, prefix, created_ms, account_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+        "INSERT INTO api_keys (id, name, hash, prefix, created_ms, account_id, rpm_limit, credit_cap) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     s->Bind(1, k.id).Bind(2, k.name).Bind(3, k.hash).Bind(4, k.prefix).Bind(5, k.created_ms)
-        .Bind(6, k.account_id);
+        .Bind(6, k.account_id).Bind(7, k.rpm_limit).Bind(8, k.credit_cap);
     auto r = s->Run();
     if (!r.ok()) return r.error();
     return Status::Ok();
@@ -369,7 +371,7 @@ class SqliteStore final : public Store {
   Result<ApiKey> FindActiveKeyByHash(const std::string& hash) override {
     return WithReader([&](Db& db) -> Result<ApiKey> {
       ASSIGN_OR_RETURN(Statement * s, db.Prepare(
-          "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id FROM api_keys "
+          "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id, rpm_limit, credit_cap FROM api_keys "
           "WHERE hash = ?1 AND revoked_ms = 0"));
       s->Bind(1, hash);
       ASSIGN_OR_RETURN(bool row, s->Step());
@@ -383,7 +385,7 @@ class SqliteStore final : public Store {
   Result<std::vector<ApiKey>> ListKeys() override {
     return WithReader([&](Db& db) -> Result<std::vector<ApiKey>> {
       ASSIGN_OR_RETURN(Statement * s, db.Prepare(
-          "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id FROM api_keys "
+          "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id, rpm_limit, credit_cap FROM api_keys "
           "ORDER BY created_ms, id"));
       std::vector<ApiKey> keys;
       for (;;) {
@@ -410,8 +412,8 @@ class SqliteStore final : public Store {
   Status InsertAccount(const Account& a, int64_t now_ms) override {
     std::lock_guard lock(writer_mu_);
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "INSERT INTO accounts (id, name, created_ms, unlimited) VALUES (?1, ?2, ?3, ?4)"));
-    s->Bind(1, a.id).Bind(2, a.name).Bind(3, now_ms).Bind(4, a.unlimited ? 1 : 0);
+        "INSERT INTO accounts (id, name, created_ms, unlimited, max_concurrent) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    s->Bind(1, a.id).Bind(2, a.name).Bind(3, now_ms).Bind(4, a.unlimited ? 1 : 0).Bind(5, a.max_concurrent);
     auto r = s->Run();
     if (!r.ok()) return r.error();
     return Status::Ok();
@@ -525,7 +527,7 @@ class SqliteStore final : public Store {
  private:
   static constexpr const char* kAccountSelect =
       "SELECT id, name, created_ms, unlimited, subscription_balance, subscription_expires_ms, "
-      "permanent_balance FROM accounts";
+      "permanent_balance, max_concurrent FROM accounts";
 
   static Account ReadAccount(const Statement& s) {
     Account a;
@@ -536,6 +538,7 @@ class SqliteStore final : public Store {
     a.subscription_balance = s.Int(4);
     a.subscription_expires_ms = s.Int(5);
     a.permanent_balance = s.Int(6);
+    a.max_concurrent = s.Int(7);
     return a;
   }
 
@@ -559,6 +562,86 @@ class SqliteStore final : public Store {
         "permanent_balance = permanent_balance + ?2 WHERE id = ?3"));
     s->Bind(1, delta_sub).Bind(2, delta_perm).Bind(3, account_id);
     return ExpectOneRow(s->Run());
+  }
+
+  // Rate (token bucket per key, refilled continuously), concurrency (per account) and the
+  // key's credit cap. Reading the limit state inside the submit's transaction means an
+  // unreadable state refuses the submit rather than letting it through.
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Status CheckLimitsLocked(const Hold& hold, int64_t now_ms) {
+    int64_t rpm = 0, cap = 0;
+    if (!hold.key_id.empty()) {
+      ASSIGN_OR_RETURN(Statement * k, writer_->Prepare("SELECT rpm_limit, credit_cap FROM api_keys WHERE id = ?1"));
+      k->Bind(1, hold.key_id);
+      ASSIGN_OR_RETURN(bool row, k->Step());
+      if (row) {
+        rpm = k->Int(0);
+        cap = k->Int(1);
+      }
+      k->Reset();
+    }
+    if (rpm > 0) {
+      ASSIGN_OR_RETURN(Statement * b, writer_->Prepare("SELECT tokens, updated_ms FROM key_buckets WHERE key_id = ?1"));
+      b->Bind(1, hold.key_id);
+      ASSIGN_OR_RETURN(bool row, b->Step());
+      const double per_ms = static_cast<double>(rpm) / 60'000.0;
+      double tokens = static_cast<double>(rpm);
+      if (row) {
+        tokens = std::min<double>(static_cast<double>(rpm),
+                                  b->Double(0) + static_cast<double>(std::max<int64_t>(0, now_ms - b->Int(1))) * per_ms);
+      }
+      b->Reset();
+      if (tokens < 1.0) {
+        Error e = MakeError(ErrorCode::kRateLimited,
+                            fmt::format("rate limit: this key may submit {} tasks per minute", rpm));
+        e.retry_after_s = static_cast<int>(std::ceil((1.0 - tokens) / per_ms / 1000.0));
+        return e;
+      }
+      ASSIGN_OR_RETURN(Statement * u, writer_->Prepare(
+          "INSERT INTO key_buckets (key_id, tokens, updated_ms) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (key_id) DO UPDATE SET tokens = excluded.tokens, updated_ms = excluded.updated_ms"));
+      u->Bind(1, hold.key_id).Bind(3, now_ms);
+      u->BindDouble(2, tokens - 1.0);
+      auto r = u->Run();
+      if (!r.ok()) return r.error();
+    }
+    ASSIGN_OR_RETURN(Statement * a, writer_->Prepare("SELECT max_concurrent FROM accounts WHERE id = ?1"));
+    a->Bind(1, hold.account_id);
+    ASSIGN_OR_RETURN(bool arow, a->Step());
+    const int64_t max_concurrent = arow ? a->Int(0) : 0;
+    a->Reset();
+    if (max_concurrent > 0) {
+      ASSIGN_OR_RETURN(Statement * c, writer_->Prepare(
+          "SELECT COUNT(*) FROM tasks WHERE account_id = ?1 AND state IN ('queued', 'running')"));
+      c->Bind(1, hold.account_id);
+      ASSIGN_OR_RETURN(bool crow, c->Step());
+      const int64_t active = crow ? c->Int(0) : 0;
+      c->Reset();
+      if (active >= max_concurrent) {
+        Error e = MakeError(ErrorCode::kRateLimited,
+                            fmt::format("concurrency limit: the account already has {} tasks queued or running "
+                                        "(limit {})", active, max_concurrent));
+        e.retry_after_s = 1;
+        return e;
+      }
+    }
+    if (cap > 0 && hold.amount > 0) {
+      // What the key's tasks hold or have spent: holds minus what was released.
+      ASSIGN_OR_RETURN(Statement * c, writer_->Prepare(
+          "SELECT COALESCE(SUM(CASE WHEN l.kind = 'hold' THEN l.amount_subscription + l.amount_permanent "
+          "WHEN l.kind = 'release' THEN -(l.amount_subscription + l.amount_permanent) ELSE 0 END), 0) "
+          "FROM ledger l JOIN tasks t ON t.id = l.task_id WHERE t.key_id = ?1"));
+      c->Bind(1, hold.key_id);
+      ASSIGN_OR_RETURN(bool crow, c->Step());
+      const int64_t used = crow ? c->Int(0) : 0;
+      c->Reset();
+      if (used + hold.amount > cap) {
+        return MakeError(ErrorCode::kInsufficientCredits,
+                         fmt::format("this key's credit cap is {}; {} are used and the task costs {}", cap, used,
+                                     hold.amount));
+      }
+    }
+    return Status::Ok();
   }
 
   // REQUIRES: writer_mu_ held, inside a transaction.
@@ -653,6 +736,8 @@ class SqliteStore final : public Store {
     k.created_ms = s.Int(4);
     k.revoked_ms = s.Int(5);
     k.account_id = s.Text(6);
+    k.rpm_limit = s.Int(7);
+    k.credit_cap = s.Int(8);
     return k;
   }
 

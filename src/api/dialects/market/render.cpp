@@ -49,7 +49,9 @@ std::string NewId(int64_t now_ms) {
 
 HttpResponse RenderError(const Error& error) {
   json body = {{"code", EnvelopeCode(error.code)}, {"msg", error.message}, {"data", nullptr}};
-  return HttpResponse::Json(200, body.dump());
+  auto r = HttpResponse::Json(200, body.dump());
+  if (error.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(error.retry_after_s));
+  return r;
 }
 
 json RenderRecord(const core::Task& task, const ApiContext& ctx) {

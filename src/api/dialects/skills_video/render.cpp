@@ -56,6 +56,7 @@ HttpResponse RenderError(const Error& error, std::string_view family) {
   json body = {{"error", w.sub}, {"code", fmt::format("{}_{}", family, w.sub)}, {"message", error.message}};
   auto r = HttpResponse::Json(w.http, body.dump());
   if (w.http == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (error.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(error.retry_after_s));
   return r;
 }
 

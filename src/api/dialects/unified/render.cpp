@@ -91,6 +91,7 @@ HttpResponse RenderError(const Error& error) {
   e["param"] = error.field.empty() ? json(nullptr) : json(error.field);
   auto r = HttpResponse::Json(w.http, json{{"error", e}}.dump());
   if (w.http == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (error.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(error.retry_after_s));
   return r;
 }
 
