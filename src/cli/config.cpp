@@ -78,8 +78,8 @@ std::vector<OptionSpec> Specs(Config& c) {
 void CheckTable(const toml::table& table, const std::string& prefix, const std::set<std::string>& known) {
   for (const auto& [k, v] : table) {
     const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
-    if (key == "routing") {
-      if (!v.is_table()) throw std::runtime_error("config: routing must be a table");
+    if (key == "routing" || key == "pricing") {
+      if (!v.is_table()) throw std::runtime_error("config: " + key + " must be a table");
       continue;
     }
     if (v.is_table()) {
@@ -87,6 +87,33 @@ void CheckTable(const toml::table& table, const std::string& prefix, const std::
       continue;
     }
     if (!known.count(key)) throw std::runtime_error("config: unknown key '" + key + "'");
+  }
+}
+
+// [pricing]: scalar factors and three model/tier -> credits tables; anything else is an error.
+void ApplyPricing(const toml::table& pricing, billing::PriceTable& prices) {
+  auto credits = [](const toml::node& n, const std::string& key) {
+    auto v = n.value<int64_t>();
+    if (!v || *v < 0) throw std::runtime_error("config: pricing." + key + " must be a non-negative integer");
+    return *v;
+  };
+  for (const auto& [k, v] : pricing) {
+    const std::string key(k.str());
+    if (key == "image_4k_factor") {
+      prices.image_4k_factor = credits(v, key);
+    } else if (key == "edit_max_seconds") {
+      prices.edit_max_seconds = credits(v, key);
+    } else if (key == "per_image" || key == "t2v_per_second" || key == "edit_per_second") {
+      auto table = v.as_table();
+      if (!table) throw std::runtime_error("config: pricing." + key + " must be a table");
+      auto& target = key == "per_image" ? prices.per_image
+                     : key == "t2v_per_second" ? prices.t2v_per_second : prices.edit_per_second;
+      for (const auto& [name, price] : *table) {
+        target[std::string(name.str())] = credits(price, key + "." + std::string(name.str()));
+      }
+    } else {
+      throw std::runtime_error("config: unknown key 'pricing." + key + "'");
+    }
   }
 }
 
@@ -116,6 +143,7 @@ void FinishConfig(CLI::App& cmd, Config& config) {
       if (cmd.get_option(FlagName(s.key))->count() > 0) continue;
       if (auto node = table.at_path(s.key); node) s.from_toml(*node.node());
     }
+    if (auto pricing = table["pricing"].as_table()) ApplyPricing(*pricing, config.prices);
     if (auto routing = table["routing"].as_table()) {
       for (const auto& [model, list] : *routing) {
         auto arr = list.as_array();

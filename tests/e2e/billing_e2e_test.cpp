@@ -136,7 +136,8 @@ TEST_F(BillingE2E, FailureAndCancelReleaseTheHold) {
   const auto cfg = dir_.path() / "wanserve.toml";
   // Images go nowhere (a provider that is not configured), so they fail; videos run slowly.
   std::ofstream(cfg) << "[routing]\n\"wan2.7-image\" = [\"absent\"]\n\"wan2.7-t2v\" = [\"testpattern\"]\n"
-                        "[providers.testpattern]\nsteps = 100\nstep_delay_ms = 100\n[workers]\ncount = 1\n";
+                        "[providers.testpattern]\nsteps = 100\nstep_delay_ms = 100\n[workers]\ncount = 1\n"
+                        "[pricing.t2v_per_second]\n\"720p\" = 5\n";
   StartServer({"--config", cfg.string()});
   const std::string key = FundedKey(500);
   const std::string img = json::parse(Authed("POST", "/v1/images/generations",
@@ -149,7 +150,7 @@ TEST_F(BillingE2E, FailureAndCancelReleaseTheHold) {
   const std::string body = R"({"model":"wan2.7-text-to-video","prompt":"x","duration":5})";
   const std::string running = json::parse(Authed("POST", "/v1/videos/generations", body, key).body)["id"];
   const std::string queued = json::parse(Authed("POST", "/v1/videos/generations", body, key).body)["id"];
-  EXPECT_EQ(Credits(key)["total"], 460);
+  EXPECT_EQ(Credits(key)["total"], 450) << "two 5 s 720p videos at the configured 5 credits a second";
   for (int i = 0; i < 200 && json::parse(Authed("GET", "/v1/tasks/" + running, "", key).body)["status"] != "processing"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

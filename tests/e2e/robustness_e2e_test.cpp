@@ -183,6 +183,13 @@ TEST_F(RobustnessE2E, UnknownConfigKeyIsAStartupError) {
   auto r = testing::RunCommand({testing::WanserveBinary(), "serve", "--config", cfg.string(), "--data", data_dir_});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown key 'http.body_limt'"), std::string::npos) << r.err;
+  std::ofstream(cfg, std::ios::trunc) << "[pricing]\nper_imag = 5\n";
+  r = testing::RunCommand({testing::WanserveBinary(), "serve", "--config", cfg.string(), "--data", data_dir_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown key 'pricing.per_imag'"), std::string::npos) << r.err;
+  std::ofstream(cfg, std::ios::trunc) << "[pricing.per_image]\n\"wan2.7-image\" = -1\n";
+  r = testing::RunCommand({testing::WanserveBinary(), "serve", "--config", cfg.string(), "--data", data_dir_});
+  EXPECT_EQ(r.exit_code, 2);
 }
 
 TEST_F(RobustnessE2E, ConfigFileAndMetrics) {
