@@ -48,12 +48,15 @@ void PrintAccount(const store::Account& a) {
              a.max_concurrent ? std::to_string(a.max_concurrent) : "unlimited");
 }
 
+// Prints the error for the operator; the exit code of a failed admin command.
+int Report(const Error& e) {
+  fmt::print(stderr, "error: {}\n", e.message);
+  return 1;
+}
+
 int WithData(const AdminArgs& args, const std::function<int(DataDir&)>& fn) {
   auto data = OpenDataDir(args.data);
-  if (!data.ok()) {
-    fmt::print(stderr, "error: {}\n", data.error().message);
-    return 1;
-  }
+  if (!data.ok()) return Report(data.error());
   return fn(*data);
 }
 
@@ -72,15 +75,9 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   create->add_option("--credit-cap", args->credit_cap, "most credits this key's tasks may use (0 = no cap)");
   create->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
-      if (auto acct = d.store->GetAccount(args->account); !acct.ok()) {
-        fmt::print(stderr, "error: {}\n", acct.error().message);
-        return 1;
-      }
+      if (auto acct = d.store->GetAccount(args->account); !acct.ok()) return Report(acct.error());
       auto key = api::CreateApiKey(*d.store, args->name, SystemClock(), args->account, {args->rpm, args->credit_cap});
-      if (!key.ok()) {
-        fmt::print(stderr, "error: {}\n", key.error().message);
-        return 1;
-      }
+      if (!key.ok()) return Report(key.error());
       fmt::print("created {} ({}); the secret is shown once:\n{}\n", key->record.id, key->record.name, key->secret);
       return 0;
     });
@@ -91,10 +88,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   list->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto all = d.store->ListKeys();
-      if (!all.ok()) {
-        fmt::print(stderr, "error: {}\n", all.error().message);
-        return 1;
-      }
+      if (!all.ok()) return Report(all.error());
       fmt::print("{:<18} {:<16} {:<10} {:<26} {}\n", "ID", "NAME", "PREFIX", "CREATED", "STATE");
       for (const auto& k : *all) {
         fmt::print("{:<18} {:<16} {:<10} {:<26} {}\n", k.id, k.name.substr(0, 16), k.prefix + "…",
@@ -110,10 +104,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   revoke->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto st = d.store->RevokeKey(args->key_id, SystemClock().NowMs());
-      if (!st.ok()) {
-        fmt::print(stderr, "error: {}\n", st.error().message);
-        return 1;
-      }
+      if (!st.ok()) return Report(st.error());
       fmt::print("revoked {}\n", args->key_id);
       return 0;
     });
@@ -146,20 +137,14 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   };
   acreate->callback([args, &exit_code, grant] {
     exit_code = WithData(*args, [&](DataDir& d) {
-      if (auto e = ExpiresMs(*args); !e.ok()) {
-        fmt::print(stderr, "error: {}\n", e.error().message);
-        return 1;
-      }
+      if (auto e = ExpiresMs(*args); !e.ok()) return Report(e.error());
       store::Account a;
       a.id = "acct_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
       a.name = args->name;
       a.max_concurrent = args->max_concurrent;
       auto st = d.store->InsertAccount(a, SystemClock().NowMs());
       if (st.ok()) st = grant(d, *args, a.id, "initial credits");
-      if (!st.ok()) {
-        fmt::print(stderr, "error: {}\n", st.error().message);
-        return 1;
-      }
+      if (!st.ok()) return Report(st.error());
       fmt::print("created account {}:\n{}\n", args->name, a.id);
       return 0;
     });
@@ -167,10 +152,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   ashow->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto a = d.store->GetAccount(args->account_id);
-      if (!a.ok()) {
-        fmt::print(stderr, "error: {}\n", a.error().message);
-        return 1;
-      }
+      if (!a.ok()) return Report(a.error());
       PrintAccount(*a);
       return 0;
     });
@@ -178,10 +160,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   agrant->callback([args, &exit_code, grant] {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto st = grant(d, *args, args->account_id, args->reason);
-      if (!st.ok()) {
-        fmt::print(stderr, "error: {}\n", st.error().message);
-        return 1;
-      }
+      if (!st.ok()) return Report(st.error());
       PrintAccount(*d.store->GetAccount(args->account_id));
       return 0;
     });
@@ -189,10 +168,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   alist->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto all = d.store->ListAccounts();
-      if (!all.ok()) {
-        fmt::print(stderr, "error: {}\n", all.error().message);
-        return 1;
-      }
+      if (!all.ok()) return Report(all.error());
       fmt::print("{:<18} {:<20} {:>12} {:>12}\n", "ID", "NAME", "SUBSCRIPTION", "PERMANENT");
       for (const auto& a : *all) {
         fmt::print("{:<18} {:<20} {:>12} {:>12}{}\n", a.id, a.name.substr(0, 20), a.subscription_balance,
