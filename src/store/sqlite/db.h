@@ -6,7 +6,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include "common/error.h"
 
@@ -40,6 +42,44 @@ class Statement {
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
   void Reset();
+
+  // Runs to completion when the row count does not matter.
+  Status Exec() {
+    auto r = Run();
+    if (!r.ok()) return r.error();
+    return Status::Ok();
+  }
+
+  // The first row, read by read (returning T or Result<T>), or kNotFound saying not_found.
+  template <typename T, typename ReadFn>
+  Result<T> One(ReadFn read, const std::string& not_found) {
+    ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return MakeError(ErrorCode::kNotFound, not_found);
+    Result<T> value = read(*this);
+    Reset();
+    return value;
+  }
+
+  // Steps through every row and collects read(*this) for each. read returns T, or Result<T>
+  // whose first error ends the walk (and resets the statement).
+  template <typename T, typename ReadFn>
+  Result<std::vector<T>> Collect(ReadFn read) {
+    std::vector<T> out;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, Step());
+      if (!row) return out;
+      if constexpr (std::is_same_v<std::invoke_result_t<ReadFn, const Statement&>, Result<T>>) {
+        auto value = read(*this);
+        if (!value.ok()) {
+          Reset();
+          return value.error();
+        }
+        out.push_back(std::move(value).value());
+      } else {
+        out.push_back(read(*this));
+      }
+    }
+  }
 
  private:
   sqlite3_stmt* stmt_;

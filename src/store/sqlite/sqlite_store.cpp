@@ -107,8 +107,7 @@ class SqliteStore final : public Store {
         .Bind(5, t.client_echo).Bind(6, core::EncodeRequest(t.request)).Bind(7, t.created_ms)
         .Bind(8, usage.total).Bind(9, usage.subscription).Bind(10, usage.permanent)
         .Bind(11, hold.account_id.empty() ? t.account_id : hold.account_id);
-    auto r = s->Run();
-    if (!r.ok()) return r.error();
+    RETURN_IF_ERROR(s->Exec());
     RETURN_IF_ERROR(tx.Commit());
     return usage;
   }
@@ -118,11 +117,7 @@ class SqliteStore final : public Store {
       ASSIGN_OR_RETURN(Statement * s,
                        db.Prepare(fmt::format("SELECT {} FROM tasks WHERE id = ?1", kTaskColumns)));
       s->Bind(1, id);
-      ASSIGN_OR_RETURN(bool row, s->Step());
-      if (!row) return MakeError(ErrorCode::kNotFound, "task not found");
-      auto t = ReadTask(*s);
-      s->Reset();
-      return t;
+      return s->One<Task>(ReadTask, "task not found");
     });
   }
 
@@ -132,7 +127,7 @@ class SqliteStore final : public Store {
           "SELECT {} FROM tasks WHERE key_id = ?1 AND state IN ('queued','running') "
           "ORDER BY created_ms, rowid LIMIT ?2", kTaskColumns)));
       s->Bind(1, key_id).Bind(2, limit);
-      return CollectTasks(*s);
+      return s->Collect<Task>(ReadTask);
     });
   }
 
@@ -286,7 +281,7 @@ class SqliteStore final : public Store {
         "lease_owner = '', lease_expires_ms = 0 "
         "WHERE state = 'running' AND lease_expires_ms < ?1 AND cancel_requested = 1 RETURNING id"));
     c->Bind(1, now_ms);
-    ASSIGN_OR_RETURN(auto canceled, CollectIds(*c));
+    ASSIGN_OR_RETURN(auto canceled, c->Collect<std::string>(ReadId));
     ASSIGN_OR_RETURN(Statement * f, writer_->Prepare(
         "UPDATE tasks SET state = 'failed', error_class = 'internal', error_code = 'lease_expired', "
         "error_message = ?2, finished_ms = ?1, updated_ms = ?1, lease_owner = '', "
@@ -296,7 +291,7 @@ class SqliteStore final : public Store {
         .Bind(2, fmt::format("the worker running this task stopped {} times; giving up",
                              max_attempts))
         .Bind(3, max_attempts);
-    ASSIGN_OR_RETURN(auto failed, CollectIds(*f));
+    ASSIGN_OR_RETURN(auto failed, f->Collect<std::string>(ReadId));
     report.failed = static_cast<int>(failed.size());
     for (const auto& ids : {canceled, failed}) {
       for (const auto& id : ids) RETURN_IF_ERROR(SettleLocked(id, /*capture=*/false, now_ms));
@@ -317,18 +312,10 @@ class SqliteStore final : public Store {
           "SELECT id, outputs_json FROM tasks WHERE state = 'succeeded' AND outputs_expired = 0 "
           "AND finished_ms < ?1 ORDER BY finished_ms LIMIT ?2"));
       s->Bind(1, cutoff_ms).Bind(2, limit);
-      std::vector<ExpiredOutputs> out;
-      for (;;) {
-        ASSIGN_OR_RETURN(bool row, s->Step());
-        if (!row) break;
-        auto outputs = core::DecodeOutputs(s->Text(1));
-        if (!outputs.ok()) {
-          s->Reset();
-          return outputs.error();
-        }
-        out.push_back({s->Text(0), std::move(outputs).value()});
-      }
-      return out;
+      return s->Collect<ExpiredOutputs>([](const Statement& row) -> Result<ExpiredOutputs> {
+        ASSIGN_OR_RETURN(auto outputs, core::DecodeOutputs(row.Text(1)));
+        return ExpiredOutputs{row.Text(0), std::move(outputs)};
+      });
     });
   }
 
@@ -363,37 +350,21 @@ class SqliteStore final : public Store {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     s->Bind(1, k.id).Bind(2, k.name).Bind(3, k.hash).Bind(4, k.prefix).Bind(5, k.created_ms)
         .Bind(6, k.account_id).Bind(7, k.rpm_limit).Bind(8, k.credit_cap);
-    auto r = s->Run();
-    if (!r.ok()) return r.error();
-    return Status::Ok();
+    return s->Exec();
   }
 
   Result<ApiKey> FindActiveKeyByHash(const std::string& hash) override {
     return WithReader([&](Db& db) -> Result<ApiKey> {
-      ASSIGN_OR_RETURN(Statement * s, db.Prepare(
-          "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id, rpm_limit, credit_cap FROM api_keys "
-          "WHERE hash = ?1 AND revoked_ms = 0"));
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kKeySelect) + " WHERE hash = ?1 AND revoked_ms = 0"));
       s->Bind(1, hash);
-      ASSIGN_OR_RETURN(bool row, s->Step());
-      if (!row) return MakeError(ErrorCode::kNotFound, "no such key");
-      ApiKey k = ReadKey(*s);
-      s->Reset();
-      return k;
+      return s->One<ApiKey>(ReadKey, "no such key");
     });
   }
 
   Result<std::vector<ApiKey>> ListKeys() override {
     return WithReader([&](Db& db) -> Result<std::vector<ApiKey>> {
-      ASSIGN_OR_RETURN(Statement * s, db.Prepare(
-          "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id, rpm_limit, credit_cap FROM api_keys "
-          "ORDER BY created_ms, id"));
-      std::vector<ApiKey> keys;
-      for (;;) {
-        ASSIGN_OR_RETURN(bool row, s->Step());
-        if (!row) break;
-        keys.push_back(ReadKey(*s));
-      }
-      return keys;
+      ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kKeySelect) + " ORDER BY created_ms, id"));
+      return s->Collect<ApiKey>(ReadKey);
     });
   }
 
@@ -414,33 +385,21 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
         "INSERT INTO accounts (id, name, created_ms, unlimited, max_concurrent) VALUES (?1, ?2, ?3, ?4, ?5)"));
     s->Bind(1, a.id).Bind(2, a.name).Bind(3, now_ms).Bind(4, a.unlimited ? 1 : 0).Bind(5, a.max_concurrent);
-    auto r = s->Run();
-    if (!r.ok()) return r.error();
-    return Status::Ok();
+    return s->Exec();
   }
 
   Result<Account> GetAccount(const std::string& id) override {
     return WithReader([&](Db& db) -> Result<Account> {
       ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kAccountSelect) + " WHERE id = ?1"));
       s->Bind(1, id);
-      ASSIGN_OR_RETURN(bool row, s->Step());
-      if (!row) return MakeError(ErrorCode::kNotFound, "no account " + id);
-      Account a = ReadAccount(*s);
-      s->Reset();
-      return a;
+      return s->One<Account>(ReadAccount, "no account " + id);
     });
   }
 
   Result<std::vector<Account>> ListAccounts() override {
     return WithReader([&](Db& db) -> Result<std::vector<Account>> {
       ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kAccountSelect) + " ORDER BY created_ms, id"));
-      std::vector<Account> out;
-      for (;;) {
-        ASSIGN_OR_RETURN(bool row, s->Step());
-        if (!row) break;
-        out.push_back(ReadAccount(*s));
-      }
-      return out;
+      return s->Collect<Account>(ReadAccount);
     });
   }
 
@@ -551,9 +510,7 @@ class SqliteStore final : public Store {
         "VALUES (?1, NULLIF(?2, ''), ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     s->Bind(1, account_id).Bind(2, task_id).Bind(3, kind).Bind(4, amount_sub).Bind(5, amount_perm)
         .Bind(6, delta_sub).Bind(7, delta_perm).Bind(8, reason).Bind(9, now_ms);
-    auto r = s->Run();
-    if (!r.ok()) return r.error();
-    return Status::Ok();
+    return s->Exec();
   }
 
   Status AddToBalances(const std::string& account_id, int64_t delta_sub, int64_t delta_perm) {
@@ -602,8 +559,7 @@ class SqliteStore final : public Store {
           "ON CONFLICT (key_id) DO UPDATE SET tokens = excluded.tokens, updated_ms = excluded.updated_ms"));
       u->Bind(1, hold.key_id).Bind(3, now_ms);
       u->BindDouble(2, tokens - 1.0);
-      auto r = u->Run();
-      if (!r.ok()) return r.error();
+      RETURN_IF_ERROR(u->Exec());
     }
     ASSIGN_OR_RETURN(Statement * a, writer_->Prepare("SELECT max_concurrent FROM accounts WHERE id = ?1"));
     a->Bind(1, hold.account_id);
@@ -717,15 +673,10 @@ class SqliteStore final : public Store {
     return ExpectOneRow(u->Run());
   }
 
-  static Result<std::vector<std::string>> CollectIds(Statement& s) {
-    std::vector<std::string> ids;
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      ids.push_back(s.Text(0));
-    }
-    return ids;
-  }
+  static std::string ReadId(const Statement& s) { return s.Text(0); }
+
+  static constexpr const char* kKeySelect =
+      "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id, rpm_limit, credit_cap FROM api_keys";
 
   static ApiKey ReadKey(const Statement& s) {
     ApiKey k;
@@ -745,21 +696,6 @@ class SqliteStore final : public Store {
     if (!changed.ok()) return changed.error();
     if (changed.value() == 0) return MakeError(ErrorCode::kConflict, "task state changed meanwhile");
     return Status::Ok();
-  }
-
-  static Result<std::vector<Task>> CollectTasks(Statement& s) {
-    std::vector<Task> out;
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      auto t = ReadTask(s);
-      if (!t.ok()) {
-        s.Reset();
-        return t.error();
-      }
-      out.push_back(std::move(t).value());
-    }
-    return out;
   }
 
   template <typename Fn>

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 #include "api/api_context.h"
 #include "api/http.h"
@@ -23,6 +24,8 @@ Result<Parsed> Parse(const json& body);
 HttpResponse RenderError(const Error& error);
 int EnvelopeCode(ErrorCode code);
 json RenderRecord(const core::Task& task, const ApiContext& ctx);
+// waiting, generating, success, fail.
+std::string_view StateName(core::TaskState state);
 std::string NewId(int64_t now_ms);
 
 }  // namespace wanserve::api::dialects::market

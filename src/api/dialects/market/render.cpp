@@ -4,8 +4,6 @@
 #include "common/crypto.h"
 
 namespace wanserve::api::dialects::market {
-namespace {
-
 std::string_view StateName(core::TaskState s) {
   switch (s) {
     case core::TaskState::kQueued: return "waiting";
@@ -16,6 +14,8 @@ std::string_view StateName(core::TaskState s) {
   }
   return "waiting";
 }
+
+namespace {
 
 json MsOrNull(int64_t ms) { return ms > 0 ? json(ms) : json(nullptr); }
 

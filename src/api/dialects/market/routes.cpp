@@ -59,7 +59,7 @@ void Register(Router& router, const ApiContext& ctx) {
                 auto task = ctx.tasks.Cancel(*id, rc.key_id);
                 if (!task.ok()) return RenderError(task.error());
                 json out = {{"code", 200}, {"msg", "success"},
-                            {"data", {{"taskId", task->id}, {"state", RenderRecord(*task, ctx)["data"]["state"]}}}};
+                            {"data", {{"taskId", task->id}, {"state", StateName(task->state)}}}};
                 return HttpResponse::Json(200, out.dump());
               },
               RenderError});
