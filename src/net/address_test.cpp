@@ -1,0 +1,93 @@
+#include "net/address.h"
+
+#include <gtest/gtest.h>
+
+namespace wanserve::net {
+namespace {
+
+std::string Literal(const char* host) {
+  auto ip = ParseIpLiteral(host);
+  return ip ? ToString(*ip) : "(host name)";
+}
+
+TEST(ParseIpLiteral, ReadsEveryIpv4SpellingAResolverAccepts) {
+  EXPECT_EQ(Literal("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(Literal("2130706433"), "127.0.0.1");
+  EXPECT_EQ(Literal("0177.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(Literal("0x7f.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(Literal("0x7f000001"), "127.0.0.1");
+  EXPECT_EQ(Literal("127.1"), "127.0.0.1");
+  EXPECT_EQ(Literal("127.0.1"), "127.0.0.1");
+  EXPECT_EQ(Literal("0"), "0.0.0.0");
+  EXPECT_EQ(Literal("169.254.169.254."), "169.254.169.254");
+  EXPECT_EQ(Literal("0251.0376.0251.0376"), "169.254.169.254");
+  EXPECT_EQ(Literal("[::1]"), "::1");
+  EXPECT_EQ(Literal("::ffff:10.0.0.1"), "::ffff:10.0.0.1");
+}
+
+TEST(ParseIpLiteral, LeavesHostNamesAndMalformedNumbersAlone) {
+  EXPECT_EQ(Literal("example.com"), "(host name)");
+  EXPECT_EQ(Literal("1.2.3.4.5"), "(host name)");
+  EXPECT_EQ(Literal("256.1.1.1"), "(host name)");
+  EXPECT_EQ(Literal("1.2.3.256"), "(host name)");
+  EXPECT_EQ(Literal("08.1.1.1"), "(host name)");  // 8 is not an octal digit
+  EXPECT_EQ(Literal("4294967296"), "(host name)");
+  EXPECT_EQ(Literal("1..2"), "(host name)");
+}
+
+TEST(InternalRange, NamesEachForbiddenRange) {
+  auto why = [](const char* text) {
+    auto r = InternalRange(*ParseIp(text));
+    return r ? std::string(*r) : std::string("public");
+  };
+  EXPECT_EQ(why("127.0.0.2"), "loopback");
+  EXPECT_EQ(why("10.1.2.3"), "private");
+  EXPECT_EQ(why("172.16.0.1"), "private");
+  EXPECT_EQ(why("172.31.255.255"), "private");
+  EXPECT_EQ(why("172.32.0.1"), "public");
+  EXPECT_EQ(why("192.168.0.1"), "private");
+  EXPECT_EQ(why("169.254.169.254"), "link-local");
+  EXPECT_EQ(why("100.64.0.1"), "shared (CGNAT)");
+  EXPECT_EQ(why("100.128.0.1"), "public");
+  EXPECT_EQ(why("224.0.0.1"), "multicast");
+  EXPECT_EQ(why("255.255.255.255"), "reserved");
+  EXPECT_EQ(why("0.0.0.0"), "unspecified");
+  EXPECT_EQ(why("93.184.216.34"), "public");
+  EXPECT_EQ(why("::1"), "loopback");
+  EXPECT_EQ(why("::"), "unspecified");
+  EXPECT_EQ(why("fe80::1"), "link-local");
+  EXPECT_EQ(why("fd00::1"), "unique-local");
+  EXPECT_EQ(why("ff02::1"), "multicast");
+  EXPECT_EQ(why("::ffff:127.0.0.1"), "loopback");
+  EXPECT_EQ(why("::ffff:169.254.169.254"), "link-local");
+  EXPECT_EQ(why("::10.0.0.1"), "private");
+  EXPECT_EQ(why("64:ff9b::a9fe:a9fe"), "link-local");
+  EXPECT_EQ(why("64:ff9b::5db8:d822"), "public");
+  EXPECT_EQ(why("2002:c0a8:0101::1"), "private");
+  EXPECT_EQ(why("2606:4700::1111"), "public");
+}
+
+TEST(AddressPolicy, OpensOnlyTheAllowlistedRanges) {
+  AddressPolicy policy(*ParseCidrList("127.0.0.1/32, 10.1.0.0/16"));
+  EXPECT_TRUE(policy.Check(*ParseIp("127.0.0.1")).ok());
+  EXPECT_TRUE(policy.Check(*ParseIp("10.1.200.3")).ok());
+  Status blocked = policy.Check(*ParseIp("10.2.0.1"));
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_EQ(blocked.error().detail_code, "address_blocked");
+  EXPECT_NE(blocked.error().message.find("10.2.0.1 is a private address"), std::string::npos);
+  EXPECT_FALSE(policy.Check(*ParseIp("127.0.0.2")).ok());
+  EXPECT_FALSE(policy.Check(*ParseIp("::1")).ok());
+}
+
+TEST(ParseCidr, RejectsNonsense) {
+  EXPECT_FALSE(ParseCidr("10.0.0.0/33").ok());
+  EXPECT_FALSE(ParseCidr("10.0.0.0/").ok());
+  EXPECT_FALSE(ParseCidr("example.com/8").ok());
+  EXPECT_FALSE(ParseCidrList("127.0.0.1/32,nope").ok());
+  ASSERT_TRUE(ParseCidrList("").ok());
+  EXPECT_TRUE(ParseCidrList("")->empty());
+  EXPECT_EQ(ToString(*ParseCidr("fd00::/8")), "fd00::/8");
+}
+
+}  // namespace
+}  // namespace wanserve::net
