@@ -67,6 +67,40 @@ std::string Base64Encode(const std::vector<uint8_t>& bytes) {
   return out;
 }
 
+std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+      std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::vector<uint8_t> out(text.size() / 4 * 3);
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts padding as zero bytes.
+  size_t padding = 0;
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '=' && padding < 2; --i) ++padding;
+  out.resize(static_cast<size_t>(n) - padding);
+  return out;
+}
+
+std::optional<std::vector<uint8_t>> HexDecode(std::string_view text) {
+  if (text.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::vector<uint8_t> out;
+  out.reserve(text.size() / 2);
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  }
+  return out;
+}
+
 std::string Base64UrlEncode(const std::vector<uint8_t>& bytes) {
   std::string s = Base64Encode(bytes);
   for (char& c : s) {

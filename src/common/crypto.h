@@ -1,6 +1,7 @@
 #pragma once
 // Small wrappers over OpenSSL used by keys, signed URLs and (later) webhooks.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,10 @@ std::vector<uint8_t> HmacSha256(std::string_view key, std::string_view data);
 std::string HexEncode(const std::vector<uint8_t>& bytes);
 std::string Base64UrlEncode(const std::vector<uint8_t>& bytes);
 std::string Base64Encode(const std::vector<uint8_t>& bytes);
+// Standard alphabet with padding; nullopt for anything else.
+std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text);
+// Lower- or upper-case hex; nullopt for odd length or other characters.
+std::optional<std::vector<uint8_t>> HexDecode(std::string_view text);
 
 // Constant-time comparison of two strings of any length (length is not secret).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

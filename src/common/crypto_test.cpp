@@ -38,3 +38,22 @@ TEST(Crypto, ConstantTimeEquals) {
 }
 
 }  // namespace wanserve
+
+namespace wanserve {
+namespace {
+
+TEST(Crypto, DecodesWhatItEncodes) {
+  for (size_t n : {0u, 1u, 2u, 3u, 24u, 31u}) {
+    std::vector<uint8_t> bytes = RandomBytes(n);
+    EXPECT_EQ(Base64Decode(Base64Encode(bytes)), bytes) << n;
+    EXPECT_EQ(HexDecode(HexEncode(bytes)), bytes) << n;
+  }
+  EXPECT_EQ(Base64Decode("aGk="), (std::vector<uint8_t>{'h', 'i'}));
+  EXPECT_FALSE(Base64Decode("aGk").has_value());
+  EXPECT_FALSE(Base64Decode("a-k=").has_value());
+  EXPECT_FALSE(HexDecode("abc").has_value());
+  EXPECT_FALSE(HexDecode("zz").has_value());
+}
+
+}  // namespace
+}  // namespace wanserve

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "core/task.h"
+#include "store/callback_store.h"
 
 namespace wanserve::store {
 
@@ -119,6 +120,8 @@ struct Account {
   int64_t subscription_expires_ms = 0;
   int64_t permanent_balance = 0;        // available, never expires
   int64_t max_concurrent = 0;           // queued + running tasks at once, 0 = unlimited
+  std::string webhook_url;              // where tasks without their own callback URL report
+  std::string webhook_secret;           // "whsec_<base64>": signs every callback (read-only)
 };
 
 struct Grant {
@@ -142,6 +145,8 @@ class AccountStore {
   virtual Status InsertAccount(const Account& account, int64_t now_ms) = 0;
   virtual Result<Account> GetAccount(const std::string& id) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
+  // Default callback endpoint for the account's tasks that name none; empty turns it off.
+  virtual Status SetAccountWebhookUrl(const std::string& account_id, const std::string& url) = 0;
   // A ledger entry with its reason, and the balances, in one transaction.
   virtual Status GrantCredits(const std::string& account_id, const Grant& grant, int64_t now_ms) = 0;
   // Recomputes every balance from the ledger and checks that each hold was settled at most
@@ -153,7 +158,7 @@ class AccountStore {
 };
 
 // One backend implements every interface over one database.
-class Store : public TaskStore, public KeyStore, public AccountStore {};
+class Store : public TaskStore, public KeyStore, public AccountStore, public CallbackStore {};
 
 struct SqliteOptions {
   std::string path;        // database file

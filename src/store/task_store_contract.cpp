@@ -332,7 +332,7 @@ TEST_P(LedgerContract, KeySubmitsPerMinuteIsATokenBucket) {
 }
 
 TEST_P(LedgerContract, AccountConcurrencyAndKeyCreditCap) {
-  ASSERT_TRUE(store_->InsertAccount({"acct_c", "c", 0, false, 0, 0, 0, 2}, 1).ok());
+  ASSERT_TRUE(store_->InsertAccount({"acct_c", "c", 0, false, 0, 0, 0, 2, "", ""}, 1).ok());
   ASSERT_TRUE(store_->GrantCredits("acct_c", {0, 0, 1000, "x"}, 1).ok());
   ASSERT_TRUE(store_->InsertKey({"key_c", "acct_c", "c", "hc", "p", 1, 0, 0, 25}).ok());
   auto submit = [&](const std::string& id, int64_t amount) {
@@ -356,10 +356,130 @@ TEST_P(LedgerContract, AccountConcurrencyAndKeyCreditCap) {
 TEST_P(LedgerContract, GrantsNeedAnAccountAndPositiveAmounts) {
   EXPECT_EQ(store_->GrantCredits("nope", {0, 0, 5, "x"}, 1).error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(store_->GrantCredits("acct_a", {0, 0, -5, "x"}, 1).ok());
-  EXPECT_EQ(store_->InsertAccount({"acct_b", "a", 0, false, 0, 0, 0, 0}, 1).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->InsertAccount({"acct_b", "a", 0, false, 0, 0, 0, 0, "", ""}, 1).error().code, ErrorCode::kConflict);
   auto def = store_->GetAccount(kDefaultAccountId);
   ASSERT_TRUE(def.ok());
   EXPECT_TRUE(def->unlimited);
+}
+
+}  // namespace
+}  // namespace wanserve::store
+
+namespace wanserve::store {
+namespace {
+
+core::Task TaskWithCallback(const std::string& id, const std::string& url, const std::string& account = kDefaultAccountId) {
+  core::Task t;
+  t.id = id;
+  t.dialect = "unified";
+  t.key_id = "key_a";
+  t.account_id = account;
+  t.model_alias = "wan2.7-text-to-video";
+  t.client_echo = "{}";
+  t.request.model = "wan2.7-t2v";
+  t.request.callback_url = url;
+  t.created_ms = 1000;
+  return t;
+}
+
+TEST_P(TaskStoreContract, EveryTerminalTransitionQueuesItsCallbackInTheSameStep) {
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("ok", "https://hooks.example/ok"), {}).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("bad", "https://hooks.example/bad"), {}).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("quiet", ""), {}).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("gone", "https://hooks.example/gone"), {}).ok());
+  EXPECT_TRUE(store_->ClaimDueCallbacks(5000, 1000, 10)->empty()) << "nothing finished yet";
+
+  ASSERT_TRUE(store_->RequestCancel("gone", 1500).ok());
+  auto ok = store_->ClaimNext("w", 2000, 30000);
+  auto bad = store_->ClaimNext("w", 2000, 30000);
+  auto quiet = store_->ClaimNext("w", 2000, 30000);
+  ASSERT_TRUE(ok.ok() && bad.ok() && quiet.ok());
+  ASSERT_TRUE(store_->Complete({"ok", "w", 1}, {}, 3000).ok());
+  ASSERT_TRUE(store_->Fail({"bad", "w", 1}, {ErrorCode::kUpstreamFailed, "x", "boom"}, 3000).ok());
+  ASSERT_TRUE(store_->Complete({"quiet", "w", 1}, {}, 3000).ok());
+
+  auto due = store_->ClaimDueCallbacks(5000, 15000, 10);
+  ASSERT_TRUE(due.ok()) << due.error().message;
+  ASSERT_EQ(due->size(), 3u);
+  std::map<std::string, CallbackDelivery> by_task;
+  for (const auto& d : *due) by_task[d.task_id] = d;
+  EXPECT_EQ(by_task["ok"].event, "task.completed");
+  EXPECT_EQ(by_task["ok"].url, "https://hooks.example/ok");
+  EXPECT_EQ(by_task["bad"].event, "task.failed");
+  EXPECT_EQ(by_task["gone"].event, "task.canceled");
+  EXPECT_EQ(by_task["ok"].attempts, 1);
+  EXPECT_TRUE(by_task["ok"].id.starts_with("msg_"));
+  EXPECT_TRUE(store_->ClaimDueCallbacks(5000, 15000, 10)->empty()) << "claimed rows are leased";
+}
+
+TEST_P(TaskStoreContract, AttemptsAreRecordedAndALostClaimCannotOverwrite) {
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("t", "https://hooks.example/t"), {}).ok());
+  ASSERT_TRUE(store_->RequestCancel("t", 1500).ok());
+  auto first = store_->ClaimDueCallbacks(2000, 10000, 10);
+  ASSERT_EQ(first->size(), 1u);
+  const std::string id = first->front().id;
+  ASSERT_TRUE(store_->RecordCallbackAttempt({id, 1, 2000, 30, 503, "HTTP 503"}, false, 3000, 2030).ok());
+  EXPECT_TRUE(store_->ClaimDueCallbacks(2999, 10000, 10)->empty()) << "not due before the retry time";
+  auto second = store_->ClaimDueCallbacks(3000, 10000, 10);
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ(second->front().id, id) << "a retry keeps the webhook id";
+  EXPECT_EQ(second->front().attempts, 2);
+  // The claim expired and someone else started attempt 3; attempt 2's late answer is refused.
+  auto third = store_->ClaimDueCallbacks(13001, 10000, 10);
+  ASSERT_EQ(third->size(), 1u);
+  EXPECT_EQ(store_->RecordCallbackAttempt({id, 2, 3000, 10, 200, ""}, true, 0, 13002).error().code,
+            ErrorCode::kConflict);
+  ASSERT_TRUE(store_->RecordCallbackAttempt({id, 3, 13001, 12, 204, ""}, true, 0, 13013).ok());
+  auto list = store_->ListCallbacks("t");
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front().state, DeliveryState::kDelivered);
+  EXPECT_EQ(list->front().finished_ms, 13013);
+  auto attempts = store_->ListCallbackAttempts(id);
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ(attempts->at(0).status_code, 503);
+  EXPECT_EQ(attempts->at(1).attempt, 3);
+  EXPECT_TRUE(store_->ClaimDueCallbacks(99999, 10000, 10)->empty());
+}
+
+TEST_P(TaskStoreContract, GivingUpFailsTheDeliveryAndResendStartsANewOne) {
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("t", "https://hooks.example/t"), {}).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("running", "https://hooks.example/r"), {}).ok());
+  EXPECT_EQ(store_->ResendCallback("running", 1100).error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(store_->RequestCancel("t", 1500).ok());
+  auto claim = store_->ClaimDueCallbacks(2000, 10000, 10);
+  ASSERT_EQ(claim->size(), 1u);
+  ASSERT_TRUE(store_->RecordCallbackAttempt({claim->front().id, 1, 2000, 5, 0, "connect_failed"}, false, 0, 2005).ok());
+  EXPECT_EQ(store_->ListCallbacks("t")->front().state, DeliveryState::kFailed);
+  auto resent = store_->ResendCallback("t", 9000);
+  ASSERT_TRUE(resent.ok()) << resent.error().message;
+  EXPECT_NE(resent->id, claim->front().id);
+  EXPECT_EQ(resent->event, "task.canceled");
+  EXPECT_EQ(store_->ListCallbacks("t")->size(), 2u);
+  EXPECT_EQ(store_->ClaimDueCallbacks(9000, 10000, 10)->size(), 1u);
+  EXPECT_EQ(store_->ResendCallback("nope", 9000).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(TaskStoreContract, AccountWebhookIsTheDefaultEndpointAndEachAccountHasASecret) {
+  ASSERT_TRUE(store_->InsertAccount({"acct_h", "hooked", 0, true, 0, 0, 0, 0, "https://acme.example/hook", ""}, 1).ok());
+  ASSERT_TRUE(store_->InsertAccount({"acct_q", "quiet", 0, true, 0, 0, 0, 0, "", ""}, 1).ok());
+  auto hooked = store_->GetAccount("acct_h");
+  auto quiet = store_->GetAccount("acct_q");
+  ASSERT_TRUE(hooked.ok() && quiet.ok());
+  EXPECT_TRUE(hooked->webhook_secret.starts_with("whsec_"));
+  EXPECT_EQ(hooked->webhook_secret.size(), 6u + 32u);  // 24 random bytes in base64
+  EXPECT_NE(hooked->webhook_secret, quiet->webhook_secret);
+  EXPECT_TRUE(store_->GetAccount(kDefaultAccountId)->webhook_secret.size() == 38u) << "migrated accounts get one too";
+
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("a", "", "acct_h"), {}).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("b", "https://own.example/cb", "acct_h"), {}).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("c", "", "acct_q"), {}).ok());
+  for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(store_->RequestCancel(id, 1500).ok());
+  EXPECT_EQ(store_->ListCallbacks("a")->front().url, "https://acme.example/hook");
+  EXPECT_EQ(store_->ListCallbacks("b")->front().url, "https://own.example/cb");
+  EXPECT_TRUE(store_->ListCallbacks("c")->empty());
+  ASSERT_TRUE(store_->SetAccountWebhookUrl("acct_q", "https://later.example/").ok());
+  EXPECT_EQ(store_->ResendCallback("c", 2000)->url, "https://later.example/");
+  EXPECT_EQ(store_->SetAccountWebhookUrl("acct_none", "").error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace

@@ -89,6 +89,37 @@ CREATE TABLE key_buckets (
 );
 CREATE INDEX tasks_active_by_account ON tasks (account_id, state);
 )sql",
+      // 4: the callback outbox. Accounts get a webhook signing key (hex; shown as whsec_ +
+      // base64) and an optional default endpoint for tasks that name none.
+      R"sql(
+ALTER TABLE accounts ADD COLUMN webhook_key TEXT NOT NULL DEFAULT '';
+UPDATE accounts SET webhook_key = lower(hex(randomblob(24)));
+ALTER TABLE accounts ADD COLUMN webhook_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN callback_url TEXT NOT NULL DEFAULT '';
+CREATE TABLE callbacks (
+  id              TEXT PRIMARY KEY,
+  task_id         TEXT NOT NULL,
+  account_id      TEXT NOT NULL,
+  url             TEXT NOT NULL,
+  event           TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  finished_ms     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX callbacks_due ON callbacks (state, next_attempt_ms);
+CREATE INDEX callbacks_by_task ON callbacks (task_id, created_ms);
+CREATE TABLE callback_attempts (
+  callback_id TEXT NOT NULL REFERENCES callbacks(id),
+  attempt     INTEGER NOT NULL,
+  started_ms  INTEGER NOT NULL,
+  latency_ms  INTEGER NOT NULL,
+  status_code INTEGER NOT NULL,
+  error       TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (callback_id, attempt)
+);
+)sql",
   };
   return kMigrations;
 }

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <vector>
 
+#include "common/crypto.h"
+#include "store/sqlite/callbacks_sql.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/migrations.h"
 #include "store/task_store.h"
@@ -101,12 +103,12 @@ class SqliteStore final : public Store {
     }
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
         "INSERT INTO tasks (id, dialect, key_id, model_alias, client_echo, request_json, state, "
-        "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent, account_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10, ?11)"));
+        "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent, account_id, callback_url) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10, ?11, ?12)"));
     s->Bind(1, t.id).Bind(2, t.dialect).Bind(3, t.key_id).Bind(4, t.model_alias)
         .Bind(5, t.client_echo).Bind(6, core::EncodeRequest(t.request)).Bind(7, t.created_ms)
         .Bind(8, usage.total).Bind(9, usage.subscription).Bind(10, usage.permanent)
-        .Bind(11, hold.account_id.empty() ? t.account_id : hold.account_id);
+        .Bind(11, hold.account_id.empty() ? t.account_id : hold.account_id).Bind(12, t.request.callback_url);
     RETURN_IF_ERROR(s->Exec());
     RETURN_IF_ERROR(tx.Commit());
     return usage;
@@ -187,7 +189,7 @@ class SqliteStore final : public Store {
     s->Bind(1, core::EncodeOutputs(outputs)).Bind(2, now_ms).Bind(3, lease.task_id)
         .Bind(4, lease.owner).Bind(5, lease.attempt);
     RETURN_IF_ERROR(ExpectOneRow(s->Run()));
-    RETURN_IF_ERROR(SettleLocked(lease.task_id, /*capture=*/true, now_ms));
+    RETURN_IF_ERROR(FinishLocked(lease.task_id, TaskState::kSucceeded, now_ms));
     return tx.Commit();
   }
 
@@ -203,7 +205,7 @@ class SqliteStore final : public Store {
     s->Bind(1, ToString(error.code)).Bind(2, error.detail_code).Bind(3, error.message)
         .Bind(4, now_ms).Bind(5, lease.task_id).Bind(6, lease.owner).Bind(7, lease.attempt);
     RETURN_IF_ERROR(ExpectOneRow(s->Run()));
-    RETURN_IF_ERROR(SettleLocked(lease.task_id, /*capture=*/false, now_ms));
+    RETURN_IF_ERROR(FinishLocked(lease.task_id, TaskState::kFailed, now_ms));
     return tx.Commit();
   }
 
@@ -218,7 +220,7 @@ class SqliteStore final : public Store {
         "WHERE id = ?2 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4"));
     s->Bind(1, now_ms).Bind(2, lease.task_id).Bind(3, lease.owner).Bind(4, lease.attempt);
     RETURN_IF_ERROR(ExpectOneRow(s->Run()));
-    RETURN_IF_ERROR(SettleLocked(lease.task_id, /*capture=*/false, now_ms));
+    RETURN_IF_ERROR(FinishLocked(lease.task_id, TaskState::kCanceled, now_ms));
     return tx.Commit();
   }
 
@@ -255,7 +257,7 @@ class SqliteStore final : public Store {
           "updated_ms = ?1 WHERE id = ?2 AND state = 'queued'"));
       s->Bind(1, now_ms).Bind(2, id);
       RETURN_IF_ERROR(ExpectOneRow(s->Run()));
-      RETURN_IF_ERROR(SettleLocked(id, /*capture=*/false, now_ms));
+      RETURN_IF_ERROR(FinishLocked(id, TaskState::kCanceled, now_ms));
       after = TaskState::kCanceled;
     } else {
       ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
@@ -293,9 +295,8 @@ class SqliteStore final : public Store {
         .Bind(3, max_attempts);
     ASSIGN_OR_RETURN(auto failed, f->Collect<std::string>(ReadId));
     report.failed = static_cast<int>(failed.size());
-    for (const auto& ids : {canceled, failed}) {
-      for (const auto& id : ids) RETURN_IF_ERROR(SettleLocked(id, /*capture=*/false, now_ms));
-    }
+    for (const auto& id : canceled) RETURN_IF_ERROR(FinishLocked(id, TaskState::kCanceled, now_ms));
+    for (const auto& id : failed) RETURN_IF_ERROR(FinishLocked(id, TaskState::kFailed, now_ms));
     ASSIGN_OR_RETURN(Statement * q, writer_->Prepare(
         "UPDATE tasks SET state = 'queued', progress = 0, lease_owner = '', lease_expires_ms = 0, "
         "updated_ms = ?1 WHERE state = 'running' AND lease_expires_ms < ?1"));
@@ -378,14 +379,58 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  // --- CallbackStore ---
+
+  Result<std::vector<CallbackDelivery>> ClaimDueCallbacks(int64_t now_ms, int64_t lease_ms, int limit) override {
+    std::lock_guard lock(writer_mu_);
+    return sqlite::ClaimDueCallbacks(*writer_, now_ms, lease_ms, limit);
+  }
+
+  Status RecordCallbackAttempt(const CallbackAttempt& attempt, bool delivered, int64_t retry_at_ms,
+                               int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    RETURN_IF_ERROR(sqlite::RecordCallbackAttempt(*writer_, attempt, delivered, retry_at_ms, now_ms));
+    return tx.Commit();
+  }
+
+  Result<std::vector<CallbackDelivery>> ListCallbacks(const std::string& task_id) override {
+    return WithReader([&](Db& db) { return sqlite::ListCallbacks(db, task_id); });
+  }
+
+  Result<std::vector<CallbackAttempt>> ListCallbackAttempts(const std::string& callback_id) override {
+    return WithReader([&](Db& db) { return sqlite::ListCallbackAttempts(db, callback_id); });
+  }
+
+  Result<CallbackDelivery> ResendCallback(const std::string& task_id, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(CallbackDelivery d, sqlite::ResendCallback(*writer_, task_id, now_ms));
+    RETURN_IF_ERROR(tx.Commit());
+    return d;
+  }
+
   // --- AccountStore ---
 
   Status InsertAccount(const Account& a, int64_t now_ms) override {
     std::lock_guard lock(writer_mu_);
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "INSERT INTO accounts (id, name, created_ms, unlimited, max_concurrent) VALUES (?1, ?2, ?3, ?4, ?5)"));
-    s->Bind(1, a.id).Bind(2, a.name).Bind(3, now_ms).Bind(4, a.unlimited ? 1 : 0).Bind(5, a.max_concurrent);
+        "INSERT INTO accounts (id, name, created_ms, unlimited, max_concurrent, webhook_url, webhook_key) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    s->Bind(1, a.id).Bind(2, a.name).Bind(3, now_ms).Bind(4, a.unlimited ? 1 : 0).Bind(5, a.max_concurrent)
+        .Bind(6, a.webhook_url).Bind(7, HexEncode(RandomBytes(24)));
     return s->Exec();
+  }
+
+  Status SetAccountWebhookUrl(const std::string& account_id, const std::string& url) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare("UPDATE accounts SET webhook_url = ?1 WHERE id = ?2"));
+    s->Bind(1, url).Bind(2, account_id);
+    ASSIGN_OR_RETURN(int changed, s->Run());
+    if (changed == 0) return MakeError(ErrorCode::kNotFound, "no account " + account_id);
+    return Status::Ok();
   }
 
   Result<Account> GetAccount(const std::string& id) override {
@@ -486,7 +531,7 @@ class SqliteStore final : public Store {
  private:
   static constexpr const char* kAccountSelect =
       "SELECT id, name, created_ms, unlimited, subscription_balance, subscription_expires_ms, "
-      "permanent_balance, max_concurrent FROM accounts";
+      "permanent_balance, max_concurrent, webhook_url, webhook_key FROM accounts";
 
   static Account ReadAccount(const Statement& s) {
     Account a;
@@ -498,6 +543,8 @@ class SqliteStore final : public Store {
     a.subscription_expires_ms = s.Int(5);
     a.permanent_balance = s.Int(6);
     a.max_concurrent = s.Int(7);
+    a.webhook_url = s.Text(8);
+    a.webhook_secret = "whsec_" + Base64Encode(HexDecode(s.Text(9)).value_or(std::vector<uint8_t>{}));
     return a;
   }
 
@@ -636,6 +683,14 @@ class SqliteStore final : public Store {
                                  -draw_perm, unlimited ? "unlimited account" : "", now_ms));
     RETURN_IF_ERROR(AddToBalances(account_id, -draw_sub, -draw_perm));
     return usage;
+  }
+
+  // Everything that happens with a task's terminal transition, in its transaction: the hold
+  // is settled, then the callback (if any) is put in the outbox.
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Status FinishLocked(const std::string& task_id, TaskState final_state, int64_t now_ms) {
+    RETURN_IF_ERROR(SettleLocked(task_id, final_state == TaskState::kSucceeded, now_ms));
+    return sqlite::EnqueueCallback(*writer_, task_id, final_state, now_ms);
   }
 
   // Settles a task's hold, if it has one: capture keeps the credits spent; release returns

@@ -1,0 +1,138 @@
+#include "store/sqlite/callbacks_sql.h"
+
+#include <fmt/format.h>
+
+#include "common/crypto.h"
+
+namespace wanserve::store::sqlite {
+namespace {
+
+constexpr const char* kDeliveryColumns =
+    "id, task_id, account_id, url, event, state, attempts, next_attempt_ms, created_ms, finished_ms";
+
+Result<CallbackDelivery> ReadDelivery(const Statement& s) {
+  CallbackDelivery d;
+  d.id = s.Text(0);
+  d.task_id = s.Text(1);
+  d.account_id = s.Text(2);
+  d.url = s.Text(3);
+  d.event = s.Text(4);
+  const std::string state = s.Text(5);
+  if (state == "pending") {
+    d.state = DeliveryState::kPending;
+  } else if (state == "delivered") {
+    d.state = DeliveryState::kDelivered;
+  } else if (state == "failed") {
+    d.state = DeliveryState::kFailed;
+  } else {
+    return MakeError(ErrorCode::kInternal, "stored callback has an unknown state " + state);
+  }
+  d.attempts = static_cast<int>(s.Int(6));
+  d.next_attempt_ms = s.Int(7);
+  d.created_ms = s.Int(8);
+  d.finished_ms = s.Int(9);
+  return d;
+}
+
+CallbackAttempt ReadAttempt(const Statement& s) {
+  return {s.Text(0), static_cast<int>(s.Int(1)), s.Int(2), s.Int(3), static_cast<int>(s.Int(4)), s.Text(5)};
+}
+
+std::string NewDeliveryId() {
+  return "msg_" + RandomString(24, "0123456789abcdefghijklmnopqrstuvwxyz");
+}
+
+// Inserts a delivery of the task's terminal event to its own callback URL or, failing that,
+// its account's default endpoint. Returns the new id, or empty when there is nowhere to send.
+Result<std::string> InsertDelivery(Db& db, const std::string& task_id, const std::string& event, int64_t now_ms) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+      "INSERT INTO callbacks (id, task_id, account_id, url, event, state, next_attempt_ms, created_ms) "
+      "SELECT ?1, t.id, t.account_id, CASE WHEN t.callback_url != '' THEN t.callback_url ELSE a.webhook_url END, "
+      "?2, 'pending', ?3, ?3 FROM tasks t JOIN accounts a ON a.id = t.account_id "
+      "WHERE t.id = ?4 AND (t.callback_url != '' OR a.webhook_url != '')"));
+  std::string id = NewDeliveryId();
+  s->Bind(1, id).Bind(2, event).Bind(3, now_ms).Bind(4, task_id);
+  ASSIGN_OR_RETURN(int added, s->Run());
+  return added ? id : std::string();
+}
+
+}  // namespace
+
+std::string CallbackEvent(core::TaskState state) {
+  switch (state) {
+    case core::TaskState::kSucceeded:
+      return "task.completed";
+    case core::TaskState::kFailed:
+      return "task.failed";
+    case core::TaskState::kCanceled:
+      return "task.canceled";
+    default:
+      return "task." + std::string(core::ToString(state));
+  }
+}
+
+Status EnqueueCallback(Db& db, const std::string& task_id, core::TaskState final_state, int64_t now_ms) {
+  auto id = InsertDelivery(db, task_id, CallbackEvent(final_state), now_ms);
+  return id.ok() ? Status::Ok() : Status(id.error());
+}
+
+Result<std::vector<CallbackDelivery>> ClaimDueCallbacks(Db& db, int64_t now_ms, int64_t lease_ms, int limit) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
+      "UPDATE callbacks SET attempts = attempts + 1, next_attempt_ms = ?2 WHERE id IN ("
+      "SELECT id FROM callbacks WHERE state = 'pending' AND next_attempt_ms <= ?1 "
+      "ORDER BY next_attempt_ms LIMIT ?3) RETURNING {}", kDeliveryColumns)));
+  s->Bind(1, now_ms).Bind(2, now_ms + lease_ms).Bind(3, limit);
+  return s->Collect<CallbackDelivery>(ReadDelivery);
+}
+
+Status RecordCallbackAttempt(Db& db, const CallbackAttempt& a, bool delivered, int64_t retry_at_ms, int64_t now_ms) {
+  ASSIGN_OR_RETURN(Statement * u, db.Prepare(
+      "UPDATE callbacks SET state = ?1, next_attempt_ms = ?2, finished_ms = ?3 "
+      "WHERE id = ?4 AND attempts = ?5 AND state = 'pending'"));
+  const char* state = delivered ? "delivered" : (retry_at_ms > 0 ? "pending" : "failed");
+  u->Bind(1, state).Bind(2, delivered ? 0 : retry_at_ms).Bind(3, std::string_view(state) == "pending" ? 0 : now_ms)
+      .Bind(4, a.callback_id).Bind(5, a.attempt);
+  ASSIGN_OR_RETURN(int changed, u->Run());
+  if (changed == 0) {
+    return MakeError(ErrorCode::kConflict, fmt::format("callback {} attempt {} is no longer ours", a.callback_id, a.attempt));
+  }
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+      "INSERT INTO callback_attempts (callback_id, attempt, started_ms, latency_ms, status_code, error) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  s->Bind(1, a.callback_id).Bind(2, a.attempt).Bind(3, a.started_ms).Bind(4, a.latency_ms).Bind(5, a.status_code)
+      .Bind(6, a.error);
+  return s->Exec();
+}
+
+Result<std::vector<CallbackDelivery>> ListCallbacks(Db& db, const std::string& task_id) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
+      "SELECT {} FROM callbacks WHERE task_id = ?1 ORDER BY created_ms, rowid", kDeliveryColumns)));
+  s->Bind(1, task_id);
+  return s->Collect<CallbackDelivery>(ReadDelivery);
+}
+
+Result<std::vector<CallbackAttempt>> ListCallbackAttempts(Db& db, const std::string& callback_id) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+      "SELECT callback_id, attempt, started_ms, latency_ms, status_code, error FROM callback_attempts "
+      "WHERE callback_id = ?1 ORDER BY attempt"));
+  s->Bind(1, callback_id);
+  return s->Collect<CallbackAttempt>(ReadAttempt);
+}
+
+Result<CallbackDelivery> ResendCallback(Db& db, const std::string& task_id, int64_t now_ms) {
+  ASSIGN_OR_RETURN(Statement * t, db.Prepare("SELECT state FROM tasks WHERE id = ?1"));
+  t->Bind(1, task_id);
+  ASSIGN_OR_RETURN(std::string state_text, t->One<std::string>([](const Statement& s) { return s.Text(0); },
+                                                                "no task " + task_id));
+  auto state = core::ParseTaskState(state_text);
+  if (!state || !core::IsTerminal(*state)) {
+    return MakeError(ErrorCode::kConflict, fmt::format("task {} is still {}", task_id, state_text));
+  }
+  ASSIGN_OR_RETURN(std::string id, InsertDelivery(db, task_id, CallbackEvent(*state), now_ms));
+  if (id.empty()) return MakeError(ErrorCode::kNotFound, fmt::format("task {} has no callback URL", task_id));
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format("SELECT {} FROM callbacks WHERE id = ?1", kDeliveryColumns)));
+  s->Bind(1, id);
+  return s->One<CallbackDelivery>(ReadDelivery, "callback vanished");
+}
+
+}  // namespace wanserve::store::sqlite
