@@ -5,7 +5,10 @@
 
 #include "common/clock.h"
 #include "core/task.h"
+#include <nlohmann/json.hpp>
+
 #include "media/url_signer.h"
+#include "net/outbound_client.h"
 #include "store/task_store.h"
 #include "tasks/task_service.h"
 
@@ -18,11 +21,16 @@ struct ApiContext {
   std::string public_base_url;               // e.g. "http://127.0.0.1:8080"
   int64_t link_ttl_ms = 24 * 3600 * 1000;    // links live 24 h after completion
   store::AccountStore* accounts = nullptr;   // credit balances for the credits endpoints
+  const net::OutboundClient* outbound = nullptr;  // judges callback and media URLs at submit
 
   // Signed link to an output; empty once the outputs expired.
   std::string OutputUrl(const core::Task& task, const core::Output& output) const;
   // Unix seconds at which the task's links stop working (0 when it has none yet).
   int64_t LinksExpireAt(const core::Task& task) const;
+  // Refuses, before a task exists, URLs the outbound guard would never fetch: other schemes,
+  // internal addresses in any spelling, plain-http callbacks. The error names the field of the
+  // client's body that holds the URL (e.g. "input.input_urls[1]").
+  Status CheckOutboundUrls(const core::GenerationRequest& request, const nlohmann::json& body) const;
 };
 
 }  // namespace wanserve::api

@@ -70,6 +70,12 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("workers.recovery_every_ms", "interval of the expired-lease check", &c.workers.recovery_every_ms),
       Spec("outputs.link_ttl_hours", "hours output links stay valid after completion", &c.link_ttl_hours),
       Spec("outputs.sweep_interval_s", "seconds between expired-output sweeps", &c.sweep_interval_s),
+      Spec("allow_network", "internal CIDR ranges outbound requests may reach, e.g. 10.1.0.0/16 (default none)",
+           &c.allow_network),
+      Spec("outbound_ca_file", "PEM bundle trusted for outbound TLS besides the system roots", &c.outbound_ca_file),
+      Spec("callbacks.retry_schedule_s", "seconds between callback attempts after a failure, e.g. 1,2,4",
+           &c.callback_retry_schedule_s),
+      Spec("callbacks.timeout_s", "timeout of one callback attempt", &c.callback_timeout_s),
       Spec("providers.testpattern.steps", "progress steps per output", &c.testpattern.steps),
       Spec("providers.testpattern.step_delay_ms", "delay per step", &c.testpattern.step_delay_ms),
   };
@@ -165,6 +171,31 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   if (port < 0 || port > 65535) throw std::runtime_error("listen port out of range");
   config.http.port = static_cast<uint16_t>(port);
   if (config.routing.empty()) config.routing["*"] = {"testpattern"};
+
+  auto allow = net::ParseCidrList(config.allow_network);
+  if (!allow.ok()) throw std::runtime_error("allow_network: " + allow.error().message);
+  config.outbound.allow_networks = *allow;
+  config.outbound.extra_ca_file = config.outbound_ca_file;
+  config.callbacks.timeout_ms = config.callback_timeout_s * 1000;
+  if (config.callback_timeout_s < 1) throw std::runtime_error("callbacks.timeout_s must be at least 1");
+  config.callbacks.retry_delays_ms.clear();
+  std::string_view schedule = config.callback_retry_schedule_s;
+  while (!schedule.empty()) {
+    auto comma = schedule.find(',');
+    std::string item(schedule.substr(0, comma));
+    size_t used = 0;
+    double seconds = -1;
+    try {
+      seconds = std::stod(item, &used);
+    } catch (const std::exception&) {
+    }
+    if (seconds < 0 || item.find_first_not_of(" 0123456789.") != std::string::npos) {
+      throw std::runtime_error("callbacks.retry_schedule_s must be a comma-separated list of seconds");
+    }
+    config.callbacks.retry_delays_ms.push_back(static_cast<int64_t>(seconds * 1000));
+    if (comma == std::string_view::npos) break;
+    schedule.remove_prefix(comma + 1);
+  }
 }
 
 }  // namespace wanserve::cli

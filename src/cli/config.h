@@ -9,6 +9,8 @@
 
 #include "api/server.h"
 #include "billing/price_table.h"
+#include "callbacks/dispatcher.h"
+#include "net/outbound_client.h"
 #include "providers/provider.h"
 #include "tasks/worker_pool.h"
 
@@ -28,6 +30,13 @@ struct Config {
   int64_t query_cache_ms = 250;           // Default: 250 ms staleness for polled running tasks
   int64_t sweep_interval_s = 300;         // Default: 5 min between expiry sweeps
   billing::PriceTable prices;             // Default: docs/pricing.md
+  // Internal ranges outbound requests may reach (CIDR list). Default: none.
+  std::string allow_network;
+  std::string outbound_ca_file;           // Default: none; extra roots for outbound TLS
+  std::string callback_retry_schedule_s = "1,2,4";  // Default: the seeds' schedule
+  int64_t callback_timeout_s = 10;        // Default: 10 s per attempt (seed rule)
+  net::OutboundOptions outbound;          // derived from the above
+  callbacks::CallbackOptions callbacks;   // derived from the above
   // model -> ordered provider names. Default: every model on testpattern.
   std::map<std::string, std::vector<std::string>> routing;
 };

@@ -11,6 +11,7 @@
 
 #include "api/api_context.h"
 #include "api/auth.h"
+#include "api/callback_payloads.h"
 #include "api/dialects/market/market.h"
 #include "api/dialects/skills_video/skills_video.h"
 #include "api/dialects/unified/unified.h"
@@ -56,8 +57,18 @@ int RunServer(const Config& config) {
   tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
                              tasks::TaskCacheOptions{config.query_cache_ms}, config.prices);
 
+  std::unique_ptr<net::OutboundClient> outbound;
+  try {
+    outbound = std::make_unique<net::OutboundClient>(config.outbound);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
   api::ApiContext ctx{service, signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
-                      data->store.get()};
+                      data->store.get(), outbound.get()};
+  callbacks::CallbackDispatcher dispatcher(*data->store, *outbound, api::MakeCallbackRenderer(ctx), clock, metrics,
+                                           config.callbacks);
+  pool.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });
   api::Router router;
   api::RegisterSystemRoutes(router, {*data->store, blobs, signer, metrics, clock});
   api::dialects::skills_video::Register(router, ctx);
@@ -73,6 +84,7 @@ int RunServer(const Config& config) {
   }
   if (ctx.public_base_url.empty()) ctx.public_base_url = fmt::format("http://{}:{}", config.http.host, *port);
   pool.Start();
+  dispatcher.Start();
   server.Run();
   // The line scripts and tests wait for; keep its shape.
   fmt::print("wanserve listening on http://{}:{} (data {})\n", config.http.host, *port, data->root.string());
@@ -99,6 +111,7 @@ int RunServer(const Config& config) {
   spdlog::info("received signal {}; shutting down", sig);
   server.Shutdown();
   pool.Stop();
+  dispatcher.Stop();
   {
     std::lock_guard lock(sweep_mu);
     stop_sweeping = true;

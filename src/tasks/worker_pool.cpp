@@ -61,6 +61,7 @@ void WorkerPool::Recover() {
                  report->requeued, report->failed, options_.max_attempts);
     metrics_.Increment("wanserve_tasks_recovered_total", {{"outcome", "requeued"}}, report->requeued);
     metrics_.Increment("wanserve_tasks_recovered_total", {{"outcome", "failed"}}, report->failed);
+    if (report->failed && on_finished_) on_finished_();
   }
 }
 
@@ -183,8 +184,11 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
       }
     }
   }
-  std::lock_guard lock(mu_);
-  running_.erase(task.id);
+  {
+    std::lock_guard lock(mu_);
+    running_.erase(task.id);
+  }
+  if (on_finished_) on_finished_();
 }
 
 }  // namespace wanserve::tasks

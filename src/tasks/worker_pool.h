@@ -42,6 +42,8 @@ class WorkerPool {
   void Stop();
   // Wakes an idle worker (a task was just submitted).
   void Notify();
+  // Called after a task this pool ran reached a terminal state (set before Start).
+  void OnTaskFinished(std::function<void()> hook) { on_finished_ = std::move(hook); }
 
  private:
   struct Running {
@@ -62,6 +64,7 @@ class WorkerPool {
   std::shared_ptr<Clock> clock_;
   MetricsRegistry& metrics_;
   WorkerOptions options_;
+  std::function<void()> on_finished_;
 
   std::atomic<bool> stopping_{false};
   std::mutex mu_;

@@ -18,6 +18,33 @@ Result<json> ParseJsonObject(const std::string& body) {
   return j;
 }
 
+namespace {
+
+bool FindPath(const json& node, const std::string& value, const std::string& here, std::string& out) {
+  if (node.is_string()) {
+    if (node.get_ref<const std::string&>() != value) return false;
+    out = here;
+    return true;
+  }
+  if (node.is_object()) {
+    for (const auto& [key, child] : node.items()) {
+      if (FindPath(child, value, here.empty() ? key : here + "." + key, out)) return true;
+    }
+  } else if (node.is_array()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (FindPath(node[i], value, fmt::format("{}[{}]", here, i), out)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string PathOf(const json& root, const std::string& value) {
+  std::string out;
+  return FindPath(root, value, "", out) ? out : "body";
+}
+
 Status CheckUrl(const std::string& url, const std::string& field, bool https_only, size_t max_length) {
   if (url.size() > max_length) {
     return MakeError(ErrorCode::kInvalidInput,

@@ -23,6 +23,10 @@ Result<json> ParseJsonObject(const std::string& body);
 Status CheckUrl(const std::string& url, const std::string& field, bool https_only = false,
                 size_t max_length = 4096);
 
+// Dotted path of the first string in root equal to value ("input.image_urls[1]"); "body" when
+// none is.
+std::string PathOf(const json& root, const std::string& value);
+
 class Fields {
  public:
   // prefix is prepended to names in messages ("input.").

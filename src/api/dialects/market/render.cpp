@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "api/dialects/market/internal.h"
+#include "api/dialects/market/market.h"
 #include "common/crypto.h"
 
 namespace wanserve::api::dialects::market {
@@ -81,6 +82,11 @@ json RenderRecord(const core::Task& task, const ApiContext& ctx) {
                {"createTime", task.created_ms},
                {"updateTime", task.updated_ms}};
   return {{"code", 200}, {"msg", "success"}, {"message", "success"}, {"data", data}};
+}
+
+callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery&,
+                                          const ApiContext& ctx) {
+  return {RenderRecord(task, ctx).dump(), task.id};
 }
 
 }  // namespace wanserve::api::dialects::market

@@ -29,6 +29,9 @@ void Register(Router& router, const ApiContext& ctx) {
                 if (!body.ok()) return RenderError(body.error());
                 auto parsed = Parse(*body);
                 if (!parsed.ok()) return RenderError(parsed.error());
+                if (Status urls = ctx.CheckOutboundUrls(parsed->request, *body); !urls.ok()) {
+                  return RenderError(urls.error());
+                }
                 auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs()), kDialect, rc.key_id, rc.account_id, parsed->model_alias,
                                               parsed->param.dump(), std::move(parsed->request)});
                 if (!task.ok()) return RenderError(task.error());

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "api/dialects/skills_video/internal.h"
+#include "api/dialects/skills_video/skills_video.h"
 #include "common/crypto.h"
 #include "common/time_format.h"
 
@@ -93,6 +94,17 @@ json RenderGeneration(const core::Task& task, const ApiContext& ctx) {
     out["message"] = task.error->message;
   }
   return out;
+}
+
+callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery& delivery,
+                                          const ApiContext& ctx) {
+  json prediction = RenderGeneration(task, ctx);
+  prediction["state"] = core::ToString(task.state);
+  json event = {{"type", delivery.event},
+                {"id", "evt_" + delivery.id.substr(delivery.id.find('_') + 1)},
+                {"created_at", FormatIso8601Utc(delivery.created_ms)},
+                {"prediction", std::move(prediction)}};
+  return {event.dump(), ""};
 }
 
 }  // namespace wanserve::api::dialects::skills_video

@@ -22,6 +22,7 @@ HttpResponse Submit(const ApiContext& ctx, Endpoint endpoint, const std::string&
   if (!body.ok()) return RenderError(body.error(), family);
   auto parsed = Parse(endpoint, *body);
   if (!parsed.ok()) return RenderError(parsed.error(), family);
+  if (Status urls = ctx.CheckOutboundUrls(parsed->request, *body); !urls.ok()) return RenderError(urls.error(), family);
   auto task = ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, alias, parsed->echo.dump(),
                                 std::move(parsed->request)});
   if (!task.ok()) return RenderError(task.error(), family);

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "api/dialects/unified/internal.h"
+#include "api/dialects/unified/unified.h"
 #include "common/crypto.h"
 
 namespace wanserve::api::dialects::unified {
@@ -121,6 +122,11 @@ json RenderTask(const core::Task& task, const ApiContext& ctx) {
     out["error"] = {{"code", TaskErrorCode(*task.error)}, {"message", task.error->message}, {"type", "task_error"}};
   }
   return out;
+}
+
+callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery&,
+                                          const ApiContext& ctx) {
+  return {RenderTask(task, ctx).dump(), ""};
 }
 
 }  // namespace wanserve::api::dialects::unified

@@ -15,6 +15,7 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   if (!body.ok()) return RenderError(body.error());
   auto parsed = parse(*body);
   if (!parsed.ok()) return RenderError(parsed.error());
+  if (Status urls = ctx.CheckOutboundUrls(parsed->request, *body); !urls.ok()) return RenderError(urls.error());
   auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs() / 1000), kDialect, rc.key_id, rc.account_id,
                                 parsed->model_alias, "{}",
                                 std::move(parsed->request)});

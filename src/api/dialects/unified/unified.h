@@ -4,9 +4,13 @@
 // errors {error: {code, message, type, param}}.
 #include "api/api_context.h"
 #include "api/router.h"
+#include "callbacks/dispatcher.h"
 
 namespace wanserve::api::dialects::unified {
 
 void Register(Router& router, const ApiContext& ctx);
+// The callback body: exactly the task query's JSON.
+callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery& delivery,
+                                          const ApiContext& ctx);
 
 }  // namespace wanserve::api::dialects::unified
