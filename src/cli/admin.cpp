@@ -25,6 +25,8 @@ struct AdminArgs {
   int64_t max_concurrent = 0;
   int64_t rpm = 0;
   int64_t credit_cap = 0;
+  std::string webhook_url;
+  std::string task_id;
 };
 
 // Parses --subscription-expires; 0 when none was given.
@@ -46,6 +48,26 @@ void PrintAccount(const store::Account& a) {
   fmt::print("subscription  {} (expires {})\npermanent     {}\nconcurrency   {}\n", a.subscription_balance,
              a.subscription_expires_ms ? FormatIso8601Utc(a.subscription_expires_ms) : "-", a.permanent_balance,
              a.max_concurrent ? std::to_string(a.max_concurrent) : "unlimited");
+  fmt::print("webhook url   {}\nwebhook secret {}\n", a.webhook_url.empty() ? "-" : a.webhook_url, a.webhook_secret);
+}
+
+std::string_view DeliveryStateName(store::DeliveryState s) {
+  switch (s) {
+    case store::DeliveryState::kPending: return "pending";
+    case store::DeliveryState::kDelivered: return "delivered";
+    case store::DeliveryState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+void PrintDelivery(store::Store& s, const store::CallbackDelivery& d) {
+  fmt::print("{}  {}  {}  {} attempt(s)  {}\n", d.id, d.event, DeliveryStateName(d.state), d.attempts, d.url);
+  auto attempts = s.ListCallbackAttempts(d.id);
+  if (!attempts.ok()) return;
+  for (const auto& a : *attempts) {
+    fmt::print("  #{} {}  {} ms  {}  {}\n", a.attempt, FormatIso8601Utc(a.started_ms), a.latency_ms,
+               a.status_code ? std::to_string(a.status_code) : "-", a.error.empty() ? "ok" : a.error);
+  }
 }
 
 // Prints the error for the operator; the exit code of a failed admin command.
@@ -115,7 +137,8 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   auto* ashow = accounts->add_subcommand("show", "Show an account's balances");
   auto* agrant = accounts->add_subcommand("grant", "Add credits (a ledger entry with a reason)");
   auto* alist = accounts->add_subcommand("list", "List accounts");
-  for (auto* c : {acreate, ashow, agrant, alist}) {
+  auto* ahook = accounts->add_subcommand("set-webhook", "Set the endpoint for tasks that name no callback URL");
+  for (auto* c : {acreate, ashow, agrant, alist, ahook}) {
     c->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
   }
   for (auto* c : {acreate, agrant}) {
@@ -125,6 +148,9 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   }
   acreate->add_option("--name", args->name, "unique account name")->required();
   acreate->add_option("--max-concurrent", args->max_concurrent, "queued + running tasks at once (0 = unlimited)");
+  acreate->add_option("--webhook-url", args->webhook_url, "callback endpoint for tasks that name none");
+  ahook->add_option("account_id", args->account_id, "account id")->required();
+  ahook->add_option("--url", args->webhook_url, "https URL; empty turns it off")->required();
   ashow->add_option("account_id", args->account_id, "account id")->required();
   agrant->add_option("account_id", args->account_id, "account id")->required();
   agrant->add_option("--reason", args->reason, "why (kept in the ledger)")->capture_default_str();
@@ -142,6 +168,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
       a.id = "acct_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
       a.name = args->name;
       a.max_concurrent = args->max_concurrent;
+      a.webhook_url = args->webhook_url;
       auto st = d.store->InsertAccount(a, SystemClock().NowMs());
       if (st.ok()) st = grant(d, *args, a.id, "initial credits");
       if (!st.ok()) return Report(st.error());
@@ -174,6 +201,44 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
         fmt::print("{:<18} {:<20} {:>12} {:>12}{}\n", a.id, a.name.substr(0, 20), a.subscription_balance,
                    a.permanent_balance, a.unlimited ? "  (unlimited)" : "");
       }
+      return 0;
+    });
+  });
+
+  ahook->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      if (!args->webhook_url.empty() && !args->webhook_url.starts_with("https://")) {
+        return Report(MakeError(ErrorCode::kInvalidInput, "--url must be an https URL"));
+      }
+      auto st = d.store->SetAccountWebhookUrl(args->account_id, args->webhook_url);
+      if (!st.ok()) return Report(st.error());
+      PrintAccount(*d.store->GetAccount(args->account_id));
+      return 0;
+    });
+  });
+
+  auto* callbacks = admin->add_subcommand("callbacks", "Task completion callbacks")->require_subcommand(1);
+  auto* clist = callbacks->add_subcommand("list", "A task's deliveries and every attempt");
+  auto* cresend = callbacks->add_subcommand("resend", "Send a finished task's callback again (new webhook-id)");
+  for (auto* c : {clist, cresend}) {
+    c->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  }
+  clist->add_option("--task", args->task_id, "task id")->required();
+  cresend->add_option("task_id", args->task_id, "task id")->required();
+  clist->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto all = d.store->ListCallbacks(args->task_id);
+      if (!all.ok()) return Report(all.error());
+      if (all->empty()) fmt::print("no callbacks for {}\n", args->task_id);
+      for (const auto& delivery : *all) PrintDelivery(*d.store, delivery);
+      return 0;
+    });
+  });
+  cresend->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto delivery = d.store->ResendCallback(args->task_id, SystemClock().NowMs());
+      if (!delivery.ok()) return Report(delivery.error());
+      fmt::print("queued {} to {}; a running server sends it within a second\n", delivery->id, delivery->url);
       return 0;
     });
   });

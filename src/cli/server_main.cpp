@@ -37,6 +37,9 @@ int RunServer(const Config& config) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A peer that hangs up mid-write (an outbound TLS connection in particular) must be an
+  // error value, not the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
 
   auto data = OpenDataDir(config.data);
   if (!data.ok()) {

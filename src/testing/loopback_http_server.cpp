@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <stdexcept>
 
 namespace wanserve::testing {
@@ -106,6 +107,9 @@ std::string Render(const ScriptedResponse& r) {
 
 LoopbackHttpServer::LoopbackHttpServer(Responder responder, const TestPki* tls, const std::string& bind)
     : responder_(std::move(responder)) {
+  // Clients in these tests hang up on purpose (timeouts, kill -9); writing to them then must
+  // not kill the test process.
+  std::signal(SIGPIPE, SIG_IGN);
   if (tls) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     if (SSL_CTX_use_certificate_file(ctx, tls->cert_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
