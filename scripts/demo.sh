@@ -45,8 +45,14 @@ submit "unified: wan2.7-text-to-video (720p, 16:9, 3 s)" --dialect unified --mod
   --prompt "A small kitten running under the moonlight" --set duration=3
 submit "skills_video: wan-v2.7 (text to image, 1:1)" --dialect skills_video --model wan-v2.7 \
   --prompt "a cat" --set aspect_ratio=1:1
+# Video edit needs an input video: upload the clip made above (any local MP4/MOV works).
+CLIP=$(ls -t "$OUT"/*.mp4 | head -n 1)
+echo "== upload $CLIP as the input of a video edit"
+VIDEO_URL=$("$BIN" upload --server "$SERVER_URL" --key "$KEY" "$CLIP" | tail -n 1)
+echo "   $VIDEO_URL"
+echo
 submit "skills_video: wan-v2.7/edit-video (720p, 2 s)" --dialect skills_video --model wan-v2.7/edit-video \
-  --prompt "a cat walking through neon rain" --set video_url=https://example.com/input.mp4 \
+  --prompt "a cat walking through neon rain" --set video_url="$VIDEO_URL" \
   --set resolution=720p --set duration=2
 submit "market: wan/2-7-image-pro (1K)" --dialect market --model wan/2-7-image-pro \
   --prompt "A flower shop at dawn" --set resolution=1K

@@ -19,7 +19,14 @@ std::string ApiContext::OutputUrl(const core::Task& task, const core::Output& ou
 Status ApiContext::CheckOutboundUrls(const core::GenerationRequest& r, const nlohmann::json& body) const {
   if (!outbound) return Status::Ok();
   auto check = [&](const std::string& url, bool callback) -> Status {
-    Status s = outbound->CheckUrl(url, /*require_https=*/callback);
+    Status s = Status::Ok();
+    auto own = callback || !own_links ? std::nullopt : own_links->Resolve(url);
+    if (own) {
+      if (own->ok()) return s;
+      s = own->error();
+    } else {
+      s = outbound->CheckUrl(url, /*require_https=*/callback);
+    }
     if (s.ok()) return s;
     std::string field = dialects::PathOf(body, url);
     Error e = MakeError(ErrorCode::kInvalidInput, fmt::format("{}: {}", field, s.error().message), field);

@@ -7,6 +7,7 @@
 #include "core/task.h"
 #include <nlohmann/json.hpp>
 
+#include "media/inputs.h"
 #include "media/url_signer.h"
 #include "net/outbound_client.h"
 #include "store/task_store.h"
@@ -22,6 +23,9 @@ struct ApiContext {
   int64_t link_ttl_ms = 24 * 3600 * 1000;    // links live 24 h after completion
   store::AccountStore* accounts = nullptr;   // credit balances for the credits endpoints
   const net::OutboundClient* outbound = nullptr;  // judges callback and media URLs at submit
+  const media::OwnLinks* own_links = nullptr;     // our own signed links need no network
+  const media::BlobStore* uploads = nullptr;      // POST /v1/files stores here
+  size_t upload_body_limit = (100 << 20) + (1 << 20);  // largest upload (video) plus multipart framing
 
   // Signed link to an output; empty once the outputs expired.
   std::string OutputUrl(const core::Task& task, const core::Output& output) const;

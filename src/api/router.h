@@ -15,6 +15,7 @@ struct Route {
   bool requires_key = true;
   Handler handler;
   ErrorRenderer render_error;
+  size_t body_limit = 0;  // 0 = the server's http.body_limit
 };
 
 namespace detail {

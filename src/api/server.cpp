@@ -228,13 +228,13 @@ class HttpServer::Impl {
         } else {
           route_index = static_cast<size_t>(match.route - router_.routes().data());
           const auto length = parser.content_length();
-          if (length && *length > options_.body_limit) {
-            res = match.route->render_error(MakeError(
-                ErrorCode::kPayloadTooLarge,
-                fmt::format("request body is larger than {} bytes", options_.body_limit)));
+          const size_t limit = match.route->body_limit ? match.route->body_limit : options_.body_limit;
+          if (length && *length > limit) {
+            res = match.route->render_error(
+                MakeError(ErrorCode::kPayloadTooLarge, fmt::format("request body is larger than {} bytes", limit)));
             keep = false;
           } else {
-            parser.body_limit(options_.body_limit);
+            parser.body_limit(limit);
             beast::error_code bec;
             if (!parser.is_done()) {
               stream.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
@@ -243,9 +243,8 @@ class HttpServer::Impl {
               bec = ec;
             }
             if (bec == http::error::body_limit) {
-              res = match.route->render_error(MakeError(
-                  ErrorCode::kPayloadTooLarge,
-                  fmt::format("request body is larger than {} bytes", options_.body_limit)));
+              res = match.route->render_error(
+                  MakeError(ErrorCode::kPayloadTooLarge, fmt::format("request body is larger than {} bytes", limit)));
               keep = false;
             } else if (bec) {
               in_flight_--;

@@ -98,6 +98,7 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
     const std::string& id = rc.params.at("blob");
     auto path = deps.blobs.PathFor(id);
     if (!path.ok()) return JsonError(404, "not_found", "no such file");
+    if (deps.uploads && !std::filesystem::exists(*path)) path = deps.uploads->PathFor(id);
     auto exp = req.Query("exp");
     auto sig = req.Query("sig");
     if (!exp || !sig) return JsonError(403, "forbidden", "missing link signature");

@@ -17,6 +17,7 @@ struct SystemDeps {
   const media::UrlSigner& signer;
   MetricsRegistry& metrics;
   std::shared_ptr<Clock> clock;
+  const media::BlobStore* uploads = nullptr;  // files clients uploaded (POST /v1/files)
 };
 
 void RegisterSystemRoutes(Router& router, const SystemDeps& deps);

@@ -27,6 +27,7 @@ struct ClientArgs {
   std::string out = ".";
   std::string id;
   double timeout_s = 900;
+  std::string file;
 };
 
 // What a poll of one task tells, whatever the dialect.
@@ -183,6 +184,31 @@ int RunSubmit(const ClientArgs& a) {
   }
 }
 
+// POST /v1/files; prints the signed URL alone as the last line.
+int RunUpload(const ClientArgs& a) {
+  std::ifstream in(a.file, std::ios::binary);
+  if (!in) {
+    fmt::print(stderr, "cannot read {}\n", a.file);
+    return 1;
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto r = net::Fetch({"POST", a.server + "/v1/files",
+                       {"Authorization: Bearer " + a.key, "Content-Type: application/octet-stream"},
+                       std::move(bytes), 300'000});
+  if (!r.ok()) {
+    fmt::print(stderr, "{}\n", r.error().message);
+    return 1;
+  }
+  auto j = json::parse(r->body, nullptr, false);
+  if (r->status != 200 || !j.is_object() || !j.contains("url")) {
+    fmt::print(stderr, "upload refused (HTTP {}): {}\n", r->status, r->body);
+    return 1;
+  }
+  fmt::print("uploaded {} ({} bytes, {}); link valid until {}:\n{}\n", a.file, j["bytes"].get<int64_t>(),
+             j["content_type"].get<std::string>(), j["expires_at"].get<int64_t>(), j["url"].get<std::string>());
+  return 0;
+}
+
 void AddConnection(CLI::App* cmd, ClientArgs& a) {
   cmd->add_option("--server", a.server, "server base URL")->envname("WANSERVE_SERVER")->capture_default_str();
   cmd->add_option("--key", a.key, "API key")->envname("WANSERVE_API_KEY")->required();
@@ -202,6 +228,11 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   submit->add_option("--out", a->out, "folder for downloads")->capture_default_str();
   submit->add_option("--timeout", a->timeout_s, "seconds to wait")->capture_default_str();
   submit->callback([a, &exit_code] { exit_code = RunSubmit(*a); });
+
+  auto* upload = app.add_subcommand("upload", "Upload a local file; prints a URL usable in any dialect");
+  AddConnection(upload, *a);
+  upload->add_option("file", a->file, "image, video or audio file")->required();
+  upload->callback([a, &exit_code] { exit_code = RunUpload(*a); });
 
   auto* status = app.add_subcommand("status", "Print a task as its dialect shows it");
   AddConnection(status, *a);

@@ -49,6 +49,7 @@ int RunServer(const Config& config) {
   auto clock = MakeSystemClock();
   MetricsRegistry metrics;
   media::BlobStore blobs(data->root / "blobs");
+  media::BlobStore uploads(data->root / "uploads");
   media::UrlSigner signer(data->secret);
 
   providers::ProviderRegistry registry;
@@ -67,13 +68,16 @@ int RunServer(const Config& config) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  api::ApiContext ctx{service, signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
-                      data->store.get(), outbound.get()};
+  media::OwnLinks own_links({&blobs, &uploads}, signer, config.public_url, clock);
+  api::ApiContext ctx{service,       signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
+                      data->store.get(), outbound.get(), &own_links, &uploads};
+  media::InputFetcher inputs(*outbound, own_links, data->root / "scratch");
+  pool.UseInputs(&inputs);
   callbacks::CallbackDispatcher dispatcher(*data->store, *outbound, api::MakeCallbackRenderer(ctx), clock, metrics,
                                            config.callbacks);
   pool.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });
   api::Router router;
-  api::RegisterSystemRoutes(router, {*data->store, blobs, signer, metrics, clock});
+  api::RegisterSystemRoutes(router, {*data->store, blobs, signer, metrics, clock, &uploads});
   api::dialects::skills_video::Register(router, ctx);
   api::dialects::unified::Register(router, ctx);
   api::dialects::market::Register(router, ctx);
@@ -86,6 +90,7 @@ int RunServer(const Config& config) {
     return 1;
   }
   if (ctx.public_base_url.empty()) ctx.public_base_url = fmt::format("http://{}:{}", config.http.host, *port);
+  own_links.SetBaseUrl(ctx.public_base_url);
   pool.Start();
   dispatcher.Start();
   server.Run();
@@ -104,6 +109,8 @@ int RunServer(const Config& config) {
       auto swept = sweeper.SweepOnce();
       if (!swept.ok()) spdlog::warn("output sweep failed: {}", swept.error().message);
       else if (*swept > 0) spdlog::info("expired the outputs of {} task(s)", *swept);
+      const auto upload_cutoff = std::filesystem::file_time_type::clock::now() - std::chrono::hours(config.link_ttl_hours);
+      if (int n = uploads.DeleteOlderThan(upload_cutoff); n > 0) spdlog::info("deleted {} expired upload(s)", n);
       lock.lock();
       sweep_cv.wait_for(lock, std::chrono::seconds(config.sweep_interval_s), [&] { return stop_sweeping; });
     }

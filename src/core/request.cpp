@@ -67,6 +67,7 @@ std::string EncodeRequest(const GenerationRequest& r) {
   PutOptional(j, "thinking_mode", r.thinking_mode);
   PutOptional(j, "watermark", r.watermark);
   PutOptional(j, "safety_checker", r.safety_checker);
+  if (r.min_image_side > 0) j["min_image_side"] = r.min_image_side;
   return j.dump();
 }
 
@@ -98,6 +99,7 @@ Result<GenerationRequest> DecodeRequest(std::string_view text) {
     r.thinking_mode = GetOptional<bool>(j, "thinking_mode");
     r.watermark = GetOptional<bool>(j, "watermark");
     r.safety_checker = GetOptional<bool>(j, "safety_checker");
+    r.min_image_side = GetOptional<int>(j, "min_image_side").value_or(0);
     return r;
   } catch (const json::exception& e) {
     return MakeError(ErrorCode::kInternal, std::string("stored request is corrupt: ") + e.what());

@@ -46,6 +46,7 @@ struct GenerationRequest {
   bool sequential = false;              // image-set mode
   std::string audio_setting;            // "auto" | "origin" (video edit)
   std::string callback_url;
+  int min_image_side = 0;               // reference images' smallest side; 0 = server default
 
   bool operator==(const GenerationRequest&) const = default;
 };

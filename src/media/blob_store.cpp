@@ -97,4 +97,16 @@ Status BlobStore::Delete(std::string_view id) const {
   return Status::Ok();
 }
 
+int BlobStore::DeleteOlderThan(std::filesystem::file_time_type cutoff) const {
+  int deleted = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root_, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file() || !IsValidId(it->path().filename().string())) continue;
+    std::error_code fec;
+    if (it->last_write_time(fec) < cutoff && !fec && std::filesystem::remove(it->path(), fec)) ++deleted;
+  }
+  return deleted;
+}
+
 }  // namespace wanserve::media

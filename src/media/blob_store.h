@@ -26,6 +26,8 @@ class BlobStore {
   // A scratch path on the same filesystem for encoders that write files.
   std::filesystem::path ScratchPath(std::string_view blob_id) const;
   Status Delete(std::string_view blob_id) const;
+  // Deletes blobs last written before cutoff; returns how many.
+  int DeleteOlderThan(std::filesystem::file_time_type cutoff) const;
 
   static bool IsValidId(std::string_view blob_id);
   static std::string ContentTypeFor(std::string_view blob_id);

@@ -85,7 +85,9 @@ Result<MediaInfo> ProbeVideoFile(const std::string& path) {
 
 Result<MediaInfo> ProbeImageFile(const std::string& path) {
   EnsureVipsStarted();
-  VipsImage* img = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, nullptr);
+  // Loaders only warn about a truncated file by default; an input that is cut short must fail.
+  VipsImage* img = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                            VIPS_FAIL_ON_TRUNCATED, nullptr);
   if (!img) {
     std::string err = vips_error_buffer();
     vips_error_clear();

@@ -140,8 +140,13 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
   };
 
   auto provider = providers_.Resolve(task.request);
+  Result<media::PreparedInputs> inputs = media::PreparedInputs{};
+  if (provider.ok() && inputs_) inputs = inputs_->Prepare(task.id, task.request);
   if (!provider.ok()) {
     FinishWithError(run, task, provider.error());
+  } else if (!inputs.ok()) {
+    // Bad input media fail the task before any generation; the hold is released.
+    FinishWithError(run, task, inputs.error());
   } else {
     int64_t last_progress_ms = 0;
     int last_progress = 0;
@@ -156,7 +161,8 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
       }
     };
     auto canceled = [&] { return run->cancel || run->lost || stopping_; };
-    auto media = (*provider)->Run(task.request, on_progress, canceled);
+    const core::GenerationRequest request = media::ApplyInputs(task.request, *inputs);
+    auto media = (*provider)->Run(request, on_progress, canceled);
     if (run->lost) {
       // Another worker owns the task now; nothing of this attempt may be recorded.
     } else if (!media.ok() && media.error().code == ErrorCode::kCanceled) {
@@ -184,6 +190,7 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
       }
     }
   }
+  if (inputs_) inputs_->Cleanup(task.id);
   {
     std::lock_guard lock(mu_);
     running_.erase(task.id);

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "media/inputs.h"
 #include "providers/provider.h"
 #include "store/task_store.h"
 #include "tasks/output_writer.h"
@@ -44,6 +45,9 @@ class WorkerPool {
   void Notify();
   // Called after a task this pool ran reached a terminal state (set before Start).
   void OnTaskFinished(std::function<void()> hook) { on_finished_ = std::move(hook); }
+  // Fetches and validates input media before a task runs (set before Start); without it,
+  // tasks run on their request alone.
+  void UseInputs(const media::InputFetcher* inputs) { inputs_ = inputs; }
 
  private:
   struct Running {
@@ -65,6 +69,7 @@ class WorkerPool {
   MetricsRegistry& metrics_;
   WorkerOptions options_;
   std::function<void()> on_finished_;
+  const media::InputFetcher* inputs_ = nullptr;
 
   std::atomic<bool> stopping_{false};
   std::mutex mu_;

@@ -46,7 +46,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     auto args = Argv(argv);
-    ::execv(args[0], args.data());
+    ::execvp(args[0], args.data());  // PATH lookup for tools such as ffmpeg
     ::_exit(127);
   }
   ::close(out_pipe[1]);

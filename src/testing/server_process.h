@@ -16,7 +16,7 @@ struct CommandResult {
   std::string err;  // stderr
 };
 
-// Runs a command to completion, capturing its output.
+// Runs a command to completion, capturing its output; a bare name is looked up in PATH.
 CommandResult RunCommand(const std::vector<std::string>& argv);
 
 // Creates an API key in the data folder through `wanserve admin keys create`.

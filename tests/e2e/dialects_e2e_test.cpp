@@ -1,4 +1,6 @@
 // Submit in each dialect -> poll -> download -> decode, through real sockets.
+#include <fstream>
+
 #include "e2e_fixture.h"
 #include "media/probe.h"
 
@@ -58,8 +60,21 @@ TEST_F(DialectsE2E, SkillsVideoImageAndEditVideo) {
   EXPECT_EQ(created["usage"], json::parse(R"({"total":20,"subscription":0,"permanent":20})"));
   EXPECT_TRUE(created["data"].is_null());
 
+  // The input video: made by ffmpeg, uploaded through POST /v1/files.
+  const std::string clip = (dir_.path() / "input.mp4").string();
+  auto made = testing::RunCommand({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                                   "testsrc=size=320x240:rate=16", "-t", "3", "-pix_fmt", "yuv420p", clip});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::ifstream in(clip, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto uploaded = Call("POST", "/v1/files", bytes, {"Authorization: Bearer " + key_});
+  ASSERT_EQ(uploaded.status, 200) << uploaded.body;
+  const json file = json::parse(uploaded.body);
+  EXPECT_EQ(file["content_type"], "video/mp4");
+  EXPECT_EQ(file["bytes"], bytes.size());
   auto edit = Authed("POST", "/api/v1/generation/wan/wan-v2.7/edit-video",
-                     R"({"prompt":"clay style","video_url":"https://example.com/in.mp4","resolution":"720p","duration":2,"aspect_ratio":"9:16"})");
+                     json{{"prompt", "clay style"}, {"video_url", file["url"]}, {"resolution", "720p"},
+                          {"duration", 2}, {"aspect_ratio", "9:16"}}.dump());
   ASSERT_EQ(edit.status, 200) << edit.body;
 
   json done = WaitDone(created["id"]);
@@ -147,6 +162,57 @@ TEST_F(DialectsE2E, LinksAreSignedAndSupportRanges) {
   std::string longer = path;
   longer.replace(longer.find("exp=") + 4, 1, "9");
   EXPECT_EQ(Call("GET", longer).status, 403) << "extending the expiry breaks the signature";
+}
+
+}  // namespace
+}  // namespace wanserve::e2e
+
+namespace wanserve::e2e {
+namespace {
+
+class InputMediaE2E : public ServerTest {
+ protected:
+  void SetUp() override { StartServer(); }
+
+  // Makes a clip with ffmpeg and uploads it; returns its signed URL.
+  std::string UploadClip(double seconds) {
+    const std::string clip = (dir_.path() / ("clip" + std::to_string(seconds) + ".mp4")).string();
+    auto made = testing::RunCommand({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                                     "testsrc=size=320x240:rate=16", "-t", std::to_string(seconds), "-pix_fmt",
+                                     "yuv420p", clip});
+    EXPECT_EQ(made.exit_code, 0) << made.err;
+    std::ifstream in(clip, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto r = Call("POST", "/v1/files", bytes, {"Authorization: Bearer " + key_});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body)["url"];
+  }
+
+  json Edit(const std::string& url) {
+    auto r = Authed("POST", "/v1/videos/generations",
+                    json{{"model", "wan2.7-video-edit"}, {"prompt", "clay"}, {"video_urls", {url}}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return WaitDone(json::parse(r.body)["id"]);
+  }
+};
+
+TEST_F(InputMediaE2E, ABadInputFailsTheTaskWithAPreciseReasonAndAGoodOneKeepsItsDuration) {
+  json bad = Edit(UploadClip(1));
+  EXPECT_EQ(bad["status"], "failed") << bad.dump();
+  EXPECT_NE(bad.dump().find("video is 1.0 s; 2-10 s is required"), std::string::npos) << bad.dump();
+
+  json good = Edit(UploadClip(3));
+  ASSERT_EQ(good["status"], "completed") << good.dump();
+  auto info = media::ProbeVideoFile(Download(good["results"][0]));
+  ASSERT_TRUE(info.ok());
+  EXPECT_NEAR(info->duration_s, 3.0, 0.1) << "duration 0 keeps the input's";
+  // No aspect ratio keeps the input's 4:3, on the encoder's 16-pixel grid.
+  EXPECT_NEAR(static_cast<double>(info->width) / info->height, 4.0 / 3.0, 0.02) << info->width << "x" << info->height;
+
+  auto refused = Call("POST", "/v1/files", "GIF89a not a supported file", {"Authorization: Bearer " + key_});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(json::parse(refused.body)["error"]["param"], "file");
+  EXPECT_EQ(Call("POST", "/v1/files", "x").status, 401);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ Result<Parsed> ParseImage(const json& body, bool pro) {
   ASSIGN_OR_RETURN(r.image_urls, f.UrlArray("image_urls", 0, 4));
   const bool edit = !r.image_urls.empty();
   r.kind = edit ? core::RequestKind::kImageEdit : core::RequestKind::kTextToImage;
+  if (edit) r.min_image_side = 384;  // seed: "Each image must be at least 384x384 pixels"
   ASSIGN_OR_RETURN(r.negative_prompt, f.StringOr("negative_prompt", "", 500));
   ASSIGN_OR_RETURN(std::string ratio, f.EnumOr("aspect_ratio", "1:1", {"1:1", "3:4", "9:16", "4:3", "16:9"}));
   ASSIGN_OR_RETURN(r.seed, f.OptionalInt("seed", 0, kSeedMax));

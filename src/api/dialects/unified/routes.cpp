@@ -40,6 +40,9 @@ void Register(Router& router, const ApiContext& ctx) {
   router.Add({"POST", "/v1/videos/generations", true,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
               RenderError});
+  router.Add({"POST", "/v1/files", true,
+              [&ctx](const HttpRequest& req, const RequestContext&) { return Upload(ctx, req); }, RenderError,
+              ctx.upload_body_limit});
   router.Add({"GET", "/v1/credits", true,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());

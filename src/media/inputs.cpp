@@ -1,0 +1,227 @@
+#include "media/inputs.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include "media/sniff.h"
+
+namespace wanserve::media {
+namespace {
+
+Error InputError(std::string detail, std::string message) {
+  Error e = MakeError(ErrorCode::kInvalidInput, std::move(message));
+  e.detail_code = std::move(detail);
+  return e;
+}
+
+std::string Megabytes(int64_t bytes) {
+  return bytes % (1 << 20) == 0 ? fmt::format("{} MB", bytes >> 20) : fmt::format("{} bytes", bytes);
+}
+
+// The image format the first bytes name; empty when they name none.
+std::string SniffImage(const std::filesystem::path& path) {
+  char head[12] = {};
+  std::ifstream(path, std::ios::binary).read(head, sizeof(head));
+  auto type = SniffMedia(std::string_view(head, sizeof(head)));
+  return type && type->kind == "image" ? type->name : std::string();
+}
+
+}  // namespace
+
+std::optional<Result<std::filesystem::path>> OwnLinks::Resolve(const std::string& url) const {
+  const std::string prefix = base_ + "/files/";
+  if (base_.empty() || !url.starts_with(prefix)) return std::nullopt;
+  std::string rest = url.substr(prefix.size());
+  const auto q = rest.find('?');
+  const std::string blob = rest.substr(0, q);
+  std::string exp, sig;
+  if (q != std::string::npos) {
+    std::string_view query = std::string_view(rest).substr(q + 1);
+    while (!query.empty()) {
+      auto amp = query.find('&');
+      auto pair = query.substr(0, amp);
+      if (pair.starts_with("exp=")) exp = pair.substr(4);
+      if (pair.starts_with("sig=")) sig = pair.substr(4);
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+  }
+  if (Status s = signer_.Verify(blob, exp, sig, clock_->NowMs() / 1000); !s.ok()) {
+    Error e = s.error();
+    e.detail_code = "link_invalid";
+    return Result<std::filesystem::path>(e);
+  }
+  for (const BlobStore* store : stores_) {
+    auto path = store->PathFor(blob);
+    if (path.ok() && std::filesystem::exists(*path)) return path;
+  }
+  return Result<std::filesystem::path>(MakeError(ErrorCode::kNotFound, "the linked file no longer exists"));
+}
+
+InputFetcher::InputFetcher(net::OutboundClient& client, const OwnLinks& own, std::filesystem::path scratch_root,
+                           InputLimits limits)
+    : client_(client), own_(own), scratch_root_(std::move(scratch_root)), limits_(limits) {}
+
+Result<InputFile> InputFetcher::Fetch(const std::string& url, const std::string& label, int64_t max_bytes,
+                                      const std::filesystem::path& dest) const {
+  InputFile file{label, dest, {}};
+  if (auto own = own_.Resolve(url)) {
+    if (!own->ok()) return InputError("input_unreachable", fmt::format("{}: {}", label, own->error().message));
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(own->value(), ec);
+    if (ec) return InputError("input_unreachable", fmt::format("{}: the uploaded file no longer exists", label));
+    if (static_cast<int64_t>(size) > max_bytes) {
+      return InputError("input_too_large", fmt::format("{} is larger than {}", label, Megabytes(max_bytes)));
+    }
+    std::filesystem::copy_file(own->value(), dest, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) return MakeError(ErrorCode::kInternal, fmt::format("{}: cannot copy the upload: {}", label, ec.message()));
+    return file;
+  }
+  net::OutboundRequest request;
+  request.url = url;
+  request.max_body_bytes = max_bytes;
+  request.connect_timeout_ms = limits_.connect_timeout_ms;
+  request.timeout_ms = limits_.timeout_ms;
+  auto response = client_.Send(request);
+  if (!response.ok()) {
+    const Error& e = response.error();
+    if (e.detail_code == "too_large") {
+      return InputError("input_too_large", fmt::format("{} is larger than {}", label, Megabytes(max_bytes)));
+    }
+    if (e.detail_code == "address_blocked") return InputError("address_blocked", fmt::format("{}: {}", label, e.message));
+    return InputError("input_unreachable", fmt::format("{} could not be downloaded: {}", label, e.message));
+  }
+  if (response->status < 200 || response->status >= 300) {
+    return InputError("input_unreachable", fmt::format("{} could not be downloaded: {} answered HTTP {}", label,
+                                                       response->url, response->status));
+  }
+  std::ofstream out(dest, std::ios::binary);
+  out.write(response->body.data(), static_cast<std::streamsize>(response->body.size()));
+  if (!out) return MakeError(ErrorCode::kInternal, fmt::format("{}: cannot write {}", label, dest.string()));
+  return file;
+}
+
+Status InputFetcher::CheckImage(InputFile& file, int min_side) const {
+  const std::string format = SniffImage(file.path);
+  if (format.empty() || format == "GIF") {
+    return InputError("image_format_unsupported",
+                      fmt::format("{} is {}; JPEG, PNG, BMP or WebP is required", file.label,
+                                  format.empty() ? "not an image" : format));
+  }
+  auto info = ProbeImageFile(file.path.string());
+  if (!info.ok()) return InputError("image_corrupt", fmt::format("{} ({}) {}", file.label, format, info.error().message));
+  file.info = *info;
+  const int w = info->width, h = info->height;
+  if (std::min(w, h) < min_side) {
+    return InputError("image_too_small",
+                      fmt::format("{} is {}x{}, minimum {}x{}", file.label, w, h, min_side, min_side));
+  }
+  if (std::max(w, h) > limits_.image_max_side) {
+    return InputError("image_too_large",
+                      fmt::format("{} is {}x{}, at most {} px per side", file.label, w, h, limits_.image_max_side));
+  }
+  return Status::Ok();
+}
+
+Status InputFetcher::CheckVideo(InputFile& file) const {
+  auto info = ProbeVideoFile(file.path.string());
+  if (!info.ok()) return InputError("video_corrupt", fmt::format("{}: {}", file.label, info.error().message));
+  file.info = *info;
+  if (info->container.find("mp4") == std::string::npos && info->container.find("mov") == std::string::npos) {
+    return InputError("video_format_unsupported",
+                      fmt::format("{} is {}; MP4 or MOV is required", file.label, info->container));
+  }
+  if (info->frames == 0 || info->width == 0) {
+    return InputError("video_corrupt", fmt::format("{} has no video stream", file.label));
+  }
+  if (info->duration_s < limits_.video_min_s - 0.05 || info->duration_s > limits_.video_max_s + 0.05) {
+    return InputError(info->duration_s < limits_.video_min_s ? "video_too_short" : "video_too_long",
+                      fmt::format("{} is {:.1f} s; {}-{} s is required", file.label, info->duration_s,
+                                  limits_.video_min_s, limits_.video_max_s));
+  }
+  const int w = info->width, h = info->height;
+  if (std::min(w, h) < limits_.video_min_side || std::max(w, h) > limits_.video_max_side) {
+    return InputError(std::min(w, h) < limits_.video_min_side ? "video_too_small" : "video_too_large",
+                      fmt::format("{} is {}x{}; sides of {}-{} px are required", file.label, w, h,
+                                  limits_.video_min_side, limits_.video_max_side));
+  }
+  const double ratio = static_cast<double>(std::max(w, h)) / std::min(w, h);
+  if (ratio > limits_.video_max_ratio) {
+    return InputError("video_aspect_ratio",
+                      fmt::format("{} is {}x{}; an aspect ratio between 1:8 and 8:1 is required", file.label, w, h));
+  }
+  return Status::Ok();
+}
+
+Status InputFetcher::CheckAudio(InputFile& file) const {
+  auto info = ProbeVideoFile(file.path.string());
+  if (!info.ok()) return InputError("audio_corrupt", fmt::format("{}: {}", file.label, info.error().message));
+  file.info = *info;
+  if (info->container != "wav" && info->container != "mp3") {
+    return InputError("audio_format_unsupported", fmt::format("{} is {}; WAV or MP3 is required", file.label, info->container));
+  }
+  if (!info->has_audio) return InputError("audio_corrupt", fmt::format("{} has no audio stream", file.label));
+  if (info->duration_s < limits_.audio_min_s - 0.05 || info->duration_s > limits_.audio_max_s + 0.05) {
+    return InputError(info->duration_s < limits_.audio_min_s ? "audio_too_short" : "audio_too_long",
+                      fmt::format("{} is {:.1f} s; {}-{} s is required", file.label, info->duration_s,
+                                  limits_.audio_min_s, limits_.audio_max_s));
+  }
+  return Status::Ok();
+}
+
+Result<PreparedInputs> InputFetcher::Prepare(const std::string& task_id, const core::GenerationRequest& r) const {
+  PreparedInputs out;
+  if (r.image_urls.empty() && r.video_url.empty() && r.audio_urls.empty()) return out;
+  const auto dir = scratch_root_ / task_id;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return MakeError(ErrorCode::kInternal, "cannot create " + dir.string() + ": " + ec.message());
+  if (!r.video_url.empty()) {
+    ASSIGN_OR_RETURN(InputFile video, Fetch(r.video_url, "video", limits_.max_video_bytes, dir / "video"));
+    RETURN_IF_ERROR(CheckVideo(video));
+    out.video = std::move(video);
+  }
+  const int min_side = r.min_image_side > 0 ? r.min_image_side : limits_.image_min_side;
+  for (size_t i = 0; i < r.image_urls.size(); ++i) {
+    const std::string label = fmt::format("image {}", i + 1);
+    ASSIGN_OR_RETURN(InputFile image, Fetch(r.image_urls[i], label, limits_.max_image_bytes,
+                                            dir / fmt::format("image-{}", i + 1)));
+    RETURN_IF_ERROR(CheckImage(image, min_side));
+    out.images.push_back(std::move(image));
+  }
+  for (size_t i = 0; i < r.audio_urls.size(); ++i) {
+    const std::string label = r.audio_urls.size() == 1 ? "audio" : fmt::format("audio {}", i + 1);
+    ASSIGN_OR_RETURN(InputFile audio, Fetch(r.audio_urls[i], label, limits_.max_audio_bytes,
+                                            dir / fmt::format("audio-{}", i + 1)));
+    RETURN_IF_ERROR(CheckAudio(audio));
+    out.audio.push_back(std::move(audio));
+  }
+  return out;
+}
+
+void InputFetcher::Cleanup(const std::string& task_id) const {
+  std::error_code ec;
+  std::filesystem::remove_all(scratch_root_ / task_id, ec);
+  if (ec) spdlog::warn("task={} input files not removed: {}", task_id, ec.message());
+}
+
+core::GenerationRequest ApplyInputs(core::GenerationRequest r, const PreparedInputs& inputs, double max_seconds) {
+  if (!inputs.video) return r;
+  const MediaInfo& v = inputs.video->info;
+  if (r.duration_s <= 0) r.duration_s = std::min(max_seconds, std::floor(v.duration_s));
+  if (r.aspect_ratio.empty() && v.width > 0 && v.height > 0 && r.width > 0 && r.height > 0) {
+    // Same pixel count as the tier's default size, in the input's ratio, on a 16-pixel grid.
+    const double area = static_cast<double>(r.width) * r.height;
+    const double ratio = static_cast<double>(v.width) / v.height;
+    auto grid = [](double x) { return std::max(16, static_cast<int>(std::lround(x / 16.0)) * 16); };
+    r.width = grid(std::sqrt(area * ratio));
+    r.height = grid(std::sqrt(area / ratio));
+  }
+  return r;
+}
+
+}  // namespace wanserve::media

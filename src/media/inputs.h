@@ -1,0 +1,98 @@
+#pragma once
+// Input media of a task (reference images, the video to edit, driving audio): downloaded
+// through the guarded OutboundClient with hard size caps while streaming, or read straight from
+// the blob store when the URL is one of our own signed upload links; then probed with the same
+// decoders a client would use and validated against the seeds' rules. A violation is an error
+// with a precise detail code, e.g. image_too_small: "image 2 is 300x300, minimum 384x384".
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "core/request.h"
+#include "media/blob_store.h"
+#include "media/probe.h"
+#include "media/url_signer.h"
+#include "net/outbound_client.h"
+
+namespace wanserve::media {
+
+struct InputLimits {
+  int64_t max_image_bytes = 20 << 20;   // Default: 20 MB (seed)
+  int64_t max_video_bytes = 100 << 20;  // Default: 100 MB (seed)
+  int64_t max_audio_bytes = 15 << 20;   // Default: 15 MB (seed)
+  int image_min_side = 240;             // Default when the request names none
+  int image_max_side = 8000;
+  double video_min_s = 2, video_max_s = 10;
+  int video_min_side = 240, video_max_side = 4096;
+  double video_max_ratio = 8;           // 1:8 to 8:1
+  double audio_min_s = 2, audio_max_s = 30;
+  int64_t connect_timeout_ms = 10'000;  // Default: 10 s
+  int64_t timeout_ms = 120'000;         // Default: 2 min per file
+};
+
+struct InputFile {
+  std::string label;  // "image 2", "video", "audio 1": how messages name it
+  std::filesystem::path path;
+  MediaInfo info;
+};
+
+struct PreparedInputs {
+  std::vector<InputFile> images;
+  std::optional<InputFile> video;
+  std::vector<InputFile> audio;
+};
+
+// Recognises links this server signed (POST /v1/files uploads, earlier outputs).
+class OwnLinks {
+ public:
+  // stores: where signed blobs may live (outputs, uploads), searched in order.
+  OwnLinks(std::vector<const BlobStore*> stores, const UrlSigner& signer, std::string public_base_url,
+           std::shared_ptr<Clock> clock)
+      : stores_(std::move(stores)), signer_(signer), base_(std::move(public_base_url)), clock_(std::move(clock)) {}
+  void SetBaseUrl(std::string base) { base_ = std::move(base); }
+  // nullopt when url is not under <base>/files/; else the blob's path, or kForbidden when the
+  // signature is wrong or expired.
+  std::optional<Result<std::filesystem::path>> Resolve(const std::string& url) const;
+
+ private:
+  std::vector<const BlobStore*> stores_;
+  const UrlSigner& signer_;
+  std::string base_;
+  std::shared_ptr<Clock> clock_;
+};
+
+class InputFetcher {
+ public:
+  InputFetcher(net::OutboundClient& client, const OwnLinks& own, std::filesystem::path scratch_root,
+               InputLimits limits = {});
+
+  // Fetches and validates every input of the request into <scratch_root>/<task_id>/.
+  Result<PreparedInputs> Prepare(const std::string& task_id, const core::GenerationRequest& request) const;
+  // Removes what Prepare left for the task.
+  void Cleanup(const std::string& task_id) const;
+
+ private:
+  Result<InputFile> Fetch(const std::string& url, const std::string& label, int64_t max_bytes,
+                          const std::filesystem::path& dest) const;
+  Status CheckImage(InputFile& file, int min_side) const;
+  Status CheckVideo(InputFile& file) const;
+  Status CheckAudio(InputFile& file) const;
+
+  net::OutboundClient& client_;
+  const OwnLinks& own_;
+  std::filesystem::path scratch_root_;
+  InputLimits limits_;
+};
+
+// The request as it will run once its inputs are known: a video edit that keeps the input's
+// duration (0) gets the probed one (at most max_seconds), and one that keeps the input's aspect
+// ratio gets an output of the same area in the input's ratio.
+core::GenerationRequest ApplyInputs(core::GenerationRequest request, const PreparedInputs& inputs,
+                                    double max_seconds = 10);
+
+}  // namespace wanserve::media
