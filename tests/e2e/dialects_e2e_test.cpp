@@ -209,6 +209,23 @@ TEST_F(InputMediaE2E, ABadInputFailsTheTaskWithAPreciseReasonAndAGoodOneKeepsIts
   // No aspect ratio keeps the input's 4:3, on the encoder's 16-pixel grid.
   EXPECT_NEAR(static_cast<double>(info->width) / info->height, 4.0 / 3.0, 0.02) << info->width << "x" << info->height;
 
+  // A browser-style multipart form works as well as a raw body.
+  const std::string png = (dir_.path() / "ref.png").string();
+  ASSERT_EQ(testing::RunCommand({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                                 "testsrc=size=400x400", "-frames:v", "1", png}).exit_code, 0);
+  std::ifstream in(png, std::ios::binary);
+  const std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string form = "--XyZ\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nedit\r\n"
+                           "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ref.png\"\r\n"
+                           "Content-Type: image/png\r\n\r\n" + image + "\r\n--XyZ--\r\n";
+  auto multipart = Call("POST", "/v1/files", form,
+                        {"Authorization: Bearer " + key_, "Content-Type: multipart/form-data; boundary=XyZ"});
+  ASSERT_EQ(multipart.status, 200) << multipart.body;
+  EXPECT_EQ(json::parse(multipart.body)["bytes"], image.size());
+  EXPECT_EQ(json::parse(multipart.body)["content_type"], "image/png");
+  auto fetched = Call("GET", json::parse(multipart.body)["url"].get<std::string>().substr(server_->base_url().size()));
+  EXPECT_EQ(fetched.body, image);
+
   auto refused = Call("POST", "/v1/files", "GIF89a not a supported file", {"Authorization: Bearer " + key_});
   EXPECT_EQ(refused.status, 400);
   EXPECT_EQ(json::parse(refused.body)["error"]["param"], "file");
