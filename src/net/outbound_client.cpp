@@ -222,15 +222,20 @@ struct OutboundClient::Impl {
     return NetError(ErrorCode::kUnavailable, "transfer_failed", "the server is shutting down");
   }
 
-  void Finish(const std::shared_ptr<Transfer>& t, Result<OutboundResponse> result) {
-    if (t->easy) {
-      curl_multi_remove_handle(multi, t->easy);
-      curl_easy_cleanup(t->easy);
-      t->easy = nullptr;
+  // Frees the transfer's libcurl handle and lists (a redirect starts over with new ones).
+  void ReleaseHandle(Transfer& t) {
+    if (t.easy) {
+      curl_multi_remove_handle(multi, t.easy);
+      curl_easy_cleanup(t.easy);
+      t.easy = nullptr;
     }
-    curl_slist_free_all(t->header_list);
-    curl_slist_free_all(t->resolve_list);
-    t->header_list = t->resolve_list = nullptr;
+    curl_slist_free_all(t.header_list);
+    curl_slist_free_all(t.resolve_list);
+    t.header_list = t.resolve_list = nullptr;
+  }
+
+  void Finish(const std::shared_ptr<Transfer>& t, Result<OutboundResponse> result) {
+    ReleaseHandle(*t);
     auto done = std::move(t->done);
     if (done) done(std::move(result));
   }
@@ -464,12 +469,7 @@ struct OutboundClient::Impl {
       Finish(t, scheme.error());
       return;
     }
-    curl_multi_remove_handle(multi, t->easy);
-    curl_easy_cleanup(t->easy);
-    t->easy = nullptr;
-    curl_slist_free_all(t->header_list);
-    curl_slist_free_all(t->resolve_list);
-    t->header_list = t->resolve_list = nullptr;
+    ReleaseHandle(*t);
     t->target = std::move(next).value();
     Enqueue(t);
   }
