@@ -6,6 +6,7 @@
 
 #include "callbacks/signature.h"
 #include "testing/loopback_http_server.h"
+#include "testing/sample_task.h"
 #include "testing/temp_dir.h"
 #include "testing/test_pki.h"
 
@@ -31,15 +32,8 @@ class DispatcherTest : public ::testing::Test {
 
   // A task that finished (canceled while queued) with its callback in the outbox.
   void FinishTaskWithCallback(const std::string& id, const std::string& url) {
-    core::Task t;
-    t.id = id;
-    t.dialect = "unified";
-    t.key_id = "key_a";
-    t.model_alias = "m";
-    t.client_echo = "{}";
-    t.request.model = "wan2.7-t2v";
+    core::Task t = testing::SampleTask(id, clock_->NowMs());
     t.request.callback_url = url;
-    t.created_ms = clock_->NowMs();
     ASSERT_TRUE(store_->Insert(t, {}).ok());
     ASSERT_TRUE(store_->RequestCancel(id, clock_->NowMs()).ok());
   }

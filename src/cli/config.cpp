@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <charconv>
 #include <functional>
 #include <set>
 #include <stdexcept>
@@ -182,14 +183,12 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   std::string_view schedule = config.callback_retry_schedule_s;
   while (!schedule.empty()) {
     auto comma = schedule.find(',');
-    std::string item(schedule.substr(0, comma));
-    size_t used = 0;
+    std::string_view item = schedule.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     double seconds = -1;
-    try {
-      seconds = std::stod(item, &used);
-    } catch (const std::exception&) {
-    }
-    if (seconds < 0 || item.find_first_not_of(" 0123456789.") != std::string::npos) {
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), seconds);
+    if (ec != std::errc() || end != item.data() + item.size() || seconds < 0) {
       throw std::runtime_error("callbacks.retry_schedule_s must be a comma-separated list of seconds");
     }
     config.callbacks.retry_delays_ms.push_back(static_cast<int64_t>(seconds * 1000));

@@ -33,30 +33,15 @@ std::string SniffImage(const std::filesystem::path& path) {
 }  // namespace
 
 std::optional<Result<std::filesystem::path>> OwnLinks::Resolve(const std::string& url) const {
-  const std::string prefix = base_ + "/files/";
-  if (base_.empty() || !url.starts_with(prefix)) return std::nullopt;
-  std::string rest = url.substr(prefix.size());
-  const auto q = rest.find('?');
-  const std::string blob = rest.substr(0, q);
-  std::string exp, sig;
-  if (q != std::string::npos) {
-    std::string_view query = std::string_view(rest).substr(q + 1);
-    while (!query.empty()) {
-      auto amp = query.find('&');
-      auto pair = query.substr(0, amp);
-      if (pair.starts_with("exp=")) exp = pair.substr(4);
-      if (pair.starts_with("sig=")) sig = pair.substr(4);
-      if (amp == std::string_view::npos) break;
-      query.remove_prefix(amp + 1);
-    }
-  }
-  if (Status s = signer_.Verify(blob, exp, sig, clock_->NowMs() / 1000); !s.ok()) {
-    Error e = s.error();
+  if (base_.empty() || !url.starts_with(base_ + "/files/")) return std::nullopt;
+  auto blob = signer_.VerifyPath(std::string_view(url).substr(base_.size()), clock_->NowMs() / 1000);
+  if (!blob.ok()) {
+    Error e = blob.error();
     e.detail_code = "link_invalid";
     return Result<std::filesystem::path>(e);
   }
   for (const BlobStore* store : stores_) {
-    auto path = store->PathFor(blob);
+    auto path = store->PathFor(*blob);
     if (path.ok() && std::filesystem::exists(*path)) return path;
   }
   return Result<std::filesystem::path>(MakeError(ErrorCode::kNotFound, "the linked file no longer exists"));
@@ -77,8 +62,7 @@ Result<InputFile> InputFetcher::Fetch(const std::string& url, const std::string&
     if (static_cast<int64_t>(size) > max_bytes) {
       return InputError("input_too_large", fmt::format("{} is larger than {}", label, Megabytes(max_bytes)));
     }
-    std::filesystem::copy_file(own->value(), dest, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) return MakeError(ErrorCode::kInternal, fmt::format("{}: cannot copy the upload: {}", label, ec.message()));
+    file.path = own->value();  // probed where it lies; Cleanup only touches the scratch folder
     return file;
   }
   net::OutboundRequest request;

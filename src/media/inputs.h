@@ -71,7 +71,8 @@ class InputFetcher {
   InputFetcher(net::OutboundClient& client, const OwnLinks& own, std::filesystem::path scratch_root,
                InputLimits limits = {});
 
-  // Fetches and validates every input of the request into <scratch_root>/<task_id>/.
+  // Validates every input of the request: downloads go to <scratch_root>/<task_id>/, files
+  // behind our own links are probed where they lie.
   Result<PreparedInputs> Prepare(const std::string& task_id, const core::GenerationRequest& request) const;
   // Removes what Prepare left for the task.
   void Cleanup(const std::string& task_id) const;

@@ -29,4 +29,24 @@ Status UrlSigner::Verify(std::string_view blob_id, std::string_view exp_text, st
   return Status::Ok();
 }
 
+Result<std::string> UrlSigner::VerifyPath(std::string_view path, int64_t now) const {
+  constexpr std::string_view kPrefix = "/files/";
+  if (!path.starts_with(kPrefix)) return MakeError(ErrorCode::kForbidden, "not a signed file link");
+  path.remove_prefix(kPrefix.size());
+  const auto q = path.find('?');
+  const std::string_view blob = path.substr(0, q);
+  std::string_view exp, sig;
+  std::string_view query = q == std::string_view::npos ? std::string_view() : path.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (pair.starts_with("exp=")) exp = pair.substr(4);
+    if (pair.starts_with("sig=")) sig = pair.substr(4);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  RETURN_IF_ERROR(Verify(blob, exp, sig, now));
+  return std::string(blob);
+}
+
 }  // namespace wanserve::media

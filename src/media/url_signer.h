@@ -14,6 +14,9 @@ class UrlSigner {
 
   // Path and query, to be appended to the server's public base URL.
   std::string SignedPath(std::string_view blob_id, int64_t expires_unix_s) const;
+  // The inverse of SignedPath: the blob id of "/files/<blob>?exp=…&sig=…", or kForbidden when
+  // the path is not one, or its signature is wrong or expired.
+  Result<std::string> VerifyPath(std::string_view path_and_query, int64_t now_unix_s) const;
   // kForbidden for a wrong signature or one that expired before now.
   Status Verify(std::string_view blob_id, std::string_view exp, std::string_view sig,
                 int64_t now_unix_s) const;

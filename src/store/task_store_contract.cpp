@@ -369,16 +369,9 @@ namespace wanserve::store {
 namespace {
 
 core::Task TaskWithCallback(const std::string& id, const std::string& url, const std::string& account = kDefaultAccountId) {
-  core::Task t;
-  t.id = id;
-  t.dialect = "unified";
-  t.key_id = "key_a";
+  core::Task t = testing::SampleTask(id, 1000);
   t.account_id = account;
-  t.model_alias = "wan2.7-text-to-video";
-  t.client_echo = "{}";
-  t.request.model = "wan2.7-t2v";
   t.request.callback_url = url;
-  t.created_ms = 1000;
   return t;
 }
 

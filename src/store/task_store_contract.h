@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "store/task_store.h"
+#include "testing/sample_task.h"
 
 namespace wanserve::store {
 
@@ -34,14 +35,7 @@ class LedgerContract : public TaskStoreContract {
     for (const auto& p : *problems) ADD_FAILURE() << p.account_id << " " << p.task_id << ": " << p.what;
   }
   core::Task Paid(const std::string& id) {
-    core::Task t;
-    t.id = id;
-    t.dialect = "unified";
-    t.key_id = "key_a";
-    t.model_alias = "m";
-    t.client_echo = "{}";
-    t.request.model = "wan2.7-t2v";
-    t.created_ms = 1;
+    core::Task t = testing::SampleTask(id);
     t.account_id = "acct_a";
     return t;
   }

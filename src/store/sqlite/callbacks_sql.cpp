@@ -89,9 +89,9 @@ Status RecordCallbackAttempt(Db& db, const CallbackAttempt& a, bool delivered, i
   ASSIGN_OR_RETURN(Statement * u, db.Prepare(
       "UPDATE callbacks SET state = ?1, next_attempt_ms = ?2, finished_ms = ?3 "
       "WHERE id = ?4 AND attempts = ?5 AND state = 'pending'"));
-  const char* state = delivered ? "delivered" : (retry_at_ms > 0 ? "pending" : "failed");
-  u->Bind(1, state).Bind(2, delivered ? 0 : retry_at_ms).Bind(3, std::string_view(state) == "pending" ? 0 : now_ms)
-      .Bind(4, a.callback_id).Bind(5, a.attempt);
+  const bool retry = !delivered && retry_at_ms > 0;
+  u->Bind(1, delivered ? "delivered" : (retry ? "pending" : "failed")).Bind(2, retry ? retry_at_ms : 0)
+      .Bind(3, retry ? 0 : now_ms).Bind(4, a.callback_id).Bind(5, a.attempt);
   ASSIGN_OR_RETURN(int changed, u->Run());
   if (changed == 0) {
     return MakeError(ErrorCode::kConflict, fmt::format("callback {} attempt {} is no longer ours", a.callback_id, a.attempt));
