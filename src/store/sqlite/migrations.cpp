@@ -120,6 +120,22 @@ CREATE TABLE callback_attempts (
   PRIMARY KEY (callback_id, attempt)
 );
 )sql",
+      // 5: tasks run on an upstream service: the two-phase submit and the poll schedule.
+      R"sql(
+CREATE TABLE upstream_jobs (
+  task_id      TEXT PRIMARY KEY REFERENCES tasks(id),
+  provider     TEXT NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('submitting', 'submitted', 'done')),
+  upstream_id  TEXT NOT NULL DEFAULT '',
+  submitted_ms INTEGER NOT NULL DEFAULT 0,
+  next_poll_ms INTEGER NOT NULL DEFAULT 0,
+  polls        INTEGER NOT NULL DEFAULT 0,
+  last_status  TEXT NOT NULL DEFAULT '',
+  usage_json   TEXT NOT NULL DEFAULT '',
+  created_ms   INTEGER NOT NULL
+);
+CREATE INDEX upstream_jobs_due ON upstream_jobs (state, next_poll_ms);
+)sql",
   };
   return kMigrations;
 }

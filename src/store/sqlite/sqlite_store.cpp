@@ -10,6 +10,7 @@
 #include "store/sqlite/callbacks_sql.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/upstream_sql.h"
 #include "store/task_store.h"
 
 namespace wanserve::store {
@@ -265,6 +266,7 @@ class SqliteStore final : public Store {
           "WHERE id = ?2 AND state = 'running'"));
       s->Bind(1, now_ms).Bind(2, id);
       RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+      RETURN_IF_ERROR(sqlite::PollNow(*writer_, id, now_ms));
       after = TaskState::kRunning;
     }
     RETURN_IF_ERROR(tx.Commit());
@@ -388,11 +390,8 @@ class SqliteStore final : public Store {
 
   Status RecordCallbackAttempt(const CallbackAttempt& attempt, bool delivered, int64_t retry_at_ms,
                                int64_t now_ms) override {
-    std::lock_guard lock(writer_mu_);
-    Transaction tx(*writer_);
-    RETURN_IF_ERROR(tx.Begin());
-    RETURN_IF_ERROR(sqlite::RecordCallbackAttempt(*writer_, attempt, delivered, retry_at_ms, now_ms));
-    return tx.Commit();
+    return InWriteTransaction(
+        [&] { return sqlite::RecordCallbackAttempt(*writer_, attempt, delivered, retry_at_ms, now_ms); });
   }
 
   Result<std::vector<CallbackDelivery>> ListCallbacks(const std::string& task_id) override {
@@ -410,6 +409,41 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(CallbackDelivery d, sqlite::ResendCallback(*writer_, task_id, now_ms));
     RETURN_IF_ERROR(tx.Commit());
     return d;
+  }
+
+  // --- UpstreamStore ---
+
+  Status BeginUpstreamSubmit(const LeaseToken& lease, const std::string& provider, int64_t now_ms) override {
+    return InWriteTransaction([&] { return sqlite::BeginUpstreamSubmit(*writer_, lease, provider, now_ms); });
+  }
+
+  Status AbandonUpstreamSubmit(const LeaseToken& lease) override {
+    return InWriteTransaction([&] { return sqlite::AbandonUpstreamSubmit(*writer_, lease); });
+  }
+
+  Status RecordUpstreamSubmitted(const LeaseToken& lease, const std::string& upstream_id, int64_t first_poll_ms,
+                                 int64_t now_ms) override {
+    return InWriteTransaction(
+        [&] { return sqlite::RecordUpstreamSubmitted(*writer_, lease, upstream_id, first_poll_ms, now_ms); });
+  }
+
+  Result<std::optional<UpstreamJob>> FindUpstreamJob(const std::string& task_id) override {
+    return WithReader([&](Db& db) { return sqlite::FindUpstreamJob(db, task_id); });
+  }
+
+  Result<std::vector<UpstreamJob>> ClaimDuePolls(int64_t now_ms, int64_t lease_ms, int limit) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(auto jobs, sqlite::ClaimDuePolls(*writer_, now_ms, lease_ms, limit));
+    RETURN_IF_ERROR(tx.Commit());
+    return jobs;
+  }
+
+  Status RecordPoll(const UpstreamJob& claimed, const std::string& status, const std::string& usage_json,
+                    int64_t next_poll_ms) override {
+    std::lock_guard lock(writer_mu_);
+    return sqlite::RecordPoll(*writer_, claimed, status, usage_json, next_poll_ms);
   }
 
   // --- AccountStore ---
@@ -690,6 +724,7 @@ class SqliteStore final : public Store {
   // REQUIRES: writer_mu_ held, inside a transaction.
   Status FinishLocked(const std::string& task_id, TaskState final_state, int64_t now_ms) {
     RETURN_IF_ERROR(SettleLocked(task_id, final_state == TaskState::kSucceeded, now_ms));
+    RETURN_IF_ERROR(sqlite::CloseUpstreamJob(*writer_, task_id));
     return sqlite::EnqueueCallback(*writer_, task_id, final_state, now_ms);
   }
 
@@ -751,6 +786,16 @@ class SqliteStore final : public Store {
     if (!changed.ok()) return changed.error();
     if (changed.value() == 0) return MakeError(ErrorCode::kConflict, "task state changed meanwhile");
     return Status::Ok();
+  }
+
+  // Runs fn (returning Status) in a write transaction under the writer lock.
+  template <typename Fn>
+  Status InWriteTransaction(Fn&& fn) {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    RETURN_IF_ERROR(fn());
+    return tx.Commit();
   }
 
   template <typename Fn>
