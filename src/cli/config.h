@@ -11,7 +11,7 @@
 #include "billing/price_table.h"
 #include "callbacks/dispatcher.h"
 #include "net/outbound_client.h"
-#include "providers/provider.h"
+#include "providers/registry.h"
 #include "tasks/worker_pool.h"
 
 namespace wanserve::cli {

@@ -1,6 +1,8 @@
 #pragma once
-// A provider turns a normalized request into pixels. It reports progress (0-100 of its own
-// work) and checks the cancel flag between steps, returning kCanceled when it stops early.
+// A provider turns a normalized request into pixels, either here (Run: it reports progress
+// 0-100 of its own work and checks the cancel flag between steps, returning kCanceled when it
+// stops early) or on an upstream service (Upstream(): the task is created there and polled).
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,28 +18,52 @@ namespace wanserve::providers {
 using ProgressFn = std::function<void(int percent)>;
 using CancelFn = std::function<bool()>;
 
+enum class UpstreamPhase { kPending, kRunning, kSucceeded, kFailed, kCanceled, kUnknown };
+
+struct UpstreamStatus {
+  UpstreamPhase phase = UpstreamPhase::kPending;
+  std::string raw_status;                // the upstream's own word ("RUNNING")
+  std::vector<std::string> result_urls;  // on success, in output order
+  std::string usage_json;                // the upstream's usage report, on success
+  Error error;                           // on failure: our class, the upstream code as detail
+};
+
+// Detail code of a create request whose outcome is unknown (sent, no answer): the upstream
+// may have created the task, so it must not be sent there again.
+inline constexpr std::string_view kOutcomeUnknown = "upstream_outcome_unknown";
+
+// Whether a failed create request left nothing behind upstream and the fault was not the
+// request's own, so the next provider may run the task.
+bool MayTryNextProvider(const Error& submit_error);
+
+class UpstreamApi {
+ public:
+  virtual ~UpstreamApi() = default;
+  // Creates the upstream task; its id. Errors: the request's own fault (kInvalidInput,
+  // kContentRejected), kOutcomeUnknown, or a refusal that created nothing.
+  virtual Result<std::string> Submit(const core::GenerationRequest& request) = 0;
+  virtual Result<UpstreamStatus> Poll(const std::string& upstream_id) = 0;
+  // Cancels a task that has not started upstream.
+  virtual Status Cancel(const std::string& upstream_id) = 0;
+  // Fetches a result file (through the outbound guard).
+  virtual Result<std::string> Download(const std::string& url, int64_t max_bytes) = 0;
+  // Delay before poll number polls+1 (fast at first, slower later).
+  virtual int64_t PollDelayMs(int polls) const = 0;
+  // How long an upstream task may take before it is given up.
+  virtual int64_t TaskTimeoutMs() const = 0;
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
   virtual std::string_view Name() const = 0;
   // Whether this provider can run the request (kind, size); the reason when it cannot.
   virtual Status CanRun(const core::GenerationRequest& request) const = 0;
-  virtual Result<core::GeneratedMedia> Run(const core::GenerationRequest& request,
-                                           const ProgressFn& progress, const CancelFn& canceled) = 0;
-};
-
-// Model -> ordered provider names, from config; the first provider that can run a request wins.
-class ProviderRegistry {
- public:
-  void Add(std::unique_ptr<Provider> provider);
-  void Route(const std::string& model, std::vector<std::string> provider_names);
-  // kUnavailable naming the reason when no configured provider can run the request.
-  Result<Provider*> Resolve(const core::GenerationRequest& request) const;
-
- private:
-  std::vector<std::unique_ptr<Provider>> providers_;
-  std::vector<std::pair<std::string, std::vector<std::string>>> routes_;
-  Provider* Find(std::string_view name) const;
+  // Runs the request here. Upstream providers do not run anything locally.
+  virtual Result<core::GeneratedMedia> Run(const core::GenerationRequest& request, const ProgressFn& progress,
+                                           const CancelFn& canceled);
+  // Non-null for providers that run tasks on another service.
+  virtual UpstreamApi* Upstream() { return nullptr; }
 };
 
 struct TestPatternOptions {

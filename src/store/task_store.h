@@ -61,6 +61,8 @@ class TaskStore {
   // Extends the lease. Returns whether a cancel was requested; kConflict if the lease was lost.
   virtual Result<bool> RenewLease(const LeaseToken& lease, int64_t now_ms, int64_t lease_ms) = 0;
   virtual Status UpdateProgress(const LeaseToken& lease, int progress, int64_t now_ms) = 0;
+  // Records which provider runs the task (the routing decision of this attempt).
+  virtual Status SetProvider(const LeaseToken& lease, const std::string& provider) = 0;
   // running -> succeeded (progress 100) with outputs; kConflict if the lease was lost.
   virtual Status Complete(const LeaseToken& lease, const std::vector<core::Output>& outputs,
                           int64_t now_ms) = 0;

@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "media/encode.h"
+#include "media/probe.h"
+#include "media/sniff.h"
 
 namespace wanserve::tasks {
 
@@ -54,6 +56,41 @@ Result<std::vector<core::Output>> OutputWriter::Write(const std::string& task_id
     o.duration_s = static_cast<double>(clip.frames.size()) / clip.fps;
     o.bytes = *size;
     outputs.push_back(o);
+  }
+  return outputs;
+}
+
+Result<std::vector<core::Output>> OutputWriter::Keep(const std::string& task_id,
+                                                     const std::vector<std::string>& files) const {
+  std::vector<core::Output> outputs;
+  auto fail = [&](std::string message) -> Result<std::vector<core::Output>> {
+    Discard(outputs);
+    Error e = MakeError(ErrorCode::kUpstreamFailed, std::move(message));
+    e.detail_code = "upstream_bad_output";
+    return e;
+  };
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto type = media::SniffMedia(files[i]);
+    if (!type || (type->kind != "image" && type->kind != "video")) {
+      return fail(fmt::format("result {} is not an image or a video", i + 1));
+    }
+    core::Output o;
+    o.blob_id = blobs_.NewId(type->extension);
+    auto size = blobs_.Write(o.blob_id, files[i]);
+    if (!size.ok()) return fail(size.error().message);
+    outputs.push_back(o);
+    auto path = blobs_.PathFor(o.blob_id);
+    auto info = type->kind == "image" ? media::ProbeImageFile(path->string()) : media::ProbeVideoFile(path->string());
+    if (!info.ok()) return fail(fmt::format("result {} does not decode: {}", i + 1, info.error().message));
+    core::Output& kept = outputs.back();
+    kept.kind = type->kind;
+    kept.content_type = media::BlobStore::ContentTypeFor(kept.blob_id);
+    kept.file_name = fmt::format("{}_{}.{}", task_id, i, type->extension);
+    kept.width = info->width;
+    kept.height = info->height;
+    kept.frames = info->frames;
+    kept.duration_s = info->duration_s;
+    kept.bytes = *size;
   }
   return outputs;
 }

@@ -10,7 +10,7 @@ namespace wanserve::tasks {
 
 using core::Task;
 
-WorkerPool::WorkerPool(store::TaskStore& store, providers::ProviderRegistry& providers,
+WorkerPool::WorkerPool(store::Store& store, providers::ProviderRegistry& providers,
                        const OutputWriter& writer, std::shared_ptr<Clock> clock,
                        MetricsRegistry& metrics, WorkerOptions options)
     : store_(store),
@@ -122,6 +122,12 @@ void WorkerPool::FinishWithError(const std::shared_ptr<Running>& run, const Task
   }
 }
 
+void WorkerPool::Finished(const Task& task, std::string_view state, int64_t started_ms) {
+  metrics_.Increment("wanserve_tasks_finished_total", {{"state", std::string(state)}});
+  metrics_.Observe("wanserve_task_duration_seconds", {{"kind", std::string(core::ToString(task.request.kind))}},
+                   static_cast<double>(clock_->NowMs() - started_ms) / 1000.0);
+}
+
 void WorkerPool::Execute(Task task, const std::string& owner) {
   auto run = std::make_shared<Running>();
   run->lease = {task.id, owner, task.attempts};
@@ -130,65 +136,46 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
     std::lock_guard lock(mu_);
     running_[task.id] = run;
   }
-  const int64_t started = clock_->NowMs();
   spdlog::info("task={} claimed by {} (attempt {})", task.id, owner, task.attempts);
 
-  auto finish = [&](std::string_view state) {
-    metrics_.Increment("wanserve_tasks_finished_total", {{"state", std::string(state)}});
-    metrics_.Observe("wanserve_task_duration_seconds", {{"kind", std::string(core::ToString(task.request.kind))}},
-                     static_cast<double>(clock_->NowMs() - started) / 1000.0);
-  };
-
-  auto provider = providers_.Resolve(task.request);
+  auto candidates = providers_.Candidates(task.request);
+  // An earlier attempt may have sent a create request whose answer was lost: that provider is
+  // not asked again, so the task can never be created upstream twice.
+  auto earlier = store_.FindUpstreamJob(task.id);
+  if (candidates.ok() && earlier.ok() && earlier->has_value()) {
+    std::erase_if(*candidates, [&](providers::Provider* p) { return p->Name() == (*earlier)->provider; });
+    if (candidates->empty()) {
+      Error e = MakeError(ErrorCode::kUnavailable,
+                          fmt::format("the create request to {} was sent but its answer was lost; it is not sent again",
+                                      (*earlier)->provider));
+      e.detail_code = std::string(providers::kOutcomeUnknown);
+      candidates = e;
+    }
+  }
   Result<media::PreparedInputs> inputs = media::PreparedInputs{};
-  if (provider.ok() && inputs_) inputs = inputs_->Prepare(task.id, task.request);
-  if (!provider.ok()) {
-    FinishWithError(run, task, provider.error());
+  if (candidates.ok() && inputs_) inputs = inputs_->Prepare(task.id, task.request);
+  if (!candidates.ok()) {
+    FinishWithError(run, task, candidates.error());
   } else if (!inputs.ok()) {
     // Bad input media fail the task before any generation; the hold is released.
     FinishWithError(run, task, inputs.error());
   } else {
-    int64_t last_progress_ms = 0;
-    int last_progress = 0;
-    auto on_progress = [&](int percent) {
-      // The last few percent are left for encoding and storing the outputs.
-      const int p = std::clamp(percent * 95 / 100, 0, 95);
-      const int64_t now = clock_->NowMs();
-      if (p == last_progress || now - last_progress_ms < options_.progress_every_ms) return;
-      if (store_.UpdateProgress(run->lease, p, now).ok()) {
-        last_progress = p;
-        last_progress_ms = now;
-      }
-    };
-    auto canceled = [&] { return run->cancel || run->lost || stopping_; };
-    const core::GenerationRequest request = media::ApplyInputs(task.request, *inputs);
-    auto media = (*provider)->Run(request, on_progress, canceled);
-    if (run->lost) {
-      // Another worker owns the task now; nothing of this attempt may be recorded.
-    } else if (!media.ok() && media.error().code == ErrorCode::kCanceled) {
-      if (run->cancel) {
-        if (store_.FinishCanceled(run->lease, clock_->NowMs()).ok()) {
-          spdlog::info("task={} canceled while running", task.id);
-          finish("canceled");
+    Error refusal = MakeError(ErrorCode::kUnavailable, "no provider could take the task");
+    bool handled = false;
+    for (providers::Provider* provider : *candidates) {
+      if (provider->Upstream()) {
+        if (SubmitUpstream(run, task, *provider, &refusal) == Handoff::kDone) {
+          handled = true;
+          break;
         }
-      } else if (stopping_) {
-        (void)store_.Release(run->lease, clock_->NowMs());
-        spdlog::info("task={} handed back to the queue (shutting down)", task.id);
+        spdlog::warn("task={} {} refused it: {}; trying the next provider", task.id, provider->Name(), refusal.message);
+        continue;
       }
-    } else if (!media.ok()) {
-      FinishWithError(run, task, media.error());
-    } else {
-      auto outputs = writer_.Write(task.id, *media);
-      if (!outputs.ok()) {
-        FinishWithError(run, task, outputs.error());
-      } else if (auto done = store_.Complete(run->lease, *outputs, clock_->NowMs()); done.ok()) {
-        spdlog::info("task={} succeeded with {} output(s)", task.id, outputs->size());
-        finish("succeeded");
-      } else {
-        writer_.Discard(*outputs);
-        spdlog::warn("task={} finished but could not be recorded: {}", task.id, done.error().message);
-      }
+      RunLocally(run, task, *provider, *inputs);
+      handled = true;
+      break;
     }
+    if (!handled && !run->lost) FinishWithError(run, task, refusal);
   }
   if (inputs_) inputs_->Cleanup(task.id);
   {
@@ -196,6 +183,92 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
     running_.erase(task.id);
   }
   if (on_finished_) on_finished_();
+}
+
+WorkerPool::Handoff WorkerPool::SubmitUpstream(const std::shared_ptr<Running>& run, const Task& task,
+                                               providers::Provider& provider, Error* refusal) {
+  if (run->cancel) {
+    if (store_.FinishCanceled(run->lease, clock_->NowMs()).ok()) Finished(task, "canceled", clock_->NowMs());
+    return Handoff::kDone;
+  }
+  providers::UpstreamApi& api = *provider.Upstream();
+  const std::string name(provider.Name());
+  // The intent is durable before the request leaves, so a crash in between is visible.
+  if (auto st = store_.BeginUpstreamSubmit(run->lease, name, clock_->NowMs()); !st.ok()) {
+    spdlog::warn("task={} not submitted to {}: {}", task.id, name, st.error().message);
+    return Handoff::kDone;
+  }
+  auto upstream_id = api.Submit(task.request);
+  if (upstream_id.ok()) {
+    providers_.ReportHealthy(name);
+    const int64_t now = clock_->NowMs();
+    auto st = store_.RecordUpstreamSubmitted(run->lease, *upstream_id, now + api.PollDelayMs(0), now);
+    if (st.ok()) {
+      spdlog::info("task={} created on {} as {}", task.id, name, *upstream_id);
+    } else {
+      spdlog::error("task={} created on {} as {} but not recorded: {}", task.id, name, *upstream_id,
+                    st.error().message);
+    }
+    return Handoff::kDone;
+  }
+  const Error& e = upstream_id.error();
+  const bool unknown = e.detail_code == providers::kOutcomeUnknown;
+  // A refusal created nothing: forget the intent so another attempt may submit again.
+  if (!unknown) (void)store_.AbandonUpstreamSubmit(run->lease);
+  if (!providers::MayTryNextProvider(e)) {
+    FinishWithError(run, task, e);
+    return Handoff::kDone;
+  }
+  if (e.code != ErrorCode::kRateLimited) providers_.ReportFault(name);
+  *refusal = e;
+  return Handoff::kTryNext;
+}
+
+void WorkerPool::RunLocally(const std::shared_ptr<Running>& run, const Task& task, providers::Provider& provider,
+                            const media::PreparedInputs& inputs) {
+  const int64_t started = clock_->NowMs();
+  (void)store_.SetProvider(run->lease, std::string(provider.Name()));
+  int64_t last_progress_ms = 0;
+  int last_progress = 0;
+  auto on_progress = [&](int percent) {
+    // The last few percent are left for encoding and storing the outputs.
+    const int p = std::clamp(percent * 95 / 100, 0, 95);
+    const int64_t now = clock_->NowMs();
+    if (p == last_progress || now - last_progress_ms < options_.progress_every_ms) return;
+    if (store_.UpdateProgress(run->lease, p, now).ok()) {
+      last_progress = p;
+      last_progress_ms = now;
+    }
+  };
+  auto canceled = [&] { return run->cancel || run->lost || stopping_; };
+  const core::GenerationRequest request = media::ApplyInputs(task.request, inputs);
+  auto media = provider.Run(request, on_progress, canceled);
+  if (run->lost) {
+    // Another worker owns the task now; nothing of this attempt may be recorded.
+  } else if (!media.ok() && media.error().code == ErrorCode::kCanceled) {
+    if (run->cancel) {
+      if (store_.FinishCanceled(run->lease, clock_->NowMs()).ok()) {
+        spdlog::info("task={} canceled while running", task.id);
+        Finished(task, "canceled", started);
+      }
+    } else if (stopping_) {
+      (void)store_.Release(run->lease, clock_->NowMs());
+      spdlog::info("task={} handed back to the queue (shutting down)", task.id);
+    }
+  } else if (!media.ok()) {
+    FinishWithError(run, task, media.error());
+  } else {
+    auto outputs = writer_.Write(task.id, *media);
+    if (!outputs.ok()) {
+      FinishWithError(run, task, outputs.error());
+    } else if (auto done = store_.Complete(run->lease, *outputs, clock_->NowMs()); done.ok()) {
+      spdlog::info("task={} succeeded with {} output(s) on {}", task.id, outputs->size(), provider.Name());
+      Finished(task, "succeeded", started);
+    } else {
+      writer_.Discard(*outputs);
+      spdlog::warn("task={} finished but could not be recorded: {}", task.id, done.error().message);
+    }
+  }
 }
 
 }  // namespace wanserve::tasks

@@ -1,7 +1,10 @@
 #pragma once
-// Workers claim queued tasks with a lease, run them on a provider, write the outputs and
-// finish the task with a compare-and-swap. A lease keeper renews leases and relays cancel
-// requests; a recovery pass puts tasks of dead workers back in the queue.
+// Workers claim queued tasks with a lease and try the providers routed for the model in order:
+// a local provider runs the task here (outputs written, task finished with a compare-and-swap);
+// an upstream provider gets the task created there and hands it to the UpstreamPoller. A
+// refusal that created nothing upstream falls through to the next provider. A lease keeper
+// renews leases and relays cancel requests; a recovery pass puts tasks of dead workers back in
+// the queue.
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -14,7 +17,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "media/inputs.h"
-#include "providers/provider.h"
+#include "providers/registry.h"
 #include "store/task_store.h"
 #include "tasks/output_writer.h"
 
@@ -33,7 +36,7 @@ struct WorkerOptions {
 
 class WorkerPool {
  public:
-  WorkerPool(store::TaskStore& store, providers::ProviderRegistry& providers,
+  WorkerPool(store::Store& store, providers::ProviderRegistry& providers,
              const OutputWriter& writer, std::shared_ptr<Clock> clock, MetricsRegistry& metrics,
              WorkerOptions options);
   ~WorkerPool();
@@ -58,11 +61,19 @@ class WorkerPool {
 
   void WorkerLoop(int index);
   void KeeperLoop();
+  enum class Handoff { kDone, kTryNext };
+
   void Execute(core::Task task, const std::string& owner);
+  void RunLocally(const std::shared_ptr<Running>& run, const core::Task& task, providers::Provider& provider,
+                  const media::PreparedInputs& inputs);
+  // Creates the task upstream; kTryNext (with *refusal set) when the next provider may run it.
+  Handoff SubmitUpstream(const std::shared_ptr<Running>& run, const core::Task& task, providers::Provider& provider,
+                         Error* refusal);
+  void Finished(const core::Task& task, std::string_view state, int64_t started_ms);
   void FinishWithError(const std::shared_ptr<Running>& run, const core::Task& task, const Error& e);
   void Recover();
 
-  store::TaskStore& store_;
+  store::Store& store_;
   providers::ProviderRegistry& providers_;
   const OutputWriter& writer_;
   std::shared_ptr<Clock> clock_;

@@ -57,21 +57,5 @@ TEST(TestPattern, CancelStopsBetweenSteps) {
   EXPECT_EQ(media.error().code, ErrorCode::kCanceled);
 }
 
-TEST(Registry, RoutesByModelAndExplainsWhenNothingFits) {
-  ProviderRegistry reg;
-  reg.Add(MakeTestPatternProvider({1, 0, 100 * 100}));
-  reg.Route("wan2.7-t2v", {"dashscope", "testpattern"});
-  auto r = VideoRequest();
-  auto p = reg.Resolve(r);
-  ASSERT_TRUE(p.ok()) << p.error().message;
-  EXPECT_EQ((*p)->Name(), "testpattern");
-  r.width = 1000;
-  auto too_big = reg.Resolve(r);
-  ASSERT_FALSE(too_big.ok());
-  EXPECT_NE(too_big.error().message.find("dashscope: not configured"), std::string::npos);
-  r.model = "other";
-  EXPECT_FALSE(reg.Resolve(r).ok());
-}
-
 }  // namespace
 }  // namespace wanserve::providers

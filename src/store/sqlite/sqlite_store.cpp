@@ -178,6 +178,14 @@ class SqliteStore final : public Store {
     return ExpectOneRow(s->Run());
   }
 
+  Status SetProvider(const LeaseToken& lease, const std::string& provider) override {
+    std::lock_guard lock(writer_mu_);
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "UPDATE tasks SET provider = ?1 WHERE id = ?2 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4"));
+    s->Bind(1, provider).Bind(2, lease.task_id).Bind(3, lease.owner).Bind(4, lease.attempt);
+    return ExpectOneRow(s->Run());
+  }
+
   Status Complete(const LeaseToken& lease, const std::vector<core::Output>& outputs,
                   int64_t now_ms) override {
     std::lock_guard lock(writer_mu_);
