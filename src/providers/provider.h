@@ -20,10 +20,15 @@ using CancelFn = std::function<bool()>;
 
 enum class UpstreamPhase { kPending, kRunning, kSucceeded, kFailed, kCanceled, kUnknown };
 
+struct UpstreamResult {
+  std::string url;
+  bool video = false;
+};
+
 struct UpstreamStatus {
   UpstreamPhase phase = UpstreamPhase::kPending;
   std::string raw_status;                // the upstream's own word ("RUNNING")
-  std::vector<std::string> result_urls;  // on success, in output order
+  std::vector<UpstreamResult> results;   // on success, in output order
   std::string usage_json;                // the upstream's usage report, on success
   Error error;                           // on failure: our class, the upstream code as detail
 };
