@@ -1,0 +1,31 @@
+#pragma once
+// DashScope's wire format for Wan 2.7, without any I/O: what the provider sends and how it
+// reads the answers. Kept apart so the mapping can be tested field by field.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "core/request.h"
+#include "providers/provider.h"
+
+namespace wanserve::providers::dashscope {
+
+struct CreateCall {
+  std::string path;  // below the base URL, e.g. "/services/aigc/video-generation/video-synthesis"
+  nlohmann::json body;
+};
+
+CreateCall BuildCreate(const core::GenerationRequest& request);
+
+// Our error for a DashScope error code (HTTP status when the body has none). The upstream code
+// is kept as the detail code.
+Error MapError(long http_status, const std::string& code, const std::string& message);
+
+// The create answer's task id, or the error it carries.
+Result<std::string> ParseCreated(long http_status, std::string_view body);
+// A query answer (GET /tasks/{id}).
+Result<UpstreamStatus> ParseTask(long http_status, std::string_view body);
+
+}  // namespace wanserve::providers::dashscope
