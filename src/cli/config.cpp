@@ -3,6 +3,8 @@
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <stdexcept>
@@ -77,6 +79,17 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("callbacks.retry_schedule_s", "seconds between callback attempts after a failure, e.g. 1,2,4",
            &c.callback_retry_schedule_s),
       Spec("callbacks.timeout_s", "timeout of one callback attempt", &c.callback_timeout_s),
+      Spec("providers.dashscope.base_url", "singapore, beijing, or the API base URL", &c.dashscope_base_url),
+      Spec("providers.dashscope.api_key_env", "environment variable holding the DashScope API key",
+           &c.dashscope_api_key_env),
+      Spec("providers.dashscope.api_key_file", "file holding the DashScope API key", &c.dashscope_api_key_file),
+      Spec("providers.dashscope.request_timeout_ms", "timeout of one DashScope request",
+           &c.dashscope.request_timeout_ms),
+      Spec("providers.dashscope.poll_schedule_s", "seconds before each poll of a DashScope task; the last repeats",
+           &c.dashscope_poll_schedule_s),
+      Spec("providers.dashscope.queries_per_second", "most DashScope queries per second",
+           &c.dashscope_queries_per_second),
+      Spec("providers.dashscope.task_timeout_s", "how long a DashScope task may take", &c.dashscope_task_timeout_s),
       Spec("providers.testpattern.steps", "progress steps per output", &c.testpattern.steps),
       Spec("providers.testpattern.step_delay_ms", "delay per step", &c.testpattern.step_delay_ms),
   };
@@ -122,6 +135,53 @@ void ApplyPricing(const toml::table& pricing, billing::PriceTable& prices) {
       throw std::runtime_error("config: unknown key 'pricing." + key + "'");
     }
   }
+}
+
+// "1,2.5,4" (seconds) -> milliseconds.
+std::vector<int64_t> MillisecondList(std::string_view list, const std::string& key) {
+  std::vector<int64_t> out;
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    double seconds = -1;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), seconds);
+    if (ec != std::errc() || end != item.data() + item.size() || seconds < 0) {
+      throw std::runtime_error(key + " must be a comma-separated list of seconds");
+    }
+    out.push_back(static_cast<int64_t>(seconds * 1000));
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+void FinishDashScope(Config& config) {
+  auto& ds = config.dashscope;
+  if (config.dashscope_base_url == "singapore") {
+    ds.base_url = providers::kDashScopeSingapore;
+  } else if (config.dashscope_base_url == "beijing") {
+    ds.base_url = providers::kDashScopeBeijing;
+  } else {
+    ds.base_url = config.dashscope_base_url;
+  }
+  ds.poll_schedule_ms = MillisecondList(config.dashscope_poll_schedule_s, "providers.dashscope.poll_schedule_s");
+  if (ds.poll_schedule_ms.empty()) throw std::runtime_error("providers.dashscope.poll_schedule_s must not be empty");
+  ds.task_timeout_ms = config.dashscope_task_timeout_s * 1000;
+  if (config.dashscope_queries_per_second < 1) {
+    throw std::runtime_error("providers.dashscope.queries_per_second must be at least 1");
+  }
+  ds.queries_per_second = static_cast<double>(config.dashscope_queries_per_second);
+  if (const char* env = std::getenv(config.dashscope_api_key_env.c_str()); env && *env) {
+    ds.api_key = env;
+  } else if (!config.dashscope_api_key_file.empty()) {
+    std::ifstream in(config.dashscope_api_key_file);
+    if (!in) throw std::runtime_error("cannot read providers.dashscope.api_key_file " + config.dashscope_api_key_file);
+    std::getline(in, ds.api_key);
+    while (!ds.api_key.empty() && std::isspace(static_cast<unsigned char>(ds.api_key.back()))) ds.api_key.pop_back();
+  }
+  config.dashscope_enabled = !ds.api_key.empty();
 }
 
 }  // namespace
@@ -171,7 +231,6 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   const int port = std::stoi(config.listen.substr(colon + 1));
   if (port < 0 || port > 65535) throw std::runtime_error("listen port out of range");
   config.http.port = static_cast<uint16_t>(port);
-  if (config.routing.empty()) config.routing["*"] = {"testpattern"};
 
   auto allow = net::ParseCidrList(config.allow_network);
   if (!allow.ok()) throw std::runtime_error("allow_network: " + allow.error().message);
@@ -179,21 +238,11 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   config.outbound.extra_ca_file = config.outbound_ca_file;
   config.callbacks.timeout_ms = config.callback_timeout_s * 1000;
   if (config.callback_timeout_s < 1) throw std::runtime_error("callbacks.timeout_s must be at least 1");
-  config.callbacks.retry_delays_ms.clear();
-  std::string_view schedule = config.callback_retry_schedule_s;
-  while (!schedule.empty()) {
-    auto comma = schedule.find(',');
-    std::string_view item = schedule.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    double seconds = -1;
-    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), seconds);
-    if (ec != std::errc() || end != item.data() + item.size() || seconds < 0) {
-      throw std::runtime_error("callbacks.retry_schedule_s must be a comma-separated list of seconds");
-    }
-    config.callbacks.retry_delays_ms.push_back(static_cast<int64_t>(seconds * 1000));
-    if (comma == std::string_view::npos) break;
-    schedule.remove_prefix(comma + 1);
+  config.callbacks.retry_delays_ms = MillisecondList(config.callback_retry_schedule_s, "callbacks.retry_schedule_s");
+  FinishDashScope(config);
+  if (config.routing.empty()) {
+    config.routing["*"] = config.dashscope_enabled ? std::vector<std::string>{"dashscope", "testpattern"}
+                                                   : std::vector<std::string>{"testpattern"};
   }
 }
 

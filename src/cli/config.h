@@ -11,6 +11,7 @@
 #include "billing/price_table.h"
 #include "callbacks/dispatcher.h"
 #include "net/outbound_client.h"
+#include "providers/dashscope/dashscope.h"
 #include "providers/registry.h"
 #include "tasks/worker_pool.h"
 
@@ -37,7 +38,17 @@ struct Config {
   int64_t callback_timeout_s = 10;        // Default: 10 s per attempt (seed rule)
   net::OutboundOptions outbound;          // derived from the above
   callbacks::CallbackOptions callbacks;   // derived from the above
-  // model -> ordered provider names. Default: every model on testpattern.
+  // DashScope: on when an API key is found (environment variable or file).
+  std::string dashscope_base_url = "singapore";  // Default: singapore; or beijing, or a URL
+  std::string dashscope_api_key_env = "DASHSCOPE_API_KEY";
+  std::string dashscope_api_key_file;            // Default: none; read when the variable is unset
+  std::string dashscope_poll_schedule_s = "2,2,3,5,5,10";
+  int64_t dashscope_task_timeout_s = 3600;       // Default: 1 h
+  int64_t dashscope_queries_per_second = 20;     // Default: DashScope's query limit
+  providers::DashScopeOptions dashscope;         // derived from the above
+  bool dashscope_enabled = false;                // derived: an API key was found
+  // model -> ordered provider names. Default: every model on dashscope (when enabled), then
+  // testpattern.
   std::map<std::string, std::vector<std::string>> routing;
 };
 

@@ -25,6 +25,7 @@
 #include "tasks/output_sweeper.h"
 #include "tasks/output_writer.h"
 #include "tasks/task_service.h"
+#include "tasks/upstream_poller.h"
 #include "tasks/worker_pool.h"
 
 namespace wanserve::cli {
@@ -52,15 +53,6 @@ int RunServer(const Config& config) {
   media::BlobStore uploads(data->root / "uploads");
   media::UrlSigner signer(data->secret);
 
-  providers::ProviderRegistry registry;
-  registry.Add(providers::MakeTestPatternProvider(config.testpattern));
-  for (const auto& [model, names] : config.routing) registry.Route(model, names);
-
-  tasks::OutputWriter writer(blobs);
-  tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
-  tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
-                             tasks::TaskCacheOptions{config.query_cache_ms}, config.prices);
-
   std::unique_ptr<net::OutboundClient> outbound;
   try {
     outbound = std::make_unique<net::OutboundClient>(config.outbound);
@@ -68,6 +60,20 @@ int RunServer(const Config& config) {
     spdlog::error("{}", e.what());
     return 1;
   }
+
+  providers::ProviderRegistry registry(clock);
+  registry.Add(providers::MakeTestPatternProvider(config.testpattern));
+  if (config.dashscope_enabled) {
+    registry.Add(providers::MakeDashScopeProvider(config.dashscope, *outbound));
+    spdlog::info("provider dashscope: {}", config.dashscope.base_url);
+  }
+  for (const auto& [model, names] : config.routing) registry.Route(model, names);
+
+  tasks::OutputWriter writer(blobs);
+  tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
+  tasks::UpstreamPoller poller(*data->store, registry, writer, clock, metrics, {});
+  tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
+                             tasks::TaskCacheOptions{config.query_cache_ms}, config.prices);
   media::OwnLinks own_links({&blobs, &uploads}, signer, config.public_url, clock);
   api::ApiContext ctx{service,       signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
                       data->store.get(), outbound.get(), &own_links, &uploads};
@@ -76,6 +82,7 @@ int RunServer(const Config& config) {
   callbacks::CallbackDispatcher dispatcher(*data->store, *outbound, api::MakeCallbackRenderer(ctx), clock, metrics,
                                            config.callbacks);
   pool.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });
+  poller.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });
   api::Router router;
   api::RegisterSystemRoutes(router, {*data->store, blobs, signer, metrics, clock, &uploads});
   api::dialects::skills_video::Register(router, ctx);
@@ -92,6 +99,7 @@ int RunServer(const Config& config) {
   if (ctx.public_base_url.empty()) ctx.public_base_url = fmt::format("http://{}:{}", config.http.host, *port);
   own_links.SetBaseUrl(ctx.public_base_url);
   pool.Start();
+  poller.Start();
   dispatcher.Start();
   server.Run();
   // The line scripts and tests wait for; keep its shape.
@@ -121,6 +129,7 @@ int RunServer(const Config& config) {
   spdlog::info("received signal {}; shutting down", sig);
   server.Shutdown();
   pool.Stop();
+  poller.Stop();
   dispatcher.Stop();
   {
     std::lock_guard lock(sweep_mu);
