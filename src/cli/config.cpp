@@ -90,6 +90,9 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("providers.dashscope.queries_per_second", "most DashScope queries per second",
            &c.dashscope_queries_per_second),
       Spec("providers.dashscope.task_timeout_s", "how long a DashScope task may take", &c.dashscope_task_timeout_s),
+      Spec("upstream.poll_threads", "upstream polls (and result downloads) at once", &c.poller.threads),
+      Spec("upstream.poll_lease_ms", "time one poll may take before another process may redo it",
+           &c.poller.claim_lease_ms),
       Spec("providers.testpattern.steps", "progress steps per output", &c.testpattern.steps),
       Spec("providers.testpattern.step_delay_ms", "delay per step", &c.testpattern.step_delay_ms),
   };

@@ -13,6 +13,7 @@
 #include "net/outbound_client.h"
 #include "providers/dashscope/dashscope.h"
 #include "providers/registry.h"
+#include "tasks/upstream_poller.h"
 #include "tasks/worker_pool.h"
 
 namespace wanserve::cli {
@@ -46,6 +47,7 @@ struct Config {
   int64_t dashscope_task_timeout_s = 3600;       // Default: 1 h
   int64_t dashscope_queries_per_second = 20;     // Default: DashScope's query limit
   providers::DashScopeOptions dashscope;         // derived from the above
+  tasks::PollerOptions poller;
   bool dashscope_enabled = false;                // derived: an API key was found
   // model -> ordered provider names. Default: every model on dashscope (when enabled), then
   // testpattern.

@@ -71,7 +71,7 @@ int RunServer(const Config& config) {
 
   tasks::OutputWriter writer(blobs);
   tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
-  tasks::UpstreamPoller poller(*data->store, registry, writer, clock, metrics, {});
+  tasks::UpstreamPoller poller(*data->store, registry, writer, clock, metrics, config.poller);
   tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
                              tasks::TaskCacheOptions{config.query_cache_ms}, config.prices);
   media::OwnLinks own_links({&blobs, &uploads}, signer, config.public_url, clock);

@@ -47,7 +47,8 @@ void UpstreamPoller::Stop() {
 
 void UpstreamPoller::Loop() {
   while (!stopping_) {
-    auto jobs = store_.ClaimDuePolls(clock_->NowMs(), options_.claim_lease_ms, options_.batch);
+    // One job at a time: a claim held by a process that dies delays only that job.
+    auto jobs = store_.ClaimDuePolls(clock_->NowMs(), options_.claim_lease_ms, 1);
     if (!jobs.ok()) spdlog::warn("claiming upstream polls failed: {}", jobs.error().message);
     bool finished = false;
     for (const auto& job : jobs.ok() ? *jobs : std::vector<UpstreamJob>{}) {
@@ -59,7 +60,7 @@ void UpstreamPoller::Loop() {
       finished |= Handle(job);
     }
     if (finished && on_finished_) on_finished_();
-    if (jobs.ok() && static_cast<int>(jobs->size()) == options_.batch) continue;
+    if (jobs.ok() && !jobs->empty()) continue;
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_ms), [&] { return stopping_.load(); });
   }
@@ -112,7 +113,8 @@ bool UpstreamPoller::Handle(const UpstreamJob& job) {
     if (status.error().code != ErrorCode::kRateLimited) providers_.ReportFault(job.provider);
     metrics_.Increment("wanserve_upstream_polls_total", {{"provider", job.provider}, {"outcome", "error"}});
     spdlog::warn("task={} poll of {} failed: {}", job.task_id, job.provider, status.error().message);
-    Reschedule(job, job.last_status, std::max(options_.retry_ms, api->PollDelayMs(job.polls)));
+    // Backing off: twice the schedule's delay after a failure.
+    Reschedule(job, job.last_status, 2 * api->PollDelayMs(job.polls));
     return false;
   }
   providers_.ReportHealthy(job.provider);
@@ -143,13 +145,18 @@ bool UpstreamPoller::Finish(const UpstreamJob& job, const providers::UpstreamSta
   if (status.results.empty()) {
     return FailTask(job, ErrorCode::kUpstreamFailed, "upstream_no_output", "the upstream succeeded without a result");
   }
-  // Upstream links die after a day: the task succeeds only once the files are ours.
+  // Upstream links die after a day: the task succeeds only once the files are ours. The claim
+  // is extended to cover the downloads.
+  if (!store_.RecordPoll(job, status.raw_status, status.usage_json, clock_->NowMs() + options_.download_lease_ms)
+           .ok()) {
+    return false;
+  }
   std::vector<std::string> files;
   for (const auto& result : status.results) {
     auto bytes = api.Download(result.url, result.video ? options_.max_video_bytes : options_.max_image_bytes);
     if (!bytes.ok()) {
       spdlog::warn("task={} result download failed, retrying: {}", job.task_id, bytes.error().message);
-      Reschedule(job, status.raw_status, options_.retry_ms);
+      Reschedule(job, status.raw_status, 2 * api.PollDelayMs(job.polls));
       return false;
     }
     files.push_back(std::move(bytes).value());
@@ -157,13 +164,6 @@ bool UpstreamPoller::Finish(const UpstreamJob& job, const providers::UpstreamSta
   auto outputs = writer_.Keep(job.task_id, files);
   if (!outputs.ok()) return FailTask(job, outputs.error().code, outputs.error().detail_code, outputs.error().message);
   const int64_t now = clock_->NowMs();
-  // The usage report is kept for reconciliation; the claim check also makes sure no other
-  // poller finished the task meanwhile.
-  if (auto st = store_.RecordPoll(job, status.raw_status, status.usage_json, now + options_.claim_lease_ms);
-      !st.ok()) {
-    writer_.Discard(*outputs);
-    return false;
-  }
   if (auto st = store_.Complete(PollerLease(job), *outputs, now); !st.ok()) {
     writer_.Discard(*outputs);
     spdlog::warn("task={} finished upstream but could not be recorded: {}", job.task_id, st.error().message);

@@ -22,10 +22,11 @@ namespace wanserve::tasks {
 
 struct PollerOptions {
   int threads = 2;                          // Default: 2 polls (or downloads) at once
-  int batch = 8;                            // Default: 8 jobs claimed per round per thread
-  int64_t claim_lease_ms = 120'000;         // Default: 2 min for one poll with its downloads
+  // Default: 45 s for one poll. A poll claimed by a process that died is retried after it;
+  // downloads extend it by download_lease_ms.
+  int64_t claim_lease_ms = 45'000;
+  int64_t download_lease_ms = 600'000;      // Default: 10 min for the result files
   int64_t idle_ms = 250;                    // Default: look for due polls 4 times a second
-  int64_t retry_ms = 5'000;                 // Default: 5 s after a failed poll or download
   int64_t unconfigured_timeout_ms = 86'400'000;  // Default: 24 h, DashScope's task lifetime
   int64_t max_image_bytes = 50LL << 20;     // Default: 50 MiB per downloaded image
   int64_t max_video_bytes = 512LL << 20;    // Default: 512 MiB per downloaded video (held in memory)

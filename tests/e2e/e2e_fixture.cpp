@@ -70,4 +70,37 @@ std::string ServerTest::Download(const std::string& url) {
   return path;
 }
 
+std::string ServerTest::FundedKey(int64_t permanent, int64_t subscription, const std::string& expires,
+                                  std::vector<std::string> account_flags, std::vector<std::string> key_flags) {
+  std::vector<std::string> args = {testing::WanserveBinary(), "admin", "accounts", "create", "--data", data_dir_,
+                                   "--name", "acme" + std::to_string(++accounts_), "--permanent-credits",
+                                   std::to_string(permanent)};
+  if (subscription > 0) {
+    args.insert(args.end(), {"--subscription-credits", std::to_string(subscription), "--subscription-expires", expires});
+  }
+  args.insert(args.end(), account_flags.begin(), account_flags.end());
+  auto created = testing::RunCommand(args);
+  EXPECT_EQ(created.exit_code, 0) << created.err;
+  std::string out = created.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  account_ = out.substr(out.rfind('\n') + 1);
+  std::vector<std::string> kargs = {testing::WanserveBinary(), "admin", "keys", "create", "--data", data_dir_,
+                                    "--account", account_};
+  kargs.insert(kargs.end(), key_flags.begin(), key_flags.end());
+  auto key = testing::RunCommand(kargs);
+  EXPECT_EQ(key.exit_code, 0) << key.err;
+  std::string k = key.out;
+  while (!k.empty() && k.back() == '\n') k.pop_back();
+  return k.substr(k.rfind('\n') + 1);
+}
+
+void ServerTest::ExpectLedgerClean() {
+  auto check = testing::RunCommand({testing::WanserveBinary(), "admin", "ledger", "check", "--data", data_dir_});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+}
+
+json ServerTest::Credits(const std::string& key) {
+  return json::parse(Authed("GET", "/api/v1/credits", "", key).body);
+}
+
 }  // namespace wanserve::e2e

@@ -31,12 +31,22 @@ class ServerTest : public ::testing::Test {
   json WaitDone(const std::string& id, int timeout_s = 120, const std::string& key = "");
   // Downloads a URL into the temp dir and returns the file path.
   std::string Download(const std::string& url);
+  // An account with the given credits (through `wanserve admin`) and a key on it; returns the
+  // key and remembers the account in account_.
+  std::string FundedKey(int64_t permanent, int64_t subscription = 0, const std::string& expires = "",
+                        std::vector<std::string> account_flags = {}, std::vector<std::string> key_flags = {});
+  // `wanserve admin ledger check` finds every balance explained and every hold settled once.
+  void ExpectLedgerClean();
+  // GET /api/v1/credits (skills_video view).
+  json Credits(const std::string& key);
 
   testing::TempDir dir_;
   std::string data_dir_ = (dir_.path() / "data").string();
   std::string key_;
   std::vector<std::string> last_extra_;
   std::unique_ptr<testing::ServerProcess> server_;
+  int accounts_ = 0;
+  std::string account_;
 };
 
 }  // namespace wanserve::e2e

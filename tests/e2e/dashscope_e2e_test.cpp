@@ -1,0 +1,173 @@
+// Tasks in every dialect run on DashScope (a protocol-faithful simulator on loopback), and the
+// ways that can go wrong: crashes mid-flight, refused connections, throttling, failures.
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "dashscope_sim/simulator.h"
+#include "e2e_fixture.h"
+#include "media/probe.h"
+
+namespace wanserve::e2e {
+namespace {
+
+class DashScopeE2E : public ServerTest {
+ protected:
+  // Server flags that route every model to dashscope at base_url, then testpattern.
+  std::vector<std::string> Flags(const std::string& base_url) {
+    const std::string key_file = (dir_.path() / "dashscope.key").string();
+    std::ofstream(key_file) << "sk-sim-0123456789\n";
+    return {"--providers-dashscope-base-url", base_url, "--providers-dashscope-api-key-file", key_file,
+            "--providers-dashscope-poll-schedule-s", "0.1", "--allow-network", "127.0.0.0/8",
+            "--upstream-poll-lease-ms", "2000", "--providers-testpattern-steps", "2",
+            "--providers-testpattern-step-delay-ms", "0"};
+  }
+
+  json Submit(const std::string& path, const json& body, const std::string& key = "") {
+    auto r = Authed("POST", path, body.dump(), key);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body);
+  }
+
+  testing::DashScopeSimulator sim_{testing::SimOptions{"sk-sim-0123456789", 150, 300}};
+};
+
+// A port on loopback that refuses connections.
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST_F(DashScopeE2E, EachDialectRunsOnDashScopeAndTheResultIsKeptInOurStore) {
+  StartServer(Flags(sim_.BaseUrl()));
+  json skills = Submit("/api/v1/generation/wan/wan-v2.7", {{"prompt", "skills image"}, {"aspect_ratio", "16:9"}});
+  json done = WaitDone(skills["id"]);
+  ASSERT_EQ(done["status"], "COMPLETED") << done.dump();
+  EXPECT_EQ(sim_.LastCreate()["parameters"]["size"], "1024*576") << sim_.LastCreate().dump();
+  const std::string url = done["data"]["image"]["url"];
+  EXPECT_EQ(url.rfind(server_->base_url(), 0), 0u) << "served from our store, not DashScope's link: " << url;
+  auto info = media::ProbeImageFile(Download(url));
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->width, 1024);
+  EXPECT_EQ(info->height, 576);
+
+  // EvoLink's defaults (720p, prompt_extend false) are resolved before DashScope sees the task.
+  json unified = Submit("/v1/videos/generations", {{"model", "wan2.7-text-to-video"}, {"prompt", "unified video"},
+                                                   {"duration", 3}, {"seed", 9}});
+  json vdone = WaitDone(unified["id"]);
+  ASSERT_EQ(vdone["status"], "completed") << vdone.dump();
+  const json sent = sim_.LastCreate();
+  EXPECT_EQ(sent["model"], "wan2.7-t2v");
+  EXPECT_EQ(sent["input"]["prompt"], "unified video");
+  EXPECT_EQ(sent["parameters"]["resolution"], "720P");
+  EXPECT_EQ(sent["parameters"]["prompt_extend"], false);
+  EXPECT_EQ(sent["parameters"]["duration"], 3);
+  EXPECT_EQ(sent["parameters"]["seed"], 9);
+  auto vinfo = media::ProbeVideoFile(Download(vdone["results"][0]));
+  ASSERT_TRUE(vinfo.ok()) << vinfo.error().message;
+  EXPECT_EQ(vinfo->video_codec, "h264");
+
+  json market = Submit("/api/v1/jobs/createTask",
+                       {{"model", "wan/2-7-image"}, {"input", {{"prompt", "market image"}, {"n", 2}}}});
+  json mdone = WaitDone(market["data"]["taskId"]);
+  ASSERT_EQ(mdone["data"]["state"], "success") << mdone.dump();
+  EXPECT_EQ(json::parse(mdone["data"]["resultJson"].get<std::string>())["resultUrls"].size(), 2u);
+  EXPECT_EQ(sim_.Creates(), 3);
+}
+
+TEST_F(DashScopeE2E, Kill9WithTwentyUpstreamTasksInFlightCreatesEachOnceAndFinishesAll) {
+  testing::DashScopeSimulator slow(testing::SimOptions{"sk-sim-0123456789", 3000, 1000});
+  StartServer(Flags(slow.BaseUrl()));
+  const std::string key = FundedKey(1000);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(Submit("/api/v1/generation/wan/wan-v2.7", {{"prompt", "crash " + std::to_string(i)}}, key)["id"]);
+  }
+  for (int waited = 0; slow.Creates() < 20 && waited < 200; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(slow.Creates(), 20);
+  ASSERT_GT(slow.InFlight(), 0);
+  RestartServer(SIGKILL, last_extra_);
+  for (const auto& id : ids) EXPECT_EQ(WaitDone(id, 60, key)["status"], "COMPLETED") << id;
+  const auto per_prompt = slow.CreatesByPrompt();
+  EXPECT_EQ(per_prompt.size(), 20u);
+  for (const auto& [prompt, n] : per_prompt) EXPECT_EQ(n, 1) << prompt << " was created upstream " << n << " times";
+  EXPECT_EQ(Credits(key)["total"], 1000 - 20 * 20);
+  ExpectLedgerClean();
+}
+
+TEST_F(DashScopeE2E, RefusedConnectionsFallBackToTheLocalProvider) {
+  StartServer(Flags("http://127.0.0.1:" + std::to_string(ClosedPort()) + "/api/v1"));
+  json created = Submit("/v1/images/generations", {{"model", "wan-2.7-image"}, {"prompt", "fallback"},
+                                                   {"size", {{"width", 256}, {"height", 256}}}});
+  json done = WaitDone(created["id"]);
+  ASSERT_EQ(done["status"], "completed") << done.dump();
+  auto info = media::ProbeImageFile(Download(done["results"][0]));
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->width, 256);
+}
+
+TEST_F(DashScopeE2E, ThrottlingAndServerErrorsAreRetriedWithoutCreatingTwice) {
+  StartServer(Flags(sim_.BaseUrl()));
+  testing::SimFaults faults;
+  faults.create_throttled = 1;
+  faults.create_server_error = 1;
+  faults.query_server_error = 2;
+  sim_.SetFaults(faults);
+  json created = Submit("/api/v1/generation/wan/wan-v2.7", {{"prompt", "retried"}});
+  json done = WaitDone(created["id"]);
+  EXPECT_EQ(done["status"], "COMPLETED") << done.dump();
+  EXPECT_EQ(sim_.CreatesByPrompt()["retried"], 1);
+}
+
+TEST_F(DashScopeE2E, UpstreamFailuresFailTheTaskWithItsReasonAndReleaseTheHold) {
+  StartServer(Flags(sim_.BaseUrl()));
+  const std::string key = FundedKey(100);
+  testing::SimFaults faults;
+  faults.fail_code = "DataInspectionFailed";
+  sim_.SetFaults(faults);
+  json rejected = WaitDone(Submit("/api/v1/generation/wan/wan-v2.7", {{"prompt", "inspected"}}, key)["id"], 60, key);
+  EXPECT_EQ(rejected["status"], "FAILED");
+  EXPECT_EQ(rejected["code"], "IMAGE_GENERATION_CONTENT_REJECTED") << rejected.dump();
+  EXPECT_NE(rejected["message"].get<std::string>().find("inappropriate"), std::string::npos);
+
+  faults.fail_code.clear();
+  faults.forget_tasks = true;
+  sim_.SetFaults(faults);
+  json forgotten = WaitDone(Submit("/api/v1/generation/wan/wan-v2.7", {{"prompt", "forgotten"}}, key)["id"], 60, key);
+  EXPECT_EQ(forgotten["status"], "FAILED") << forgotten.dump();
+  EXPECT_EQ(Credits(key)["total"], 100) << "both holds went back";
+  ExpectLedgerClean();
+}
+
+TEST_F(DashScopeE2E, CancelWhilePendingUpstreamCancelsThereAndReleasesTheHold) {
+  testing::DashScopeSimulator slow(testing::SimOptions{"sk-sim-0123456789", 5000, 1000});
+  StartServer(Flags(slow.BaseUrl()));
+  const std::string key = FundedKey(100);
+  const std::string id = Submit("/api/v1/generation/wan/wan-v2.7", {{"prompt", "cancel me"}}, key)["id"];
+  for (int waited = 0; slow.Creates() < 1 && waited < 100; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto canceled = Authed("POST", "/api/v1/generation/" + id + "/cancel", "", key);
+  EXPECT_EQ(canceled.status, 200) << canceled.body;
+  EXPECT_EQ(WaitDone(id, 30, key)["status"], "CANCELED");
+  EXPECT_EQ(slow.InFlight(), 0) << "the PENDING upstream task was canceled there too";
+  EXPECT_EQ(Credits(key)["total"], 100);
+  ExpectLedgerClean();
+}
+
+}  // namespace
+}  // namespace wanserve::e2e
