@@ -12,6 +12,7 @@
 #include "api/api_context.h"
 #include "api/auth.h"
 #include "api/callback_payloads.h"
+#include "api/dialects/dashscope/dashscope.h"
 #include "api/dialects/market/market.h"
 #include "api/dialects/skills_video/skills_video.h"
 #include "api/dialects/unified/unified.h"
@@ -88,6 +89,7 @@ int RunServer(const Config& config) {
   api::dialects::skills_video::Register(router, ctx);
   api::dialects::unified::Register(router, ctx);
   api::dialects::market::Register(router, ctx);
+  api::dialects::dashscope::Register(router, ctx);
   api::Authenticator auth(*data->store, clock, config.key_cache_ms);
 
   api::HttpServer server(config.http, router, auth, metrics);

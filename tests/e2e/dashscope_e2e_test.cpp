@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -84,7 +85,16 @@ TEST_F(DashScopeE2E, EachDialectRunsOnDashScopeAndTheResultIsKeptInOurStore) {
   json mdone = WaitDone(market["data"]["taskId"]);
   ASSERT_EQ(mdone["data"]["state"], "success") << mdone.dump();
   EXPECT_EQ(json::parse(mdone["data"]["resultJson"].get<std::string>())["resultUrls"].size(), 2u);
-  EXPECT_EQ(sim_.Creates(), 3);
+
+  auto native = Call("POST", "/api/v1/services/aigc/image-generation/generation",
+                     R"({"model":"wan2.7-image-pro","input":{"messages":[{"role":"user","content":[{"text":"native"}]}]},
+                         "parameters":{"size":"1K"}})",
+                     {"Authorization: Bearer " + key_, "X-DashScope-Async: enable"});
+  ASSERT_EQ(native.status, 200) << native.body;
+  json ndone = WaitDone(json::parse(native.body)["output"]["task_id"]);
+  ASSERT_EQ(ndone["output"]["task_status"], "SUCCEEDED") << ndone.dump();
+  EXPECT_EQ(sim_.LastCreate()["parameters"]["thinking_mode"], true) << "DashScope's default, resolved here";
+  EXPECT_EQ(sim_.Creates(), 4);
 }
 
 TEST_F(DashScopeE2E, Kill9WithTwentyUpstreamTasksInFlightCreatesEachOnceAndFinishesAll) {
@@ -167,6 +177,69 @@ TEST_F(DashScopeE2E, CancelWhilePendingUpstreamCancelsThereAndReleasesTheHold) {
   EXPECT_EQ(slow.InFlight(), 0) << "the PENDING upstream task was canceled there too";
   EXPECT_EQ(Credits(key)["total"], 100);
   ExpectLedgerClean();
+}
+
+// The DashScope dialect, as Alibaba's SDKs call it: here served by the local provider.
+TEST_F(DashScopeE2E, DashScopeDialectCreateQueryCancelShapes) {
+  StartServer({"--providers-testpattern-steps", "4", "--providers-testpattern-step-delay-ms", "150"});
+  const std::string t2v = "/api/v1/services/aigc/video-generation/video-synthesis";
+  const std::string body = R"({"model":"wan2.7-t2v","input":{"prompt":"a kitten"},
+                               "parameters":{"resolution":"720P","ratio":"1:1","duration":2}})";
+  const std::vector<std::string> auth = {"Authorization: Bearer " + key_, "Content-Type: application/json"};
+  auto sync = Call("POST", t2v, body, auth);
+  EXPECT_EQ(sync.status, 403);
+  EXPECT_EQ(json::parse(sync.body)["code"], "AccessDenied");
+  auto anonymous = Call("POST", t2v, body, {"X-DashScope-Async: enable"});
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(json::parse(anonymous.body)["code"], "InvalidApiKey");
+  auto bad = Call("POST", t2v, R"({"model":"wan2.7-t2v","input":{"prompt":"p"},"parameters":{"duration":20}})",
+                  {auth[0], auth[1], "X-DashScope-Async: enable"});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["code"], "InvalidParameter");
+
+  auto async = [&](const std::string& path, const std::string& b) {
+    auto r = Call("POST", path, b, {auth[0], auth[1], "X-DashScope-Async: enable"});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body);
+  };
+  const json first = async(t2v, body);
+  EXPECT_EQ(first["output"]["task_status"], "PENDING");
+  EXPECT_EQ(first["request_id"].get<std::string>().size(), 36u);
+  const json second = async(t2v, body);
+  const std::string queued = second["output"]["task_id"];
+  auto cancel = Authed("POST", "/api/v1/tasks/" + queued + "/cancel");
+  EXPECT_EQ(cancel.status, 200) << cancel.body;
+  EXPECT_EQ(WaitDone(queued)["output"]["task_status"], "CANCELED");
+
+  const json done = WaitDone(first["output"]["task_id"]);
+  ASSERT_EQ(done["output"]["task_status"], "SUCCEEDED") << done.dump();
+  const std::string time = done["output"]["end_time"];
+  EXPECT_TRUE(std::regex_match(time, std::regex(R"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3})"))) << time;
+  EXPECT_EQ(done["usage"]["video_count"], 1);
+  EXPECT_EQ(done["usage"]["SR"], 720);
+  auto video = media::ProbeVideoFile(Download(done["output"]["video_url"]));
+  ASSERT_TRUE(video.ok()) << video.error().message;
+  EXPECT_EQ(video->width, 960);
+  auto late_cancel = Authed("POST", "/api/v1/tasks/" + first["output"]["task_id"].get<std::string>() + "/cancel");
+  EXPECT_EQ(late_cancel.status, 400);
+  EXPECT_EQ(json::parse(late_cancel.body)["code"], "UnsupportedOperation");
+
+  const json image = async("/api/v1/services/aigc/image-generation/generation",
+                           R"({"model":"wan2.7-image","input":{"messages":[{"role":"user","content":[{"text":"a fox"}]}]},
+                               "parameters":{"size":"640*512","n":2}})");
+  const json idone = WaitDone(image["output"]["task_id"]);
+  ASSERT_EQ(idone["output"]["task_status"], "SUCCEEDED") << idone.dump();
+  const json& content = idone["output"]["choices"][0]["message"]["content"];
+  ASSERT_EQ(content.size(), 2u);
+  EXPECT_EQ(content[0]["type"], "image");
+  auto png = media::ProbeImageFile(Download(content[1]["image"]));
+  ASSERT_TRUE(png.ok());
+  EXPECT_EQ(png->width, 640);
+  EXPECT_EQ(idone["usage"]["image_count"], 2);
+
+  auto unknown = Authed("GET", "/api/v1/tasks/00000000-0000-0000-0000-000000000000");
+  EXPECT_EQ(unknown.status, 200);
+  EXPECT_EQ(json::parse(unknown.body)["output"]["task_status"], "UNKNOWN");
 }
 
 }  // namespace

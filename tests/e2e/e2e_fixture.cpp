@@ -45,6 +45,10 @@ json ServerTest::WaitDone(const std::string& id, int timeout_s, const std::strin
       j = json::parse(Authed("GET", "/v1/tasks/" + id, "", key).body);
       const std::string s = j.value("status", "");
       done = s == "completed" || s == "failed";
+    } else if (id.rfind("task_wan_", 0) != 0) {
+      j = json::parse(Authed("GET", "/api/v1/tasks/" + id, "", key).body);  // DashScope: a UUID
+      const std::string s = j["output"].value("task_status", "");
+      done = s == "SUCCEEDED" || s == "FAILED" || s == "CANCELED" || s == "UNKNOWN";
     } else {
       j = json::parse(Authed("GET", "/api/v1/jobs/recordInfo?taskId=" + id, "", key).body);
       const std::string s = j["data"].value("state", "");

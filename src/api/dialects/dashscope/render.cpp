@@ -1,0 +1,138 @@
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "api/dialects/dashscope/dashscope.h"
+#include "api/dialects/dashscope/internal.h"
+#include "common/crypto.h"
+
+namespace wanserve::api::dialects::dashscope {
+namespace {
+
+struct WireError {
+  int http;
+  std::string_view code;
+};
+
+WireError WireFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kInvalidId:
+    case ErrorCode::kUnsupportedModel: return {400, "InvalidParameter"};
+    case ErrorCode::kUnauthorized: return {401, "InvalidApiKey"};
+    case ErrorCode::kForbidden: return {403, "AccessDenied"};
+    case ErrorCode::kNotFound: return {404, "NotFound"};
+    case ErrorCode::kConflict:
+    case ErrorCode::kCanceled: return {400, "UnsupportedOperation"};
+    case ErrorCode::kPayloadTooLarge: return {413, "RequestTooLarge"};
+    case ErrorCode::kInsufficientCredits: return {400, "Arrearage"};
+    case ErrorCode::kRateLimited: return {429, "Throttling.RateQuota"};
+    case ErrorCode::kContentRejected: return {400, "DataInspectionFailed"};
+    case ErrorCode::kUnavailable: return {503, "ServiceUnavailable"};
+    case ErrorCode::kUpstreamFailed:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kInternal: return {500, "InternalError"};
+  }
+  return {500, "InternalError"};
+}
+
+std::string_view TaskStatus(core::TaskState s) {
+  switch (s) {
+    case core::TaskState::kQueued: return "PENDING";
+    case core::TaskState::kRunning: return "RUNNING";
+    case core::TaskState::kSucceeded: return "SUCCEEDED";
+    case core::TaskState::kFailed: return "FAILED";
+    case core::TaskState::kCanceled: return "CANCELED";
+  }
+  return "UNKNOWN";
+}
+
+// The code a failed task reports in output.code.
+std::string_view TaskErrorCode(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput: return "InvalidParameter";
+    case ErrorCode::kContentRejected: return "DataInspectionFailed";
+    case ErrorCode::kTimeout: return "RequestTimeOut";
+    case ErrorCode::kRateLimited: return "Throttling";
+    case ErrorCode::kUnavailable: return "ServiceUnavailable";
+    default: return "InternalError";
+  }
+}
+
+std::string RequestId() {
+  const std::string h = HexEncode(RandomBytes(16));
+  return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4), h.substr(16, 4), h.substr(20));
+}
+
+json Usage(const core::Task& task) {
+  const auto& outs = task.outputs;
+  if (!core::IsVideo(task.request.kind)) {
+    json usage = {{"image_count", outs.size()}};
+    if (!outs.empty()) usage["size"] = fmt::format("{}*{}", outs.front().width, outs.front().height);
+    return usage;
+  }
+  const double seconds = outs.empty() ? 0 : outs.front().duration_s;
+  const int out_s = static_cast<int>(seconds + 0.5);
+  // An edit reads as much of its input as it writes (duration 0 keeps it, otherwise it is cut).
+  const int in_s = task.request.kind == core::RequestKind::kVideoEdit ? out_s : 0;
+  return {{"duration", in_s + out_s},
+          {"input_video_duration", in_s},
+          {"output_video_duration", out_s},
+          {"video_count", outs.size()},
+          {"SR", task.request.resolution_tier == "720p" ? 720 : 1080}};
+}
+
+}  // namespace
+
+std::string NewId() { return RequestId(); }
+
+std::string TimeString(int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+HttpResponse RenderError(const Error& error) {
+  const WireError w = WireFor(error.code);
+  auto r = HttpResponse::Json(w.http, json{{"request_id", RequestId()}, {"code", w.code}, {"message", error.message}}.dump());
+  if (error.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(error.retry_after_s));
+  return r;
+}
+
+json RenderTask(const core::Task& task, const ApiContext& ctx) {
+  json out = {{"task_id", task.id}, {"task_status", TaskStatus(task.state)}, {"submit_time", TimeString(task.created_ms)}};
+  if (task.started_ms > 0) out["scheduled_time"] = TimeString(task.started_ms);
+  if (core::IsTerminal(task.state)) out["end_time"] = TimeString(task.finished_ms);
+  json body = {{"request_id", RequestId()}};
+  if (task.state == core::TaskState::kSucceeded) {
+    if (core::IsVideo(task.request.kind)) {
+      if (!task.outputs.empty()) out["video_url"] = ctx.OutputUrl(task, task.outputs.front());
+    } else {
+      json content = json::array();
+      for (const auto& o : task.outputs) content.push_back({{"image", ctx.OutputUrl(task, o)}, {"type", "image"}});
+      out["finished"] = true;
+      out["choices"] = json::array(
+          {{{"finish_reason", "stop"}, {"message", {{"role", "assistant"}, {"content", content}}}}});
+    }
+    body["usage"] = Usage(task);
+  }
+  if (task.state == core::TaskState::kFailed && task.error) {
+    out["code"] = TaskErrorCode(task.error->code);
+    out["message"] = task.error->message;
+  }
+  body["output"] = out;
+  return body;
+}
+
+json RenderUnknown(const std::string& id) {
+  return {{"request_id", RequestId()}, {"output", {{"task_id", id}, {"task_status", "UNKNOWN"}}}};
+}
+
+callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery&,
+                                          const ApiContext& ctx) {
+  return {RenderTask(task, ctx).dump(), ""};
+}
+
+}  // namespace wanserve::api::dialects::dashscope

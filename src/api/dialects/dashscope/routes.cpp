@@ -1,0 +1,75 @@
+#include "api/dialects/dashscope/dashscope.h"
+#include "api/dialects/dashscope/internal.h"
+#include "api/dialects/fields.h"
+
+namespace wanserve::api::dialects::dashscope {
+namespace {
+
+constexpr const char* kDialect = "dashscope";
+
+using ParseFn = Result<core::GenerationRequest> (*)(const json&);
+
+HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req, const RequestContext& rc) {
+  // DashScope serves these models asynchronously only, and says so when the header is missing.
+  if (req.Header("x-dashscope-async").value_or("") != "enable") {
+    return RenderError(MakeError(ErrorCode::kForbidden, "current user api does not support synchronous calls"));
+  }
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return RenderError(body.error());
+  auto request = parse(*body);
+  if (!request.ok()) return RenderError(request.error());
+  if (Status urls = ctx.CheckOutboundUrls(*request, *body); !urls.ok()) return RenderError(urls.error());
+  const std::string model = request->model;
+  auto task = ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, model, "{}", std::move(*request)});
+  if (!task.ok()) return RenderError(task.error());
+  return HttpResponse::Json(
+      200, json{{"request_id", NewId()}, {"output", {{"task_id", task->id}, {"task_status", "PENDING"}}}}.dump());
+}
+
+// A task of this dialect owned by the caller; nullopt when there is none.
+Result<std::optional<core::Task>> Owned(const ApiContext& ctx, const RequestContext& rc) {
+  auto task = ctx.tasks.Get(rc.params.at("task_id"), rc.key_id);
+  if (!task.ok()) {
+    if (task.error().code == ErrorCode::kNotFound || task.error().code == ErrorCode::kInvalidId) {
+      return std::optional<core::Task>();
+    }
+    return task.error();
+  }
+  if (task->dialect != kDialect) return std::optional<core::Task>();
+  return std::optional<core::Task>(std::move(*task));
+}
+
+}  // namespace
+
+void Register(Router& router, const ApiContext& ctx) {
+  router.Add({"POST", "/api/v1/services/aigc/video-generation/video-synthesis", true,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
+              RenderError});
+  router.Add({"POST", "/api/v1/services/aigc/image-generation/generation", true,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
+              RenderError});
+  router.Add({"GET", "/api/v1/tasks/{task_id}", true,
+              [&ctx](const HttpRequest&, const RequestContext& rc) {
+                auto task = Owned(ctx, rc);
+                if (!task.ok()) return RenderError(task.error());
+                if (!task->has_value()) return HttpResponse::Json(200, RenderUnknown(rc.params.at("task_id")).dump());
+                return HttpResponse::Json(200, RenderTask(**task, ctx).dump());
+              },
+              RenderError});
+  router.Add({"POST", "/api/v1/tasks/{task_id}/cancel", true,
+              [&ctx](const HttpRequest&, const RequestContext& rc) {
+                auto task = Owned(ctx, rc);
+                if (!task.ok()) return RenderError(task.error());
+                if (!task->has_value()) return RenderError(MakeError(ErrorCode::kNotFound, "task not found"));
+                // DashScope cancels PENDING tasks only.
+                if ((*task)->state != core::TaskState::kQueued) {
+                  return RenderError(MakeError(ErrorCode::kConflict, "Only a PENDING task can be canceled."));
+                }
+                auto canceled = ctx.tasks.Cancel((*task)->id, rc.key_id);
+                if (!canceled.ok()) return RenderError(canceled.error());
+                return HttpResponse::Json(200, RenderTask(*canceled, ctx).dump());
+              },
+              RenderError});
+}
+
+}  // namespace wanserve::api::dialects::dashscope
