@@ -13,6 +13,8 @@ namespace wanserve {
 std::vector<uint8_t> RandomBytes(size_t n);
 // n characters drawn uniformly from alphabet (rejection sampling, no modulo bias).
 std::string RandomString(size_t n, std::string_view alphabet);
+// A random (version 4) UUID in its 36-character text form.
+std::string RandomUuid();
 
 std::string Sha256Hex(std::string_view data);
 std::vector<uint8_t> HmacSha256(std::string_view key, std::string_view data);

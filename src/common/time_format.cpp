@@ -7,13 +7,21 @@
 
 namespace wanserve {
 
-std::string FormatIso8601Utc(int64_t unix_ms) {
+namespace {
+
+std::string FormatUtc(int64_t unix_ms, char separator, std::string_view suffix) {
   const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
+  return fmt::format("{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}.{:03}{}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     separator, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000, suffix);
 }
+
+}  // namespace
+
+std::string FormatIso8601Utc(int64_t unix_ms) { return FormatUtc(unix_ms, 'T', "Z"); }
+
+std::string FormatSpacedUtc(int64_t unix_ms) { return FormatUtc(unix_ms, ' ', ""); }
 
 int64_t ParseIso8601Utc(const std::string& text) {
   std::tm tm{};

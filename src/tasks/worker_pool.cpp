@@ -142,7 +142,8 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
   // An earlier attempt may have sent a create request whose answer was lost: that provider is
   // not asked again, so the task can never be created upstream twice.
   auto earlier = store_.FindUpstreamJob(task.id);
-  if (candidates.ok() && earlier.ok() && earlier->has_value()) {
+  if (candidates.ok() && !earlier.ok()) candidates = earlier.error();
+  if (candidates.ok() && earlier->has_value()) {
     std::erase_if(*candidates, [&](providers::Provider* p) { return p->Name() == (*earlier)->provider; });
     if (candidates->empty()) {
       Error e = MakeError(ErrorCode::kUnavailable,

@@ -2,12 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <optional>
-#include <regex>
 #include <set>
 #include <thread>
 
 #include "common/crypto.h"
+#include "common/time_format.h"
 #include "media/encode.h"
 
 namespace wanserve::testing {
@@ -16,32 +17,34 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::string RequestId() { return HexEncode(RandomBytes(16)); }
-
 ScriptedResponse JsonAnswer(int status, json body) {
   return ScriptedResponse(status, {{"Content-Type", "application/json"}}, body.dump());
 }
 
 ScriptedResponse ErrorAnswer(int status, const std::string& code, const std::string& message) {
-  return JsonAnswer(status, {{"request_id", RequestId()}, {"code", code}, {"message", message}});
+  return JsonAnswer(status, {{"request_id", RandomUuid()}, {"code", code}, {"message", message}});
 }
 
 // What DashScope says about a bad body: 400 InvalidParameter naming the field.
 using Problem = std::optional<ScriptedResponse>;
 Problem Invalid(const std::string& message) { return ErrorAnswer(400, "InvalidParameter", message); }
 
-std::string TaskId() {
-  const std::string h = HexEncode(RandomBytes(16));
-  return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4), h.substr(16, 4), h.substr(20));
+std::string TimeString(std::chrono::system_clock::time_point t) {
+  return FormatSpacedUtc(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
 }
 
-std::string TimeString(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+// "W*H" with positive sides; std::nullopt otherwise.
+std::optional<std::pair<int, int>> ParseWxH(std::string_view s) {
+  const auto star = s.find('*');
+  if (star == std::string_view::npos) return std::nullopt;
+  int w = 0;
+  int h = 0;
+  const char* end = s.data() + s.size();
+  if (std::from_chars(s.data(), s.data() + star, w).ptr != s.data() + star ||
+      std::from_chars(s.data() + star + 1, end, h).ptr != end || w <= 0 || h <= 0) {
+    return std::nullopt;
+  }
+  return std::make_pair(w, h);
 }
 
 bool IsInt(const json& v, int64_t lo, int64_t hi) {
@@ -140,8 +143,8 @@ Problem CheckImage(const json& input, const json& p) {
     return Invalid(fmt::format("parameters.n must be 1-{}", sequential ? 12 : 4));
   }
   if (p.contains("size")) {
-    static const std::regex kSize(R"(^(1K|2K|4K|\d{3,4}\*\d{3,4})$)");
-    if (!p["size"].is_string() || !std::regex_match(p["size"].get<std::string>(), kSize)) {
+    const std::string size = p["size"].is_string() ? p["size"].get<std::string>() : "";
+    if (size != "1K" && size != "2K" && size != "4K" && !ParseWxH(size)) {
       return Invalid("parameters.size must be 1K, 2K, 4K or W*H");
     }
   }
@@ -247,11 +250,16 @@ ScriptedResponse DashScopeSimulator::Handle(const ReceivedRequest& request) {
   if (auth == request.headers.end() || auth->second != "Bearer " + options_.api_key) {
     return ErrorAnswer(401, "InvalidApiKey", "Invalid API-key provided.");
   }
-  static const std::regex kTask(R"(^/api/v1/tasks/([0-9a-f-]+)(/cancel)?$)");
-  std::smatch m;
-  if (std::regex_match(target, m, kTask)) {
-    if (request.method == "GET" && !m[2].matched) return Query(m[1]);
-    if (request.method == "POST" && m[2].matched) return Cancel(m[1]);
+  constexpr std::string_view kTasks = "/api/v1/tasks/";
+  constexpr std::string_view kCancel = "/cancel";
+  if (target.starts_with(kTasks)) {
+    std::string id = target.substr(kTasks.size());
+    const bool cancel = id.ends_with(kCancel);
+    if (cancel) id.resize(id.size() - kCancel.size());
+    if (!id.empty() && id.find_first_not_of("0123456789abcdef-") == std::string::npos) {
+      if (request.method == "GET" && !cancel) return Query(id);
+      if (request.method == "POST" && cancel) return Cancel(id);
+    }
   }
   if (request.method == "POST" && target == "/api/v1/services/aigc/video-generation/video-synthesis") {
     return Create(request, true);
@@ -293,14 +301,14 @@ ScriptedResponse DashScopeSimulator::Create(const ReceivedRequest& request, bool
     --faults_.create_server_error;
     return ErrorAnswer(500, "InternalError", "An internal error has occured, please try again later.");
   }
-  SimTask task{TaskId(), model, body, Clock::now(), false, faults_.fail_code};
+  SimTask task{RandomUuid(), model, body, Clock::now(), false, faults_.fail_code};
   const std::string prompt =
       video ? body["input"].value("prompt", "") : body["input"]["messages"][0]["content"][0].value("text", "");
   ++creates_;
   ++creates_by_prompt_[prompt];
   last_create_ = body;
   tasks_[task.id] = task;
-  return JsonAnswer(200, {{"request_id", RequestId()}, {"output", {{"task_id", task.id}, {"task_status", "PENDING"}}}});
+  return JsonAnswer(200, {{"request_id", RandomUuid()}, {"output", {{"task_id", task.id}, {"task_status", "PENDING"}}}});
 }
 
 ScriptedResponse DashScopeSimulator::Query(const std::string& id) {
@@ -315,14 +323,14 @@ ScriptedResponse DashScopeSimulator::Query(const std::string& id) {
       --faults_.query_server_error;
       answer = ErrorAnswer(500, "InternalError", "An internal error has occured, please try again later.");
     } else if (it == tasks_.end() || faults_.forget_tasks) {
-      answer = JsonAnswer(200, {{"request_id", RequestId()}, {"output", {{"task_id", id}, {"task_status", "UNKNOWN"}}}});
+      answer = JsonAnswer(200, {{"request_id", RandomUuid()}, {"output", {{"task_id", id}, {"task_status", "UNKNOWN"}}}});
     } else {
       const SimTask& t = it->second;
       const std::string status = Status(t);
       const auto submitted = std::chrono::system_clock::now() -
                              std::chrono::duration_cast<std::chrono::system_clock::duration>(Clock::now() - t.created);
       json out = {{"task_id", id}, {"task_status", status}, {"submit_time", TimeString(submitted)}};
-      json body = {{"request_id", RequestId()}};
+      json body = {{"request_id", RandomUuid()}};
       if (status == "FAILED") {
         out["code"] = t.fail_code;
         out["message"] = t.fail_code == "DataInspectionFailed" ? "Output data may contain inappropriate content."
@@ -365,7 +373,7 @@ ScriptedResponse DashScopeSimulator::Cancel(const std::string& id) {
     return ErrorAnswer(400, "UnsupportedOperation", "Only a PENDING task can be canceled.");
   }
   it->second.canceled = true;
-  return JsonAnswer(200, {{"request_id", RequestId()}});
+  return JsonAnswer(200, {{"request_id", RandomUuid()}});
 }
 
 ScriptedResponse DashScopeSimulator::Result(const std::string& file) {
@@ -377,13 +385,15 @@ ScriptedResponse DashScopeSimulator::Result(const std::string& file) {
   const std::string name = file.substr(0, file.find('?'));
   std::string bytes;
   std::string type;
-  static const std::regex kImage(R"(^[0-9a-f-]+_\d+_(\d+)\*(\d+)\.png$)");
-  std::smatch m;
+  // Images are named <task>_<index>_<W>*<H>.png.
+  const auto size = name.ends_with(".png") && name.rfind('_') != std::string::npos
+                        ? ParseWxH(std::string_view(name).substr(name.rfind('_') + 1, name.size() - name.rfind('_') - 5))
+                        : std::nullopt;
   if (name.ends_with(".mp4")) {
     bytes = MakeMp4();
     type = "video/mp4";
-  } else if (std::regex_match(name, m, kImage)) {
-    bytes = MakePng(std::min(std::stoi(m[1]), 4096), std::min(std::stoi(m[2]), 4096));
+  } else if (size) {
+    bytes = MakePng(std::min(size->first, 4096), std::min(size->second, 4096));
     type = "image/png";
   } else {
     return ScriptedResponse(404, {}, "not found");

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "api/dialects/dashscope/internal.h"
-#include "testing/fake_clock.h"
+#include "common/time_format.h"
 
 namespace wanserve::api::dialects::dashscope {
 namespace {
@@ -119,7 +119,8 @@ TEST(DashScopeRender, ErrorsAreRequestIdCodeMessage) {
 }
 
 TEST(DashScopeRender, TimesAreDashScopeStrings) {
-  EXPECT_EQ(TimeString(1'758'798'448'590), "2025-09-25 11:07:28.590");
+  EXPECT_EQ(FormatSpacedUtc(1'758'798'448'590), "2025-09-25 11:07:28.590");
+  EXPECT_EQ(NewId()[14], '4') << "ids are version 4 UUIDs";
   EXPECT_EQ(RenderUnknown("abc")["output"], J(R"({"task_id":"abc","task_status":"UNKNOWN"})"));
 }
 

@@ -21,7 +21,5 @@ json RenderTask(const core::Task& task, const ApiContext& ctx);
 json RenderUnknown(const std::string& id);
 // A UUID: task ids and request ids.
 std::string NewId();
-// "YYYY-MM-DD HH:MM:SS.mmm" (UTC).
-std::string TimeString(int64_t ms);
 
 }  // namespace wanserve::api::dialects::dashscope

@@ -1,10 +1,9 @@
 #include <fmt/format.h>
 
-#include <ctime>
-
 #include "api/dialects/dashscope/dashscope.h"
 #include "api/dialects/dashscope/internal.h"
 #include "common/crypto.h"
+#include "common/time_format.h"
 
 namespace wanserve::api::dialects::dashscope {
 namespace {
@@ -59,11 +58,6 @@ std::string_view TaskErrorCode(ErrorCode code) {
   }
 }
 
-std::string RequestId() {
-  const std::string h = HexEncode(RandomBytes(16));
-  return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4), h.substr(16, 4), h.substr(20));
-}
-
 json Usage(const core::Task& task) {
   const auto& outs = task.outputs;
   if (!core::IsVideo(task.request.kind)) {
@@ -84,28 +78,20 @@ json Usage(const core::Task& task) {
 
 }  // namespace
 
-std::string NewId() { return RequestId(); }
-
-std::string TimeString(int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
+std::string NewId() { return RandomUuid(); }
 
 HttpResponse RenderError(const Error& error) {
   const WireError w = WireFor(error.code);
-  auto r = HttpResponse::Json(w.http, json{{"request_id", RequestId()}, {"code", w.code}, {"message", error.message}}.dump());
+  auto r = HttpResponse::Json(w.http, json{{"request_id", RandomUuid()}, {"code", w.code}, {"message", error.message}}.dump());
   if (error.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(error.retry_after_s));
   return r;
 }
 
 json RenderTask(const core::Task& task, const ApiContext& ctx) {
-  json out = {{"task_id", task.id}, {"task_status", TaskStatus(task.state)}, {"submit_time", TimeString(task.created_ms)}};
-  if (task.started_ms > 0) out["scheduled_time"] = TimeString(task.started_ms);
-  if (core::IsTerminal(task.state)) out["end_time"] = TimeString(task.finished_ms);
-  json body = {{"request_id", RequestId()}};
+  json out = {{"task_id", task.id}, {"task_status", TaskStatus(task.state)}, {"submit_time", FormatSpacedUtc(task.created_ms)}};
+  if (task.started_ms > 0) out["scheduled_time"] = FormatSpacedUtc(task.started_ms);
+  if (core::IsTerminal(task.state)) out["end_time"] = FormatSpacedUtc(task.finished_ms);
+  json body = {{"request_id", RandomUuid()}};
   if (task.state == core::TaskState::kSucceeded) {
     if (core::IsVideo(task.request.kind)) {
       if (!task.outputs.empty()) out["video_url"] = ctx.OutputUrl(task, task.outputs.front());
@@ -127,7 +113,7 @@ json RenderTask(const core::Task& task, const ApiContext& ctx) {
 }
 
 json RenderUnknown(const std::string& id) {
-  return {{"request_id", RequestId()}, {"output", {{"task_id", id}, {"task_status", "UNKNOWN"}}}};
+  return {{"request_id", RandomUuid()}, {"output", {{"task_id", id}, {"task_status", "UNKNOWN"}}}};
 }
 
 callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery&,
