@@ -104,10 +104,7 @@ class DashScopeProvider final : public Provider, public UpstreamApi {
     pacer_.Wait();
     auto response = outbound_.Send(Authorized("POST", TaskUrl(upstream_id) + "/cancel", "", false));
     if (!response.ok()) return response.error();
-    if (response->status != 200) {
-      auto failure = dashscope::ParseCreated(response->status, response->body);
-      return failure.ok() ? MakeError(ErrorCode::kUpstreamFailed, "cancel refused") : failure.error();
-    }
+    if (response->status != 200) return dashscope::ParseFailure(response->status, response->body);
     return Status::Ok();
   }
 

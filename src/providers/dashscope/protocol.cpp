@@ -78,6 +78,10 @@ Error HttpFailure(long status, const json& body) {
 
 }  // namespace
 
+Error ParseFailure(long http_status, std::string_view body) {
+  return HttpFailure(http_status, json::parse(body, nullptr, false));
+}
+
 CreateCall BuildCreate(const core::GenerationRequest& request) {
   return core::IsVideo(request.kind) ? Video(request) : Image(request);
 }

@@ -23,6 +23,8 @@ CreateCall BuildCreate(const core::GenerationRequest& request);
 // is kept as the detail code.
 Error MapError(long http_status, const std::string& code, const std::string& message);
 
+// The error a non-200 answer carries ({request_id, code, message}, or a bare HTTP failure).
+Error ParseFailure(long http_status, std::string_view body);
 // The create answer's task id, or the error it carries.
 Result<std::string> ParseCreated(long http_status, std::string_view body);
 // A query answer (GET /tasks/{id}).

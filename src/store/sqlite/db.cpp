@@ -124,4 +124,10 @@ Status Transaction::Commit() {
   return Status::Ok();
 }
 
+Status ExpectChanged(const Result<int>& changed, const char* what) {
+  if (!changed.ok()) return changed.error();
+  if (changed.value() == 0) return MakeError(ErrorCode::kConflict, what);
+  return Status::Ok();
+}
+
 }  // namespace wanserve::store::sqlite

@@ -108,6 +108,9 @@ class Db {
 // violations kConflict, anything else kInternal.
 Error SqliteError(int rc, const std::string& what);
 
+// A compare-and-swap write: kConflict saying what when it changed no row.
+Status ExpectChanged(const Result<int>& changed, const char* what);
+
 // RAII transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless Commit() succeeded.
 class Transaction {
  public:

@@ -188,49 +188,43 @@ class SqliteStore final : public Store {
 
   Status Complete(const LeaseToken& lease, const std::vector<core::Output>& outputs,
                   int64_t now_ms) override {
-    std::lock_guard lock(writer_mu_);
-    Transaction tx(*writer_);
-    RETURN_IF_ERROR(tx.Begin());
-    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "UPDATE tasks SET state = 'succeeded', progress = 100, outputs_json = ?1, "
-        "finished_ms = ?2, updated_ms = ?2, lease_owner = '', lease_expires_ms = 0 "
-        "WHERE id = ?3 AND state = 'running' AND lease_owner = ?4 AND attempts = ?5"));
-    s->Bind(1, core::EncodeOutputs(outputs)).Bind(2, now_ms).Bind(3, lease.task_id)
-        .Bind(4, lease.owner).Bind(5, lease.attempt);
-    RETURN_IF_ERROR(ExpectOneRow(s->Run()));
-    RETURN_IF_ERROR(FinishLocked(lease.task_id, TaskState::kSucceeded, now_ms));
-    return tx.Commit();
+    return InWriteTransaction([&]() -> Status {
+      ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+          "UPDATE tasks SET state = 'succeeded', progress = 100, outputs_json = ?1, "
+          "finished_ms = ?2, updated_ms = ?2, lease_owner = '', lease_expires_ms = 0 "
+          "WHERE id = ?3 AND state = 'running' AND lease_owner = ?4 AND attempts = ?5"));
+      s->Bind(1, core::EncodeOutputs(outputs)).Bind(2, now_ms).Bind(3, lease.task_id)
+          .Bind(4, lease.owner).Bind(5, lease.attempt);
+      RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+      return FinishLocked(lease.task_id, TaskState::kSucceeded, now_ms);
+    });
   }
 
   Status Fail(const LeaseToken& lease, const core::TaskError& error, int64_t now_ms) override {
-    std::lock_guard lock(writer_mu_);
-    Transaction tx(*writer_);
-    RETURN_IF_ERROR(tx.Begin());
-    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "UPDATE tasks SET state = 'failed', error_class = ?1, error_code = ?2, "
-        "error_message = ?3, finished_ms = ?4, updated_ms = ?4, lease_owner = '', "
-        "lease_expires_ms = 0 "
-        "WHERE id = ?5 AND state = 'running' AND lease_owner = ?6 AND attempts = ?7"));
-    s->Bind(1, ToString(error.code)).Bind(2, error.detail_code).Bind(3, error.message)
-        .Bind(4, now_ms).Bind(5, lease.task_id).Bind(6, lease.owner).Bind(7, lease.attempt);
-    RETURN_IF_ERROR(ExpectOneRow(s->Run()));
-    RETURN_IF_ERROR(FinishLocked(lease.task_id, TaskState::kFailed, now_ms));
-    return tx.Commit();
+    return InWriteTransaction([&]() -> Status {
+      ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+          "UPDATE tasks SET state = 'failed', error_class = ?1, error_code = ?2, "
+          "error_message = ?3, finished_ms = ?4, updated_ms = ?4, lease_owner = '', "
+          "lease_expires_ms = 0 "
+          "WHERE id = ?5 AND state = 'running' AND lease_owner = ?6 AND attempts = ?7"));
+      s->Bind(1, ToString(error.code)).Bind(2, error.detail_code).Bind(3, error.message)
+          .Bind(4, now_ms).Bind(5, lease.task_id).Bind(6, lease.owner).Bind(7, lease.attempt);
+      RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+      return FinishLocked(lease.task_id, TaskState::kFailed, now_ms);
+    });
   }
 
   Status FinishCanceled(const LeaseToken& lease, int64_t now_ms) override {
-    std::lock_guard lock(writer_mu_);
-    Transaction tx(*writer_);
-    RETURN_IF_ERROR(tx.Begin());
-    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "UPDATE tasks SET state = 'canceled', error_class = 'canceled', error_code = 'canceled', "
-        "error_message = 'canceled by request', finished_ms = ?1, updated_ms = ?1, "
-        "lease_owner = '', lease_expires_ms = 0 "
-        "WHERE id = ?2 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4"));
-    s->Bind(1, now_ms).Bind(2, lease.task_id).Bind(3, lease.owner).Bind(4, lease.attempt);
-    RETURN_IF_ERROR(ExpectOneRow(s->Run()));
-    RETURN_IF_ERROR(FinishLocked(lease.task_id, TaskState::kCanceled, now_ms));
-    return tx.Commit();
+    return InWriteTransaction([&]() -> Status {
+      ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+          "UPDATE tasks SET state = 'canceled', error_class = 'canceled', error_code = 'canceled', "
+          "error_message = 'canceled by request', finished_ms = ?1, updated_ms = ?1, "
+          "lease_owner = '', lease_expires_ms = 0 "
+          "WHERE id = ?2 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4"));
+      s->Bind(1, now_ms).Bind(2, lease.task_id).Bind(3, lease.owner).Bind(4, lease.attempt);
+      RETURN_IF_ERROR(ExpectOneRow(s->Run()));
+      return FinishLocked(lease.task_id, TaskState::kCanceled, now_ms);
+    });
   }
 
   Status Release(const LeaseToken& lease, int64_t now_ms) override {
@@ -791,9 +785,7 @@ class SqliteStore final : public Store {
   }
 
   static Status ExpectOneRow(const Result<int>& changed) {
-    if (!changed.ok()) return changed.error();
-    if (changed.value() == 0) return MakeError(ErrorCode::kConflict, "task state changed meanwhile");
-    return Status::Ok();
+    return sqlite::ExpectChanged(changed, "task state changed meanwhile");
   }
 
   // Runs fn (returning Status) in a write transaction under the writer lock.

@@ -39,12 +39,6 @@ Result<UpstreamJob> ReadJob(const Statement& s) {
   return j;
 }
 
-Status ExpectChanged(const Result<int>& changed, const char* what) {
-  if (!changed.ok()) return changed.error();
-  if (changed.value() == 0) return MakeError(ErrorCode::kConflict, what);
-  return Status::Ok();
-}
-
 Status CheckLease(Db& db, const LeaseToken& lease) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "SELECT 1 FROM tasks WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 AND attempts = ?3"));
