@@ -20,6 +20,7 @@ PACKAGES=(
   libvips-dev
   libgtest-dev libgmock-dev
   libmimalloc-dev
+  libtorch-dev
   curl
 )
 

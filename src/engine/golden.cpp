@@ -1,0 +1,295 @@
+// The golden checker: runs each case of a manifest on the engine's components and compares
+// every reference output.
+#include <c10/util/Exception.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "engine/dit.h"
+#include "engine/golden.h"
+#include "engine/safetensors.h"
+#include "engine/sampler.h"
+#include "engine/t5.h"
+#include "engine/vae.h"
+#include "engine/weights.h"
+
+namespace wanserve::engine {
+namespace {
+namespace fs = std::filesystem;
+using Outputs = std::map<std::string, at::Tensor>;
+
+// A case's inputs and reference outputs, read from its io file.
+class CaseIo {
+ public:
+  static Result<CaseIo> Open(const fs::path& path) {
+    ASSIGN_OR_RETURN(auto file, SafetensorsFile::Open(path.string()));
+    CaseIo io;
+    io.file_ = std::move(file);
+    return io;
+  }
+  at::Tensor Get(const std::string& name) const {
+    auto tensor = file_->Read(name);
+    TORCH_CHECK(tensor.ok(), tensor.ok() ? "" : tensor.error().message);
+    return tensor.value();
+  }
+  bool Has(const std::string& name) const { return file_->Contains(name); }
+  // A Python list stored as name.0, name.1, ...
+  std::vector<at::Tensor> List(const std::string& name) const {
+    std::vector<at::Tensor> items;
+    for (int i = 0; Has(name + "." + std::to_string(i)); ++i) {
+      items.push_back(Get(name + "." + std::to_string(i)));
+    }
+    return items;
+  }
+  std::vector<std::string> Names(const std::string& prefix) const {
+    std::vector<std::string> names;
+    for (const auto& [name, entry] : file_->entries()) {
+      if (name.starts_with(prefix)) names.push_back(name);
+    }
+    return names;
+  }
+
+ private:
+  std::shared_ptr<SafetensorsFile> file_;
+};
+
+Weights LoadWeights(const fs::path& dir, const nlohmann::json& files, size_t index) {
+  TORCH_CHECK(files.is_array() && files.size() > index, "case names too few weight files");
+  auto weights = Weights::Load((dir / files[index].get<std::string>()).string());
+  TORCH_CHECK(weights.ok(), weights.ok() ? "" : weights.error().message);
+  return std::move(weights).value();
+}
+
+template <typename T>
+T Unwrap(Result<T> result) {
+  TORCH_CHECK(result.ok(), result.ok() ? "" : result.error().message);
+  return std::move(result).value();
+}
+
+void AddList(Outputs& out, const std::string& name, const std::vector<at::Tensor>& items) {
+  for (size_t i = 0; i < items.size(); ++i) out[name + "." + std::to_string(i)] = items[i];
+}
+
+Outputs RunDit(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+  const DitConfig config = Unwrap(DitConfig::FromJson(c.at("config")));
+  const Weights weights = LoadWeights(dir, c.at("weights"), 0);
+  const WanDiT model = Unwrap(WanDiT::Create(config, weights));
+  Outputs out;
+  AddList(out, "output.y",
+          model.Forward(io.List("input.x"), io.Get("input.t"), io.List("input.context"),
+                        io.Get("input.seq_len").item<int64_t>()));
+  return out;
+}
+
+Outputs RunT5(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+  const T5Config config = Unwrap(T5Config::FromJson(c.at("config")));
+  const Weights weights = LoadWeights(dir, c.at("weights"), 0);
+  const T5Encoder model = Unwrap(T5Encoder::Create(config, weights));
+  const at::Tensor ids = io.Get("input.ids");
+  const at::Tensor mask = io.Get("input.mask");
+  Outputs out;
+  out["output.hidden"] = model.Forward(ids, mask);
+  AddList(out, "output.context", model.Encode(ids, mask));
+  return out;
+}
+
+VaeConfig VaeConfigFor(const nlohmann::json& c, const CaseIo& io) {
+  const auto& config = c.at("config");
+  const std::string component = c.value("component", "");
+  const bool wan22 = config.contains("dec_dim") || component.find("Wan2.2") != std::string::npos;
+  VaeConfig vae = Unwrap(VaeConfig::FromJson(config, wan22));
+  // The set's own latent statistics, when it records them, take precedence.
+  if (io.Has("const.mean") && io.Has("const.std")) {
+    const at::Tensor mean = io.Get("const.mean").contiguous();
+    const at::Tensor std = io.Get("const.std").contiguous();
+    vae.mean.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+    vae.std.assign(std.data_ptr<float>(), std.data_ptr<float>() + std.numel());
+  }
+  return vae;
+}
+
+Outputs RunVae(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+  const Weights weights = LoadWeights(dir, c.at("weights"), 0);
+  const WanVae vae = Unwrap(WanVae::Create(VaeConfigFor(c, io), weights));
+  Outputs out;
+  out["output.z"] = vae.Encode(io.Get("input.video"));
+  out["output.video_unclamped"] = vae.Decode(io.Get("input.z"));
+  out["output.video"] = out["output.video_unclamped"].clamp(-1, 1);
+  return out;
+}
+
+// The stand-in model of the sampler cases: v = 0.5 x + 0.1 (t / 1000), in float32.
+at::Tensor StandIn(const at::Tensor& x, int64_t t) {
+  return 0.5f * x + 0.1f * (static_cast<float>(t) / 1000.0f);
+}
+
+Outputs RunSamplers(const nlohmann::json& c, const CaseIo& io) {
+  Outputs out;
+  for (const auto& setting : c.at("settings")) {
+    const std::string prefix = setting.at("prefix").get<std::string>();
+    const std::string solver = setting.at("solver").get<std::string>();
+    const SamplerKind kind = Unwrap(ParseSamplerKind(solver));
+    auto sampler = MakeSampler(kind, setting.at("sampling_steps").get<int>(),
+                               setting.at("shift").get<double>());
+    at::Tensor x = io.Get("input.noise");
+    std::vector<at::Tensor> outputs;
+    std::vector<at::Tensor> trajectory{x};
+    for (int64_t t : sampler->timesteps()) {
+      const at::Tensor v = StandIn(x, t);
+      outputs.push_back(v);
+      x = sampler->Step(v.unsqueeze(0), x.unsqueeze(0)).squeeze(0);
+      trajectory.push_back(x);
+    }
+    out[prefix + ".timesteps"] = at::tensor(sampler->timesteps(), at::kLong);
+    out[prefix + ".sigmas"] = at::tensor(sampler->sigmas(), at::kFloat);
+    out[prefix + ".model_outputs"] = at::stack(outputs);
+    out[prefix + ".trajectory"] = at::stack(trajectory);
+    out[prefix + ".final"] = x;
+  }
+  return out;
+}
+
+Outputs RunT2vPipeline(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+  const auto& config = c.at("config");
+  const T5Encoder t5 = Unwrap(
+      T5Encoder::Create(Unwrap(T5Config::FromJson(config.at("t5"))), LoadWeights(dir, c.at("weights"), 0)));
+  const Weights dit_weights = LoadWeights(dir, c.at("weights"), 1);
+  const WanDiT dit = Unwrap(WanDiT::Create(Unwrap(DitConfig::FromJson(config.at("dit"))), dit_weights));
+  const Weights vae_weights = LoadWeights(dir, c.at("weights"), 2);
+  nlohmann::json vae_case = {{"config", config.at("vae")}, {"component", c.value("component", "")}};
+  const WanVae vae = Unwrap(WanVae::Create(VaeConfigFor(vae_case, io), vae_weights));
+
+  const at::Tensor context = t5.Encode(io.Get("input.prompt_ids"), io.Get("input.prompt_mask"))[0];
+  const at::Tensor context_null =
+      t5.Encode(io.Get("input.negative_ids"), io.Get("input.negative_mask"))[0];
+  const SamplerKind kind = Unwrap(ParseSamplerKind(config.value("sample_solver", "unipc")));
+  auto sampler = MakeSampler(kind, config.at("sampling_steps").get<int>(),
+                             config.at("shift").get<double>());
+  const float guide = config.at("guide_scale").get<float>();
+  const int64_t seq_len = config.at("seq_len").get<int64_t>();
+  at::Tensor latent = io.Get("input.noise");
+  for (int64_t t : sampler->timesteps()) {
+    const at::Tensor timestep = at::full({1}, static_cast<float>(t));
+    const at::Tensor cond = dit.Forward({latent}, timestep, {context}, seq_len)[0];
+    const at::Tensor uncond = dit.Forward({latent}, timestep, {context_null}, seq_len)[0];
+    const at::Tensor v = uncond + guide * (cond - uncond);
+    latent = sampler->Step(v.unsqueeze(0), latent.unsqueeze(0)).squeeze(0);
+  }
+  Outputs out;
+  out["output.context"] = context;
+  out["output.context_null"] = context_null;
+  out["output.timesteps"] = at::tensor(sampler->timesteps(), at::kLong);
+  out["output.latent"] = latent;
+  out["output.video_unclamped"] = vae.Decode(latent);
+  out["output.video"] = out["output.video_unclamped"].clamp(-1, 1);
+  return out;
+}
+
+// Which component a case exercises, recognised from its config.
+Outputs RunCase(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+  const nlohmann::json config = c.value("config", nlohmann::json::object());
+  if (c.contains("settings")) return RunSamplers(c, io);
+  if (config.contains("t5") && config.contains("dit")) return RunT2vPipeline(dir, c, io);
+  if (config.contains("patch_size")) return RunDit(dir, c, io);
+  if (config.contains("vocab")) return RunT5(dir, c, io);
+  if (config.contains("dim_mult")) return RunVae(dir, c, io);
+  TORCH_CHECK(false, "unrecognised component: ", c.value("component", "?"));
+}
+
+// The bound for one output: a number for all, or a per-output table (a name missing from it
+// takes the entry it extends, e.g. output.context_null from output.context).
+double ToleranceFor(const nlohmann::json& tolerance, const std::string& name, bool integral) {
+  if (integral) return 0.0;
+  const nlohmann::json bound = tolerance.value("max_abs_diff", nlohmann::json());
+  if (bound.is_number()) {
+    if (name.ends_with(".sigmas") && tolerance.contains("sigmas")) return 1e-7;
+    return bound.get<double>();
+  }
+  double best = 0;
+  size_t best_len = 0;
+  double largest = 0;
+  for (const auto& [key, value] : bound.items()) {
+    if (!value.is_number()) continue;
+    largest = std::max(largest, value.get<double>());
+    if (name.starts_with(key) && key.size() > best_len) {
+      best = value.get<double>();
+      best_len = key.size();
+    }
+  }
+  return best_len > 0 ? best : largest;
+}
+
+}  // namespace
+
+Result<std::vector<GoldenCheck>> CheckGoldenSet(const std::string& dir, const GoldenOptions& options,
+                                                const std::function<void(const GoldenCheck&)>& report) {
+  const fs::path root(dir);
+  std::ifstream in(root / "manifest.json");
+  if (!in) return MakeError(ErrorCode::kNotFound, (root / "manifest.json").string() + ": cannot open");
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(ErrorCode::kInvalidInput, std::string("manifest.json: ") + e.what());
+  }
+  if (!manifest.contains("cases") || !manifest["cases"].is_array()) {
+    return MakeError(ErrorCode::kInvalidInput, "manifest.json: no cases");
+  }
+  std::vector<GoldenCheck> checks;
+  auto emit = [&](GoldenCheck check) {
+    report(check);
+    checks.push_back(std::move(check));
+  };
+  for (const auto& c : manifest["cases"]) {
+    const std::string name = c.value("name", "?");
+    if (!options.only.empty() &&
+        std::none_of(options.only.begin(), options.only.end(),
+                     [&](const std::string& s) { return name.find(s) != std::string::npos; })) {
+      continue;
+    }
+    try {
+      const CaseIo io = Unwrap(CaseIo::Open(root / c.at("io").get<std::string>()));
+      const Outputs ours = RunCase(root, c, io);
+      std::vector<std::string> expected = io.Names("output.");
+      for (const auto& [setting_name, unused] : ours) {
+        if (!setting_name.starts_with("output.") && io.Has(setting_name)) {
+          expected.push_back(setting_name);
+        }
+      }
+      for (const std::string& tensor : expected) {
+        GoldenCheck check;
+        check.case_name = name;
+        check.tensor = tensor;
+        const at::Tensor reference = io.Get(tensor);
+        const bool integral = !at::isFloatingType(reference.scalar_type());
+        check.tolerance = ToleranceFor(c.value("tolerance", nlohmann::json::object()), tensor, integral);
+        auto it = ours.find(tensor);
+        if (it == ours.end()) {
+          check.message = "not produced";
+        } else if (it->second.sizes() != reference.sizes()) {
+          check.message = "shape differs";
+        } else {
+          check.max_abs_error =
+              (it->second.to(at::kDouble) - reference.to(at::kDouble)).abs().max().item<double>();
+          check.passed = check.max_abs_error <= check.tolerance;
+        }
+        emit(std::move(check));
+      }
+    } catch (const c10::Error& e) {
+      GoldenCheck check;
+      check.case_name = name;
+      check.message = e.what_without_backtrace();
+      emit(std::move(check));
+    } catch (const std::exception& e) {
+      GoldenCheck check;
+      check.case_name = name;
+      check.message = e.what();
+      emit(std::move(check));
+    }
+  }
+  return checks;
+}
+
+}  // namespace wanserve::engine

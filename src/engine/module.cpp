@@ -1,0 +1,13 @@
+// The entry point of libwanserve_engine.so.
+#include "engine/engine_api.h"
+#include "engine/golden.h"
+
+extern "C" __attribute__((visibility("default"))) const wanserve::engine::EngineApi*
+wanserve_engine_api() {
+  static const wanserve::engine::EngineApi api{
+      wanserve::engine::kEngineApiVersion,
+      &wanserve::engine::ApplyThreads,
+      &wanserve::engine::CheckGoldenSet,
+  };
+  return &api;
+}

@@ -1,0 +1,122 @@
+// Weight loading: safetensors single and sharded, dtypes, prefixes, and clear errors for
+// missing, truncated and mis-shaped weights.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/safetensors.h"
+#include "engine/weights.h"
+
+namespace wanserve::engine {
+namespace {
+namespace fs = std::filesystem;
+
+class WeightsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("ws_weights_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(WeightsTest, RoundTripKeepsValuesDtypesAndMetadata) {
+  const at::Tensor a = at::randn({3, 4});
+  const at::Tensor ids = at::arange(5, at::kLong);
+  ASSERT_TRUE(WriteSafetensors(Path("m.safetensors"), {{"a", a}, {"ids", ids}}, {{"config", "{}"}}).ok());
+  auto file = SafetensorsFile::Open(Path("m.safetensors"));
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  EXPECT_EQ((*file)->metadata().at("config"), "{}");
+  auto read_a = (*file)->Read("a");
+  ASSERT_TRUE(read_a.ok());
+  EXPECT_TRUE(at::equal(*read_a, a));
+  auto read_ids = (*file)->Read("ids");
+  ASSERT_TRUE(read_ids.ok());
+  EXPECT_EQ(read_ids->scalar_type(), at::kLong);
+  EXPECT_TRUE(at::equal(*read_ids, ids));
+}
+
+TEST_F(WeightsTest, Bf16AndF16AreWidenedToFloat) {
+  const at::Tensor a = at::randn({8});
+  ASSERT_TRUE(WriteSafetensors(Path("h.safetensors"),
+                               {{"bf", a.to(at::kBFloat16)}, {"h", a.to(at::kHalf)}}).ok());
+  auto weights = Weights::Load(Path("h.safetensors"));
+  ASSERT_TRUE(weights.ok()) << weights.error().message;
+  const at::Tensor bf = weights->tensors().at("bf");
+  EXPECT_EQ(bf.scalar_type(), at::kFloat);
+  EXPECT_TRUE(at::equal(bf, a.to(at::kBFloat16).to(at::kFloat)));
+  EXPECT_LT((weights->tensors().at("h") - a).abs().max().item<float>(), 1e-2);
+}
+
+TEST_F(WeightsTest, KnownPrefixIsStrippedOnlyWhenEveryKeyHasIt) {
+  ASSERT_TRUE(WriteSafetensors(Path("p.safetensors"),
+                               {{"model.diffusion_model.blocks.0.w", at::ones({2})},
+                                {"model.diffusion_model.head.w", at::ones({2})}}).ok());
+  auto weights = Weights::Load(Path("p.safetensors"));
+  ASSERT_TRUE(weights.ok());
+  EXPECT_TRUE(weights->Has("blocks.0.w"));
+  EXPECT_TRUE(weights->Has("head.w"));
+
+  ASSERT_TRUE(WriteSafetensors(Path("q.safetensors"),
+                               {{"model.a", at::ones({2})}, {"b", at::ones({2})}}).ok());
+  auto mixed = Weights::Load(Path("q.safetensors"));
+  ASSERT_TRUE(mixed.ok());
+  EXPECT_TRUE(mixed->Has("model.a"));
+}
+
+TEST_F(WeightsTest, ShardedIndexLoadsEveryShardFromTheDirectory) {
+  ASSERT_TRUE(WriteSafetensors(Path("m-00001.safetensors"), {{"a", at::full({2}, 1.0f)}}).ok());
+  ASSERT_TRUE(WriteSafetensors(Path("m-00002.safetensors"), {{"b", at::full({3}, 2.0f)}}).ok());
+  std::ofstream(Path("m.safetensors.index.json"))
+      << R"({"metadata": {}, "weight_map": {"a": "m-00001.safetensors", "b": "m-00002.safetensors"}})";
+  auto weights = Weights::Load(dir_.string());
+  ASSERT_TRUE(weights.ok()) << weights.error().message;
+  EXPECT_EQ(weights->tensors().size(), 2u);
+  EXPECT_EQ(weights->tensors().at("b").size(0), 3);
+  EXPECT_EQ(weights->bytes(), 5u * sizeof(float));
+}
+
+TEST_F(WeightsTest, TruncatedFileIsAClearError) {
+  ASSERT_TRUE(WriteSafetensors(Path("t.safetensors"), {{"a", at::randn({64})}}).ok());
+  fs::resize_file(Path("t.safetensors"), fs::file_size(Path("t.safetensors")) - 16);
+  auto weights = Weights::Load(Path("t.safetensors"));
+  ASSERT_FALSE(weights.ok());
+  EXPECT_NE(weights.error().message.find("truncated"), std::string::npos) << weights.error().message;
+  EXPECT_NE(weights.error().message.find("t.safetensors"), std::string::npos);
+}
+
+TEST_F(WeightsTest, MissingFileAndGarbageHeaderAreErrors) {
+  EXPECT_FALSE(Weights::Load(Path("absent.safetensors")).ok());
+  std::ofstream(Path("g.safetensors")) << std::string("\x10\0\0\0\0\0\0\0not json at all!", 24);
+  auto garbage = Weights::Load(Path("g.safetensors"));
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.error().message.find("malformed"), std::string::npos);
+}
+
+TEST_F(WeightsTest, ReaderNamesTheMissingOrMisShapedTensor) {
+  Weights weights({{"blocks.0.q.weight", at::zeros({4, 4})}});
+  WeightReader ok(weights);
+  (void)ok.Scope("blocks.0")("q.weight", {4, 4});
+  EXPECT_TRUE(ok.status().ok());
+
+  WeightReader shape(weights);
+  (void)shape.Scope("blocks.0")("q.weight", {4, 8});
+  ASSERT_FALSE(shape.status().ok());
+  EXPECT_NE(shape.status().error().message.find("blocks.0.q.weight has shape [4, 4], expected [4, 8]"),
+            std::string::npos)
+      << shape.status().error().message;
+
+  WeightReader missing(weights);
+  (void)missing("blocks.1.q.weight", {4, 4});
+  ASSERT_FALSE(missing.status().ok());
+  EXPECT_NE(missing.status().error().message.find("missing weight blocks.1.q.weight"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wanserve::engine

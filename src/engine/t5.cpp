@@ -1,0 +1,138 @@
+#include "engine/t5.h"
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "engine/ops.h"
+
+namespace wanserve::engine {
+namespace {
+constexpr double kEps = 1e-6;
+constexpr int64_t kMaxDistance = 128;
+
+// T5's norm: no mean subtraction, no bias.
+at::Tensor T5Norm(const at::Tensor& x, const at::Tensor& weight) {
+  return RmsNorm(x, weight, kEps);
+}
+
+// Bucket of each relative position (key - query), bidirectional: half the buckets for each
+// sign, exact below num_buckets/4, logarithmic up to max distance, then clamped.
+at::Tensor RelativeBuckets(int64_t length, int64_t num_buckets) {
+  const at::Tensor pos = at::arange(length, at::kLong);
+  at::Tensor rel = pos.unsqueeze(0) - pos.unsqueeze(1);
+  const int64_t half = num_buckets / 2;
+  at::Tensor buckets = (rel > 0).to(at::kLong) * half;
+  rel = rel.abs();
+  const int64_t max_exact = half / 2;
+  at::Tensor large =
+      max_exact + (at::log(rel.to(at::kFloat) / static_cast<float>(max_exact)) /
+                   std::log(static_cast<double>(kMaxDistance) / static_cast<double>(max_exact)) *
+                   static_cast<double>(half - max_exact))
+                      .to(at::kLong);
+  large = at::minimum(large, at::full_like(large, half - 1));
+  return buckets + at::where(rel < max_exact, rel, large);
+}
+
+}  // namespace
+
+Result<T5Config> T5Config::FromJson(const nlohmann::json& json) {
+  T5Config c;
+  try {
+    c.vocab = json.at("vocab").get<int64_t>();
+    c.dim = json.at("dim").get<int64_t>();
+    c.dim_attn = json.at("dim_attn").get<int64_t>();
+    c.dim_ffn = json.at("dim_ffn").get<int64_t>();
+    c.num_heads = json.at("num_heads").get<int64_t>();
+    c.num_layers = json.at("num_layers").get<int64_t>();
+    c.num_buckets = json.at("num_buckets").get<int64_t>();
+    c.shared_pos = json.value("shared_pos", false);
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(ErrorCode::kInvalidInput, std::string("T5 config: ") + e.what());
+  }
+  return c;
+}
+
+Result<T5Encoder> T5Encoder::Create(const T5Config& config, const Weights& weights) {
+  T5Encoder model;
+  model.config_ = config;
+  WeightReader w(weights);
+  const int64_t d = config.dim;
+  const int64_t a = config.dim_attn;
+  const int64_t f = config.dim_ffn;
+  model.token_embedding_ = w("token_embedding.weight", {config.vocab, d});
+  if (config.shared_pos) {
+    model.shared_pos_embedding_ =
+        w("pos_embedding.embedding.weight", {config.num_buckets, config.num_heads});
+  }
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    WeightReader b = w.Scope("blocks." + std::to_string(i));
+    Block block;
+    block.norm1 = b("norm1.weight", {d});
+    block.q = b("attn.q.weight", {a, d});
+    block.k = b("attn.k.weight", {a, d});
+    block.v = b("attn.v.weight", {a, d});
+    block.o = b("attn.o.weight", {d, a});
+    block.norm2 = b("norm2.weight", {d});
+    block.gate = b("ffn.gate.0.weight", {f, d});
+    block.fc1 = b("ffn.fc1.weight", {f, d});
+    block.fc2 = b("ffn.fc2.weight", {d, f});
+    if (!config.shared_pos) {
+      block.pos_embedding =
+          b("pos_embedding.embedding.weight", {config.num_buckets, config.num_heads});
+    }
+    model.blocks_.push_back(std::move(block));
+  }
+  model.norm_ = w("norm.weight", {d});
+  RETURN_IF_ERROR(w.status());
+  return model;
+}
+
+at::Tensor T5Encoder::PositionBias(const at::Tensor& embedding, int64_t length) const {
+  const at::Tensor buckets = RelativeBuckets(length, config_.num_buckets);
+  // [L, L, heads] → [1, heads, L, L]
+  return at::embedding(embedding, buckets).permute({2, 0, 1}).unsqueeze(0);
+}
+
+at::Tensor T5Encoder::Forward(const at::Tensor& ids, const at::Tensor& mask) const {
+  const int64_t batch = ids.size(0);
+  const int64_t length = ids.size(1);
+  const int64_t heads = config_.num_heads;
+  const int64_t head_dim = config_.dim_attn / heads;
+  at::Tensor x = at::embedding(token_embedding_, ids);
+  // Masked keys get the float minimum in place of their bias, as the reference does.
+  const at::Tensor key_masked = (mask == 0).view({batch, 1, 1, length});
+  const float lowest = std::numeric_limits<float>::lowest();
+  at::Tensor shared_bias;
+  if (config_.shared_pos) shared_bias = PositionBias(shared_pos_embedding_, length);
+  for (const Block& block : blocks_) {
+    const at::Tensor bias =
+        (config_.shared_pos ? shared_bias : PositionBias(block.pos_embedding, length))
+            .expand({batch, heads, length, length})
+            .masked_fill(key_masked, lowest);
+    const at::Tensor h = T5Norm(x, block.norm1);
+    const at::Tensor q = Linear(h, block.q).view({batch, length, heads, head_dim});
+    const at::Tensor k = Linear(h, block.k).view({batch, length, heads, head_dim});
+    const at::Tensor v = Linear(h, block.v).view({batch, length, heads, head_dim});
+    at::Tensor scores = at::einsum("binc,bjnc->bnij", {q, k}) + bias;
+    const at::Tensor probs = at::softmax(scores.to(at::kFloat), -1).to(scores.scalar_type());
+    const at::Tensor attn =
+        at::einsum("bnij,bjnc->binc", {probs, v}).reshape({batch, length, heads * head_dim});
+    x = x + Linear(attn, block.o);
+    const at::Tensor g = T5Norm(x, block.norm2);
+    x = x + Linear(Linear(g, block.fc1) * GeluTanh(Linear(g, block.gate)), block.fc2);
+  }
+  return T5Norm(x, norm_);
+}
+
+std::vector<at::Tensor> T5Encoder::Encode(const at::Tensor& ids, const at::Tensor& mask) const {
+  const at::Tensor hidden = Forward(ids, mask);
+  const at::Tensor lengths = mask.gt(0).sum(1);
+  std::vector<at::Tensor> out;
+  for (int64_t i = 0; i < ids.size(0); ++i) {
+    out.push_back(hidden[i].narrow(0, 0, lengths[i].item<int64_t>()));
+  }
+  return out;
+}
+
+}  // namespace wanserve::engine

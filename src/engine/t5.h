@@ -1,0 +1,51 @@
+#pragma once
+// The UMT5 encoder of the Wan pipelines (T5Encoder of wan/modules/t5.py): T5 RMS norms, attention
+// without 1/sqrt(d) scaling, a bidirectional relative position bias per layer (or shared), and
+// a tanh-GELU gated feed-forward.
+#include <ATen/ATen.h>
+
+#include <nlohmann/json_fwd.hpp>
+#include <vector>
+
+#include "common/error.h"
+#include "engine/weights.h"
+
+namespace wanserve::engine {
+
+struct T5Config {
+  int64_t vocab = 256384;
+  int64_t dim = 4096;
+  int64_t dim_attn = 4096;
+  int64_t dim_ffn = 10240;
+  int64_t num_heads = 64;
+  int64_t num_layers = 24;
+  int64_t num_buckets = 32;
+  bool shared_pos = false;
+
+  static Result<T5Config> FromJson(const nlohmann::json& json);
+};
+
+class T5Encoder {
+ public:
+  static Result<T5Encoder> Create(const T5Config& config, const Weights& weights);
+
+  // ids, mask: int64 [B, L]; mask is 1 on real tokens. Returns the hidden states [B, L, dim]
+  // of every position, padding included.
+  at::Tensor Forward(const at::Tensor& ids, const at::Tensor& mask) const;
+  // What the pipelines hand to the DiT: each sample cut to its number of real tokens.
+  std::vector<at::Tensor> Encode(const at::Tensor& ids, const at::Tensor& mask) const;
+
+ private:
+  struct Block {
+    at::Tensor norm1, q, k, v, o, norm2, gate, fc1, fc2, pos_embedding;
+  };
+  at::Tensor PositionBias(const at::Tensor& embedding, int64_t length) const;
+
+  T5Config config_;
+  at::Tensor token_embedding_;
+  at::Tensor shared_pos_embedding_;
+  std::vector<Block> blocks_;
+  at::Tensor norm_;
+};
+
+}  // namespace wanserve::engine

@@ -1,0 +1,136 @@
+#include "engine/weights.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "engine/safetensors.h"
+
+namespace wanserve::engine {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kKnownPrefixes[] = {"model.diffusion_model.", "diffusion_model.", "model."};
+
+std::string ShapeText(at::IntArrayRef shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+// The shard files named by an index's weight_map, in first-seen order.
+Result<std::vector<std::string>> ShardsOf(const fs::path& index) {
+  std::ifstream in(index);
+  if (!in) return MakeError(ErrorCode::kInvalidInput, index.string() + ": cannot open");
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(ErrorCode::kInvalidInput, index.string() + ": malformed: " + e.what());
+  }
+  if (!doc.contains("weight_map") || !doc["weight_map"].is_object()) {
+    return MakeError(ErrorCode::kInvalidInput, index.string() + ": no weight_map");
+  }
+  std::vector<std::string> shards;
+  std::set<std::string> seen;
+  for (const auto& [name, file] : doc["weight_map"].items()) {
+    if (!file.is_string()) {
+      return MakeError(ErrorCode::kInvalidInput, index.string() + ": bad entry for " + name);
+    }
+    const auto path = (index.parent_path() / file.get<std::string>()).string();
+    if (seen.insert(path).second) shards.push_back(path);
+  }
+  return shards;
+}
+
+// A path given as a directory means the index in it, or its only safetensors file.
+Result<std::vector<std::string>> FilesFor(const fs::path& path) {
+  if (!fs::is_directory(path)) {
+    if (!fs::exists(path)) return MakeError(ErrorCode::kNotFound, path.string() + ": no such file");
+    if (path.string().ends_with(".index.json")) return ShardsOf(path);
+    return std::vector<std::string>{path.string()};
+  }
+  std::vector<fs::path> indexes;
+  std::vector<fs::path> singles;
+  for (const auto& e : fs::directory_iterator(path)) {
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(".safetensors.index.json")) indexes.push_back(e.path());
+    if (name.ends_with(".safetensors")) singles.push_back(e.path());
+  }
+  if (indexes.size() == 1) return ShardsOf(indexes[0]);
+  if (indexes.empty() && singles.size() == 1) return std::vector<std::string>{singles[0].string()};
+  return MakeError(ErrorCode::kInvalidInput,
+                   path.string() + ": expected one *.safetensors.index.json or one .safetensors file");
+}
+
+}  // namespace
+
+Result<Weights> Weights::Load(const std::string& path, at::ScalarType dtype) {
+  ASSIGN_OR_RETURN(auto files, FilesFor(path));
+  Weights weights;
+  for (const auto& file_path : files) {
+    ASSIGN_OR_RETURN(auto file, SafetensorsFile::Open(file_path));
+    if (weights.metadata_.empty()) weights.metadata_ = file->metadata();
+    for (const auto& [name, entry] : file->entries()) {
+      ASSIGN_OR_RETURN(auto tensor, file->Read(name, dtype));
+      if (!weights.tensors_.emplace(name, std::move(tensor)).second) {
+        return MakeError(ErrorCode::kInvalidInput, file_path + ": " + name + " appears twice");
+      }
+    }
+  }
+  for (const char* prefix : kKnownPrefixes) {
+    const std::string p = prefix;
+    bool all = !weights.tensors_.empty();
+    for (const auto& [name, t] : weights.tensors_) all = all && name.starts_with(p);
+    if (!all) continue;
+    std::map<std::string, at::Tensor> stripped;
+    for (auto& [name, t] : weights.tensors_) stripped.emplace(name.substr(p.size()), std::move(t));
+    weights.tensors_ = std::move(stripped);
+    break;
+  }
+  return weights;
+}
+
+size_t Weights::bytes() const {
+  size_t total = 0;
+  for (const auto& [name, t] : tensors_) total += t.nbytes();
+  return total;
+}
+
+WeightReader WeightReader::Scope(const std::string& name) const {
+  WeightReader child(weights_, prefix_ + name + ".");
+  child.first_error_ = first_error_;
+  child.failed_ = failed_;
+  return child;
+}
+
+at::Tensor WeightReader::operator()(const std::string& name, std::vector<int64_t> shape) {
+  const std::string full = prefix_ + name;
+  auto it = weights_.tensors().find(full);
+  if (it == weights_.tensors().end()) {
+    if (!*failed_) *first_error_ = MakeError(ErrorCode::kInvalidInput, "missing weight " + full);
+    *failed_ = true;
+    return at::zeros(shape);
+  }
+  if (it->second.sizes() != at::IntArrayRef(shape)) {
+    if (!*failed_) {
+      *first_error_ = MakeError(ErrorCode::kInvalidInput,
+                                "weight " + full + " has shape " + ShapeText(it->second.sizes()) +
+                                    ", expected " + ShapeText(shape));
+    }
+    *failed_ = true;
+    return at::zeros(shape);
+  }
+  return it->second;
+}
+
+Status WeightReader::status() const {
+  if (*failed_) return *first_error_;
+  return Status::Ok();
+}
+
+}  // namespace wanserve::engine

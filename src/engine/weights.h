@@ -1,0 +1,56 @@
+#pragma once
+// Named model weights loaded from official checkpoint files: a single safetensors file, a
+// sharded set described by `*.safetensors.index.json`, or a directory holding either. Tensors
+// view the memory-mapped files where the stored dtype is the one asked for, so loading does not
+// hold a second copy of the weights.
+#include <ATen/ATen.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace wanserve::engine {
+
+class Weights {
+ public:
+  Weights() = default;
+  explicit Weights(std::map<std::string, at::Tensor> tensors) : tensors_(std::move(tensors)) {}
+
+  // Floating tensors come out as `dtype`. A prefix shared by every key and known from the
+  // official exports ("model.diffusion_model.", "diffusion_model.", "model.") is stripped.
+  static Result<Weights> Load(const std::string& path, at::ScalarType dtype = at::kFloat);
+
+  bool Has(const std::string& name) const { return tensors_.count(name) > 0; }
+  const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
+  // The `__metadata__` of the (first) file, e.g. the golden sets' "config".
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  size_t bytes() const;
+
+ private:
+  std::map<std::string, at::Tensor> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// Fetches tensors for a model under construction, checking each shape. The first problem
+// (a missing tensor, a wrong shape) is kept and reported by status(), naming the tensor, so a
+// constructor reads all its weights and checks once.
+class WeightReader {
+ public:
+  explicit WeightReader(const Weights& weights, std::string prefix = {})
+      : weights_(weights), prefix_(std::move(prefix)) {}
+  WeightReader Scope(const std::string& name) const;
+  at::Tensor operator()(const std::string& name, std::vector<int64_t> shape);
+  // For tensors whose presence decides the architecture (an optional affine norm).
+  bool Has(const std::string& name) const { return weights_.Has(prefix_ + name); }
+  Status status() const;
+
+ private:
+  const Weights& weights_;
+  std::string prefix_;
+  std::shared_ptr<Error> first_error_ = std::make_shared<Error>();
+  std::shared_ptr<bool> failed_ = std::make_shared<bool>(false);
+};
+
+}  // namespace wanserve::engine
