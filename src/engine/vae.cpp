@@ -307,10 +307,23 @@ std::vector<Layer> ReadMiddle(WeightReader r, int64_t dim) {
   return middle;
 }
 
+// Stage widths: the encoder goes base, base*m1, base*m2, ...; the decoder mirrors it from the
+// widest stage down.
+std::vector<int64_t> EncoderWidths(int64_t base, const std::vector<int64_t>& mult) {
+  std::vector<int64_t> dims{base};
+  for (int64_t m : mult) dims.push_back(base * m);
+  return dims;
+}
+
+std::vector<int64_t> DecoderWidths(int64_t base, const std::vector<int64_t>& mult) {
+  std::vector<int64_t> dims{base * mult.back()};
+  for (auto it = mult.rbegin(); it != mult.rend(); ++it) dims.push_back(base * *it);
+  return dims;
+}
+
 Coder ReadEncoder21(WeightReader r, const VaeConfig& c) {
   Coder enc;
-  std::vector<int64_t> dims{c.dim};
-  for (int64_t m : c.dim_mult) dims.push_back(c.dim * m);
+  const std::vector<int64_t> dims = EncoderWidths(c.dim, c.dim_mult);
   enc.stem = ReadConv(r.Scope("conv1"), 3, dims[0], {3, 3, 3}, {1, 1, 1});
   int index = 0;
   for (size_t i = 0; i + 1 < dims.size(); ++i) {
@@ -331,8 +344,7 @@ Coder ReadEncoder21(WeightReader r, const VaeConfig& c) {
 
 Coder ReadDecoder21(WeightReader r, const VaeConfig& c) {
   Coder dec;
-  std::vector<int64_t> dims{c.dim * c.dim_mult.back()};
-  for (auto it = c.dim_mult.rbegin(); it != c.dim_mult.rend(); ++it) dims.push_back(c.dim * *it);
+  const std::vector<int64_t> dims = DecoderWidths(c.dim, c.dim_mult);
   dec.stem = ReadConv(r.Scope("conv1"), c.z_dim, dims[0], {3, 3, 3}, {1, 1, 1});
   dec.layers = ReadMiddle(r, dims[0]);
   int index = 0;
@@ -357,8 +369,7 @@ bool FlagAt(const std::vector<bool>& flags, size_t i) { return i < flags.size() 
 
 Coder ReadEncoder22(WeightReader r, const VaeConfig& c) {
   Coder enc;
-  std::vector<int64_t> dims{c.dim};
-  for (int64_t m : c.dim_mult) dims.push_back(c.dim * m);
+  const std::vector<int64_t> dims = EncoderWidths(c.dim, c.dim_mult);
   enc.stem = ReadConv(r.Scope("conv1"), 12, dims[0], {3, 3, 3}, {1, 1, 1});
   for (size_t i = 0; i + 1 < dims.size(); ++i) {
     WeightReader stage = r.Scope("downsamples." + std::to_string(i) + ".downsamples");
@@ -384,8 +395,7 @@ Coder ReadEncoder22(WeightReader r, const VaeConfig& c) {
 
 Coder ReadDecoder22(WeightReader r, const VaeConfig& c) {
   Coder dec;
-  std::vector<int64_t> dims{c.dec_dim * c.dim_mult.back()};
-  for (auto it = c.dim_mult.rbegin(); it != c.dim_mult.rend(); ++it) dims.push_back(c.dec_dim * *it);
+  const std::vector<int64_t> dims = DecoderWidths(c.dec_dim, c.dim_mult);
   dec.stem = ReadConv(r.Scope("conv1"), c.z_dim, dims[0], {3, 3, 3}, {1, 1, 1});
   dec.layers = ReadMiddle(r, dims[0]);
   const std::vector<bool> temporal_up(c.temporal_downsample.rbegin(), c.temporal_downsample.rend());
