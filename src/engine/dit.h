@@ -44,7 +44,6 @@ class WanDiT {
   std::vector<at::Tensor> Forward(const std::vector<at::Tensor>& x, const at::Tensor& t,
                                   const std::vector<at::Tensor>& context, int64_t seq_len) const;
 
-  const DitConfig& config() const { return config_; }
 
  private:
   struct AttentionWeights {

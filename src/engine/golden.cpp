@@ -20,6 +20,13 @@ namespace {
 namespace fs = std::filesystem;
 using Outputs = std::map<std::string, at::Tensor>;
 
+// A failed step ends the case; the runner reports the message as the case's failure.
+template <typename T>
+T Unwrap(Result<T> result) {
+  TORCH_CHECK(result.ok(), result.ok() ? "" : result.error().message);
+  return std::move(result).value();
+}
+
 // A case's inputs and reference outputs, read from its io file.
 class CaseIo {
  public:
@@ -29,11 +36,7 @@ class CaseIo {
     io.file_ = std::move(file);
     return io;
   }
-  at::Tensor Get(const std::string& name) const {
-    auto tensor = file_->Read(name);
-    TORCH_CHECK(tensor.ok(), tensor.ok() ? "" : tensor.error().message);
-    return tensor.value();
-  }
+  at::Tensor Get(const std::string& name) const { return Unwrap(file_->Read(name)); }
   bool Has(const std::string& name) const { return file_->Contains(name); }
   // A Python list stored as name.0, name.1, ...
   std::vector<at::Tensor> List(const std::string& name) const {
@@ -57,15 +60,7 @@ class CaseIo {
 
 Weights LoadWeights(const fs::path& dir, const nlohmann::json& files, size_t index) {
   TORCH_CHECK(files.is_array() && files.size() > index, "case names too few weight files");
-  auto weights = Weights::Load((dir / files[index].get<std::string>()).string());
-  TORCH_CHECK(weights.ok(), weights.ok() ? "" : weights.error().message);
-  return std::move(weights).value();
-}
-
-template <typename T>
-T Unwrap(Result<T> result) {
-  TORCH_CHECK(result.ok(), result.ok() ? "" : result.error().message);
-  return std::move(result).value();
+  return Unwrap(Weights::Load((dir / files[index].get<std::string>()).string()));
 }
 
 void AddList(Outputs& out, const std::string& name, const std::vector<at::Tensor>& items) {

@@ -89,7 +89,6 @@ Result<std::shared_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string
       continue;
     }
     TensorEntry entry;
-    entry.name = name;
     try {
       entry.dtype = value.at("dtype").get<std::string>();
       entry.shape = value.at("shape").get<std::vector<int64_t>>();

@@ -14,7 +14,6 @@
 namespace wanserve::engine {
 
 struct TensorEntry {
-  std::string name;
   std::string dtype;  // as in the header: F32, F16, BF16, I64, ...
   std::vector<int64_t> shape;
   size_t begin = 0;  // byte range inside the data section
@@ -30,7 +29,6 @@ class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
-  const std::string& path() const { return path_; }
   const std::map<std::string, TensorEntry>& entries() const { return entries_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   bool Contains(const std::string& name) const { return entries_.count(name) > 0; }

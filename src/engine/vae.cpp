@@ -321,6 +321,20 @@ std::vector<int64_t> DecoderWidths(int64_t base, const std::vector<int64_t>& mul
   return dims;
 }
 
+// Every encoder ends with the middle blocks and a head to the latent moments (2 * z).
+void CloseEncoder(Coder& enc, const WeightReader& r, int64_t width, int64_t z_dim) {
+  for (Layer& layer : ReadMiddle(r, width)) enc.layers.push_back(std::move(layer));
+  enc.head = ReadHead(r, width, 2 * z_dim);
+}
+
+// Every decoder starts with a stem from the latent and the middle blocks.
+Coder OpenDecoder(const WeightReader& r, int64_t z_dim, int64_t width) {
+  Coder dec;
+  dec.stem = ReadConv(r.Scope("conv1"), z_dim, width, {3, 3, 3}, {1, 1, 1});
+  dec.layers = ReadMiddle(r, width);
+  return dec;
+}
+
 Coder ReadEncoder21(WeightReader r, const VaeConfig& c) {
   Coder enc;
   const std::vector<int64_t> dims = EncoderWidths(c.dim, c.dim_mult);
@@ -337,16 +351,13 @@ Coder ReadEncoder21(WeightReader r, const VaeConfig& c) {
       enc.layers.emplace_back(ReadResample(r.Scope("downsamples." + std::to_string(index++)), in, mode, in));
     }
   }
-  for (Layer& layer : ReadMiddle(r, dims.back())) enc.layers.push_back(std::move(layer));
-  enc.head = ReadHead(r, dims.back(), 2 * c.z_dim);
+  CloseEncoder(enc, r, dims.back(), c.z_dim);
   return enc;
 }
 
 Coder ReadDecoder21(WeightReader r, const VaeConfig& c) {
-  Coder dec;
   const std::vector<int64_t> dims = DecoderWidths(c.dim, c.dim_mult);
-  dec.stem = ReadConv(r.Scope("conv1"), c.z_dim, dims[0], {3, 3, 3}, {1, 1, 1});
-  dec.layers = ReadMiddle(r, dims[0]);
+  Coder dec = OpenDecoder(r, c.z_dim, dims[0]);
   int index = 0;
   for (size_t i = 0; i + 1 < dims.size(); ++i) {
     // Every level after the first starts from the halved width of the previous upsample.
@@ -388,16 +399,13 @@ Coder ReadEncoder22(WeightReader r, const VaeConfig& c) {
     block.shortcut = AvgDown{dims[i + 1], temporal ? 2 : 1, down ? 2 : 1};
     enc.layers.emplace_back(std::move(block));
   }
-  for (Layer& layer : ReadMiddle(r, dims.back())) enc.layers.push_back(std::move(layer));
-  enc.head = ReadHead(r, dims.back(), 2 * c.z_dim);
+  CloseEncoder(enc, r, dims.back(), c.z_dim);
   return enc;
 }
 
 Coder ReadDecoder22(WeightReader r, const VaeConfig& c) {
-  Coder dec;
   const std::vector<int64_t> dims = DecoderWidths(c.dec_dim, c.dim_mult);
-  dec.stem = ReadConv(r.Scope("conv1"), c.z_dim, dims[0], {3, 3, 3}, {1, 1, 1});
-  dec.layers = ReadMiddle(r, dims[0]);
+  Coder dec = OpenDecoder(r, c.z_dim, dims[0]);
   const std::vector<bool> temporal_up(c.temporal_downsample.rbegin(), c.temporal_downsample.rend());
   for (size_t i = 0; i + 1 < dims.size(); ++i) {
     WeightReader stage = r.Scope("upsamples." + std::to_string(i) + ".upsamples");
@@ -525,7 +533,6 @@ WanVae::WanVae(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WanVae::~WanVae() = default;
 WanVae::WanVae(WanVae&&) noexcept = default;
 WanVae& WanVae::operator=(WanVae&&) noexcept = default;
-const VaeConfig& WanVae::config() const { return impl_->config; }
 
 at::Tensor WanVae::Encode(const at::Tensor& video) const {
   const at::Tensor x = impl_->config.wan22 ? Patchify(video.unsqueeze(0)) : video.unsqueeze(0);

@@ -42,7 +42,6 @@ class WanVae {
   at::Tensor Encode(const at::Tensor& video) const;
   // latent [z, F, h, w] → video [3, 1 + 4(F-1), h*s, w*s], not clamped.
   at::Tensor Decode(const at::Tensor& latent) const;
-  const VaeConfig& config() const;
 
  private:
   struct Impl;

@@ -74,7 +74,6 @@ Result<Weights> Weights::Load(const std::string& path, at::ScalarType dtype) {
   Weights weights;
   for (const auto& file_path : files) {
     ASSIGN_OR_RETURN(auto file, SafetensorsFile::Open(file_path));
-    if (weights.metadata_.empty()) weights.metadata_ = file->metadata();
     for (const auto& [name, entry] : file->entries()) {
       ASSIGN_OR_RETURN(auto tensor, file->Read(name, dtype));
       if (!weights.tensors_.emplace(name, std::move(tensor)).second) {

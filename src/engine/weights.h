@@ -24,13 +24,10 @@ class Weights {
 
   bool Has(const std::string& name) const { return tensors_.count(name) > 0; }
   const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
-  // The `__metadata__` of the (first) file, e.g. the golden sets' "config".
-  const std::map<std::string, std::string>& metadata() const { return metadata_; }
   size_t bytes() const;
 
  private:
   std::map<std::string, at::Tensor> tensors_;
-  std::map<std::string, std::string> metadata_;
 };
 
 // Fetches tensors for a model under construction, checking each shape. The first problem
@@ -42,8 +39,6 @@ class WeightReader {
       : weights_(weights), prefix_(std::move(prefix)) {}
   WeightReader Scope(const std::string& name) const;
   at::Tensor operator()(const std::string& name, std::vector<int64_t> shape);
-  // For tensors whose presence decides the architecture (an optional affine norm).
-  bool Has(const std::string& name) const { return weights_.Has(prefix_ + name); }
   Status status() const;
 
  private:
