@@ -1,10 +1,12 @@
 #include "engine/weights.h"
 
 #include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/pth.h"
 #include "engine/safetensors.h"
 
 namespace wanserve::engine {
@@ -59,12 +61,31 @@ Result<std::vector<std::string>> FilesFor(const fs::path& path) {
   for (const auto& e : fs::directory_iterator(path)) {
     const std::string name = e.path().filename().string();
     if (name.ends_with(".safetensors.index.json")) indexes.push_back(e.path());
-    if (name.ends_with(".safetensors")) singles.push_back(e.path());
+    if (name.ends_with(".safetensors") || name.ends_with(".pth")) singles.push_back(e.path());
   }
   if (indexes.size() == 1) return ShardsOf(indexes[0]);
   if (indexes.empty() && singles.size() == 1) return std::vector<std::string>{singles[0].string()};
   return MakeError(ErrorCode::kInvalidInput,
-                   path.string() + ": expected one *.safetensors.index.json or one .safetensors file");
+                   path.string() + ": expected one *.safetensors.index.json or one .safetensors or .pth file");
+}
+
+// torch.save checkpoints are zip files; everything else is read as safetensors.
+bool IsZip(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, sizeof magic);
+  return in && std::memcmp(magic, "PK\x03\x04", 4) == 0;
+}
+
+Result<std::map<std::string, at::Tensor>> ReadSafetensors(const std::string& path,
+                                                          at::ScalarType dtype) {
+  ASSIGN_OR_RETURN(auto file, SafetensorsFile::Open(path));
+  std::map<std::string, at::Tensor> tensors;
+  for (const auto& [name, entry] : file->entries()) {
+    ASSIGN_OR_RETURN(auto tensor, file->Read(name, dtype));
+    tensors.emplace(name, std::move(tensor));
+  }
+  return tensors;
 }
 
 }  // namespace
@@ -73,9 +94,9 @@ Result<Weights> Weights::Load(const std::string& path, at::ScalarType dtype) {
   ASSIGN_OR_RETURN(auto files, FilesFor(path));
   Weights weights;
   for (const auto& file_path : files) {
-    ASSIGN_OR_RETURN(auto file, SafetensorsFile::Open(file_path));
-    for (const auto& [name, entry] : file->entries()) {
-      ASSIGN_OR_RETURN(auto tensor, file->Read(name, dtype));
+    ASSIGN_OR_RETURN(auto tensors, IsZip(file_path) ? ReadTorchCheckpoint(file_path, dtype)
+                                                    : ReadSafetensors(file_path, dtype));
+    for (auto& [name, tensor] : tensors) {
       if (!weights.tensors_.emplace(name, std::move(tensor)).second) {
         return MakeError(ErrorCode::kInvalidInput, file_path + ": " + name + " appears twice");
       }

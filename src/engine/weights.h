@@ -1,8 +1,8 @@
 #pragma once
 // Named model weights loaded from official checkpoint files: a single safetensors file, a
-// sharded set described by `*.safetensors.index.json`, or a directory holding either. Tensors
-// view the memory-mapped files where the stored dtype is the one asked for, so loading does not
-// hold a second copy of the weights.
+// sharded set described by `*.safetensors.index.json`, a torch.save `.pth` checkpoint, or a
+// directory holding one of them. Tensors view the memory-mapped files where the stored dtype is
+// the one asked for, so loading does not hold a second copy of the weights.
 #include <ATen/ATen.h>
 
 #include <map>

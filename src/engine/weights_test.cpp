@@ -1,9 +1,10 @@
-// Weight loading: safetensors single and sharded, dtypes, prefixes, and clear errors for
-// missing, truncated and mis-shaped weights.
+// Weight loading: safetensors single and sharded, torch.save checkpoints, dtypes, prefixes, and
+// clear errors for missing, truncated and mis-shaped weights.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <torch/csrc/jit/serialization/pickle.h>
 
 #include "engine/safetensors.h"
 #include "engine/weights.h"
@@ -116,6 +117,66 @@ TEST_F(WeightsTest, ReaderNamesTheMissingOrMisShapedTensor) {
   (void)missing("blocks.1.q.weight", {4, 4});
   ASSERT_FALSE(missing.status().ok());
   EXPECT_NE(missing.status().error().message.find("missing weight blocks.1.q.weight"), std::string::npos);
+}
+
+// The official VAE and text-encoder files are torch.save zips; the golden set has the tiny
+// weights in that format beside the safetensors copies.
+TEST_F(WeightsTest, TorchCheckpointsMatchTheirSafetensorsCopies) {
+  const std::string golden = WANSERVE_GOLDEN_DIR;
+  if (golden.empty()) GTEST_SKIP() << "golden set not found";
+  auto vae_pth = Weights::Load(golden + "/wan21_vae.pth");
+  ASSERT_TRUE(vae_pth.ok()) << vae_pth.error().message;
+  auto vae = Weights::Load(golden + "/wan21_vae.safetensors");
+  ASSERT_TRUE(vae.ok());
+  ASSERT_EQ(vae_pth->tensors().size(), vae->tensors().size());
+  for (const auto& [name, tensor] : vae->tensors()) {
+    ASSERT_TRUE(vae_pth->Has(name)) << name;
+    EXPECT_TRUE(at::equal(vae_pth->tensors().at(name), tensor)) << name;
+  }
+
+  // The encoder file is bfloat16, as the official one: widened, it is the rounded float32.
+  auto t5_pth = Weights::Load(golden + "/umt5_encoder.pth");
+  ASSERT_TRUE(t5_pth.ok()) << t5_pth.error().message;
+  auto t5 = Weights::Load(golden + "/umt5_encoder.safetensors");
+  ASSERT_TRUE(t5.ok());
+  ASSERT_EQ(t5_pth->tensors().size(), t5->tensors().size());
+  for (const auto& [name, tensor] : t5->tensors()) {
+    const at::Tensor loaded = t5_pth->tensors().at(name);
+    EXPECT_EQ(loaded.scalar_type(), at::kFloat) << name;
+    EXPECT_TRUE(at::equal(loaded, tensor.to(at::kBFloat16).to(at::kFloat))) << name;
+  }
+}
+
+TEST_F(WeightsTest, TorchCheckpointNestedDictsAreFlattenedAndPrefixStripped) {
+  c10::Dict<std::string, at::Tensor> inner;
+  inner.insert("diffusion_model.blocks.0.w", at::arange(6, at::kFloat).reshape({2, 3}));
+  inner.insert("diffusion_model.head.b", at::full({4}, 0.5f).to(at::kBFloat16));
+  c10::Dict<std::string, c10::Dict<std::string, at::Tensor>> outer;
+  outer.insert("model", inner);
+  const std::vector<char> bytes = torch::jit::pickle_save(outer);
+  std::ofstream(Path("nested.pth"), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+
+  auto weights = Weights::Load(Path("nested.pth"));
+  ASSERT_TRUE(weights.ok()) << weights.error().message;
+  ASSERT_TRUE(weights->Has("blocks.0.w"));
+  EXPECT_TRUE(at::equal(weights->tensors().at("blocks.0.w"), at::arange(6, at::kFloat).reshape({2, 3})));
+  EXPECT_EQ(weights->tensors().at("head.b").scalar_type(), at::kFloat);
+  EXPECT_TRUE(at::equal(weights->tensors().at("head.b"), at::full({4}, 0.5f)));
+}
+
+TEST_F(WeightsTest, TruncatedOrForeignTorchCheckpointIsAClearError) {
+  c10::Dict<std::string, at::Tensor> dict;
+  dict.insert("w", at::randn({256}));
+  const std::vector<char> bytes = torch::jit::pickle_save(dict);
+  std::ofstream(Path("cut.pth"), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  auto cut = Weights::Load(Path("cut.pth"));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().message.find("cut.pth"), std::string::npos) << cut.error().message;
+
+  std::ofstream(Path("odd.pth"), std::ios::binary) << std::string("PK\x03\x04 but not a zip at all", 30);
+  auto odd = Weights::Load(Path("odd.pth"));
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.error().message.find("odd.pth"), std::string::npos) << odd.error().message;
 }
 
 }  // namespace
