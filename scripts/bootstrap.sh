@@ -20,7 +20,7 @@ PACKAGES=(
   libvips-dev
   libgtest-dev libgmock-dev
   libmimalloc-dev
-  libtorch-dev
+  libtorch-dev libsentencepiece-dev sentencepiece
   curl
 )
 
