@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <fstream>
 #include <memory>
 
 #include "engine/engine.h"
+#include "media/encode.h"
 
 namespace wanserve::cli {
 namespace {
@@ -44,6 +47,85 @@ int RunGolden(const GoldenArgs& args) {
   return failed == 0 && !checks->empty() ? 0 : 1;
 }
 
+struct GenerateArgs {
+  engine::GeneratorOptions options;
+  engine::GenerateRequest request;
+  std::string size;
+  std::string out;
+  int threads = 0;
+};
+
+// A one-line bar redrawn in place: [#####.....] step 12/51  8.4 s
+void DrawProgress(int done, int total, double seconds) {
+  constexpr int kWidth = 30;
+  const int filled = total > 0 ? done * kWidth / total : 0;
+  fmt::print(stderr, "\r[{}{}] step {}/{}  {:.1f} s", std::string(static_cast<size_t>(filled), '#'),
+             std::string(static_cast<size_t>(kWidth - filled), '.'), done, total, seconds);
+  if (done == total) fmt::print(stderr, "\n");
+}
+
+Status WriteOutput(const engine::GeneratedVideo& video, const std::string& out) {
+  if (out.ends_with(".png")) {
+    ASSIGN_OR_RETURN(const std::string png, media::EncodeImage(video.clip.frames.front(), media::ImageFormat::kPng));
+    std::ofstream file(out, std::ios::binary | std::ios::trunc);
+    file.write(png.data(), static_cast<std::streamsize>(png.size()));
+    file.close();
+    if (!file) return MakeError(ErrorCode::kInternal, out + ": cannot write");
+    return Status::Ok();
+  }
+  return media::EncodeMp4(video.clip, out);
+}
+
+int RunGenerate(GenerateArgs args) {
+  if (!args.out.ends_with(".mp4") && !args.out.ends_with(".png")) {
+    fmt::print(stderr, "error: --out must end in .mp4 or .png\n");
+    return 2;
+  }
+  if (!args.size.empty()) {
+    int width = 0;
+    int height = 0;
+    char x = 0;
+    if (std::sscanf(args.size.c_str(), "%d%c%d", &width, &x, &height) != 3 || (x != 'x' && x != '*')) {
+      fmt::print(stderr, "error: --size must be WIDTHxHEIGHT, e.g. 832x480\n");
+      return 2;
+    }
+    args.request.width = width;
+    args.request.height = height;
+  }
+  if (args.out.ends_with(".png")) args.request.frames = 1;
+  auto threads = engine::SetThreads(args.threads);
+  if (!threads.ok()) {
+    fmt::print(stderr, "error: {}\n", threads.error().message);
+    return 2;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  auto generator = engine::Generator::Open(args.options);
+  if (!generator.ok()) {
+    fmt::print(stderr, "error: {}\n", generator.error().message);
+    return 2;
+  }
+  fmt::print(stderr, "loaded {} in {:.1f} s ({} threads)\n", args.options.model, seconds(), *threads);
+  auto video = (*generator)->Generate(args.request, [&](int done, int total) {
+    DrawProgress(done, total, seconds());
+    return true;
+  });
+  if (!video.ok()) {
+    fmt::print(stderr, "\nerror: {}\n", video.error().message);
+    return video.error().code == ErrorCode::kInvalidInput ? 2 : 1;
+  }
+  if (auto written = WriteOutput(*video, args.out); !written.ok()) {
+    fmt::print(stderr, "error: {}\n", written.error().message);
+    return 1;
+  }
+  const auto& frame = video->clip.frames.front();
+  fmt::print("{}: {}x{}, {} frame(s), seed {}, {:.1f} s\n", args.out, frame.width, frame.height,
+             video->clip.frames.size(), video->seed, seconds());
+  return 0;
+}
+
 }  // namespace
 
 void AddEngineCommands(CLI::App& app, int& exit_code) {
@@ -57,6 +139,24 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
   golden->add_option("--threads", golden_args->threads, "intra-op threads (0 = all cores)")
       ->capture_default_str();
   golden->callback([golden_args, &exit_code] { exit_code = RunGolden(*golden_args); });
+
+  auto gen = std::make_shared<GenerateArgs>();
+  auto* generate = engine_cmd->add_subcommand("generate", "Text to video (.mp4) or image (.png) on this machine");
+  generate->add_option("--model", gen->options.model, "preset: tiny, wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.2-ti2v-5b, wan2.2-t2v-a14b")
+      ->capture_default_str();
+  generate->add_option("--weights", gen->options.weights_dir, "folder laid out as the official release");
+  generate->add_option("--prompt", gen->request.prompt, "what to generate")->required();
+  generate->add_option("--negative", gen->request.negative_prompt, "negative prompt (default: the official one)");
+  generate->add_option("--size", gen->size, "WIDTHxHEIGHT (default: the model's)");
+  generate->add_option("--frames", gen->request.frames, "1 + 4k (default: the model's)");
+  generate->add_option("--steps", gen->request.steps, "denoising steps (default: the model's)");
+  generate->add_option("--guide-scale", gen->request.guide_scale, "classifier-free guidance (default: the model's)");
+  generate->add_option("--shift", gen->request.shift, "sampling shift (default: the model's)");
+  generate->add_option("--sampler", gen->request.sampler, "unipc or dpm++")->capture_default_str();
+  generate->add_option("--seed", gen->request.seed, "seed (-1 = random)")->capture_default_str();
+  generate->add_option("--threads", gen->threads, "intra-op threads (0 = all cores)")->capture_default_str();
+  generate->add_option("--out", gen->out, "output file, .mp4 or .png")->required();
+  generate->callback([gen, &exit_code] { exit_code = RunGenerate(*gen); });
 }
 
 }  // namespace wanserve::cli

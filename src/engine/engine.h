@@ -3,11 +3,14 @@
 // (CLI, providers) talks to the engine through these declarations only. The engine itself lives
 // in libwanserve_engine.so, loaded on first use (see loader.cpp); every call fails with
 // kUnavailable, naming the file, when it cannot be loaded.
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "core/media_types.h"
 
 namespace wanserve::engine {
 
@@ -35,5 +38,66 @@ struct GoldenOptions {
 // its config, so other sets in the same format run unchanged. Errors: unreadable manifest.
 Result<std::vector<GoldenCheck>> RunGoldenSet(const std::string& dir, const GoldenOptions& options,
                                               const std::function<void(const GoldenCheck&)>& report);
+
+}  // namespace wanserve::engine
+
+namespace wanserve::engine {
+
+// Called after each denoising step (and once more after the VAE decode) with the steps done
+// and the total; returning false cancels the run, which then fails with kCanceled.
+using StepFn = std::function<bool(int done, int total)>;
+
+struct GeneratorOptions {
+  std::string model = "tiny";  // a preset name (presets.h)
+  std::string weights_dir;     // laid out as the official release; unused by tiny
+  uint64_t weight_seed = 0;    // tiny: the seed its random weights are drawn from
+};
+
+// Zero or negative fields take the preset's defaults.
+struct GenerateRequest {
+  std::string prompt;
+  std::string negative_prompt;  // empty: the official default negative prompt
+  int width = 0, height = 0;
+  int frames = 0;  // 1 + 4k; 1 makes an image
+  int steps = 0;
+  double guide_scale = -1;
+  double shift = -1;
+  int64_t seed = -1;  // -1: a random seed, reported in GeneratedVideo
+  std::string sampler = "unipc";  // or "dpm++"
+};
+
+struct GeneratedVideo {
+  core::VideoClip clip;  // frames as 8-bit RGB
+  int64_t seed = 0;      // the seed used
+};
+
+class ModelRunner;
+class Tokenizer;
+struct Preset;
+
+// A model loaded once and run for many requests, one at a time.
+class Generator {
+ public:
+  // Errors: kUnsupportedModel (unknown preset, listing the known ones), kNotFound (weights
+  // missing, naming every file looked for), kUnavailable (engine module), kInvalidInput (bad
+  // weights: the first missing or mis-shaped tensor).
+  static Result<std::unique_ptr<Generator>> Open(const GeneratorOptions& options);
+  ~Generator();
+
+  // Text to video (or an image with frames = 1). Errors: kInvalidInput naming the field
+  // (sizes must be multiples of the model's patch size in pixels, frames 1 + 4k),
+  // kCanceled when `on_step` stopped it.
+  Result<GeneratedVideo> Generate(const GenerateRequest& request, const StepFn& on_step);
+
+  const Preset& preset() const { return *preset_; }
+  // Pixel multiple that width and height must respect (16 or 32).
+  int size_multiple() const;
+
+ private:
+  Generator() = default;
+  const Preset* preset_ = nullptr;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  std::shared_ptr<ModelRunner> runner_;
+};
 
 }  // namespace wanserve::engine

@@ -4,10 +4,26 @@
 // the same tree as the binary, so C++ types cross the boundary safely; `version` guards a stale
 // module left beside a newer binary.
 #include "engine/engine.h"
+#include "engine/presets.h"
 
 namespace wanserve::engine {
 
-inline constexpr int kEngineApiVersion = 1;
+inline constexpr int kEngineApiVersion = 2;
+
+// A request with every default filled in and the prompts tokenized (Generator does both).
+struct ModelRequest {
+  std::vector<int64_t> prompt_ids, prompt_mask, negative_ids, negative_mask;
+  int width = 0, height = 0, frames = 0, steps = 0;
+  double shift = 0, guide_scale = 0, guide_scale_high = 0;
+  int64_t seed = 0;
+  std::string sampler;
+};
+
+class ModelRunner {
+ public:
+  virtual ~ModelRunner() = default;
+  virtual Result<core::VideoClip> Run(const ModelRequest& request, const StepFn& on_step) = 0;
+};
 
 struct EngineApi {
   int version = kEngineApiVersion;
@@ -15,7 +31,12 @@ struct EngineApi {
   Result<std::vector<GoldenCheck>> (*run_golden_set)(
       const std::string& dir, const GoldenOptions& options,
       const std::function<void(const GoldenCheck&)>& report) = nullptr;
+  Result<std::shared_ptr<ModelRunner>> (*open_model)(const Preset& preset, const PresetFiles& files,
+                                                     uint64_t weight_seed) = nullptr;
 };
+
+// The module's table, loaded on first use (loader.cpp). Errors: kUnavailable naming the file.
+Result<const EngineApi*> LoadEngineApi();
 
 }  // namespace wanserve::engine
 

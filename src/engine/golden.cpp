@@ -9,6 +9,7 @@
 
 #include "engine/dit.h"
 #include "engine/golden.h"
+#include "engine/pipeline.h"
 #include "engine/safetensors.h"
 #include "engine/sampler.h"
 #include "engine/t5.h"
@@ -159,23 +160,18 @@ Outputs RunT2vPipeline(const fs::path& dir, const nlohmann::json& c, const CaseI
   const at::Tensor context = t5.Encode(io.Get("input.prompt_ids"), io.Get("input.prompt_mask"))[0];
   const at::Tensor context_null =
       t5.Encode(io.Get("input.negative_ids"), io.Get("input.negative_mask"))[0];
-  const SamplerKind kind = Unwrap(ParseSamplerKind(config.value("sample_solver", "unipc")));
-  auto sampler = MakeSampler(kind, config.at("sampling_steps").get<int>(),
-                             config.at("shift").get<double>());
-  const float guide = config.at("guide_scale").get<float>();
-  const int64_t seq_len = config.at("seq_len").get<int64_t>();
-  at::Tensor latent = io.Get("input.noise");
-  for (int64_t t : sampler->timesteps()) {
-    const at::Tensor timestep = at::full({1}, static_cast<float>(t));
-    const at::Tensor cond = dit.Forward({latent}, timestep, {context}, seq_len)[0];
-    const at::Tensor uncond = dit.Forward({latent}, timestep, {context_null}, seq_len)[0];
-    const at::Tensor v = uncond + guide * (cond - uncond);
-    latent = sampler->Step(v.unsqueeze(0), latent.unsqueeze(0)).squeeze(0);
-  }
+  DenoiseSettings settings;
+  settings.sampler = Unwrap(ParseSamplerKind(config.value("sample_solver", "unipc")));
+  settings.steps = config.at("sampling_steps").get<int>();
+  settings.shift = config.at("shift").get<double>();
+  settings.guide_scale = config.at("guide_scale").get<double>();
+  settings.seq_len = config.at("seq_len").get<int64_t>();
+  const at::Tensor latent =
+      Unwrap(Denoise({&dit}, io.Get("input.noise"), context, context_null, settings, nullptr));
   Outputs out;
   out["output.context"] = context;
   out["output.context_null"] = context_null;
-  out["output.timesteps"] = at::tensor(sampler->timesteps(), at::kLong);
+  out["output.timesteps"] = at::tensor(MakeSampler(settings.sampler, settings.steps, settings.shift)->timesteps(), at::kLong);
   out["output.latent"] = latent;
   out["output.video_unclamped"] = vae.Decode(latent);
   out["output.video"] = out["output.video_unclamped"].clamp(-1, 1);

@@ -7,9 +7,7 @@
 
 namespace wanserve::engine {
 
-namespace {
-
-Result<const EngineApi*> Api() {
+Result<const EngineApi*> LoadEngineApi() {
   static std::mutex mutex;
   static const EngineApi* loaded = nullptr;
   std::lock_guard lock(mutex);
@@ -24,16 +22,14 @@ Result<const EngineApi*> Api() {
   return loaded;
 }
 
-}  // namespace
-
 Result<int> SetThreads(int threads) {
-  ASSIGN_OR_RETURN(const EngineApi* api, Api());
+  ASSIGN_OR_RETURN(const EngineApi* api, LoadEngineApi());
   return api->set_threads(threads);
 }
 
 Result<std::vector<GoldenCheck>> RunGoldenSet(const std::string& dir, const GoldenOptions& options,
                                               const std::function<void(const GoldenCheck&)>& report) {
-  ASSIGN_OR_RETURN(const EngineApi* api, Api());
+  ASSIGN_OR_RETURN(const EngineApi* api, LoadEngineApi());
   return api->run_golden_set(dir, options, report);
 }
 

@@ -1,6 +1,7 @@
 // The entry point of libwanserve_engine.so.
 #include "engine/engine_api.h"
 #include "engine/golden.h"
+#include "engine/pipeline.h"
 
 extern "C" __attribute__((visibility("default"))) const wanserve::engine::EngineApi*
 wanserve_engine_api() {
@@ -8,6 +9,7 @@ wanserve_engine_api() {
       wanserve::engine::kEngineApiVersion,
       &wanserve::engine::ApplyThreads,
       &wanserve::engine::CheckGoldenSet,
+      &wanserve::engine::OpenModel,
   };
   return &api;
 }

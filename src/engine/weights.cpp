@@ -1,5 +1,8 @@
 #include "engine/weights.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
 #include <filesystem>
 #include <cstring>
 #include <fstream>
@@ -88,7 +91,33 @@ Result<std::map<std::string, at::Tensor>> ReadSafetensors(const std::string& pat
   return tensors;
 }
 
+uint64_t Fnv1a(const std::string& text) {
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  return hash;
+}
+
+// Norm scales near one, biases and modulations small, matrices and embeddings with unit
+// variance per output (1/sqrt(fan in)), as the usual initialisations give.
+at::Tensor RandomTensor(uint64_t seed, const std::string& name, at::IntArrayRef shape) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed ^ Fnv1a(name));
+  const at::Tensor noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat));
+  const bool scale = name.ends_with("gamma") || (name.find("norm") != std::string::npos && name.ends_with("weight"));
+  if (scale) return 1.0f + 0.1f * noise;
+  if (shape.size() == 1) return 0.02f * noise;
+  int64_t fan_in = 1;
+  for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
+  if (name.find("embedding.weight") != std::string::npos && shape.size() == 2) fan_in = shape[1];
+  return noise / std::sqrt(static_cast<float>(fan_in));
+}
+
 }  // namespace
+
+Weights Weights::Random(uint64_t seed) {
+  Weights weights;
+  weights.random_seed_ = seed;
+  return weights;
+}
 
 Result<Weights> Weights::Load(const std::string& path, at::ScalarType dtype) {
   ASSIGN_OR_RETURN(auto files, FilesFor(path));
@@ -131,6 +160,9 @@ WeightReader WeightReader::Scope(const std::string& name) const {
 at::Tensor WeightReader::operator()(const std::string& name, std::vector<int64_t> shape) {
   const std::string full = prefix_ + name;
   auto it = weights_.tensors().find(full);
+  if (it == weights_.tensors().end() && weights_.random_seed_) {
+    return RandomTensor(*weights_.random_seed_, full, shape);
+  }
   if (it == weights_.tensors().end()) {
     if (!*failed_) *first_error_ = MakeError(ErrorCode::kInvalidInput, "missing weight " + full);
     *failed_ = true;

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,13 +22,19 @@ class Weights {
   // Floating tensors come out as `dtype`. A prefix shared by every key and known from the
   // official exports ("model.diffusion_model.", "diffusion_model.", "model.") is stripped.
   static Result<Weights> Load(const std::string& path, at::ScalarType dtype = at::kFloat);
+  // Weights made up on request: every tensor a model asks for is drawn from `seed` and its name
+  // (scaled so activations stay in range), so a model is reproducible without any file. For the
+  // tiny preset and benchmarks.
+  static Weights Random(uint64_t seed);
 
   bool Has(const std::string& name) const { return tensors_.count(name) > 0; }
   const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
   size_t bytes() const;
 
  private:
+  friend class WeightReader;
   std::map<std::string, at::Tensor> tensors_;
+  std::optional<uint64_t> random_seed_;
 };
 
 // Fetches tensors for a model under construction, checking each shape. The first problem

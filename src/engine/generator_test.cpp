@@ -1,0 +1,194 @@
+// The text-to-video pipeline through the engine's public face, as the CLI and the local
+// provider use it: the tiny preset (random weights from a seed), seeds, progress, cancel,
+// request checks, and the files `wanserve engine generate` writes.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "engine/presets.h"
+#include "media/probe.h"
+
+namespace wanserve::engine {
+namespace {
+namespace fs = std::filesystem;
+
+class GeneratorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ::setenv("WANSERVE_ENGINE_LIBRARY", WANSERVE_ENGINE_MODULE, 1);
+    auto threads = SetThreads(0);
+    ASSERT_TRUE(threads.ok()) << threads.error().message;
+  }
+
+  static std::unique_ptr<Generator> Tiny(uint64_t weight_seed = 0) {
+    GeneratorOptions options;
+    options.model = "tiny";
+    options.weight_seed = weight_seed;
+    auto generator = Generator::Open(options);
+    EXPECT_TRUE(generator.ok()) << generator.error().message;
+    return generator.ok() ? std::move(*generator) : nullptr;
+  }
+
+  // Small enough to stay quick under the sanitizers: 64x64, 5 frames, 3 steps.
+  static GenerateRequest Small(const std::string& prompt, int64_t seed) {
+    GenerateRequest request;
+    request.prompt = prompt;
+    request.width = 64;
+    request.height = 64;
+    request.frames = 5;
+    request.steps = 3;
+    request.seed = seed;
+    return request;
+  }
+};
+
+std::vector<uint8_t> AllPixels(const core::VideoClip& clip) {
+  std::vector<uint8_t> pixels;
+  for (const auto& frame : clip.frames) pixels.insert(pixels.end(), frame.rgb.begin(), frame.rgb.end());
+  return pixels;
+}
+
+TEST_F(GeneratorTest, SameSeedSameVideoAndOtherSeedsOrPromptsDiffer) {
+  auto generator = Tiny();
+  ASSERT_NE(generator, nullptr);
+  auto first = generator->Generate(Small("a red fox in the snow", 7), nullptr);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->seed, 7);
+  ASSERT_EQ(first->clip.frames.size(), 5u);
+  EXPECT_EQ(first->clip.frames[0].width, 64);
+  EXPECT_EQ(first->clip.frames[0].height, 64);
+
+  auto again = generator->Generate(Small("a red fox in the snow", 7), nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(AllPixels(first->clip), AllPixels(again->clip));
+
+  // A second process-wide load of the same preset and seed gives the same weights.
+  auto reloaded = Tiny()->Generate(Small("a red fox in the snow", 7), nullptr);
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_EQ(AllPixels(first->clip), AllPixels(reloaded->clip));
+
+  auto other_seed = generator->Generate(Small("a red fox in the snow", 8), nullptr);
+  ASSERT_TRUE(other_seed.ok());
+  EXPECT_NE(AllPixels(first->clip), AllPixels(other_seed->clip));
+  auto other_prompt = generator->Generate(Small("a blue whale at dusk", 7), nullptr);
+  ASSERT_TRUE(other_prompt.ok());
+  EXPECT_NE(AllPixels(first->clip), AllPixels(other_prompt->clip));
+}
+
+TEST_F(GeneratorTest, ProgressIsReportedPerStepAndRandomSeedsAreReported) {
+  auto generator = Tiny();
+  ASSERT_NE(generator, nullptr);
+  std::vector<std::pair<int, int>> calls;
+  auto video = generator->Generate(Small("waves", -1), [&](int done, int total) {
+    calls.emplace_back(done, total);
+    return true;
+  });
+  ASSERT_TRUE(video.ok()) << video.error().message;
+  EXPECT_GE(video->seed, 0);
+  const std::vector<std::pair<int, int>> expected{{1, 4}, {2, 4}, {3, 4}, {4, 4}};
+  EXPECT_EQ(calls, expected);
+}
+
+TEST_F(GeneratorTest, CancelStopsBetweenSteps) {
+  auto generator = Tiny();
+  ASSERT_NE(generator, nullptr);
+  int last = 0;
+  auto video = generator->Generate(Small("waves", 1), [&](int done, int) {
+    last = done;
+    return done < 2;
+  });
+  ASSERT_FALSE(video.ok());
+  EXPECT_EQ(video.error().code, ErrorCode::kCanceled);
+  EXPECT_EQ(last, 2) << "no step runs after the one that saw the cancel";
+}
+
+TEST_F(GeneratorTest, BadRequestsNameTheFieldAndUnknownOrMissingModelsAreClear) {
+  auto generator = Tiny();
+  ASSERT_NE(generator, nullptr);
+  GenerateRequest odd = Small("x", 1);
+  odd.width = 72;
+  auto width = generator->Generate(odd, nullptr);
+  ASSERT_FALSE(width.ok());
+  EXPECT_EQ(width.error().field, "width");
+  GenerateRequest frames = Small("x", 1);
+  frames.frames = 6;
+  auto bad_frames = generator->Generate(frames, nullptr);
+  ASSERT_FALSE(bad_frames.ok());
+  EXPECT_EQ(bad_frames.error().field, "frames");
+  auto empty = generator->Generate(Small("", 1), nullptr);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().field, "prompt");
+
+  GeneratorOptions unknown;
+  unknown.model = "wan9";
+  auto no_model = Generator::Open(unknown);
+  ASSERT_FALSE(no_model.ok());
+  EXPECT_EQ(no_model.error().code, ErrorCode::kUnsupportedModel);
+  EXPECT_NE(no_model.error().message.find("wan2.1-t2v-1.3b"), std::string::npos);
+
+  // Every real preset refuses an empty folder, naming the files it looked for.
+  for (const auto& name : PresetNames()) {
+    if (name == "tiny") continue;
+    GeneratorOptions real;
+    real.model = name;
+    real.weights_dir = fs::temp_directory_path().string();
+    auto refused = Generator::Open(real);
+    ASSERT_FALSE(refused.ok()) << name;
+    EXPECT_EQ(refused.error().code, ErrorCode::kNotFound) << name;
+    EXPECT_NE(refused.error().message.find("models_t5_umt5-xxl-enc-bf16.pth"), std::string::npos) << name;
+    EXPECT_NE(refused.error().message.find("spiece.model"), std::string::npos) << name;
+  }
+}
+
+// The two A14B experts: the high-noise one runs while t >= 875, then the low-noise one.
+TEST(PresetTest, RealPresetsCarryTheOfficialShapesAndDefaults) {
+  const Preset* a14b = FindPreset("wan2.2-t2v-a14b");
+  ASSERT_NE(a14b, nullptr);
+  EXPECT_EQ(a14b->dit_paths, (std::vector<std::string>{"high_noise_model", "low_noise_model"}));
+  EXPECT_DOUBLE_EQ(a14b->boundary, 0.875);
+  EXPECT_EQ(a14b->steps, 40);
+  EXPECT_DOUBLE_EQ(a14b->shift, 12.0);
+  const Preset* five = FindPreset("wan2.2-ti2v-5b");
+  ASSERT_NE(five, nullptr);
+  EXPECT_EQ(five->dit.at("in_dim"), 48);
+  EXPECT_EQ(five->vae_file, "Wan2.2_VAE.pth");
+  const Preset* small = FindPreset("wan2.1-t2v-1.3b");
+  ASSERT_NE(small, nullptr);
+  EXPECT_EQ(small->dit.at("dim"), 1536);
+  EXPECT_EQ(small->dit.at("num_layers"), 30);
+}
+
+// What a user runs: the CLI writes files that FFmpeg and libvips decode.
+TEST(EngineGenerateCliTest, WritesAPlayableMp4AndAPng) {
+  const char* binary = std::getenv("WANSERVE_BINARY");
+  ASSERT_NE(binary, nullptr);
+  const fs::path dir = fs::temp_directory_path() / ("ws_generate_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string common = std::string(binary) +
+                             " engine generate --model tiny --prompt 'a lighthouse at night' --size 64x64 --steps 2 --seed 3";
+  ASSERT_EQ(std::system((common + " --frames 9 --out " + (dir / "v.mp4").string() + " > /dev/null 2>&1").c_str()), 0);
+  auto video = media::ProbeVideoFile((dir / "v.mp4").string());
+  ASSERT_TRUE(video.ok()) << video.error().message;
+  EXPECT_EQ(video->video_codec, "h264");
+  EXPECT_EQ(video->width, 64);
+  EXPECT_EQ(video->frames, 9);
+  EXPECT_NEAR(video->fps, 16, 0.01);
+
+  ASSERT_EQ(std::system((common + " --out " + (dir / "i.png").string() + " > /dev/null 2>&1").c_str()), 0);
+  auto image = media::ProbeImageFile((dir / "i.png").string());
+  ASSERT_TRUE(image.ok()) << image.error().message;
+  EXPECT_EQ(image->width, 64);
+  EXPECT_EQ(image->height, 64);
+
+  // Without weights a real preset is refused before anything is written.
+  EXPECT_NE(std::system((std::string(binary) + " engine generate --model wan2.1-t2v-14b --weights " + dir.string() +
+                         " --prompt x --out " + (dir / "none.mp4").string() + " > /dev/null 2>&1").c_str()), 0);
+  EXPECT_FALSE(fs::exists(dir / "none.mp4"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace wanserve::engine

@@ -1,0 +1,146 @@
+#include "engine/pipeline.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
+
+#include "engine/t5.h"
+#include "engine/vae.h"
+#include "engine/weights.h"
+
+namespace wanserve::engine {
+namespace {
+
+// The official save path: [-1, 1] to [0, 255], rounded.
+core::VideoClip ToClip(const at::Tensor& video, int fps) {
+  const at::Tensor pixels =
+      ((video.clamp(-1, 1) + 1) * 127.5f).round().clamp(0, 255).to(at::kByte).permute({1, 2, 3, 0}).contiguous();
+  core::VideoClip clip;
+  clip.fps = fps;
+  const int64_t frames = pixels.size(0);
+  const int height = static_cast<int>(pixels.size(1));
+  const int width = static_cast<int>(pixels.size(2));
+  const size_t bytes = static_cast<size_t>(width) * height * 3;
+  const uint8_t* data = pixels.data_ptr<uint8_t>();
+  for (int64_t f = 0; f < frames; ++f) {
+    core::RgbImage image;
+    image.width = width;
+    image.height = height;
+    image.rgb.assign(data + f * bytes, data + (f + 1) * bytes);
+    clip.frames.push_back(std::move(image));
+  }
+  return clip;
+}
+
+at::Tensor Ids(const std::vector<int64_t>& values) {
+  return at::tensor(values, at::kLong).unsqueeze(0);
+}
+
+class WanRunner final : public ModelRunner {
+ public:
+  WanRunner(const Preset& preset, T5Encoder t5, std::vector<WanDiT> dits, DitConfig dit_config, WanVae vae)
+      : preset_(preset), t5_(std::move(t5)), dits_(std::move(dits)), dit_config_(std::move(dit_config)),
+        vae_(std::move(vae)) {}
+
+  Result<core::VideoClip> Run(const ModelRequest& r, const StepFn& on_step) override {
+    try {
+      at::NoGradGuard no_grad;
+      ASSIGN_OR_RETURN(const SamplerKind kind, ParseSamplerKind(r.sampler));
+      const int64_t z_dim = dit_config_.in_dim;
+      const std::vector<int64_t> shape{z_dim, (r.frames - 1) / 4 + 1, r.height / preset_.vae_stride,
+                                       r.width / preset_.vae_stride};
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(r.seed));
+      at::Tensor noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat));
+
+      const at::Tensor context = t5_.Encode(Ids(r.prompt_ids), Ids(r.prompt_mask))[0];
+      const at::Tensor context_null = t5_.Encode(Ids(r.negative_ids), Ids(r.negative_mask))[0];
+      DenoiseSettings settings;
+      settings.sampler = kind;
+      settings.steps = r.steps;
+      settings.shift = r.shift;
+      settings.guide_scale = r.guide_scale;
+      settings.guide_scale_high = r.guide_scale_high;
+      settings.boundary = preset_.boundary;
+      settings.seq_len = SequenceLength(dit_config_, shape);
+      std::vector<const WanDiT*> experts;
+      for (const auto& dit : dits_) experts.push_back(&dit);
+      const int total = r.steps + 1;
+      ASSIGN_OR_RETURN(const at::Tensor latent,
+                       Denoise(experts, noise, context, context_null, settings,
+                               [&](int done) { return !on_step || on_step(done, total); }));
+      const at::Tensor video = vae_.Decode(latent);
+      if (on_step && !on_step(total, total)) return MakeError(ErrorCode::kCanceled, "canceled");
+      return ToClip(video, preset_.fps);
+    } catch (const c10::Error& e) {
+      return MakeError(ErrorCode::kInternal, std::string("engine: ") + e.what_without_backtrace());
+    }
+  }
+
+ private:
+  const Preset& preset_;
+  T5Encoder t5_;
+  std::vector<WanDiT> dits_;
+  DitConfig dit_config_;
+  WanVae vae_;
+};
+
+Result<Weights> LoadOrRandom(const std::string& path, const Weights& random) {
+  if (path.empty()) return random;
+  return Weights::Load(path);
+}
+
+}  // namespace
+
+int64_t SequenceLength(const DitConfig& config, at::IntArrayRef latent_shape) {
+  const auto& p = config.patch_size;
+  return (latent_shape[1] / p[0]) * (latent_shape[2] / p[1]) * (latent_shape[3] / p[2]);
+}
+
+Result<at::Tensor> Denoise(const std::vector<const WanDiT*>& experts, at::Tensor latent,
+                           const at::Tensor& context, const at::Tensor& context_null,
+                           const DenoiseSettings& s, const std::function<bool(int)>& after_step) {
+  TORCH_CHECK(!experts.empty() && experts.size() <= 2, "one DiT or two experts");
+  auto sampler = MakeSampler(s.sampler, s.steps, s.shift);
+  const double boundary = s.boundary * 1000.0;
+  int done = 0;
+  for (int64_t t : sampler->timesteps()) {
+    const bool high = experts.size() == 2 && static_cast<double>(t) >= boundary;
+    const WanDiT& dit = experts.size() == 2 && !high ? *experts[1] : *experts[0];
+    const float guide = static_cast<float>(high ? s.guide_scale_high : s.guide_scale);
+    const at::Tensor timestep = at::full({1}, static_cast<float>(t));
+    const at::Tensor cond = dit.Forward({latent}, timestep, {context}, s.seq_len)[0];
+    const at::Tensor uncond = dit.Forward({latent}, timestep, {context_null}, s.seq_len)[0];
+    const at::Tensor v = uncond + guide * (cond - uncond);
+    latent = sampler->Step(v.unsqueeze(0), latent.unsqueeze(0)).squeeze(0);
+    if (after_step && !after_step(++done)) return MakeError(ErrorCode::kCanceled, "canceled");
+  }
+  return latent;
+}
+
+Result<std::shared_ptr<ModelRunner>> OpenModel(const Preset& preset, const PresetFiles& files,
+                                               uint64_t weight_seed) {
+  try {
+    const Weights random = Weights::Random(weight_seed);
+    ASSIGN_OR_RETURN(const T5Config t5_config, T5Config::FromJson(preset.t5));
+    ASSIGN_OR_RETURN(const Weights t5_weights, LoadOrRandom(files.t5, random));
+    ASSIGN_OR_RETURN(T5Encoder t5, T5Encoder::Create(t5_config, t5_weights));
+
+    ASSIGN_OR_RETURN(const DitConfig dit_config, DitConfig::FromJson(preset.dit));
+    std::vector<WanDiT> dits;
+    const std::vector<std::string> dit_files = preset.random_weights ? std::vector<std::string>{""} : files.dits;
+    for (const auto& file : dit_files) {
+      ASSIGN_OR_RETURN(const Weights weights, LoadOrRandom(file, random));
+      ASSIGN_OR_RETURN(WanDiT dit, WanDiT::Create(dit_config, weights));
+      dits.push_back(std::move(dit));
+    }
+
+    ASSIGN_OR_RETURN(const VaeConfig vae_config, VaeConfig::FromJson(preset.vae, preset.wan22_vae));
+    ASSIGN_OR_RETURN(const Weights vae_weights, LoadOrRandom(files.vae, random));
+    ASSIGN_OR_RETURN(WanVae vae, WanVae::Create(vae_config, vae_weights));
+    return std::shared_ptr<ModelRunner>(
+        std::make_shared<WanRunner>(preset, std::move(t5), std::move(dits), dit_config, std::move(vae)));
+  } catch (const c10::Error& e) {
+    return MakeError(ErrorCode::kInternal, std::string("engine: ") + e.what_without_backtrace());
+  }
+}
+
+}  // namespace wanserve::engine
