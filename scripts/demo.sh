@@ -4,7 +4,9 @@
 # with progress shown, and prints where the outputs are.
 #
 # Environment: WANSERVE_DEMO_PORT (default 8080), WANSERVE_DEMO_DATA (default ./demo-data),
-#              WANSERVE_DEMO_OUT (default ./demo-outputs).
+#              WANSERVE_DEMO_OUT (default ./demo-outputs), WANSERVE_DEMO_MODEL and
+#              WANSERVE_DEMO_WEIGHTS (a local engine model and the folder of its official
+#              weights; default: the 'tiny' model with random weights).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,10 @@ mkdir -p "$DATA" "$OUT"
 KEY=$("$BIN" admin keys create --data "$DATA" --name demo | tail -n 1)
 echo "demo: created API key ${KEY:0:10}… in $DATA"
 
-"$BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA" >"$DATA/server.log" 2>&1 &
+MODEL=${WANSERVE_DEMO_MODEL:-tiny}
+WEIGHTS=${WANSERVE_DEMO_WEIGHTS:-}
+WANSERVE_PROVIDERS_LOCAL_MODEL=$MODEL WANSERVE_PROVIDERS_LOCAL_WEIGHTS=$WEIGHTS \
+  "$BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
@@ -28,7 +33,14 @@ for _ in $(seq 1 100); do
 done
 SERVER_URL="http://127.0.0.1:$PORT"
 echo "demo: server running at $SERVER_URL (log: $DATA/server.log)"
-echo "demo: no model weights are configured, so tasks run on the 'testpattern' provider:"
+if [[ "$MODEL" == tiny ]]; then
+  echo "demo: no model weights are configured (WANSERVE_DEMO_MODEL/WANSERVE_DEMO_WEIGHTS), so text-to-image"
+  echo "      and text-to-video run on the local Wan engine with the 'tiny' model: the real pipeline"
+  echo "      (UMT5, DiT, UniPC, VAE) on random weights, so the pictures are noise-like patterns."
+else
+  echo "demo: text-to-image and text-to-video run on the local Wan engine: $MODEL from $WEIGHTS"
+fi
+echo "      Edits, which the local engine does not do yet, run on the 'testpattern' provider:"
 echo "      real PNG and H.264/AAC MP4 files with the prompt and seed drawn in."
 echo
 

@@ -9,6 +9,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "engine/presets.h"
+
 namespace wanserve::cli {
 namespace {
 
@@ -95,6 +97,15 @@ std::vector<OptionSpec> Specs(Config& c) {
            &c.poller.claim_lease_ms),
       Spec("providers.testpattern.steps", "progress steps per output", &c.testpattern.steps),
       Spec("providers.testpattern.step_delay_ms", "delay per step", &c.testpattern.step_delay_ms),
+      Spec("providers.local.model",
+           "local Wan engine model: tiny, wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.2-ti2v-5b, wan2.2-t2v-a14b "
+           "(default none: the local provider is off)",
+           &c.local.model),
+      Spec("providers.local.weights", "folder of the model's official release files", &c.local.weights_dir),
+      Spec("providers.local.threads", "engine threads (0 = every core)", &c.local.threads),
+      Spec("providers.local.max_render_pixels",
+           "largest frame the engine renders before scaling to the requested size (0 = the model's default size)",
+           &c.local.max_render_pixels),
   };
 }
 
@@ -243,9 +254,17 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   if (config.callback_timeout_s < 1) throw std::runtime_error("callbacks.timeout_s must be at least 1");
   config.callbacks.retry_delays_ms = MillisecondList(config.callback_retry_schedule_s, "callbacks.retry_schedule_s");
   FinishDashScope(config);
+  config.local.enabled = !config.local.model.empty();
+  if (config.local.enabled && !engine::FindPreset(config.local.model)) {
+    std::string known;
+    for (const auto& name : engine::PresetNames()) known += (known.empty() ? "" : ", ") + name;
+    throw std::runtime_error("providers.local.model: unknown model " + config.local.model + " (known: " + known + ")");
+  }
   if (config.routing.empty()) {
-    config.routing["*"] = config.dashscope_enabled ? std::vector<std::string>{"dashscope", "testpattern"}
-                                                   : std::vector<std::string>{"testpattern"};
+    auto& order = config.routing["*"];
+    if (config.dashscope_enabled) order.push_back("dashscope");
+    if (config.local.enabled) order.push_back("local");
+    order.push_back("testpattern");
   }
 }
 

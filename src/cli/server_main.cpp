@@ -68,6 +68,11 @@ int RunServer(const Config& config) {
     registry.Add(providers::MakeDashScopeProvider(config.dashscope, *outbound));
     spdlog::info("provider dashscope: {}", config.dashscope.base_url);
   }
+  if (config.local.enabled) {
+    registry.Add(providers::MakeLocalProvider(config.local));
+    spdlog::info("provider local: model {}{}", config.local.model,
+                 config.local.weights_dir.empty() ? "" : " from " + config.local.weights_dir);
+  }
   for (const auto& [model, names] : config.routing) registry.Route(model, names);
 
   tasks::OutputWriter writer(blobs);

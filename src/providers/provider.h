@@ -79,4 +79,17 @@ struct TestPatternOptions {
 
 std::unique_ptr<Provider> MakeTestPatternProvider(const TestPatternOptions& options);
 
+struct LocalEngineOptions {
+  bool enabled = false;        // Default: off; on when a model is configured (the demo: tiny)
+  std::string model = "tiny";  // Default: tiny (random weights, for trying the server out)
+  std::string weights_dir;     // Default: none; the official release's folder for real models
+  int threads = 0;             // Default: 0 = every core
+  // Largest frame the engine renders before scaling to the requested size. Default: 0 = the
+  // model's own default size (832x480 for Wan2.1 1.3B, 128x128 for tiny).
+  int64_t max_render_pixels = 0;
+  uint64_t weight_seed = 0;    // tiny: the seed its weights are drawn from
+};
+
+std::unique_ptr<Provider> MakeLocalProvider(const LocalEngineOptions& options);
+
 }  // namespace wanserve::providers
