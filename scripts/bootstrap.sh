@@ -20,7 +20,7 @@ PACKAGES=(
   libvips-dev
   libgtest-dev libgmock-dev
   libmimalloc-dev
-  libtorch-dev libsentencepiece-dev sentencepiece
+  libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece
   curl
 )
 

@@ -1,0 +1,116 @@
+// The local Wan engine behind the public API: text-to-image and text-to-video tasks of every
+// dialect run on the tiny model (routed to `local` only, so nothing else can answer), with
+// progress, seeds that reproduce, and cancel between denoising steps.
+#include <fstream>
+#include <thread>
+
+#include "e2e_fixture.h"
+#include "media/probe.h"
+
+namespace wanserve::e2e {
+namespace {
+
+class LocalEngineE2E : public ServerTest {
+ protected:
+  // Rendering at 32x32 (scaled to the requested size) keeps a task to a second or two.
+  void StartLocal(int64_t render_pixels = 1024) {
+    const auto cfg = dir_.path() / "wanserve.toml";
+    std::ofstream(cfg) << "[routing]\n\"*\" = [\"local\"]\n[providers.local]\nmodel = \"tiny\"\n"
+                       << "max_render_pixels = " << render_pixels << "\n";
+    StartServer({"--config", cfg.string()});
+  }
+
+  std::string Bytes(const std::string& url) {
+    std::ifstream in(Download(url), std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+};
+
+TEST_F(LocalEngineE2E, ImagesAndVideosOfEveryDialectRunOnTheEngine) {
+  StartLocal();
+  const std::string image = R"({"model":"wan-2.7-image","prompt":"a lighthouse","size":{"width":320,"height":256},"seed":5})";
+  const std::string u1 = json::parse(Authed("POST", "/v1/images/generations", image).body)["id"];
+  const std::string u2 = json::parse(Authed("POST", "/v1/images/generations", image).body)["id"];
+  const std::string u3 = json::parse(Authed("POST", "/v1/images/generations",
+      R"({"model":"wan-2.7-image","prompt":"a lighthouse","size":{"width":320,"height":256},"seed":6})").body)["id"];
+  const std::string video = json::parse(Authed("POST", "/v1/videos/generations",
+      R"({"model":"wan2.7-text-to-video","prompt":"waves","duration":2,"aspect_ratio":"16:9"})").body)["id"];
+  const std::string gen = json::parse(Authed("POST", "/api/v1/generation/wan/wan-v2.7",
+      R"({"prompt":"a cat","aspect_ratio":"1:1"})").body)["id"];
+  const std::string job = json::parse(Authed("POST", "/api/v1/jobs/createTask",
+      R"({"model":"wan/2-7-text-to-video","input":{"prompt":"rain","resolution":"720p","duration":2}})").body)["data"]["taskId"];
+  auto native = Call("POST", "/api/v1/services/aigc/image-generation/generation",
+                     R"({"model":"wan2.7-image","input":{"messages":[{"role":"user","content":[{"text":"a fox"}]}]},
+                         "parameters":{"size":"640*512"}})",
+                     {"Authorization: Bearer " + key_, "X-DashScope-Async: enable"});
+  ASSERT_EQ(native.status, 200) << native.body;
+
+  const json d1 = WaitDone(u1);
+  ASSERT_EQ(d1["status"], "completed") << d1.dump();
+  EXPECT_EQ(d1["progress"], 100);
+  const json d2 = WaitDone(u2);
+  const json d3 = WaitDone(u3);
+  ASSERT_EQ(d3["status"], "completed") << d3.dump();
+  const std::string png1 = Bytes(d1["results"][0]);
+  EXPECT_EQ(png1, Bytes(d2["results"][0])) << "the same seed gives the same image";
+  EXPECT_NE(png1, Bytes(d3["results"][0])) << "another seed gives another image";
+  auto info = media::ProbeImageFile(Download(d1["results"][0]));
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->width, 320);
+  EXPECT_EQ(info->height, 256);
+
+  const json dv = WaitDone(video);
+  ASSERT_EQ(dv["status"], "completed") << dv.dump();
+  auto clip = media::ProbeVideoFile(Download(dv["results"][0]));
+  ASSERT_TRUE(clip.ok()) << clip.error().message;
+  EXPECT_EQ(clip->video_codec, "h264");
+  EXPECT_EQ(clip->width, 1280);
+  EXPECT_EQ(clip->height, 720);
+  EXPECT_EQ(clip->frames, 33) << "2 s at the model's 16 fps, as 1 + 4k frames";
+  EXPECT_FALSE(clip->has_audio) << "the engine makes no soundtrack";
+
+  const json dg = WaitDone(gen);
+  ASSERT_EQ(dg["status"], "COMPLETED") << dg.dump();
+  auto square = media::ProbeImageFile(Download(dg["data"]["image"]["url"]));
+  ASSERT_TRUE(square.ok());
+  EXPECT_EQ(square->width, square->height);
+
+  const json dj = WaitDone(job);
+  ASSERT_EQ(dj["data"]["state"], "success") << dj.dump();
+  auto market = media::ProbeVideoFile(Download(json::parse(dj["data"]["resultJson"].get<std::string>())["resultUrls"][0]));
+  ASSERT_TRUE(market.ok());
+  EXPECT_EQ(market->frames, 33);
+
+  const json dn = WaitDone(json::parse(native.body)["output"]["task_id"]);
+  ASSERT_EQ(dn["output"]["task_status"], "SUCCEEDED") << dn.dump();
+  auto fox = media::ProbeImageFile(Download(dn["output"]["choices"][0]["message"]["content"][0]["image"]));
+  ASSERT_TRUE(fox.ok());
+  EXPECT_EQ(fox->width, 640);
+  EXPECT_EQ(fox->height, 512);
+}
+
+TEST_F(LocalEngineE2E, CancelStopsARunningGenerationAndTheEngineTakesTheNextTask) {
+  StartLocal(256 * 256);  // a 15 s video at 256x144: many seconds of work
+  const std::string slow = json::parse(Authed("POST", "/v1/videos/generations",
+      R"({"model":"wan2.7-text-to-video","prompt":"slow","duration":15})").body)["id"];
+  json seen;
+  for (int i = 0; i < 600; ++i) {
+    seen = json::parse(Authed("GET", "/v1/tasks/" + slow).body);
+    if (seen["status"] == "processing" && seen["progress"].get<int>() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(seen["status"], "processing") << seen.dump();
+  const int progress_at_cancel = seen["progress"];
+  EXPECT_LT(progress_at_cancel, 100);
+  EXPECT_EQ(Authed("POST", "/v1/tasks/" + slow + "/cancel").status, 200);
+  const json done = WaitDone(slow, 120);
+  EXPECT_EQ(done["status"], "failed") << done.dump();
+  EXPECT_EQ(done["error"]["code"], "request_cancelled");
+
+  const std::string next = json::parse(Authed("POST", "/v1/images/generations",
+      R"({"model":"wan-2.7-image","prompt":"after","size":"square"})").body)["id"];
+  EXPECT_EQ(WaitDone(next, 120)["status"], "completed");
+}
+
+}  // namespace
+}  // namespace wanserve::e2e
