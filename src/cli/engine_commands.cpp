@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -126,6 +129,75 @@ int RunGenerate(GenerateArgs args) {
   return 0;
 }
 
+struct BenchArgs {
+  int threads = 0;
+  int repeats = 3;
+  std::string write_weights;
+  std::string load;
+};
+
+// Figures as JSON lines, read by bench/engine_bench.sh.
+void PrintFigure(const std::string& name, double seconds, double gflop) {
+  fmt::print("{{\"name\":\"{}\",\"seconds\":{:.6f},\"gflop\":{:.3f}}}\n", name, seconds, gflop);
+}
+
+int64_t PeakRssBytes() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
+int RunBench(const BenchArgs& args) {
+  auto threads = engine::SetThreads(args.threads);
+  if (!threads.ok()) {
+    fmt::print(stderr, "error: {}\n", threads.error().message);
+    return 2;
+  }
+  if (!args.write_weights.empty()) {
+    auto written = engine::WriteBenchWeights(args.write_weights);
+    if (!written.ok()) fmt::print(stderr, "error: {}\n", written.error().message);
+    return written.ok() ? 0 : 1;
+  }
+  if (!args.load.empty()) {
+    const int64_t before = PeakRssBytes();
+    auto bytes = engine::LoadBenchWeights(args.load);
+    if (!bytes.ok()) {
+      fmt::print(stderr, "error: {}\n", bytes.error().message);
+      return 1;
+    }
+    fmt::print("{{\"weights_bytes\":{},\"rss_before\":{},\"rss_peak\":{}}}\n", *bytes, before, PeakRssBytes());
+    return 0;
+  }
+  auto figures = engine::RunEngineBench(args.repeats);
+  if (!figures.ok()) {
+    fmt::print(stderr, "error: {}\n", figures.error().message);
+    return 1;
+  }
+  for (const auto& f : *figures) PrintFigure(f.name, f.seconds, f.gflop);
+  // The whole tiny pipeline as a user runs it: UMT5, 4 steps of guided DiT, VAE decode.
+  auto generator = engine::Generator::Open({});
+  if (!generator.ok()) {
+    fmt::print(stderr, "error: {}\n", generator.error().message);
+    return 1;
+  }
+  engine::GenerateRequest request;
+  request.prompt = "a lighthouse at night";
+  request.steps = 4;
+  request.seed = 1;
+  std::vector<double> times;
+  for (int i = 0; i <= args.repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    if (auto video = (*generator)->Generate(request, nullptr); !video.ok()) {
+      fmt::print(stderr, "error: {}\n", video.error().message);
+      return 1;
+    }
+    if (i > 0) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  PrintFigure("tiny_t2v_4_steps", times[times.size() / 2], 0);
+  return 0;
+}
+
 }  // namespace
 
 void AddEngineCommands(CLI::App& app, int& exit_code) {
@@ -157,6 +229,14 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
   generate->add_option("--threads", gen->threads, "intra-op threads (0 = all cores)")->capture_default_str();
   generate->add_option("--out", gen->out, "output file, .mp4 or .png")->required();
   generate->callback([gen, &exit_code] { exit_code = RunGenerate(*gen); });
+
+  auto bench_args = std::make_shared<BenchArgs>();
+  auto* bench = engine_cmd->add_subcommand("bench", "Engine timings as JSON lines (see bench/engine_bench.sh)");
+  bench->add_option("--threads", bench_args->threads, "intra-op threads (0 = all cores)")->capture_default_str();
+  bench->add_option("--repeats", bench_args->repeats, "timed runs per figure (median)")->capture_default_str();
+  bench->add_option("--write-weights", bench_args->write_weights, "write the mid-size DiT's weights here and stop");
+  bench->add_option("--load", bench_args->load, "load these mid-size DiT weights, report peak RSS and stop");
+  bench->callback([bench_args, &exit_code] { exit_code = RunBench(*bench_args); });
 }
 
 }  // namespace wanserve::cli

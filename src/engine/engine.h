@@ -101,3 +101,24 @@ class Generator {
 };
 
 }  // namespace wanserve::engine
+
+namespace wanserve::engine {
+
+// One benchmark figure: the median wall time of a computation and its arithmetic (floating-point
+// operations of its matrix products, 0 where not counted).
+struct BenchFigure {
+  std::string name;
+  double seconds = 0;
+  double gflop = 0;
+};
+
+// The engine benchmark (see bench/engine_bench.sh): a large matrix product as the machine's
+// baseline, the tiny preset's DiT forward, VAE decode and 4-step run, and a mid-size DiT forward
+// (dim 1536, 4 layers, one 480p latent frame) on random weights.
+Result<std::vector<BenchFigure>> RunEngineBench(int repeats);
+// For the loading measurement: writes the mid-size DiT's weights, or loads them and builds the
+// model (returning the bytes of weights loaded).
+Status WriteBenchWeights(const std::string& path);
+Result<int64_t> LoadBenchWeights(const std::string& path);
+
+}  // namespace wanserve::engine

@@ -8,7 +8,7 @@
 
 namespace wanserve::engine {
 
-inline constexpr int kEngineApiVersion = 2;
+inline constexpr int kEngineApiVersion = 3;
 
 // A request with every default filled in and the prompts tokenized (Generator does both).
 struct ModelRequest {
@@ -33,6 +33,9 @@ struct EngineApi {
       const std::function<void(const GoldenCheck&)>& report) = nullptr;
   Result<std::shared_ptr<ModelRunner>> (*open_model)(const Preset& preset, const PresetFiles& files,
                                                      uint64_t weight_seed) = nullptr;
+  Result<std::vector<BenchFigure>> (*measure)(int repeats) = nullptr;
+  Status (*write_bench_weights)(const std::string& path) = nullptr;
+  Result<int64_t> (*load_bench_weights)(const std::string& path) = nullptr;
 };
 
 // The module's table, loaded on first use (loader.cpp). Errors: kUnavailable naming the file.

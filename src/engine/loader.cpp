@@ -33,4 +33,19 @@ Result<std::vector<GoldenCheck>> RunGoldenSet(const std::string& dir, const Gold
   return api->run_golden_set(dir, options, report);
 }
 
+Result<std::vector<BenchFigure>> RunEngineBench(int repeats) {
+  ASSIGN_OR_RETURN(const EngineApi* api, LoadEngineApi());
+  return api->measure(repeats);
+}
+
+Status WriteBenchWeights(const std::string& path) {
+  ASSIGN_OR_RETURN(const EngineApi* api, LoadEngineApi());
+  return api->write_bench_weights(path);
+}
+
+Result<int64_t> LoadBenchWeights(const std::string& path) {
+  ASSIGN_OR_RETURN(const EngineApi* api, LoadEngineApi());
+  return api->load_bench_weights(path);
+}
+
 }  // namespace wanserve::engine

@@ -1,4 +1,5 @@
 // The entry point of libwanserve_engine.so.
+#include "engine/bench.h"
 #include "engine/engine_api.h"
 #include "engine/golden.h"
 #include "engine/pipeline.h"
@@ -10,6 +11,9 @@ wanserve_engine_api() {
       &wanserve::engine::ApplyThreads,
       &wanserve::engine::CheckGoldenSet,
       &wanserve::engine::OpenModel,
+      &wanserve::engine::MeasureEngine,
+      &wanserve::engine::WriteMidDitWeights,
+      &wanserve::engine::LoadMidDit,
   };
   return &api;
 }

@@ -116,6 +116,7 @@ at::Tensor RandomTensor(uint64_t seed, const std::string& name, at::IntArrayRef 
 Weights Weights::Random(uint64_t seed) {
   Weights weights;
   weights.random_seed_ = seed;
+  weights.generated_ = std::make_shared<std::map<std::string, at::Tensor>>();
   return weights;
 }
 
@@ -161,7 +162,9 @@ at::Tensor WeightReader::operator()(const std::string& name, std::vector<int64_t
   const std::string full = prefix_ + name;
   auto it = weights_.tensors().find(full);
   if (it == weights_.tensors().end() && weights_.random_seed_) {
-    return RandomTensor(*weights_.random_seed_, full, shape);
+    at::Tensor made = RandomTensor(*weights_.random_seed_, full, shape);
+    weights_.generated_->insert_or_assign(full, made);
+    return made;
   }
   if (it == weights_.tensors().end()) {
     if (!*failed_) *first_error_ = MakeError(ErrorCode::kInvalidInput, "missing weight " + full);

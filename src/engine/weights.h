@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ class Weights {
   // (scaled so activations stay in range), so a model is reproducible without any file. For the
   // tiny preset and benchmarks.
   static Weights Random(uint64_t seed);
+  // The tensors Random weights have made so far, by name.
+  std::map<std::string, at::Tensor> Generated() const { return generated_ ? *generated_ : std::map<std::string, at::Tensor>{}; }
 
   bool Has(const std::string& name) const { return tensors_.count(name) > 0; }
   const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
@@ -35,6 +38,7 @@ class Weights {
   friend class WeightReader;
   std::map<std::string, at::Tensor> tensors_;
   std::optional<uint64_t> random_seed_;
+  std::shared_ptr<std::map<std::string, at::Tensor>> generated_;
 };
 
 // Fetches tensors for a model under construction, checking each shape. The first problem

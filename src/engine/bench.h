@@ -1,0 +1,16 @@
+#pragma once
+// Timings of the engine's kernels for bench/engine_bench.sh. Lives in the module (it needs the
+// models); the figures cross to the CLI as plain numbers.
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace wanserve::engine {
+
+Result<std::vector<BenchFigure>> MeasureEngine(int repeats);
+// Writes the mid-size DiT's random weights (float32 safetensors) for the loading measurement.
+Status WriteMidDitWeights(const std::string& path);
+// Loads `path` as DiT weights for the mid-size shapes, building the model; the bytes loaded.
+Result<int64_t> LoadMidDit(const std::string& path);
+
+}  // namespace wanserve::engine
