@@ -26,6 +26,6 @@ function(wanserve_test name)
   endif()
   gtest_discover_tests(${name}
     PROPERTIES ${props}
-    ENVIRONMENT "WANSERVE_BINARY=$<TARGET_FILE:wanserve>;WANSERVE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    ENVIRONMENT "WANSERVE_BINARY=$<TARGET_FILE:wanserve>"
     DISCOVERY_TIMEOUT 60)
 endfunction()

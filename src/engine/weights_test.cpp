@@ -173,7 +173,8 @@ TEST_F(WeightsTest, TruncatedOrForeignTorchCheckpointIsAClearError) {
   ASSERT_FALSE(cut.ok());
   EXPECT_NE(cut.error().message.find("cut.pth"), std::string::npos) << cut.error().message;
 
-  std::ofstream(Path("odd.pth"), std::ios::binary) << std::string("PK\x03\x04 but not a zip at all", 30);
+  const char kNotAZip[] = "PK\x03\x04 but not a zip at all";
+  std::ofstream(Path("odd.pth"), std::ios::binary).write(kNotAZip, sizeof kNotAZip - 1);
   auto odd = Weights::Load(Path("odd.pth"));
   ASSERT_FALSE(odd.ok());
   EXPECT_NE(odd.error().message.find("odd.pth"), std::string::npos) << odd.error().message;
