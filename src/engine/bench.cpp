@@ -48,17 +48,6 @@ DitConfig MidDit() {
   return c;
 }
 
-DitConfig TinyDit() {
-  DitConfig c;
-  c.text_len = 16;
-  c.dim = 64;
-  c.ffn_dim = 128;
-  c.text_dim = 32;
-  c.num_heads = 4;
-  c.num_layers = 2;
-  return c;
-}
-
 BenchFigure DitFigure(const std::string& name, const DitConfig& config, const Weights& weights,
                       std::vector<int64_t> latent_shape, int repeats) {
   const WanDiT dit = [&] {
@@ -76,7 +65,7 @@ BenchFigure DitFigure(const std::string& name, const DitConfig& config, const We
 
 }  // namespace
 
-Result<std::vector<BenchFigure>> MeasureEngine(int repeats) try {
+Result<std::vector<BenchFigure>> MeasureEngine(const Preset& tiny, int repeats) try {
   at::NoGradGuard no_grad;
   std::vector<BenchFigure> figures;
   const at::Tensor a = at::randn({4096, 4096});
@@ -84,11 +73,12 @@ Result<std::vector<BenchFigure>> MeasureEngine(int repeats) try {
   figures.push_back({"matmul_4096", MedianSeconds(repeats, [&] { (void)at::mm(a, b); }), 2.0 * 4096 * 4096 * 4096 / 1e9});
 
   const Weights random = Weights::Random(1);
-  figures.push_back(DitFigure("tiny_dit_forward", TinyDit(), random, {16, 5, 16, 16}, repeats));
-  auto vae = WanVae::Create(VaeConfig::FromJson({{"dim", 8}, {"z_dim", 16}}, false).value(), random);
-  TORCH_CHECK(vae.ok(), vae.ok() ? "" : vae.error().message);
+  ASSIGN_OR_RETURN(const DitConfig tiny_dit, DitConfig::FromJson(tiny.dit));
+  figures.push_back(DitFigure("tiny_dit_forward", tiny_dit, random, {16, 5, 16, 16}, repeats));
+  ASSIGN_OR_RETURN(const VaeConfig tiny_vae, VaeConfig::FromJson(tiny.vae, tiny.wan22_vae));
+  ASSIGN_OR_RETURN(const WanVae vae, WanVae::Create(tiny_vae, random));
   const at::Tensor z = at::randn({16, 5, 16, 16});
-  figures.push_back({"tiny_vae_decode", MedianSeconds(repeats, [&] { (void)vae->Decode(z); }), 0});
+  figures.push_back({"tiny_vae_decode", MedianSeconds(repeats, [&] { (void)vae.Decode(z); }), 0});
   figures.push_back(DitFigure("mid_dit_forward", MidDit(), random, {16, 1, 60, 104}, repeats));
   return figures;
 } catch (const c10::Error& e) {

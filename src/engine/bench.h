@@ -4,10 +4,12 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/presets.h"
 
 namespace wanserve::engine {
 
-Result<std::vector<BenchFigure>> MeasureEngine(int repeats);
+// `tiny` gives the small shapes: the preset the demo and the tests run.
+Result<std::vector<BenchFigure>> MeasureEngine(const Preset& tiny, int repeats);
 // Writes the mid-size DiT's random weights (float32 safetensors) for the loading measurement.
 Status WriteMidDitWeights(const std::string& path);
 // Loads `path` as DiT weights for the mid-size shapes, building the model; the bytes loaded.

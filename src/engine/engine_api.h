@@ -33,7 +33,7 @@ struct EngineApi {
       const std::function<void(const GoldenCheck&)>& report) = nullptr;
   Result<std::shared_ptr<ModelRunner>> (*open_model)(const Preset& preset, const PresetFiles& files,
                                                      uint64_t weight_seed) = nullptr;
-  Result<std::vector<BenchFigure>> (*measure)(int repeats) = nullptr;
+  Result<std::vector<BenchFigure>> (*measure)(const Preset& tiny, int repeats) = nullptr;
   Status (*write_bench_weights)(const std::string& path) = nullptr;
   Result<int64_t> (*load_bench_weights)(const std::string& path) = nullptr;
 };

@@ -35,7 +35,7 @@ Result<std::vector<GoldenCheck>> RunGoldenSet(const std::string& dir, const Gold
 
 Result<std::vector<BenchFigure>> RunEngineBench(int repeats) {
   ASSIGN_OR_RETURN(const EngineApi* api, LoadEngineApi());
-  return api->measure(repeats);
+  return api->measure(*FindPreset("tiny"), repeats);
 }
 
 Status WriteBenchWeights(const std::string& path) {

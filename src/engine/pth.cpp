@@ -1,14 +1,12 @@
 #include "engine/pth.h"
 
 #include <caffe2/serialize/inline_container.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <torch/csrc/jit/serialization/unpickler.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <memory>
+
+#include "engine/mapped_file.h"
 
 namespace wanserve::engine {
 namespace {
@@ -17,40 +15,8 @@ Error FileError(const std::string& path, const std::string& what) {
   return MakeError(ErrorCode::kInvalidInput, path + ": " + what);
 }
 
-// A read-only mapping of the whole file, shared by every tensor that views it.
-class Mapping {
- public:
-  static Result<std::shared_ptr<Mapping>> Open(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      return MakeError(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kInvalidInput,
-                       path + ": cannot open: " + std::strerror(errno));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_size == 0) {
-      ::close(fd);
-      return FileError(path, "empty or unreadable");
-    }
-    void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (map == MAP_FAILED) return FileError(path, "cannot map");
-    return std::shared_ptr<Mapping>(new Mapping(map, static_cast<size_t>(st.st_size)));
-  }
-  ~Mapping() { ::munmap(map_, size_); }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-
-  const char* data() const { return static_cast<const char*>(map_); }
-  size_t size() const { return size_; }
-
- private:
-  Mapping(void* map, size_t size) : map_(map), size_(size) {}
-  void* map_;
-  size_t size_;
-};
-
 // The DataPtr context: a heap copy of the owning reference, released with the storage.
-void ReleaseMapping(void* context) { delete static_cast<std::shared_ptr<Mapping>*>(context); }
+void ReleaseMapping(void* context) { delete static_cast<std::shared_ptr<const MappedFile>*>(context); }
 
 void Flatten(const c10::IValue& value, const std::string& prefix,
              std::map<std::string, at::Tensor>& out) {
@@ -70,7 +36,8 @@ void Flatten(const c10::IValue& value, const std::string& prefix,
 
 Result<std::map<std::string, at::Tensor>> ReadTorchCheckpoint(const std::string& path,
                                                               at::ScalarType float_dtype) {
-  ASSIGN_OR_RETURN(auto mapping, Mapping::Open(path));
+  ASSIGN_OR_RETURN(auto mapping, MappedFile::Open(path));
+  if (mapping->size() == 0) return FileError(path, "empty");
   std::map<std::string, at::Tensor> tensors;
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
@@ -88,8 +55,8 @@ Result<std::map<std::string, at::Tensor>> ReadTorchCheckpoint(const std::string&
     auto read_record = [&](const std::string& key) {
       const size_t offset = reader.getRecordOffset("data/" + key);
       TORCH_CHECK(offset < mapping->size(), "record data/", key, " lies past the end");
-      return at::DataPtr(const_cast<char*>(mapping->data() + offset),
-                         new std::shared_ptr<Mapping>(mapping), &ReleaseMapping, at::kCPU);
+      return at::DataPtr(const_cast<unsigned char*>(mapping->data() + offset),
+                         new std::shared_ptr<const MappedFile>(mapping), &ReleaseMapping, at::kCPU);
     };
     torch::jit::Unpickler unpickler(read_pickle, nullptr, nullptr, read_record, c10::nullopt);
     unpickler.set_version(reader.version());
@@ -99,9 +66,9 @@ Result<std::map<std::string, at::Tensor>> ReadTorchCheckpoint(const std::string&
                                e.what_without_backtrace());
   }
   if (tensors.empty()) return FileError(path, "holds no tensors");
-  const char* end = mapping->data() + mapping->size();
+  const unsigned char* end = mapping->data() + mapping->size();
   for (auto& [name, tensor] : tensors) {
-    const auto* first = static_cast<const char*>(tensor.storage().data());
+    const auto* first = static_cast<const unsigned char*>(tensor.storage().data());
     if (first + tensor.storage().nbytes() > end) {
       return FileError(path, "truncated (" + name + " lies past the end)");
     }

@@ -1,10 +1,5 @@
 #include "engine/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -46,32 +41,17 @@ Error FileError(const std::string& path, const std::string& what) {
 }  // namespace
 
 Result<std::shared_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FileError(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return FileError(path, "cannot stat");
-  }
   auto file = std::shared_ptr<SafetensorsFile>(new SafetensorsFile());
   file->path_ = path;
-  file->size_ = static_cast<size_t>(st.st_size);
-  if (file->size_ < 8) {
-    ::close(fd);
-    return FileError(path, "truncated (no header)");
-  }
-  file->map_ = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (file->map_ == MAP_FAILED) {
-    file->map_ = nullptr;
-    return FileError(path, "cannot map");
-  }
-  const auto* bytes = static_cast<const unsigned char*>(file->map_);
+  ASSIGN_OR_RETURN(file->mapping_, MappedFile::Open(path));
+  const size_t file_size = file->mapping_->size();
+  if (file_size < 8) return FileError(path, "truncated (no header)");
+  const unsigned char* bytes = file->mapping_->data();
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
-  if (header_len > file->size_ - 8) return FileError(path, "truncated (header)");
+  if (header_len > file_size - 8) return FileError(path, "truncated (header)");
   file->data_ = bytes + 8 + header_len;
-  const size_t data_size = file->size_ - 8 - header_len;
+  const size_t data_size = file_size - 8 - header_len;
 
   nlohmann::json header;
   try {
@@ -115,10 +95,6 @@ Result<std::shared_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string
   return file;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (map_ != nullptr) ::munmap(map_, size_);
-}
-
 Result<at::Tensor> SafetensorsFile::Read(const std::string& name,
                                          at::ScalarType float_dtype) const {
   auto it = entries_.find(name);
@@ -129,7 +105,7 @@ Result<at::Tensor> SafetensorsFile::Read(const std::string& name,
   at::Tensor tensor;
   if (reinterpret_cast<uintptr_t>(begin) % info->size == 0) {
     tensor = at::from_blob(const_cast<unsigned char*>(begin), entry.shape,
-                           [keep = shared_from_this()](void*) {},
+                           [keep = mapping_](void*) {},
                            at::TensorOptions().dtype(info->type));
   } else {
     tensor = at::empty(entry.shape, at::TensorOptions().dtype(info->type));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "engine/mapped_file.h"
 
 namespace wanserve::engine {
 
@@ -20,12 +21,11 @@ struct TensorEntry {
   size_t end = 0;
 };
 
-class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
+class SafetensorsFile {
  public:
   // Maps the file and validates the header (every range inside the file, sizes matching
   // shapes); a truncated or malformed file is an error naming the file.
   static Result<std::shared_ptr<SafetensorsFile>> Open(const std::string& path);
-  ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
@@ -42,8 +42,7 @@ class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
  private:
   SafetensorsFile() = default;
   std::string path_;
-  void* map_ = nullptr;
-  size_t size_ = 0;
+  std::shared_ptr<const MappedFile> mapping_;
   const unsigned char* data_ = nullptr;  // start of the data section
   std::map<std::string, TensorEntry> entries_;
   std::map<std::string, std::string> metadata_;
