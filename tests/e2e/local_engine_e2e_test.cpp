@@ -113,5 +113,13 @@ TEST_F(LocalEngineE2E, CancelStopsARunningGenerationAndTheEngineTakesTheNextTask
   EXPECT_EQ(WaitDone(next, 120)["status"], "completed");
 }
 
+TEST_F(LocalEngineE2E, UnknownLocalModelIsAStartupErrorNamingTheKnownOnes) {
+  auto r = testing::RunCommand({testing::WanserveBinary(), "serve", "--data", data_dir_, "--providers-local-model",
+                                "wan9-t2v"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown model wan9-t2v"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("wan2.1-t2v-1.3b"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace wanserve::e2e
