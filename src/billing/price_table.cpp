@@ -12,7 +12,7 @@ int64_t Lookup(const std::map<std::string, int64_t>& m, const std::string& key) 
 
 }  // namespace
 
-int64_t PriceFor(const PriceTable& t, const core::GenerationRequest& r) {
+int64_t PriceFor(const PriceTable& t, const core::GenerationRequest& r, std::optional<double> input_video_s) {
   const int64_t count = std::max(1, r.count);
   switch (r.kind) {
     case core::RequestKind::kTextToImage:
@@ -25,8 +25,10 @@ int64_t PriceFor(const PriceTable& t, const core::GenerationRequest& r) {
       return Lookup(t.t2v_per_second, r.resolution_tier) * seconds * count;
     }
     case core::RequestKind::kVideoEdit: {
-      // Input seconds are unknown until probed; hold for the longest input the API accepts.
-      const int64_t input = t.edit_max_seconds;
+      // Until the input is probed, its length is taken as the longest the API accepts.
+      const int64_t input =
+          input_video_s ? std::min(t.edit_max_seconds, static_cast<int64_t>(std::ceil(*input_video_s)))
+                        : t.edit_max_seconds;
       const int64_t output = r.duration_s > 0 ? static_cast<int64_t>(std::ceil(r.duration_s)) : input;
       return Lookup(t.edit_per_second, r.resolution_tier) * (input + output) * count;
     }

@@ -3,6 +3,7 @@
 // defaults were applied. Defaults are documented in docs/pricing.md.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/request.h"
@@ -23,7 +24,9 @@ struct PriceTable {
 };
 
 // Credits for one task (all its outputs). Unknown models and tiers cost nothing rather than
-// blocking; the config check at start-up names them.
-int64_t PriceFor(const PriceTable& table, const core::GenerationRequest& request);
+// blocking; the config check at start-up names them. A video edit's input seconds are
+// input_video_s once probed (at most edit_max_seconds), edit_max_seconds until then.
+int64_t PriceFor(const PriceTable& table, const core::GenerationRequest& request,
+                 std::optional<double> input_video_s = std::nullopt);
 
 }  // namespace wanserve::billing

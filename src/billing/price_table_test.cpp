@@ -29,5 +29,14 @@ TEST(PriceTable, DefaultsMatchTheSeedExamples) {
   EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kVideoEdit, "wan2.7-videoedit", "1080p", 0, 2)), 80);
 }
 
+TEST(PriceTable, VideoEditIsPricedOnTheProbedInput) {
+  PriceTable t;
+  // A 4.2 s input bills 5 s; a "keep duration" edit had its output set to the input's length.
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kVideoEdit, "wan2.7-videoedit", "720p", 4, 1), 4.2), 18);
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kVideoEdit, "wan2.7-videoedit", "720p", 3, 1), 4.2), 16);
+  // Never above the price held before the probe.
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kVideoEdit, "wan2.7-videoedit", "720p", 10, 1), 12.5), 40);
+}
+
 }  // namespace
 }  // namespace wanserve::billing

@@ -85,6 +85,7 @@ int RunServer(const Config& config) {
                       data->store.get(), outbound.get(), &own_links, &uploads};
   media::InputFetcher inputs(*outbound, own_links, data->root / "scratch");
   pool.UseInputs(&inputs);
+  pool.UsePrices(&config.prices);
   callbacks::CallbackDispatcher dispatcher(*data->store, *outbound, api::MakeCallbackRenderer(ctx), clock, metrics,
                                            config.callbacks);
   pool.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });

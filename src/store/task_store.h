@@ -73,6 +73,12 @@ class TaskStore {
   // running -> queued on a graceful shutdown; the attempt does not count against the task.
   virtual Status Release(const LeaseToken& lease, int64_t now_ms) = 0;
 
+  // Lowers a running task's hold to amount once its price is known (a video edit is held for
+  // the longest input until the input is probed). The difference goes back to the balances it
+  // came from, permanent credits first; at most once per task. Returns the task's usage after
+  // the call (unchanged when amount is not lower); kConflict if the lease was lost.
+  virtual Result<core::Usage> LowerHold(const LeaseToken& lease, int64_t amount, int64_t now_ms) = 0;
+
   // Client cancel: a queued task becomes canceled at once; a running one gets cancel_requested
   // (the worker stops at its next step). Returns the state after the call; kConflict if terminal.
   virtual Result<core::TaskState> RequestCancel(const std::string& id, int64_t now_ms) = 0;
@@ -141,6 +147,13 @@ struct LedgerProblem {
   std::string what;
 };
 
+struct CreditUse {
+  int64_t account_spent = 0;  // captured by the account's tasks
+  int64_t key_spent = 0;      // captured by the key's tasks
+  int64_t key_held = 0;       // held by the key's unfinished tasks
+  int64_t key_cap = 0;        // the key's credit cap, 0 = none
+};
+
 class AccountStore {
  public:
   virtual ~AccountStore() = default;
@@ -155,9 +168,8 @@ class AccountStore {
   // Recomputes every balance from the ledger and checks that each hold was settled at most
   // once (and exactly once for finished tasks). Empty when all is consistent.
   virtual Result<std::vector<LedgerProblem>> CheckLedger() = 0;
-  // Credits captured (spent) by the account, and by tasks of one of its keys.
-  virtual Result<std::pair<int64_t, int64_t>> SpentByAccountAndKey(const std::string& account_id,
-                                                                  const std::string& key_id) = 0;
+  // What the account and one of its keys have used, for the credit views.
+  virtual Result<CreditUse> CreditUseOf(const std::string& account_id, const std::string& key_id) = 0;
 };
 
 // One backend implements every interface over one database.

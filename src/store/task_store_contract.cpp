@@ -353,6 +353,40 @@ TEST_P(LedgerContract, AccountConcurrencyAndKeyCreditCap) {
   EXPECT_TRUE(submit("e", 15).ok());
 }
 
+TEST_P(LedgerContract, LoweringAHoldReturnsPermanentCreditsFirstAndSettlesTheRest) {
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {30, 10'000, 100, "plan"}, 1).ok());
+  // 40 held: 30 subscription, 10 permanent. Lowered to 25: the 10 permanent go back, then 5
+  // of the subscription.
+  ASSERT_TRUE(store_->Insert(Paid("edit"), {"acct_a", 40, ""}).ok());
+  ASSERT_TRUE(store_->Insert(Paid("edit2"), {"acct_a", 20, ""}).ok());
+  Expect(0, 70);
+  auto c1 = store_->ClaimNext("w", 2, 1000);
+  ASSERT_TRUE(c1.ok() && c1->has_value());
+  EXPECT_EQ(store_->LowerHold({"edit", "other", (*c1)->attempts}, 1, 3).error().code, ErrorCode::kConflict)
+      << "only the lease holder settles the price";
+  auto lowered = store_->LowerHold({"edit", "w", (*c1)->attempts}, 25, 3);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message;
+  EXPECT_EQ(lowered->total, 25);
+  EXPECT_EQ(lowered->subscription, 25);
+  EXPECT_EQ(lowered->permanent, 0);
+  EXPECT_EQ(store_->Get("edit")->usage.total, 25);
+  Expect(5, 80);
+  auto again = store_->LowerHold({"edit", "w", (*c1)->attempts}, 30, 4);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->total, 25) << "a higher price never raises the hold";
+  ASSERT_TRUE(store_->Complete({"edit", "w", (*c1)->attempts}, {}, 5).ok());
+  Expect(5, 80);
+  EXPECT_EQ(store_->Get("edit")->usage.total, 25);
+  // A lowered hold that fails releases only what is still held.
+  auto c2 = store_->ClaimNext("w", 6, 1000);
+  ASSERT_TRUE(c2.ok() && c2->has_value());
+  ASSERT_TRUE(store_->LowerHold({"edit2", "w", (*c2)->attempts}, 12, 7).ok());
+  Expect(5, 88);
+  ASSERT_TRUE(store_->Fail({"edit2", "w", (*c2)->attempts}, {ErrorCode::kUpstreamFailed, "x", "y"}, 8).ok());
+  Expect(5, 100);
+  EXPECT_EQ(store_->Get("edit2")->usage.total, 0);
+}
+
 TEST_P(LedgerContract, GrantsNeedAnAccountAndPositiveAmounts) {
   EXPECT_EQ(store_->GrantCredits("nope", {0, 0, 5, "x"}, 1).error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(store_->GrantCredits("acct_a", {0, 0, -5, "x"}, 1).ok());

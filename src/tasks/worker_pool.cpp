@@ -161,6 +161,7 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
     // Bad input media fail the task before any generation; the hold is released.
     FinishWithError(run, task, inputs.error());
   } else {
+    SettlePriceOnInputs(run, task, *inputs);
     Error refusal = MakeError(ErrorCode::kUnavailable, "no provider could take the task");
     bool handled = false;
     for (providers::Provider* provider : *candidates) {
@@ -184,6 +185,21 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
     running_.erase(task.id);
   }
   if (on_finished_) on_finished_();
+}
+
+void WorkerPool::SettlePriceOnInputs(const std::shared_ptr<Running>& run, const Task& task,
+                                     const media::PreparedInputs& inputs) {
+  if (!prices_ || !inputs.video || task.request.kind != core::RequestKind::kVideoEdit) return;
+  const int64_t price = billing::PriceFor(*prices_, media::ApplyInputs(task.request, inputs), inputs.video->info.duration_s);
+  if (price >= task.usage.total) return;
+  auto usage = store_.LowerHold(run->lease, price, clock_->NowMs());
+  if (usage.ok()) {
+    spdlog::info("task={} priced {} on its {:.1f} s input (held {})", task.id, usage->total,
+                 inputs.video->info.duration_s, task.usage.total);
+  } else {
+    // The hold stays as it was; the task still runs and is charged what was held at most.
+    spdlog::warn("task={} hold not lowered: {}", task.id, usage.error().message);
+  }
 }
 
 WorkerPool::Handoff WorkerPool::SubmitUpstream(const std::shared_ptr<Running>& run, const Task& task,

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "billing/price_table.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "media/inputs.h"
@@ -51,6 +52,9 @@ class WorkerPool {
   // Fetches and validates input media before a task runs (set before Start); without it,
   // tasks run on their request alone.
   void UseInputs(const media::InputFetcher* inputs) { inputs_ = inputs; }
+  // Settles holds priced before the inputs were known (set before Start); without it, holds
+  // stay as they were priced at submit.
+  void UsePrices(const billing::PriceTable* prices) { prices_ = prices; }
 
  private:
   struct Running {
@@ -72,6 +76,9 @@ class WorkerPool {
   void Finished(const core::Task& task, std::string_view state, int64_t started_ms);
   void FinishWithError(const std::shared_ptr<Running>& run, const core::Task& task, const Error& e);
   void Recover();
+  // Lowers the task's hold to its price on the probed inputs, where that is less.
+  void SettlePriceOnInputs(const std::shared_ptr<Running>& run, const core::Task& task,
+                           const media::PreparedInputs& inputs);
 
   store::Store& store_;
   providers::ProviderRegistry& providers_;
@@ -81,6 +88,7 @@ class WorkerPool {
   WorkerOptions options_;
   std::function<void()> on_finished_;
   const media::InputFetcher* inputs_ = nullptr;
+  const billing::PriceTable* prices_ = nullptr;
 
   std::atomic<bool> stopping_{false};
   std::mutex mu_;

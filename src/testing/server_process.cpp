@@ -63,12 +63,15 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   return r;
 }
 
+std::string LastLine(std::string out) {
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out.substr(out.rfind('\n') + 1);
+}
+
 std::string CreateKey(const std::string& data_dir, const std::string& name) {
   auto r = RunCommand({WanserveBinary(), "admin", "keys", "create", "--data", data_dir, "--name", name});
   if (r.exit_code != 0) throw std::runtime_error("key create failed: " + r.err);
-  std::string out = r.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out.substr(out.rfind('\n') + 1);
+  return LastLine(r.out);
 }
 
 ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args) {

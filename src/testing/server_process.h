@@ -19,6 +19,9 @@ struct CommandResult {
 // Runs a command to completion, capturing its output; a bare name is looked up in PATH.
 CommandResult RunCommand(const std::vector<std::string>& argv);
 
+// The last non-empty line of a command's output (what `admin ... create` prints for scripts).
+std::string LastLine(std::string out);
+
 // Creates an API key in the data folder through `wanserve admin keys create`.
 std::string CreateKey(const std::string& data_dir, const std::string& name = "test");
 

@@ -46,6 +46,36 @@ TEST_F(BillingE2E, UsageShowsTheSplitAndCreditsEndpointsAgree) {
   ExpectLedgerClean();
 }
 
+TEST_F(BillingE2E, TheTokenViewIsTheKeysBudgetUnderItsCap) {
+  StartServer();
+  const std::string capped = FundedKey(1000, 0, "", {}, {"--credit-cap", "100"});
+  auto r = json::parse(Authed("POST", "/v1/images/generations", R"({"model":"wan-2.7-image","prompt":"x","n":2})",
+                              capped).body);
+  ASSERT_TRUE(r.contains("id")) << r.dump();
+  auto held = json::parse(Authed("GET", "/v1/credits", "", capped).body)["data"];
+  EXPECT_EQ(held["token"]["remaining_credits"], 60) << "40 held against a cap of 100";
+  EXPECT_EQ(held["token"]["used_credits"], 0) << "held is not yet used";
+  WaitDone(r["id"], 120, capped);
+  auto data = json::parse(Authed("GET", "/v1/credits", "", capped).body)["data"];
+  EXPECT_EQ(data["token"]["remaining_credits"], 60);
+  EXPECT_EQ(data["token"]["unlimited_credits"], false);
+  EXPECT_EQ(data["token"]["used_credits"], 40);
+  EXPECT_EQ(data["user"]["remaining_credits"], 960);
+  EXPECT_EQ(json::parse(Authed("GET", "/api/v1/chat/credit", "", capped).body)["data"], 60);
+
+  // A second key on the same account, without a cap, sees the account's credits.
+  auto second = testing::RunCommand({testing::WanserveBinary(), "admin", "keys", "create", "--data", data_dir_,
+                                     "--account", account_});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const std::string open_key = testing::LastLine(second.out);
+  auto other = json::parse(Authed("GET", "/v1/credits", "", open_key).body)["data"];
+  EXPECT_EQ(other["token"]["unlimited_credits"], true);
+  EXPECT_EQ(other["token"]["remaining_credits"], 960);
+  EXPECT_EQ(other["token"]["used_credits"], 0);
+  EXPECT_EQ(other["user"]["used_credits"], 40);
+  ExpectLedgerClean();
+}
+
 TEST_F(BillingE2E, RateAndConcurrencyLimitsAre429WithRetryAfterInEachDialect) {
   StartServer({"--providers-testpattern-steps", "100", "--providers-testpattern-step-delay-ms", "100"});
   const std::string rate_key = FundedKey(10'000, 0, "", {}, {"--rpm", "2"});
@@ -122,6 +152,23 @@ TEST_F(BillingE2E, FailureAndCancelReleaseTheHold) {
   Authed("POST", "/v1/tasks/" + running + "/cancel", "", key);
   WaitDone(running, 30, key);
   EXPECT_EQ(Credits(key)["total"], 500);
+  ExpectLedgerClean();
+}
+
+TEST_F(BillingE2E, AVideoEditThatKeepsTheInputDurationIsHeldAtTheMaximumThenChargedOnTheProbedInput) {
+  StartServer();
+  const std::string key = FundedKey(100);
+  const std::string url = UploadClip(3, key);
+  const std::string body =
+      json{{"model", "wan2.7-video-edit"}, {"prompt", "clay"}, {"video_urls", {url}}}.dump();
+  auto submitted = json::parse(Authed("POST", "/v1/videos/generations", body, key).body);
+  EXPECT_EQ(submitted["usage"]["credits_reserved"], 40) << "10 s in + 10 s out at 2 credits until probed";
+  json done = WaitDone(submitted["id"], 120, key);
+  ASSERT_EQ(done["status"], "completed") << done.dump();
+  EXPECT_EQ(done["usage"]["credits_reserved"], 12) << "3 s in + 3 s out at 2 credits";
+  EXPECT_EQ(Credits(key)["total"], 88);
+  auto unified = json::parse(Authed("GET", "/v1/credits", "", key).body);
+  EXPECT_EQ(unified["data"]["user"]["used_credits"], 12);
   ExpectLedgerClean();
 }
 

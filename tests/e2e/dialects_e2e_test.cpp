@@ -174,20 +174,6 @@ class InputMediaE2E : public ServerTest {
  protected:
   void SetUp() override { StartServer(); }
 
-  // Makes a clip with ffmpeg and uploads it; returns its signed URL.
-  std::string UploadClip(double seconds) {
-    const std::string clip = (dir_.path() / ("clip" + std::to_string(seconds) + ".mp4")).string();
-    auto made = testing::RunCommand({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                                     "testsrc=size=320x240:rate=16", "-t", std::to_string(seconds), "-pix_fmt",
-                                     "yuv420p", clip});
-    EXPECT_EQ(made.exit_code, 0) << made.err;
-    std::ifstream in(clip, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto r = Call("POST", "/v1/files", bytes, {"Authorization: Bearer " + key_});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return json::parse(r.body)["url"];
-  }
-
   json Edit(const std::string& url) {
     auto r = Authed("POST", "/v1/videos/generations",
                     json{{"model", "wan2.7-video-edit"}, {"prompt", "clay"}, {"video_urls", {url}}}.dump());

@@ -74,6 +74,19 @@ std::string ServerTest::Download(const std::string& url) {
   return path;
 }
 
+std::string ServerTest::UploadClip(double seconds, const std::string& key) {
+  const std::string clip = (dir_.path() / ("clip" + std::to_string(seconds) + ".mp4")).string();
+  auto made = testing::RunCommand({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                                   "testsrc=size=320x240:rate=16", "-t", std::to_string(seconds), "-pix_fmt",
+                                   "yuv420p", clip});
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  std::ifstream in(clip, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto r = Call("POST", "/v1/files", bytes, {"Authorization: Bearer " + (key.empty() ? key_ : key)});
+  EXPECT_EQ(r.status, 200) << r.body;
+  return json::parse(r.body).value("url", "");
+}
+
 std::string ServerTest::FundedKey(int64_t permanent, int64_t subscription, const std::string& expires,
                                   std::vector<std::string> account_flags, std::vector<std::string> key_flags) {
   std::vector<std::string> args = {testing::WanserveBinary(), "admin", "accounts", "create", "--data", data_dir_,
@@ -85,17 +98,13 @@ std::string ServerTest::FundedKey(int64_t permanent, int64_t subscription, const
   args.insert(args.end(), account_flags.begin(), account_flags.end());
   auto created = testing::RunCommand(args);
   EXPECT_EQ(created.exit_code, 0) << created.err;
-  std::string out = created.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  account_ = out.substr(out.rfind('\n') + 1);
+  account_ = testing::LastLine(created.out);
   std::vector<std::string> kargs = {testing::WanserveBinary(), "admin", "keys", "create", "--data", data_dir_,
                                     "--account", account_};
   kargs.insert(kargs.end(), key_flags.begin(), key_flags.end());
   auto key = testing::RunCommand(kargs);
   EXPECT_EQ(key.exit_code, 0) << key.err;
-  std::string k = key.out;
-  while (!k.empty() && k.back() == '\n') k.pop_back();
-  return k.substr(k.rfind('\n') + 1);
+  return testing::LastLine(key.out);
 }
 
 void ServerTest::ExpectLedgerClean() {

@@ -136,6 +136,30 @@ CREATE TABLE upstream_jobs (
 );
 CREATE INDEX upstream_jobs_due ON upstream_jobs (state, next_poll_ms);
 )sql",
+      // 6: 'adjust' entries lower a hold before it settles (a video edit held for the longest
+      // input until its input was probed), at most once per task. SQLite cannot change a CHECK
+      // constraint in place, so the table is rebuilt with its rows and ids.
+      R"sql(
+CREATE TABLE ledger_v6 (
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id          TEXT NOT NULL REFERENCES accounts(id),
+  task_id             TEXT,
+  kind                TEXT NOT NULL CHECK (kind IN ('grant', 'hold', 'adjust', 'capture', 'release', 'expire')),
+  amount_subscription INTEGER NOT NULL,
+  amount_permanent    INTEGER NOT NULL,
+  delta_subscription  INTEGER NOT NULL,
+  delta_permanent     INTEGER NOT NULL,
+  reason              TEXT NOT NULL DEFAULT '',
+  created_ms          INTEGER NOT NULL
+);
+INSERT INTO ledger_v6 SELECT * FROM ledger;
+DROP TABLE ledger;
+ALTER TABLE ledger_v6 RENAME TO ledger;
+CREATE INDEX ledger_by_account ON ledger (account_id, id);
+CREATE UNIQUE INDEX ledger_one_hold ON ledger (task_id) WHERE kind = 'hold';
+CREATE UNIQUE INDEX ledger_one_adjust ON ledger (task_id) WHERE kind = 'adjust';
+CREATE UNIQUE INDEX ledger_one_settlement ON ledger (task_id) WHERE kind IN ('capture', 'release');
+)sql",
   };
   return kMigrations;
 }

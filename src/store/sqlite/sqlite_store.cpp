@@ -237,6 +237,36 @@ class SqliteStore final : public Store {
     return ExpectOneRow(s->Run());
   }
 
+  Result<core::Usage> LowerHold(const LeaseToken& lease, int64_t amount, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(Statement * t, writer_->Prepare(
+        "SELECT usage_total, usage_subscription, usage_permanent FROM tasks "
+        "WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 AND attempts = ?3"));
+    t->Bind(1, lease.task_id).Bind(2, lease.owner).Bind(3, lease.attempt);
+    ASSIGN_OR_RETURN(bool row, t->Step());
+    if (!row) return MakeError(ErrorCode::kConflict, "lease lost");
+    core::Usage usage{t->Int(0), t->Int(1), t->Int(2)};
+    t->Reset();
+    ASSIGN_OR_RETURN(std::optional<HeldCredits> held, HeldLocked(lease.task_id));
+    if (!held || amount >= held->sub + held->perm) return usage;
+    // The credits taken last (permanent ones, as subscription credits are spent first) go
+    // back first, so the hold ends up as if the lower price had been held from the start.
+    const int64_t excess = held->sub + held->perm - std::max<int64_t>(0, amount);
+    const int64_t off_perm = std::min(held->perm, excess);
+    const int64_t off_sub = excess - off_perm;
+    const int64_t back_perm = std::min(held->drawn_perm, off_perm);
+    const int64_t back_sub = held->sub_expires_ms > now_ms ? std::min(held->drawn_sub, off_sub) : 0;
+    RETURN_IF_ERROR(AppendLedger(held->account_id, lease.task_id, "adjust", off_sub, off_perm, back_sub, back_perm,
+                                 "price settled once the input was known", now_ms));
+    RETURN_IF_ERROR(AddToBalances(held->account_id, back_sub, back_perm));
+    usage = {held->sub + held->perm - excess, held->sub - off_sub, held->perm - off_perm};
+    RETURN_IF_ERROR(SetUsageLocked(lease.task_id, usage));
+    RETURN_IF_ERROR(tx.Commit());
+    return usage;
+  }
+
   Result<TaskState> RequestCancel(const std::string& id, int64_t now_ms) override {
     std::lock_guard lock(writer_mu_);
     Transaction tx(*writer_);
@@ -521,11 +551,11 @@ class SqliteStore final : public Store {
       // Each hold: settled exactly once when its task finished, never before; and settled for
       // what was held.
       ASSIGN_OR_RETURN(Statement * h, db.Prepare(
-          "SELECT h.task_id, h.account_id, t.state, COUNT(s.id), "
+          "SELECT h.task_id, h.account_id, t.state, COUNT(CASE WHEN s.kind <> 'adjust' THEN 1 END), "
           "COALESCE(SUM(s.amount_subscription), 0) - h.amount_subscription, "
           "COALESCE(SUM(s.amount_permanent), 0) - h.amount_permanent "
           "FROM ledger h LEFT JOIN tasks t ON t.id = h.task_id "
-          "LEFT JOIN ledger s ON s.task_id = h.task_id AND s.kind IN ('capture', 'release') "
+          "LEFT JOIN ledger s ON s.task_id = h.task_id AND s.kind IN ('adjust', 'capture', 'release') "
           "WHERE h.kind = 'hold' GROUP BY h.id"));
       for (;;) {
         ASSIGN_OR_RETURN(bool row, h->Step());
@@ -547,20 +577,24 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<std::pair<int64_t, int64_t>> SpentByAccountAndKey(const std::string& account_id,
-                                                          const std::string& key_id) override {
-    return WithReader([&](Db& db) -> Result<std::pair<int64_t, int64_t>> {
+  Result<CreditUse> CreditUseOf(const std::string& account_id, const std::string& key_id) override {
+    return WithReader([&](Db& db) -> Result<CreditUse> {
+      // A hold counts as held until its task settles; its adjustment lowers it.
       ASSIGN_OR_RETURN(Statement * s, db.Prepare(
-          "SELECT COALESCE(SUM(l.amount_subscription + l.amount_permanent), 0), "
-          "COALESCE(SUM(CASE WHEN t.key_id = ?2 THEN l.amount_subscription + l.amount_permanent ELSE 0 END), 0) "
-          "FROM ledger l LEFT JOIN tasks t ON t.id = l.task_id "
-          "WHERE l.account_id = ?1 AND l.kind = 'capture'"));
+          "SELECT COALESCE(SUM(CASE WHEN l.kind = 'capture' THEN l.amount_subscription + l.amount_permanent END), 0), "
+          "COALESCE(SUM(CASE WHEN l.kind = 'capture' AND t.key_id = ?2 "
+          "THEN l.amount_subscription + l.amount_permanent END), 0), "
+          "COALESCE(SUM(CASE WHEN t.key_id = ?2 AND t.state IN ('queued', 'running') THEN "
+          "(CASE l.kind WHEN 'hold' THEN 1 WHEN 'adjust' THEN -1 ELSE 0 END) * "
+          "(l.amount_subscription + l.amount_permanent) END), 0), "
+          "(SELECT credit_cap FROM api_keys WHERE id = ?2) "
+          "FROM ledger l LEFT JOIN tasks t ON t.id = l.task_id WHERE l.account_id = ?1"));
       s->Bind(1, account_id).Bind(2, key_id);
       ASSIGN_OR_RETURN(bool row, s->Step());
-      std::pair<int64_t, int64_t> out{0, 0};
-      if (row) out = {s->Int(0), s->Int(1)};
+      CreditUse use;
+      if (row) use = {s->Int(0), s->Int(1), s->Int(2), s->Int(3)};
       s->Reset();
-      return out;
+      return use;
     });
   }
 
@@ -668,7 +702,7 @@ class SqliteStore final : public Store {
       // What the key's tasks hold or have spent: holds minus what was released.
       ASSIGN_OR_RETURN(Statement * c, writer_->Prepare(
           "SELECT COALESCE(SUM(CASE WHEN l.kind = 'hold' THEN l.amount_subscription + l.amount_permanent "
-          "WHEN l.kind = 'release' THEN -(l.amount_subscription + l.amount_permanent) ELSE 0 END), 0) "
+          "WHEN l.kind IN ('adjust', 'release') THEN -(l.amount_subscription + l.amount_permanent) ELSE 0 END), 0) "
           "FROM ledger l JOIN tasks t ON t.id = l.task_id WHERE t.key_id = ?1"));
       c->Bind(1, hold.key_id);
       ASSIGN_OR_RETURN(bool crow, c->Step());
@@ -735,33 +769,54 @@ class SqliteStore final : public Store {
   // settlements makes a second settlement fail, and with it the whole transition.
   // REQUIRES: writer_mu_ held, inside a transaction.
   Status SettleLocked(const std::string& task_id, bool capture, int64_t now_ms) {
-    ASSIGN_OR_RETURN(Statement * h, writer_->Prepare(
-        "SELECT l.account_id, l.amount_subscription, l.amount_permanent, l.delta_subscription, "
-        "l.delta_permanent, a.subscription_expires_ms "
-        "FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE l.task_id = ?1 AND l.kind = 'hold'"));
-    h->Bind(1, task_id);
-    ASSIGN_OR_RETURN(bool row, h->Step());
-    if (!row) return Status::Ok();
-    const std::string account_id = h->Text(0);
-    const int64_t sub = h->Int(1);
-    const int64_t perm = h->Int(2);
-    const int64_t drawn_sub = -h->Int(3);
-    const int64_t drawn_perm = -h->Int(4);
-    const bool sub_live = h->Int(5) > now_ms;
-    h->Reset();
+    ASSIGN_OR_RETURN(std::optional<HeldCredits> held, HeldLocked(task_id));
+    if (!held) return Status::Ok();
+    const HeldCredits& h = *held;
     if (capture) {
-      return AppendLedger(account_id, task_id, "capture", sub, perm, 0, 0, "", now_ms);
+      return AppendLedger(h.account_id, task_id, "capture", h.sub, h.perm, 0, 0, "", now_ms);
     }
     // What was drawn goes back where it came from; a subscription that expired meanwhile
     // takes its part with it.
-    const int64_t sub_back = sub_live ? drawn_sub : 0;
-    RETURN_IF_ERROR(AppendLedger(account_id, task_id, "release", sub, perm, sub_back, drawn_perm,
-                                 sub_back < drawn_sub ? "subscription expired meanwhile; its part lapsed" : "",
+    const int64_t sub_back = h.sub_expires_ms > now_ms ? h.drawn_sub : 0;
+    RETURN_IF_ERROR(AppendLedger(h.account_id, task_id, "release", h.sub, h.perm, sub_back, h.drawn_perm,
+                                 sub_back < h.drawn_sub ? "subscription expired meanwhile; its part lapsed" : "",
                                  now_ms));
-    RETURN_IF_ERROR(AddToBalances(account_id, sub_back, drawn_perm));
+    RETURN_IF_ERROR(AddToBalances(h.account_id, sub_back, h.drawn_perm));
+    return SetUsageLocked(task_id, {});
+  }
+
+  // A task's hold as it stands: the hold entry less its adjustment, if any.
+  struct HeldCredits {
+    std::string account_id;
+    int64_t sub = 0, perm = 0;              // held
+    int64_t drawn_sub = 0, drawn_perm = 0;  // taken from the balances (0 on an unlimited account)
+    int64_t sub_expires_ms = 0;
+  };
+
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Result<std::optional<HeldCredits>> HeldLocked(const std::string& task_id) {
+    ASSIGN_OR_RETURN(Statement * h, writer_->Prepare(
+        "SELECT l.account_id, SUM(CASE WHEN l.kind = 'hold' THEN 1 ELSE -1 END * l.amount_subscription), "
+        "SUM(CASE WHEN l.kind = 'hold' THEN 1 ELSE -1 END * l.amount_permanent), "
+        "SUM(CASE WHEN l.kind = 'hold' THEN -l.delta_subscription ELSE -l.amount_subscription END), "
+        "SUM(CASE WHEN l.kind = 'hold' THEN -l.delta_permanent ELSE -l.amount_permanent END), "
+        "a.subscription_expires_ms, a.unlimited "
+        "FROM ledger l JOIN accounts a ON a.id = l.account_id "
+        "WHERE l.task_id = ?1 AND l.kind IN ('hold', 'adjust') GROUP BY l.account_id"));
+    h->Bind(1, task_id);
+    ASSIGN_OR_RETURN(bool row, h->Step());
+    if (!row) return std::optional<HeldCredits>();
+    HeldCredits c{h->Text(0), h->Int(1), h->Int(2), h->Int(3), h->Int(4), h->Int(5)};
+    if (h->Int(6) != 0) c.drawn_sub = c.drawn_perm = 0;
+    h->Reset();
+    return std::optional<HeldCredits>(c);
+  }
+
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Status SetUsageLocked(const std::string& task_id, const core::Usage& usage) {
     ASSIGN_OR_RETURN(Statement * u, writer_->Prepare(
-        "UPDATE tasks SET usage_total = 0, usage_subscription = 0, usage_permanent = 0 WHERE id = ?1"));
-    u->Bind(1, task_id);
+        "UPDATE tasks SET usage_total = ?1, usage_subscription = ?2, usage_permanent = ?3 WHERE id = ?4"));
+    u->Bind(1, usage.total).Bind(2, usage.subscription).Bind(3, usage.permanent).Bind(4, task_id);
     return ExpectOneRow(u->Run());
   }
 

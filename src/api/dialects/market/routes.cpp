@@ -52,7 +52,7 @@ void Register(Router& router, const ApiContext& ctx) {
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
                 if (!v.ok()) return RenderError(v.error());
-                return HttpResponse::Json(200, json{{"code", 200}, {"msg", "success"}, {"data", v->total()}}.dump());
+                return HttpResponse::Json(200, json{{"code", 200}, {"msg", "success"}, {"data", v->key_remaining()}}.dump());
               },
               RenderError});
   router.Add({"POST", "/api/v1/jobs/cancelTask", true,

@@ -47,9 +47,10 @@ void Register(Router& router, const ApiContext& ctx) {
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
                 if (!v.ok()) return RenderError(v.error());
+                // token = this key: "unlimited" when it has no cap of its own.
                 json out = {{"data",
-                             {{"token", {{"remaining_credits", v->total()},
-                                         {"unlimited_credits", v->unlimited},
+                             {{"token", {{"remaining_credits", v->key_remaining()},
+                                         {"unlimited_credits", v->key_cap == 0},
                                          {"used_credits", v->key_spent}}},
                               {"user", {{"remaining_credits", v->total()}, {"used_credits", v->account_spent}}}}},
                             {"message", ""},
