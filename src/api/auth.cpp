@@ -4,20 +4,38 @@
 
 namespace wanserve::api {
 
-Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock,
-                               const std::string& account_id, KeyLimits limits) {
+namespace {
+
+Result<NewApiKey> InsertNewKey(store::KeyStore& keys, store::ApiKey record, std::string_view secret_prefix,
+                               const Clock& clock) {
   NewApiKey k;
-  k.secret = "ws_" + Base64UrlEncode(RandomBytes(32));
+  k.secret = std::string(secret_prefix) + Base64UrlEncode(RandomBytes(32));
+  k.record = std::move(record);
   k.record.id = "key_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
-  k.record.name = name;
   k.record.hash = Sha256Hex(k.secret);
-  k.record.prefix = k.secret.substr(0, 7);
+  k.record.prefix = k.secret.substr(0, secret_prefix.size() + 4);
   k.record.created_ms = clock.NowMs();
-  k.record.account_id = account_id;
-  k.record.rpm_limit = limits.rpm;
-  k.record.credit_cap = limits.credit_cap;
   RETURN_IF_ERROR(keys.InsertKey(k.record));
   return k;
+}
+
+}  // namespace
+
+Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock,
+                               const std::string& account_id, KeyLimits limits) {
+  store::ApiKey record;
+  record.name = name;
+  record.account_id = account_id;
+  record.rpm_limit = limits.rpm;
+  record.credit_cap = limits.credit_cap;
+  return InsertNewKey(keys, std::move(record), "ws_", clock);
+}
+
+Result<NewApiKey> CreateAdminToken(store::KeyStore& keys, const std::string& name, const Clock& clock) {
+  store::ApiKey record;
+  record.name = name;
+  record.admin = true;
+  return InsertNewKey(keys, std::move(record), "wsa_", clock);
 }
 
 Result<Principal> Authenticator::Authenticate(const HttpRequest& request) const {
@@ -56,9 +74,14 @@ Result<Principal> Authenticator::Authenticate(const HttpRequest& request) const 
     std::lock_guard lock(mu_);
     // Bounded: a flood of distinct valid keys cannot grow it without limit.
     if (cache_.size() > 10'000) cache_.clear();
-    cache_[hash] = {{key->id, key->account_id}, now + cache_ms_};
+    cache_[hash] = {{key->id, key->account_id, key->admin}, now + cache_ms_};
   }
-  return Principal{key->id, key->account_id};
+  return Principal{key->id, key->account_id, key->admin};
+}
+
+void Authenticator::Forget(const std::string& key_id) const {
+  std::lock_guard lock(mu_);
+  std::erase_if(cache_, [&](const auto& entry) { return entry.second.principal.key_id == key_id; });
 }
 
 }  // namespace wanserve::api

@@ -25,10 +25,13 @@ struct KeyLimits {
 
 Result<NewApiKey> CreateApiKey(store::KeyStore& keys, const std::string& name, const Clock& clock,
                                const std::string& account_id = store::kDefaultAccountId, KeyLimits limits = {});
+// An operator's token for /admin/v1 ("wsa_…"); it cannot call the generation API.
+Result<NewApiKey> CreateAdminToken(store::KeyStore& keys, const std::string& name, const Clock& clock);
 
 struct Principal {
   std::string key_id;
   std::string account_id;
+  bool admin = false;
 };
 
 class Authenticator {
@@ -38,7 +41,10 @@ class Authenticator {
   Authenticator(store::KeyStore& keys, std::shared_ptr<Clock> clock, int64_t cache_ms = 0)
       : keys_(keys), clock_(std::move(clock)), cache_ms_(cache_ms) {}
   // The caller's key and account; kUnauthorized when the key is missing, unknown or revoked.
+  // Admin tokens are found the same way; Principal::admin tells them apart.
   Result<Principal> Authenticate(const HttpRequest& request) const;
+  // Drops a key from the cache (it was revoked through this process), so it stops at once.
+  void Forget(const std::string& key_id) const;
 
  private:
   struct Cached {

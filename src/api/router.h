@@ -9,10 +9,14 @@
 
 namespace wanserve::api {
 
+// Who may call a route: anyone, a client's API key, or an operator's admin token. Each
+// credential opens only its own kind of route.
+enum class Access { kPublic, kApiKey, kAdminToken };
+
 struct Route {
   std::string method;
   std::string pattern;   // "/api/v1/generation/{id}"
-  bool requires_key = true;
+  Access access = Access::kApiKey;
   Handler handler;
   ErrorRenderer render_error;
   size_t body_limit = 0;  // 0 = the server's http.body_limit

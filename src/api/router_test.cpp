@@ -8,7 +8,7 @@ namespace wanserve::api {
 namespace {
 
 Route Make(const std::string& method, const std::string& pattern) {
-  return {method, pattern, true, [pattern](const HttpRequest&, const RequestContext&) {
+  return {method, pattern, Access::kApiKey, [pattern](const HttpRequest&, const RequestContext&) {
             return HttpResponse::Text(200, pattern);
           },
           [](const Error&) { return HttpResponse::Text(500, ""); }};

@@ -143,9 +143,16 @@ class HttpServer::Impl {
   HttpResponse Dispatch(const RouteMatch& match, HttpRequest& req) {
     RequestContext rc;
     rc.params = match.params;
-    if (match.route->requires_key) {
+    if (match.route->access != Access::kPublic) {
       auto key = auth_.Authenticate(req);
       if (!key.ok()) return match.route->render_error(key.error());
+      if (key->admin && match.route->access == Access::kApiKey) {
+        return match.route->render_error(
+            MakeError(ErrorCode::kUnauthorized, "an admin token cannot call the generation API; use an API key"));
+      }
+      if (!key->admin && match.route->access == Access::kAdminToken) {
+        return match.route->render_error(MakeError(ErrorCode::kForbidden, "this route needs an admin token"));
+      }
       rc.key_id = key->key_id;
       rc.account_id = key->account_id;
     }

@@ -59,13 +59,13 @@ std::optional<std::pair<int64_t, int64_t>> ParseByteRange(const std::string& hea
 }
 
 void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
-  router.Add({"GET", "/healthz", false,
+  router.Add({"GET", "/healthz", Access::kPublic,
               [](const HttpRequest&, const RequestContext&) {
                 return HttpResponse::Json(200, R"({"status":"ok"})");
               },
               PlainRenderer()});
 
-  router.Add({"GET", "/readyz", false,
+  router.Add({"GET", "/readyz", Access::kPublic,
               [deps](const HttpRequest&, const RequestContext&) {
                 auto counts = deps.store.CountByState();
                 if (!counts.ok()) return JsonError(503, "not_ready", "store unavailable");
@@ -73,7 +73,7 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
               },
               PlainRenderer()});
 
-  router.Add({"GET", "/metrics", false,
+  router.Add({"GET", "/metrics", Access::kPublic,
               [deps](const HttpRequest&, const RequestContext&) {
                 if (auto counts = deps.store.CountByState(); counts.ok()) {
                   deps.metrics.Describe("wanserve_tasks", "gauge", "Tasks in the store by state");
@@ -130,7 +130,7 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
     }
     return res;
   };
-  router.Add({"GET", "/files/{blob}", false, serve_file, PlainRenderer()});
+  router.Add({"GET", "/files/{blob}", Access::kPublic, serve_file, PlainRenderer()});
 }
 
 }  // namespace wanserve::api

@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "api/auth.h"
+#include "billing/accounts.h"
 #include "cli/data_dir.h"
-#include "common/crypto.h"
 #include "common/time_format.h"
 
 namespace wanserve::cli {
@@ -29,17 +29,8 @@ struct AdminArgs {
   std::string task_id;
 };
 
-// Parses --subscription-expires; 0 when none was given.
-Result<int64_t> ExpiresMs(const AdminArgs& a) {
-  if (a.subscription_expires.empty()) {
-    if (a.subscription_credits > 0) {
-      return MakeError(ErrorCode::kInvalidInput, "--subscription-credits needs --subscription-expires");
-    }
-    return int64_t{0};
-  }
-  const int64_t ms = ParseIso8601Utc(a.subscription_expires);
-  if (ms < 0) return MakeError(ErrorCode::kInvalidInput, "--subscription-expires must look like 2026-12-31T00:00:00Z");
-  return ms;
+billing::CreditGrant GrantOf(const AdminArgs& a) {
+  return {a.subscription_credits, a.subscription_expires, a.permanent_credits, a.reason};
 }
 
 void PrintAccount(const store::Account& a) {
@@ -111,10 +102,11 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto all = d.store->ListKeys();
       if (!all.ok()) return Report(all.error());
-      fmt::print("{:<18} {:<16} {:<10} {:<26} {}\n", "ID", "NAME", "PREFIX", "CREATED", "STATE");
+      fmt::print("{:<18} {:<16} {:<6} {:<10} {:<26} {}\n", "ID", "NAME", "ROLE", "PREFIX", "CREATED", "STATE");
       for (const auto& k : *all) {
-        fmt::print("{:<18} {:<16} {:<10} {:<26} {}\n", k.id, k.name.substr(0, 16), k.prefix + "…",
-                   FormatIso8601Utc(k.created_ms), k.revoked_ms ? "revoked " + FormatIso8601Utc(k.revoked_ms) : "active");
+        fmt::print("{:<18} {:<16} {:<6} {:<10} {:<26} {}\n", k.id, k.name.substr(0, 16), k.admin ? "admin" : "client",
+                   k.prefix + "…", FormatIso8601Utc(k.created_ms),
+                   k.revoked_ms ? "revoked " + FormatIso8601Utc(k.revoked_ms) : "active");
       }
       return 0;
     });
@@ -128,6 +120,20 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
       auto st = d.store->RevokeKey(args->key_id, SystemClock().NowMs());
       if (!st.ok()) return Report(st.error());
       fmt::print("revoked {}\n", args->key_id);
+      return 0;
+    });
+  });
+
+  auto* tokens = admin->add_subcommand("tokens", "Admin tokens for the /admin/v1 HTTP API")->require_subcommand(1);
+  auto* tcreate = tokens->add_subcommand("create", "Create an admin token; prints the secret as the last line");
+  tcreate->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  tcreate->add_option("--name", args->name, "label shown in listings")->capture_default_str();
+  tcreate->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto token = api::CreateAdminToken(*d.store, args->name, SystemClock());
+      if (!token.ok()) return Report(token.error());
+      fmt::print("created admin token {} ({}); list and revoke it with `admin keys`; the secret is shown once:\n{}\n",
+                 token->record.id, token->record.name, token->secret);
       return 0;
     });
   });
@@ -155,24 +161,12 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   agrant->add_option("account_id", args->account_id, "account id")->required();
   agrant->add_option("--reason", args->reason, "why (kept in the ledger)")->capture_default_str();
 
-  auto grant = [](DataDir& d, const AdminArgs& a, const std::string& id, const std::string& reason) -> Status {
-    ASSIGN_OR_RETURN(int64_t expires, ExpiresMs(a));
-    if (a.subscription_credits == 0 && a.permanent_credits == 0) return Status::Ok();
-    return d.store->GrantCredits(id, {a.subscription_credits, expires, a.permanent_credits, reason},
-                                 SystemClock().NowMs());
-  };
-  acreate->callback([args, &exit_code, grant] {
+  acreate->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
-      if (auto e = ExpiresMs(*args); !e.ok()) return Report(e.error());
-      store::Account a;
-      a.id = "acct_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
-      a.name = args->name;
-      a.max_concurrent = args->max_concurrent;
-      a.webhook_url = args->webhook_url;
-      auto st = d.store->InsertAccount(a, SystemClock().NowMs());
-      if (st.ok()) st = grant(d, *args, a.id, "initial credits");
-      if (!st.ok()) return Report(st.error());
-      fmt::print("created account {}:\n{}\n", args->name, a.id);
+      billing::NewAccount spec{args->name, args->max_concurrent, args->webhook_url, GrantOf(*args)};
+      auto a = billing::CreateAccount(*d.store, spec, SystemClock().NowMs());
+      if (!a.ok()) return Report(a.error());
+      fmt::print("created account {}:\n{}\n", a->name, a->id);
       return 0;
     });
   });
@@ -184,11 +178,11 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
       return 0;
     });
   });
-  agrant->callback([args, &exit_code, grant] {
+  agrant->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
-      auto st = grant(d, *args, args->account_id, args->reason);
-      if (!st.ok()) return Report(st.error());
-      PrintAccount(*d.store->GetAccount(args->account_id));
+      auto a = billing::GrantCredits(*d.store, args->account_id, GrantOf(*args), SystemClock().NowMs());
+      if (!a.ok()) return Report(a.error());
+      PrintAccount(*a);
       return 0;
     });
   });
@@ -207,12 +201,9 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
 
   ahook->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
-      if (!args->webhook_url.empty() && !args->webhook_url.starts_with("https://")) {
-        return Report(MakeError(ErrorCode::kInvalidInput, "--url must be an https URL"));
-      }
-      auto st = d.store->SetAccountWebhookUrl(args->account_id, args->webhook_url);
-      if (!st.ok()) return Report(st.error());
-      PrintAccount(*d.store->GetAccount(args->account_id));
+      auto a = billing::SetWebhookUrl(*d.store, args->account_id, args->webhook_url);
+      if (!a.ok()) return Report(a.error());
+      PrintAccount(*a);
       return 0;
     });
   });

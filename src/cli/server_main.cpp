@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "api/admin_routes.h"
 #include "api/api_context.h"
 #include "api/auth.h"
 #include "api/callback_payloads.h"
@@ -97,6 +98,7 @@ int RunServer(const Config& config) {
   api::dialects::market::Register(router, ctx);
   api::dialects::dashscope::Register(router, ctx);
   api::Authenticator auth(*data->store, clock, config.key_cache_ms);
+  api::RegisterAdminRoutes(router, {*data->store, clock, auth});
 
   api::HttpServer server(config.http, router, auth, metrics);
   auto port = server.Bind();

@@ -105,6 +105,7 @@ struct ApiKey {
   int64_t revoked_ms = 0;  // 0 = active
   int64_t rpm_limit = 0;   // submits per minute, 0 = unlimited
   int64_t credit_cap = 0;  // most credits this key's tasks may hold or spend, 0 = no cap
+  bool admin = false;      // an operator's admin token: opens /admin/v1, not the generation API
 };
 
 class KeyStore {

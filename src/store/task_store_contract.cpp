@@ -221,7 +221,7 @@ TEST_P(TaskStoreContract, OutputsFinishedBeforeCutoffAreListedUntilMarkedExpired
 }
 
 TEST_P(TaskStoreContract, KeysAreFoundByHashAndRevoked) {
-  ASSERT_TRUE(store_->InsertKey({"key_1", store::kDefaultAccountId, "ci", "hash1", "ws_abc", 5, 0, 0, 0}).ok());
+  ASSERT_TRUE(store_->InsertKey({"key_1", store::kDefaultAccountId, "ci", "hash1", "ws_abc", 5, 0, 0, 0, false}).ok());
   auto k = store_->FindActiveKeyByHash("hash1");
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->id, "key_1");
@@ -312,7 +312,7 @@ TEST_P(LedgerContract, ConcurrentSubmitsNeverOverdraw) {
 
 TEST_P(LedgerContract, KeySubmitsPerMinuteIsATokenBucket) {
   ASSERT_TRUE(store_->GrantCredits("acct_a", {0, 0, 1000, "x"}, 1).ok());
-  ASSERT_TRUE(store_->InsertKey({"key_r", "acct_a", "r", "hr", "p", 1, 0, 3, 0}).ok());
+  ASSERT_TRUE(store_->InsertKey({"key_r", "acct_a", "r", "hr", "p", 1, 0, 3, 0, false}).ok());
   auto at = [&](const std::string& id, int64_t ms) {
     auto t = Paid(id);
     t.created_ms = ms;
@@ -334,7 +334,7 @@ TEST_P(LedgerContract, KeySubmitsPerMinuteIsATokenBucket) {
 TEST_P(LedgerContract, AccountConcurrencyAndKeyCreditCap) {
   ASSERT_TRUE(store_->InsertAccount({"acct_c", "c", 0, false, 0, 0, 0, 2, "", ""}, 1).ok());
   ASSERT_TRUE(store_->GrantCredits("acct_c", {0, 0, 1000, "x"}, 1).ok());
-  ASSERT_TRUE(store_->InsertKey({"key_c", "acct_c", "c", "hc", "p", 1, 0, 0, 25}).ok());
+  ASSERT_TRUE(store_->InsertKey({"key_c", "acct_c", "c", "hc", "p", 1, 0, 0, 25, false}).ok());
   auto submit = [&](const std::string& id, int64_t amount) {
     auto t = Paid(id);
     t.account_id = "acct_c";

@@ -160,6 +160,10 @@ CREATE UNIQUE INDEX ledger_one_hold ON ledger (task_id) WHERE kind = 'hold';
 CREATE UNIQUE INDEX ledger_one_adjust ON ledger (task_id) WHERE kind = 'adjust';
 CREATE UNIQUE INDEX ledger_one_settlement ON ledger (task_id) WHERE kind IN ('capture', 'release');
 )sql",
+      // 7: admin tokens are keys with the admin role; they open /admin/v1 and nothing else.
+      R"sql(
+ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'client' CHECK (role IN ('client', 'admin'));
+)sql",
   };
   return kMigrations;
 }

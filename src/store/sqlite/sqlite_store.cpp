@@ -381,10 +381,10 @@ class SqliteStore final : public Store {
   Status InsertKey(const ApiKey& k) override {
     std::lock_guard lock(writer_mu_);
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "INSERT INTO api_keys (id, name, hash, prefix, created_ms, account_id, rpm_limit, credit_cap) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+        "INSERT INTO api_keys (id, name, hash, prefix, created_ms, account_id, rpm_limit, credit_cap, role) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     s->Bind(1, k.id).Bind(2, k.name).Bind(3, k.hash).Bind(4, k.prefix).Bind(5, k.created_ms)
-        .Bind(6, k.account_id).Bind(7, k.rpm_limit).Bind(8, k.credit_cap);
+        .Bind(6, k.account_id).Bind(7, k.rpm_limit).Bind(8, k.credit_cap).Bind(9, k.admin ? "admin" : "client");
     return s->Exec();
   }
 
@@ -823,7 +823,7 @@ class SqliteStore final : public Store {
   static std::string ReadId(const Statement& s) { return s.Text(0); }
 
   static constexpr const char* kKeySelect =
-      "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id, rpm_limit, credit_cap FROM api_keys";
+      "SELECT id, name, hash, prefix, created_ms, revoked_ms, account_id, rpm_limit, credit_cap, role FROM api_keys";
 
   static ApiKey ReadKey(const Statement& s) {
     ApiKey k;
@@ -836,6 +836,7 @@ class SqliteStore final : public Store {
     k.account_id = s.Text(6);
     k.rpm_limit = s.Int(7);
     k.credit_cap = s.Int(8);
+    k.admin = s.Text(9) == "admin";
     return k;
   }
 

@@ -31,7 +31,7 @@ TEST(SqliteStore, ReopeningKeepsDataAndSchema) {
   {
     auto s = OpenSqliteStore({path});
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->InsertKey({"key_1", kDefaultAccountId, "n", "h", "p", 1, 0, 0, 0}).ok());
+    ASSERT_TRUE((*s)->InsertKey({"key_1", kDefaultAccountId, "n", "h", "p", 1, 0, 0, 0, false}).ok());
   }
   auto s = OpenSqliteStore({path});
   ASSERT_TRUE(s.ok()) << s.error().message;

@@ -42,13 +42,13 @@ Result<std::optional<core::Task>> Owned(const ApiContext& ctx, const RequestCont
 }  // namespace
 
 void Register(Router& router, const ApiContext& ctx) {
-  router.Add({"POST", "/api/v1/services/aigc/video-generation/video-synthesis", true,
+  router.Add({"POST", "/api/v1/services/aigc/video-generation/video-synthesis", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
               RenderError});
-  router.Add({"POST", "/api/v1/services/aigc/image-generation/generation", true,
+  router.Add({"POST", "/api/v1/services/aigc/image-generation/generation", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
               RenderError});
-  router.Add({"GET", "/api/v1/tasks/{task_id}", true,
+  router.Add({"GET", "/api/v1/tasks/{task_id}", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto task = Owned(ctx, rc);
                 if (!task.ok()) return RenderError(task.error());
@@ -56,7 +56,7 @@ void Register(Router& router, const ApiContext& ctx) {
                 return HttpResponse::Json(200, RenderTask(**task, ctx).dump());
               },
               RenderError});
-  router.Add({"POST", "/api/v1/tasks/{task_id}/cancel", true,
+  router.Add({"POST", "/api/v1/tasks/{task_id}/cancel", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto task = Owned(ctx, rc);
                 if (!task.ok()) return RenderError(task.error());

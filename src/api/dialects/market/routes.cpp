@@ -23,7 +23,7 @@ Result<std::string> TaskIdOf(const HttpRequest& req) {
 }  // namespace
 
 void Register(Router& router, const ApiContext& ctx) {
-  router.Add({"POST", "/api/v1/jobs/createTask", true,
+  router.Add({"POST", "/api/v1/jobs/createTask", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
                 auto body = ParseJsonObject(req.body);
                 if (!body.ok()) return RenderError(body.error());
@@ -39,7 +39,7 @@ void Register(Router& router, const ApiContext& ctx) {
                 return HttpResponse::Json(200, out.dump());
               },
               RenderError});
-  router.Add({"GET", "/api/v1/jobs/recordInfo", true,
+  router.Add({"GET", "/api/v1/jobs/recordInfo", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
                 auto id = TaskIdOf(req);
                 if (!id.ok()) return RenderError(id.error());
@@ -48,14 +48,14 @@ void Register(Router& router, const ApiContext& ctx) {
                 return HttpResponse::Json(200, RenderRecord(*task, ctx).dump());
               },
               RenderError});
-  router.Add({"GET", "/api/v1/chat/credit", true,
+  router.Add({"GET", "/api/v1/chat/credit", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
                 if (!v.ok()) return RenderError(v.error());
                 return HttpResponse::Json(200, json{{"code", 200}, {"msg", "success"}, {"data", v->key_remaining()}}.dump());
               },
               RenderError});
-  router.Add({"POST", "/api/v1/jobs/cancelTask", true,
+  router.Add({"POST", "/api/v1/jobs/cancelTask", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
                 auto id = TaskIdOf(req);
                 if (!id.ok()) return RenderError(id.error());

@@ -31,7 +31,7 @@ HttpResponse Submit(const ApiContext& ctx, Endpoint endpoint, const std::string&
 
 void AddCreate(Router& router, const ApiContext& ctx, const std::string& path, Endpoint endpoint,
                const std::string& alias) {
-  router.Add({"POST", path, true,
+  router.Add({"POST", path, Access::kApiKey,
               [&ctx, endpoint, alias](const HttpRequest& req, const RequestContext& rc) {
                 return Submit(ctx, endpoint, alias, req, rc);
               },
@@ -54,7 +54,7 @@ void Register(Router& router, const ApiContext& ctx) {
   AddCreate(router, ctx, "/api/v1/generation/wan/wan-v2.7/edit-video", Endpoint::kEditVideo,
             "wan-v2.7/edit-video");
 
-  router.Add({"GET", "/api/v1/generations/running", true,
+  router.Add({"GET", "/api/v1/generations/running", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
                 int limit = 50;
                 if (auto l = req.Query("limit")) {
@@ -77,7 +77,7 @@ void Register(Router& router, const ApiContext& ctx) {
               },
               [](const Error& e) { return RenderError(e, "GENERATION"); }});
 
-  router.Add({"GET", "/api/v1/generation/{id}", true,
+  router.Add({"GET", "/api/v1/generation/{id}", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto task = ctx.tasks.Get(rc.params.at("id"), rc.key_id);
                 if (!task.ok()) return RenderError(task.error(), "GENERATION");
@@ -85,7 +85,7 @@ void Register(Router& router, const ApiContext& ctx) {
               },
               [](const Error& e) { return RenderError(e, "GENERATION"); }});
 
-  router.Add({"POST", "/api/v1/generation/{id}/cancel", true,
+  router.Add({"POST", "/api/v1/generation/{id}/cancel", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto task = ctx.tasks.Cancel(rc.params.at("id"), rc.key_id);
                 if (!task.ok()) return RenderError(task.error(), "GENERATION");
@@ -93,7 +93,7 @@ void Register(Router& router, const ApiContext& ctx) {
               },
               [](const Error& e) { return RenderError(e, "GENERATION"); }});
 
-  router.Add({"GET", "/api/v1/credits", true,
+  router.Add({"GET", "/api/v1/credits", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
                 if (!v.ok()) return RenderError(v.error(), "CREDITS");
@@ -105,8 +105,8 @@ void Register(Router& router, const ApiContext& ctx) {
               },
               [](const Error& e) { return RenderError(e, "CREDITS"); }});
 
-  router.Add({"POST", "/api/v1/generation/{provider}/{model}", true, UnsupportedModel, Renderer(false)});
-  router.Add({"POST", "/api/v1/generation/{provider}/{model}/{variant}", true, UnsupportedModel, Renderer(false)});
+  router.Add({"POST", "/api/v1/generation/{provider}/{model}", Access::kApiKey, UnsupportedModel, Renderer(false)});
+  router.Add({"POST", "/api/v1/generation/{provider}/{model}/{variant}", Access::kApiKey, UnsupportedModel, Renderer(false)});
 }
 
 }  // namespace wanserve::api::dialects::skills_video

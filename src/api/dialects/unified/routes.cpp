@@ -34,16 +34,16 @@ Result<std::string> CheckedId(const RequestContext& rc) {
 }  // namespace
 
 void Register(Router& router, const ApiContext& ctx) {
-  router.Add({"POST", "/v1/images/generations", true,
+  router.Add({"POST", "/v1/images/generations", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
               RenderError});
-  router.Add({"POST", "/v1/videos/generations", true,
+  router.Add({"POST", "/v1/videos/generations", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
               RenderError});
-  router.Add({"POST", "/v1/files", true,
+  router.Add({"POST", "/v1/files", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext&) { return Upload(ctx, req); }, RenderError,
               ctx.upload_body_limit});
-  router.Add({"GET", "/v1/credits", true,
+  router.Add({"GET", "/v1/credits", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
                 if (!v.ok()) return RenderError(v.error());
@@ -58,7 +58,7 @@ void Register(Router& router, const ApiContext& ctx) {
                 return HttpResponse::Json(200, out.dump());
               },
               RenderError});
-  router.Add({"GET", "/v1/tasks/{task_id}", true,
+  router.Add({"GET", "/v1/tasks/{task_id}", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto id = CheckedId(rc);
                 if (!id.ok()) return RenderError(id.error());
@@ -72,7 +72,7 @@ void Register(Router& router, const ApiContext& ctx) {
                 return HttpResponse::Json(200, RenderTask(*task, ctx).dump());
               },
               RenderError});
-  router.Add({"POST", "/v1/tasks/{task_id}/cancel", true,
+  router.Add({"POST", "/v1/tasks/{task_id}/cancel", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto id = CheckedId(rc);
                 if (!id.ok()) return RenderError(id.error());
