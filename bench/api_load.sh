@@ -12,21 +12,8 @@ DURATION=${1:-10}
 THREADS=2
 CONNS=32
 
-for p in wrk nginx-light; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || MISSING+=" $p"
-done
-if [[ -n "${MISSING:-}" ]]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $MISSING >/dev/null
-fi
-scripts/bootstrap.sh >/dev/null
-BIN=$PWD/build/src/app/wanserve
-WORK=$(mktemp -d)
-cleanup() {
-  kill -9 "${SERVER:-0}" 2>/dev/null || true
-  [[ -f "$WORK/nginx.pid" ]] && nginx -c "$WORK/nginx.conf" -p "$WORK" -s stop 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source bench/lib.sh
+ensure_packages wrk nginx-light
 
 # nginx: one worker per core, a static JSON body of the size of a task response.
 BODY=$(printf '{"id":"task-unified-1795311367-wfp1jm9d","status":"pending","progress":0,"pad":"%0300d"}' 0)
@@ -46,41 +33,21 @@ NGINX
 nginx -c "$WORK/nginx.conf" -p "$WORK"
 
 KEY=$("$BIN" admin keys create --data "$WORK/data" | tail -n 1)
-# No workers: the run measures the API and the store, not generation.
-"$BIN" serve --listen 127.0.0.1:18092 --data "$WORK/data" --workers-count 0 --log-level warn >"$WORK/server.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$WORK/server.log" && break; sleep 0.1; done
+start_server 18092 "$WORK/data"
+SERVER=${SERVERS[0]}
 
 TASK=$(curl -s -X POST 127.0.0.1:18092/v1/images/generations -H "Authorization: Bearer $KEY" \
   -d '{"model":"wan-2.7-image","prompt":"bench"}' | sed 's/.*"id":"\([^"]*\)".*/\1/')
 
-cat >"$WORK/submit.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"model":"wan-2.7-image","prompt":"a lighthouse at dusk","size":"square"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $KEY"
-LUA
+submit_script "$WORK/submit.lua" "$KEY" '{"model":"wan-2.7-image","prompt":"a lighthouse at dusk","size":"square"}'
 cat >"$WORK/get.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $KEY"
 LUA
 
-run() {  # label url script
-  local out
-  out=$(wrk -t$THREADS -c$CONNS -d"${DURATION}s" --latency -s "$3" "$2")
-  local rps p50 p99 total non2xx
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  total=$(awk '/requests in/ {print $1}' <<<"$out")
-  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf "%-28s %10s req/s   p50 %-9s p99 %-9s (%s requests, %s non-2xx)\n" "$1" "$rps" "$p50" "$p99" "$total" "${non2xx:-0}"
-  echo "$rps $total ${non2xx:-0}" >"$WORK/$4"
-}
-
 echo "wrk: $THREADS threads, $CONNS connections, ${DURATION}s per run, $(nproc) cores, loopback"
-run "nginx static" "http://127.0.0.1:18091/" "$WORK/get.lua" nginx
-run "wanserve GET /v1/tasks/{id}" "http://127.0.0.1:18092/v1/tasks/$TASK" "$WORK/get.lua" get
-run "wanserve POST submit" "http://127.0.0.1:18092/v1/images/generations" "$WORK/submit.lua" submit
+wrk_run "nginx static" "http://127.0.0.1:18091/" "$WORK/get.lua" nginx
+wrk_run "wanserve GET /v1/tasks/{id}" "http://127.0.0.1:18092/v1/tasks/$TASK" "$WORK/get.lua" get
+wrk_run "wanserve POST submit" "http://127.0.0.1:18092/v1/images/generations" "$WORK/submit.lua" submit
 
 read -r NGINX_RPS _ _ <"$WORK/nginx"
 read -r GET_RPS _ _ <"$WORK/get"

@@ -43,6 +43,10 @@ OptionSpec Spec(std::string key, std::string help, T* target) {
       auto v = n.value<std::string>();
       if (!v) throw std::runtime_error("config: " + key + " must be a string");
       *target = *v;
+    } else if constexpr (std::is_same_v<T, bool>) {
+      auto v = n.value<bool>();
+      if (!v) throw std::runtime_error("config: " + key + " must be true or false");
+      *target = *v;
     } else {
       auto v = n.value<int64_t>();
       if (!v) throw std::runtime_error("config: " + key + " must be an integer");
@@ -66,6 +70,8 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("http.header_timeout_ms", "time to send a request head", &c.http.header_timeout_ms),
       Spec("http.idle_timeout_ms", "keep-alive idle time", &c.http.idle_timeout_ms),
       Spec("http.shutdown_grace_ms", "time for in-flight requests on SIGTERM", &c.http.shutdown_grace_ms),
+      Spec("billing.enabled", "price tasks and hold credits (false: every task is free and nothing is held)",
+           &c.billing_enabled),
       Spec("auth.key_cache_ms", "how long an accepted key is remembered (revocation delay)", &c.key_cache_ms),
       Spec("tasks.query_cache_ms", "how stale a polled running task may be (0 = always read the store)", &c.query_cache_ms),
       Spec("workers.count", "tasks run at once by this process", &c.workers.workers),

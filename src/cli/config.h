@@ -34,6 +34,7 @@ struct Config {
   int64_t key_cache_ms = 1000;            // Default: 1 s; a revoked key stops working within it
   int64_t query_cache_ms = 250;           // Default: 250 ms staleness for polled running tasks
   int64_t sweep_interval_s = 300;         // Default: 5 min between expiry sweeps
+  bool billing_enabled = true;            // Default: on; off makes every task free
   billing::PriceTable prices;             // Default: docs/pricing.md
   // Internal ranges outbound requests may reach (CIDR list). Default: none.
   std::string allow_network;

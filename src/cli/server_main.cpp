@@ -80,13 +80,14 @@ int RunServer(const Config& config) {
   tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
   tasks::UpstreamPoller poller(*data->store, registry, writer, clock, metrics, config.poller);
   tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
-                             tasks::TaskCacheOptions{config.query_cache_ms}, config.prices);
+                             tasks::TaskCacheOptions{config.query_cache_ms},
+                             config.billing_enabled ? std::optional(config.prices) : std::nullopt);
   media::OwnLinks own_links({&blobs, &uploads}, signer, config.public_url, clock);
   api::ApiContext ctx{service,       signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
                       data->store.get(), outbound.get(), &own_links, &uploads};
   media::InputFetcher inputs(*outbound, own_links, data->root / "scratch");
   pool.UseInputs(&inputs);
-  pool.UsePrices(&config.prices);
+  if (config.billing_enabled) pool.UsePrices(&config.prices);
   callbacks::CallbackDispatcher dispatcher(*data->store, *outbound, api::MakeCallbackRenderer(ctx), clock, metrics,
                                            config.callbacks);
   pool.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });

@@ -29,6 +29,20 @@ TEST_F(BillingE2E, InsufficientCreditsIs402InEachDialectAndCreatesNoTask) {
   ExpectLedgerClean();
 }
 
+TEST_F(BillingE2E, WithBillingOffTasksAreFreeButLimitsStillHold) {
+  StartServer({"--billing-enabled", "false", "--providers-testpattern-steps", "2",
+               "--providers-testpattern-step-delay-ms", "0"});
+  const std::string key = FundedKey(0, 0, "", {}, {"--rpm", "2"});
+  auto r = Authed("POST", "/api/v1/generation/wan/wan-v2.7", R"({"prompt":"x"})", key);
+  ASSERT_EQ(r.status, 200) << "no credits needed: " << r.body;
+  EXPECT_EQ(json::parse(r.body)["usage"]["total"], 0);
+  EXPECT_EQ(WaitDone(json::parse(r.body)["id"], 120, key)["usage"]["total"], 0);
+  EXPECT_EQ(Authed("POST", "/api/v1/generation/wan/wan-v2.7", R"({"prompt":"x"})", key).status, 200);
+  EXPECT_EQ(Authed("POST", "/api/v1/generation/wan/wan-v2.7", R"({"prompt":"x"})", key).status, 429);
+  EXPECT_EQ(Credits(key)["total"], 0);
+  ExpectLedgerClean();
+}
+
 TEST_F(BillingE2E, UsageShowsTheSplitAndCreditsEndpointsAgree) {
   StartServer();
   const std::string key = FundedKey(1000, 30, "2099-01-01T00:00:00Z");

@@ -138,11 +138,18 @@ CREATE INDEX upstream_jobs_due ON upstream_jobs (state, next_poll_ms);
 )sql",
       // 6: 'adjust' entries lower a hold before it settles (a video edit held for the longest
       // input until its input was probed), at most once per task. SQLite cannot change a CHECK
-      // constraint in place, so the table is rebuilt with its rows and ids.
+      // constraint in place, so the table is rebuilt with its rows and ids. The rebuild also
+      // drops two per-row costs of every submit (docs/performance.md): AUTOINCREMENT (ids still
+      // grow, as ledger rows are never deleted) and the foreign key check on account_id (every
+      // ledger write reads its account row in the same transaction first). The per-account
+      // index goes too: the credit views sum the tasks' usage columns (kept in the same
+      // transactions as the ledger) through the tasks' indexes instead; and so does the unique
+      // index on holds: a hold is written only in the transaction that inserts its task, whose
+      // primary key already makes it one per task (the ledger check still counts them).
       R"sql(
 CREATE TABLE ledger_v6 (
-  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
-  account_id          TEXT NOT NULL REFERENCES accounts(id),
+  id                  INTEGER PRIMARY KEY,
+  account_id          TEXT NOT NULL,
   task_id             TEXT,
   kind                TEXT NOT NULL CHECK (kind IN ('grant', 'hold', 'adjust', 'capture', 'release', 'expire')),
   amount_subscription INTEGER NOT NULL,
@@ -155,8 +162,6 @@ CREATE TABLE ledger_v6 (
 INSERT INTO ledger_v6 SELECT * FROM ledger;
 DROP TABLE ledger;
 ALTER TABLE ledger_v6 RENAME TO ledger;
-CREATE INDEX ledger_by_account ON ledger (account_id, id);
-CREATE UNIQUE INDEX ledger_one_hold ON ledger (task_id) WHERE kind = 'hold';
 CREATE UNIQUE INDEX ledger_one_adjust ON ledger (task_id) WHERE kind = 'adjust';
 CREATE UNIQUE INDEX ledger_one_settlement ON ledger (task_id) WHERE kind IN ('capture', 'release');
 )sql",

@@ -98,9 +98,12 @@ class SqliteStore final : public Store {
     Transaction tx(*writer_);
     RETURN_IF_ERROR(tx.Begin());
     core::Usage usage;
-    RETURN_IF_ERROR(CheckLimitsLocked(hold, t.created_ms));
-    if (hold.amount > 0) {
-      ASSIGN_OR_RETURN(usage, HoldLocked(t.id, hold.account_id, hold.amount, t.created_ms));
+    Hold h = hold;
+    if (h.account_id.empty()) h.account_id = t.account_id;
+    ASSIGN_OR_RETURN(AccountRow account, ReadAccountLocked(h.account_id));
+    RETURN_IF_ERROR(CheckLimitsLocked(h, account, t.created_ms));
+    if (h.amount > 0) {
+      ASSIGN_OR_RETURN(usage, HoldLocked(t.id, h.account_id, account, h.amount, t.created_ms));
     }
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
         "INSERT INTO tasks (id, dialect, key_id, model_alias, client_echo, request_json, state, "
@@ -109,7 +112,7 @@ class SqliteStore final : public Store {
     s->Bind(1, t.id).Bind(2, t.dialect).Bind(3, t.key_id).Bind(4, t.model_alias)
         .Bind(5, t.client_echo).Bind(6, core::EncodeRequest(t.request)).Bind(7, t.created_ms)
         .Bind(8, usage.total).Bind(9, usage.subscription).Bind(10, usage.permanent)
-        .Bind(11, hold.account_id.empty() ? t.account_id : hold.account_id).Bind(12, t.request.callback_url);
+        .Bind(11, h.account_id).Bind(12, t.request.callback_url);
     RETURN_IF_ERROR(s->Exec());
     RETURN_IF_ERROR(tx.Commit());
     return usage;
@@ -548,12 +551,31 @@ class SqliteStore final : public Store {
                                                           b->Int(1), b->Int(2), b->Int(3), b->Int(4))});
         }
       }
-      // Each hold: settled exactly once when its task finished, never before; and settled for
-      // what was held.
+      ASSIGN_OR_RETURN(Statement * d, db.Prepare(
+          "SELECT task_id, MIN(account_id), COUNT(*) FROM ledger WHERE kind = 'hold' GROUP BY task_id HAVING COUNT(*) > 1"));
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, d->Step());
+        if (!row) break;
+        problems.push_back({d->Text(1), d->Text(0), fmt::format("{} holds for one task", d->Int(2))});
+      }
+      ASSIGN_OR_RETURN(Statement * u, db.Prepare(
+          "SELECT t.id, t.account_id FROM tasks t LEFT JOIN ledger l ON l.task_id = t.id AND l.kind = 'hold' "
+          "WHERE t.usage_total > 0 AND l.id IS NULL"));
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, u->Step());
+        if (!row) break;
+        problems.push_back({u->Text(1), u->Text(0), "the task shows a usage but holds nothing"});
+      }
+      // Each hold: settled exactly once when its task finished, never before; settled for what
+      // was held; and the task's usage (which the credit views sum) is what the ledger says it
+      // holds or spent.
       ASSIGN_OR_RETURN(Statement * h, db.Prepare(
           "SELECT h.task_id, h.account_id, t.state, COUNT(CASE WHEN s.kind <> 'adjust' THEN 1 END), "
           "COALESCE(SUM(s.amount_subscription), 0) - h.amount_subscription, "
-          "COALESCE(SUM(s.amount_permanent), 0) - h.amount_permanent "
+          "COALESCE(SUM(s.amount_permanent), 0) - h.amount_permanent, "
+          "CASE WHEN COUNT(CASE WHEN s.kind = 'release' THEN 1 END) > 0 THEN 0 ELSE "
+          "h.amount_subscription + h.amount_permanent - COALESCE(SUM(CASE WHEN s.kind = 'adjust' "
+          "THEN s.amount_subscription + s.amount_permanent END), 0) END, t.usage_total "
           "FROM ledger h LEFT JOIN tasks t ON t.id = h.task_id "
           "LEFT JOIN ledger s ON s.task_id = h.task_id AND s.kind IN ('adjust', 'capture', 'release') "
           "WHERE h.kind = 'hold' GROUP BY h.id"));
@@ -571,6 +593,9 @@ class SqliteStore final : public Store {
           problems.push_back({h->Text(1), h->Text(0), "settled before the task finished"});
         } else if (settlements == 1 && (h->Int(4) != 0 || h->Int(5) != 0)) {
           problems.push_back({h->Text(1), h->Text(0), "settled for a different amount than held"});
+        } else if (h->Int(6) != h->Int(7)) {
+          problems.push_back({h->Text(1), h->Text(0), fmt::format("the task shows a usage of {} but the ledger {}",
+                                                                  h->Int(7), h->Int(6))});
         }
       }
       return problems;
@@ -579,16 +604,13 @@ class SqliteStore final : public Store {
 
   Result<CreditUse> CreditUseOf(const std::string& account_id, const std::string& key_id) override {
     return WithReader([&](Db& db) -> Result<CreditUse> {
-      // A hold counts as held until its task settles; its adjustment lowers it.
+      // A task's usage columns change in the same transactions as its ledger entries: what a
+      // succeeded task shows was captured, what an unfinished one shows is held.
       ASSIGN_OR_RETURN(Statement * s, db.Prepare(
-          "SELECT COALESCE(SUM(CASE WHEN l.kind = 'capture' THEN l.amount_subscription + l.amount_permanent END), 0), "
-          "COALESCE(SUM(CASE WHEN l.kind = 'capture' AND t.key_id = ?2 "
-          "THEN l.amount_subscription + l.amount_permanent END), 0), "
-          "COALESCE(SUM(CASE WHEN t.key_id = ?2 AND t.state IN ('queued', 'running') THEN "
-          "(CASE l.kind WHEN 'hold' THEN 1 WHEN 'adjust' THEN -1 ELSE 0 END) * "
-          "(l.amount_subscription + l.amount_permanent) END), 0), "
-          "(SELECT credit_cap FROM api_keys WHERE id = ?2) "
-          "FROM ledger l LEFT JOIN tasks t ON t.id = l.task_id WHERE l.account_id = ?1"));
+          "SELECT (SELECT COALESCE(SUM(usage_total), 0) FROM tasks WHERE account_id = ?1 AND state = 'succeeded'), "
+          "(SELECT COALESCE(SUM(usage_total), 0) FROM tasks WHERE key_id = ?2 AND state = 'succeeded'), "
+          "(SELECT COALESCE(SUM(usage_total), 0) FROM tasks WHERE key_id = ?2 AND state IN ('queued', 'running')), "
+          "(SELECT COALESCE(MAX(credit_cap), 0) FROM api_keys WHERE id = ?2)"));
       s->Bind(1, account_id).Bind(2, key_id);
       ASSIGN_OR_RETURN(bool row, s->Step());
       CreditUse use;
@@ -638,11 +660,33 @@ class SqliteStore final : public Store {
     return ExpectOneRow(s->Run());
   }
 
+  // The account row as the submit's transaction read it, once for the limits and the hold.
+  struct AccountRow {
+    bool unlimited = false;
+    int64_t subscription = 0;
+    int64_t subscription_expires_ms = 0;
+    int64_t permanent = 0;
+    int64_t max_concurrent = 0;
+  };
+
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Result<AccountRow> ReadAccountLocked(const std::string& account_id) {
+    ASSIGN_OR_RETURN(Statement * a, writer_->Prepare(
+        "SELECT unlimited, subscription_balance, subscription_expires_ms, permanent_balance, max_concurrent "
+        "FROM accounts WHERE id = ?1"));
+    a->Bind(1, account_id);
+    ASSIGN_OR_RETURN(bool row, a->Step());
+    if (!row) return MakeError(ErrorCode::kInternal, "the key's account " + account_id + " does not exist");
+    AccountRow r{a->Int(0) != 0, a->Int(1), a->Int(2), a->Int(3), a->Int(4)};
+    a->Reset();
+    return r;
+  }
+
   // Rate (token bucket per key, refilled continuously), concurrency (per account) and the
   // key's credit cap. Reading the limit state inside the submit's transaction means an
   // unreadable state refuses the submit rather than letting it through.
   // REQUIRES: writer_mu_ held, inside a transaction.
-  Status CheckLimitsLocked(const Hold& hold, int64_t now_ms) {
+  Status CheckLimitsLocked(const Hold& hold, const AccountRow& account, int64_t now_ms) {
     int64_t rpm = 0, cap = 0;
     if (!hold.key_id.empty()) {
       ASSIGN_OR_RETURN(Statement * k, writer_->Prepare("SELECT rpm_limit, credit_cap FROM api_keys WHERE id = ?1"));
@@ -678,11 +722,7 @@ class SqliteStore final : public Store {
       u->BindDouble(2, tokens - 1.0);
       RETURN_IF_ERROR(u->Exec());
     }
-    ASSIGN_OR_RETURN(Statement * a, writer_->Prepare("SELECT max_concurrent FROM accounts WHERE id = ?1"));
-    a->Bind(1, hold.account_id);
-    ASSIGN_OR_RETURN(bool arow, a->Step());
-    const int64_t max_concurrent = arow ? a->Int(0) : 0;
-    a->Reset();
+    const int64_t max_concurrent = account.max_concurrent;
     if (max_concurrent > 0) {
       ASSIGN_OR_RETURN(Statement * c, writer_->Prepare(
           "SELECT COUNT(*) FROM tasks WHERE account_id = ?1 AND state IN ('queued', 'running')"));
@@ -718,19 +758,12 @@ class SqliteStore final : public Store {
   }
 
   // REQUIRES: writer_mu_ held, inside a transaction.
-  Result<core::Usage> HoldLocked(const std::string& task_id, const std::string& account_id, int64_t amount,
-                                 int64_t now_ms) {
-    ASSIGN_OR_RETURN(Statement * a, writer_->Prepare(
-        "SELECT unlimited, subscription_balance, subscription_expires_ms, permanent_balance "
-        "FROM accounts WHERE id = ?1"));
-    a->Bind(1, account_id);
-    ASSIGN_OR_RETURN(bool row, a->Step());
-    if (!row) return MakeError(ErrorCode::kInternal, "the key's account " + account_id + " does not exist");
-    const bool unlimited = a->Int(0) != 0;
-    const int64_t sub = a->Int(1);
-    const bool sub_live = a->Int(2) > now_ms;
-    const int64_t perm = a->Int(3);
-    a->Reset();
+  Result<core::Usage> HoldLocked(const std::string& task_id, const std::string& account_id,
+                                 const AccountRow& account, int64_t amount, int64_t now_ms) {
+    const bool unlimited = account.unlimited;
+    const int64_t sub = account.subscription;
+    const bool sub_live = account.subscription_expires_ms > now_ms;
+    const int64_t perm = account.permanent;
     if (sub > 0 && !sub_live) {
       // An expired subscription's credits lapse; recorded so the ledger explains the balance.
       RETURN_IF_ERROR(AppendLedger(account_id, "", "expire", sub, 0, -sub, 0, "subscription expired", now_ms));
@@ -794,20 +827,17 @@ class SqliteStore final : public Store {
   };
 
   // REQUIRES: writer_mu_ held, inside a transaction.
+  // The task's usage columns are its hold as it stands (they change with every hold, adjust and
+  // release, in the same transaction), so settling needs no lookup in the ledger.
   Result<std::optional<HeldCredits>> HeldLocked(const std::string& task_id) {
     ASSIGN_OR_RETURN(Statement * h, writer_->Prepare(
-        "SELECT l.account_id, SUM(CASE WHEN l.kind = 'hold' THEN 1 ELSE -1 END * l.amount_subscription), "
-        "SUM(CASE WHEN l.kind = 'hold' THEN 1 ELSE -1 END * l.amount_permanent), "
-        "SUM(CASE WHEN l.kind = 'hold' THEN -l.delta_subscription ELSE -l.amount_subscription END), "
-        "SUM(CASE WHEN l.kind = 'hold' THEN -l.delta_permanent ELSE -l.amount_permanent END), "
-        "a.subscription_expires_ms, a.unlimited "
-        "FROM ledger l JOIN accounts a ON a.id = l.account_id "
-        "WHERE l.task_id = ?1 AND l.kind IN ('hold', 'adjust') GROUP BY l.account_id"));
+        "SELECT t.account_id, t.usage_subscription, t.usage_permanent, a.subscription_expires_ms, a.unlimited "
+        "FROM tasks t JOIN accounts a ON a.id = t.account_id WHERE t.id = ?1 AND t.usage_total > 0"));
     h->Bind(1, task_id);
     ASSIGN_OR_RETURN(bool row, h->Step());
     if (!row) return std::optional<HeldCredits>();
-    HeldCredits c{h->Text(0), h->Int(1), h->Int(2), h->Int(3), h->Int(4), h->Int(5)};
-    if (h->Int(6) != 0) c.drawn_sub = c.drawn_perm = 0;
+    const bool unlimited = h->Int(4) != 0;
+    HeldCredits c{h->Text(0), h->Int(1), h->Int(2), unlimited ? 0 : h->Int(1), unlimited ? 0 : h->Int(2), h->Int(3)};
     h->Reset();
     return std::optional<HeldCredits>(c);
   }
