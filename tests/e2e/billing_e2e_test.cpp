@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "e2e_fixture.h"
@@ -200,6 +202,74 @@ TEST_F(BillingE2E, Kill9WithPaidTasksInFlightLeavesTheLedgerBalanced) {
   RestartServer(SIGKILL, flags);
   for (const auto& id : ids) EXPECT_EQ(WaitDone(id, 120, key)["status"], "COMPLETED");
   EXPECT_EQ(Credits(key)["total"], 0) << "each task charged exactly once";
+  ExpectLedgerClean();
+}
+
+TEST_F(BillingE2E, Kill9AtRandomPointsOfAMixedLoadChargesEachSucceededTaskOnceAndNothingElse) {
+  const auto cfg = dir_.path() / "wanserve.toml";
+  // Pro images go to a provider that is not configured, so they fail and must be refunded.
+  std::ofstream(cfg) << "[routing]\n\"wan2.7-image-pro\" = [\"absent\"]\n\"*\" = [\"testpattern\"]\n"
+                        "[providers.testpattern]\nsteps = 4\nstep_delay_ms = 40\n"
+                        "[workers]\ncount = 2\nlease_ms = 1000\nrenew_every_ms = 200\nrecovery_every_ms = 200\n";
+  const std::vector<std::string> flags = {"--config", cfg.string()};
+  StartServer(flags);
+  constexpr int64_t kGrant = 5000;
+  const std::string key = FundedKey(kGrant - 100, 100, "2099-01-01T00:00:00Z");
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+
+  struct Submitted {
+    std::string id;
+    int64_t price;
+    bool canceled;
+  };
+  std::vector<Submitted> tasks;
+  auto submit = [&](const std::string& path, const std::string& body, int64_t price) {
+    auto r = Authed("POST", path, body, key);
+    ASSERT_EQ(r.status, 200) << path << " " << r.body;
+    json j = json::parse(r.body);
+    const bool market = path.starts_with("/api/v1/jobs/");
+    std::string id = market ? j["data"].value("taskId", "") : j.value("id", "");
+    ASSERT_FALSE(id.empty()) << r.body;
+    bool cancel = std::uniform_int_distribution<int>(0, 4)(rng) == 0;
+    if (cancel) {
+      const std::string cancel_path = id.starts_with("gen_") ? "/api/v1/generation/" + id + "/cancel"
+                                      : id.starts_with("task-unified-") ? "/v1/tasks/" + id + "/cancel"
+                                                                        : "/api/v1/jobs/cancelTask?taskId=" + id;
+      Authed("POST", cancel_path, "", key);
+    }
+    tasks.push_back({id, price, cancel});
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 4; ++i) {
+      submit("/api/v1/generation/wan/wan-v2.7", R"({"prompt":"mixed"})", 20);
+      submit("/v1/videos/generations", R"({"model":"wan2.7-text-to-video","prompt":"mixed","duration":2})", 8);
+      submit("/api/v1/jobs/createTask", R"({"model":"wan/2-7-image","input":{"prompt":"mixed"}})", 20);
+      if (i % 2 == 0) submit("/api/v1/generation/wan/wan-v2.7-pro", R"({"prompt":"mixed"})", 40);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 600)(rng)));
+    RestartServer(SIGKILL, flags);
+  }
+
+  int64_t spent = 0;
+  std::map<std::string, int> outcomes;
+  for (const auto& t : tasks) {
+    json done = WaitDone(t.id, 120, key);
+    const std::string state =
+        t.id.starts_with("task_wan_") ? done["data"].value("state", "") : done.value("status", "");
+    ++outcomes[state];
+    const bool succeeded = state == "COMPLETED" || state == "completed" || state == "success";
+    if (succeeded) spent += t.price;
+    if (t.price == 40) {
+      EXPECT_FALSE(succeeded) << t.id << " ran on a provider that does not exist";
+    }
+    if (!succeeded && !t.canceled && t.price != 40) ADD_FAILURE() << t.id << " failed: " << done.dump();
+  }
+  std::string summary;
+  for (const auto& [state, n] : outcomes) summary += state + "=" + std::to_string(n) + " ";
+  SCOPED_TRACE(summary);
+  EXPECT_EQ(Credits(key)["total"], kGrant - spent) << "each succeeded task charged once, every other one refunded";
   ExpectLedgerClean();
 }
 
