@@ -818,7 +818,7 @@ class SqliteStore final : public Store {
     return SetUsageLocked(task_id, {});
   }
 
-  // A task's hold as it stands: the hold entry less its adjustment, if any.
+  // A task's hold as it stands: what was held, less what an adjustment gave back.
   struct HeldCredits {
     std::string account_id;
     int64_t sub = 0, perm = 0;              // held
