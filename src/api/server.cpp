@@ -115,6 +115,7 @@ class HttpServer::Impl {
     ioc_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    handler_pool_.join();
     {
       std::lock_guard lock(done_mu_);
       done_ = true;
@@ -259,7 +260,15 @@ class HttpServer::Impl {
             } else {
               HttpRequest req = ToRequest(parser.get(), *url);
               req.body = std::move(parser.get().body());
-              res = Dispatch(match, req);
+              if (req.method == "GET" || req.method == "HEAD") {
+                res = Dispatch(match, req);
+              } else {
+                // The handler runs on the pool; this session resumes on its io thread with the answer.
+                res = co_await asio::co_spawn(
+                    handler_pool_,
+                    [this, &match, &req]() -> asio::awaitable<HttpResponse> { co_return Dispatch(match, req); },
+                    asio::use_awaitable);
+              }
             }
           }
         }
@@ -296,6 +305,7 @@ class HttpServer::Impl {
   const Authenticator& auth_;
   MetricsRegistry& metrics_;
   asio::io_context ioc_;
+  asio::thread_pool handler_pool_{static_cast<size_t>(std::max(1, options_.handler_threads))};
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};

@@ -1,5 +1,9 @@
 #pragma once
-// HTTP/1.1 server with keep-alive on Boost.Beast/Asio, one io thread per core.
+// HTTP/1.1 server with keep-alive on Boost.Beast/Asio, one io thread per core. GET requests
+// (served from caches and read-only connections) are handled on the io threads; other methods
+// write to the store and may wait for its writer, so they run on a pool of handler threads
+// where they cannot stall the connections of an io thread, and where concurrent submits can
+// share a commit.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,6 +19,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";   // Default: loopback only
   uint16_t port = 8080;             // Default: 8080; 0 picks a free port
   int io_threads = 0;               // Default: 0 = one per core
+  int handler_threads = 16;         // Default: 16 non-GET requests handled at once
   size_t body_limit = 1 << 20;      // Default: 1 MiB; larger bodies get 413
   int header_timeout_ms = 10'000;   // Default: 10 s to send the request head
   int body_timeout_ms = 60'000;     // Default: 60 s to send the body

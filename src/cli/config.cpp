@@ -66,6 +66,8 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("public_url", "base URL of output links (default http://<listen>)", &c.public_url),
       Spec("log_level", "trace, debug, info, warn, error", &c.log_level),
       Spec("http.io_threads", "io threads (0 = one per core)", &c.http.io_threads),
+      Spec("http.handler_threads", "requests other than GET handled at once (they may wait for the store)",
+           &c.http.handler_threads),
       Spec("http.body_limit", "largest request body in bytes", &c.http.body_limit),
       Spec("http.header_timeout_ms", "time to send a request head", &c.http.header_timeout_ms),
       Spec("http.idle_timeout_ms", "keep-alive idle time", &c.http.idle_timeout_ms),

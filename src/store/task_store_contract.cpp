@@ -310,6 +310,28 @@ TEST_P(LedgerContract, ConcurrentSubmitsNeverOverdraw) {
   Expect(0, 0);
 }
 
+TEST_P(LedgerContract, ARefusedSubmitAmongConcurrentOnesTakesNoneOfTheOthersWithIt) {
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {0, 0, 1000, "x"}, 1).ok());
+  std::atomic<int> dup_accepted{0}, dup_conflicts{0}, unique_accepted{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 8; ++th) {
+    threads.emplace_back([&, th] {
+      for (int i = 0; i < 10; ++i) {
+        auto dup = store_->Insert(Paid(fmt::format("dup{}", i)), {"acct_a", 3, ""});
+        if (dup.ok()) ++dup_accepted;
+        if (!dup.ok() && dup.error().code == ErrorCode::kConflict) ++dup_conflicts;
+        if (store_->Insert(Paid(fmt::format("u{}_{}", th, i)), {"acct_a", 1, ""}).ok()) ++unique_accepted;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(dup_accepted.load(), 10) << "each id once";
+  EXPECT_EQ(dup_conflicts.load(), 70);
+  EXPECT_EQ(unique_accepted.load(), 80);
+  Expect(0, 1000 - 10 * 3 - 80);  // a refused insert held nothing
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(store_->Get(fmt::format("dup{}", i))->usage.total, 3);
+}
+
 TEST_P(LedgerContract, KeySubmitsPerMinuteIsATokenBucket) {
   ASSERT_TRUE(store_->GrantCredits("acct_a", {0, 0, 1000, "x"}, 1).ok());
   ASSERT_TRUE(store_->InsertKey({"key_r", "acct_a", "r", "hr", "p", 1, 0, 3, 0, false}).ok());

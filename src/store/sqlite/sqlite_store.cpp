@@ -93,29 +93,30 @@ class SqliteStore final : public Store {
 
   // --- TaskStore ---
 
+  // Submits that arrive while another batch commits wait and go into the next transaction
+  // together (group commit): a commit writes each page it dirtied once, however many rows
+  // changed it, so a batch costs little more than one insert. Each insert runs in its own
+  // savepoint, so one that is refused (credits, limits, a taken id) rolls back alone, and later
+  // ones see the earlier ones' effects as if they had run one after another. A submit returns
+  // only after the commit that holds it.
   Result<core::Usage> Insert(const Task& t, const Hold& hold) override {
-    std::lock_guard lock(writer_mu_);
-    Transaction tx(*writer_);
-    RETURN_IF_ERROR(tx.Begin());
-    core::Usage usage;
-    Hold h = hold;
-    if (h.account_id.empty()) h.account_id = t.account_id;
-    ASSIGN_OR_RETURN(AccountRow account, ReadAccountLocked(h.account_id));
-    RETURN_IF_ERROR(CheckLimitsLocked(h, account, t.created_ms));
-    if (h.amount > 0) {
-      ASSIGN_OR_RETURN(usage, HoldLocked(t.id, h.account_id, account, h.amount, t.created_ms));
-    }
-    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
-        "INSERT INTO tasks (id, dialect, key_id, model_alias, client_echo, request_json, state, "
-        "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent, account_id, callback_url) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10, ?11, ?12)"));
-    s->Bind(1, t.id).Bind(2, t.dialect).Bind(3, t.key_id).Bind(4, t.model_alias)
-        .Bind(5, t.client_echo).Bind(6, core::EncodeRequest(t.request)).Bind(7, t.created_ms)
-        .Bind(8, usage.total).Bind(9, usage.subscription).Bind(10, usage.permanent)
-        .Bind(11, h.account_id).Bind(12, t.request.callback_url);
-    RETURN_IF_ERROR(s->Exec());
-    RETURN_IF_ERROR(tx.Commit());
-    return usage;
+    PendingInsert me{&t, &hold, std::nullopt};
+    std::unique_lock lock(batch_mu_);
+    batch_.push_back(&me);
+    batch_cv_.wait(lock, [&] { return me.result.has_value() || !batch_leader_; });
+    if (me.result) return *std::move(me.result);
+    // No leader and no result: this insert is still queued; lead the next batch.
+    batch_leader_ = true;
+    std::vector<PendingInsert*> batch;
+    batch.swap(batch_);
+    lock.unlock();
+    std::vector<Result<core::Usage>> results = CommitBatch(batch);
+    lock.lock();
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
+    batch_leader_ = false;
+    lock.unlock();
+    batch_cv_.notify_all();
+    return *std::move(me.result);
   }
 
   Result<Task> Get(const std::string& id) override {
@@ -621,6 +622,58 @@ class SqliteStore final : public Store {
   }
 
  private:
+  struct PendingInsert {
+    const Task* task;
+    const Hold* hold;
+    std::optional<Result<core::Usage>> result;
+  };
+
+  std::vector<Result<core::Usage>> CommitBatch(const std::vector<PendingInsert*>& batch) {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    std::vector<Result<core::Usage>> results;
+    Status st = tx.Begin();
+    for (size_t i = 0; st.ok() && i < batch.size(); ++i) {
+      st = RunStatement("SAVEPOINT submit");
+      if (!st.ok()) break;
+      Result<core::Usage> r = InsertLocked(*batch[i]->task, *batch[i]->hold);
+      if (!r.ok()) st = RunStatement("ROLLBACK TO submit");
+      if (st.ok()) st = RunStatement("RELEASE submit");
+      results.push_back(std::move(r));
+    }
+    if (st.ok()) st = tx.Commit();
+    // Without a commit nothing of the batch is stored: every insert in it fails.
+    if (!st.ok()) results.assign(batch.size(), st.error());
+    return results;
+  }
+
+  Status RunStatement(const char* sql) {
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(sql));
+    return s->Exec();
+  }
+
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Result<core::Usage> InsertLocked(const Task& t, const Hold& hold) {
+    core::Usage usage;
+    Hold h = hold;
+    if (h.account_id.empty()) h.account_id = t.account_id;
+    ASSIGN_OR_RETURN(AccountRow account, ReadAccountLocked(h.account_id));
+    RETURN_IF_ERROR(CheckLimitsLocked(h, account, t.created_ms));
+    if (h.amount > 0) {
+      ASSIGN_OR_RETURN(usage, HoldLocked(t.id, h.account_id, account, h.amount, t.created_ms));
+    }
+    ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
+        "INSERT INTO tasks (id, dialect, key_id, model_alias, client_echo, request_json, state, "
+        "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent, account_id, callback_url) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10, ?11, ?12)"));
+    s->Bind(1, t.id).Bind(2, t.dialect).Bind(3, t.key_id).Bind(4, t.model_alias)
+        .Bind(5, t.client_echo).Bind(6, core::EncodeRequest(t.request)).Bind(7, t.created_ms)
+        .Bind(8, usage.total).Bind(9, usage.subscription).Bind(10, usage.permanent)
+        .Bind(11, h.account_id).Bind(12, t.request.callback_url);
+    RETURN_IF_ERROR(s->Exec());
+    return usage;
+  }
+
   static constexpr const char* kAccountSelect =
       "SELECT id, name, created_ms, unlimited, subscription_balance, subscription_expires_ms, "
       "permanent_balance, max_concurrent, webhook_url, webhook_key FROM accounts";
@@ -904,6 +957,10 @@ class SqliteStore final : public Store {
 
   std::mutex writer_mu_;
   std::unique_ptr<Db> writer_;
+  std::mutex batch_mu_;
+  std::condition_variable batch_cv_;
+  std::vector<PendingInsert*> batch_;  // submits waiting for the next commit
+  bool batch_leader_ = false;          // a submit is committing a batch
   std::vector<std::unique_ptr<Db>> readers_;
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
