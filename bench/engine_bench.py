@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The engine benchmark's computations in PyTorch from Python, for the C++/Python ratio.
 
-The same shapes as `wanserve engine bench`: a 4096 matrix product, and one forward of the Wan
-DiT (tiny: the golden set's shapes; mid: dim 1536, 4 layers, one 480p latent frame) on random
-weights. Written for this benchmark from the architecture description; prints JSON lines.
+The same shapes as `wanserve engine bench`: a 4096 matrix product, one forward of the Wan DiT
+(tiny: the golden set's shapes; mid: dim 1536, 4 layers, one 480p latent frame) and a Wan 2.1
+VAE decode (the tiny preset's VAE, 16x5x16x16 latent to 17 frames of 128x128, chunk by chunk
+with the causal caches) on random weights. Written for this benchmark from the architecture
+description; prints JSON lines.
 Run with Debian's python3-torch: /usr/bin/python3 bench/engine_bench.py --threads N.
 """
 import argparse
@@ -109,6 +111,140 @@ class Dit:
         return torch.nn.functional.linear(ln(x) * (1 + hm[1]) + hm[0], *self.head)
 
 
+CACHE_FRAMES = 2
+
+
+def channel_rms_norm(x, gamma):
+    return torch.nn.functional.normalize(x, dim=1) * math.sqrt(x.shape[1]) * gamma
+
+
+class Caches:
+    """One slot per cached layer, taken in call order, which is the same for every chunk."""
+
+    def __init__(self):
+        self.slots, self.cursor, self.chunk = [], 0, 0
+
+    def start_chunk(self):
+        self.cursor, self.chunk = 0, self.chunk + 1
+
+    def next(self):
+        if self.cursor == len(self.slots):
+            self.slots.append(None)
+        self.cursor += 1
+        return self.cursor - 1
+
+
+class CausalConv:
+    def __init__(self, w, cin, cout, kernel, pad):
+        self.w, self.b, self.pad = w(cout, cin, *kernel), w(cout), pad
+
+    def __call__(self, x, cache=None):
+        front = 2 * self.pad[0]
+        if cache is not None and front > 0:
+            x = torch.cat([cache, x], 2)
+            front -= cache.shape[2]
+        x = torch.nn.functional.pad(x, (self.pad[2], self.pad[2], self.pad[1], self.pad[1], front, 0))
+        return torch.nn.functional.conv3d(x, self.w, self.b)
+
+    def cached(self, x, caches):
+        i = caches.next()
+        keep = x[:, :, -CACHE_FRAMES:]
+        if keep.shape[2] < CACHE_FRAMES and caches.slots[i] is not None:
+            keep = torch.cat([caches.slots[i][:, :, -1:], keep], 2)
+        out = self(x, caches.slots[i])
+        caches.slots[i] = keep.clone()
+        return out
+
+
+class Residual:
+    def __init__(self, w, cin, cout):
+        self.g1, self.g2 = torch.ones(cin, 1, 1, 1), torch.ones(cout, 1, 1, 1)
+        self.c1, self.c2 = CausalConv(w, cin, cout, (3, 3, 3), (1, 1, 1)), CausalConv(w, cout, cout, (3, 3, 3), (1, 1, 1))
+        self.short = CausalConv(w, cin, cout, (1, 1, 1), (0, 0, 0)) if cin != cout else None
+
+    def __call__(self, x, caches):
+        h = self.short(x) if self.short else x
+        y = self.c1.cached(torch.nn.functional.silu(channel_rms_norm(x, self.g1)), caches)
+        return self.c2.cached(torch.nn.functional.silu(channel_rms_norm(y, self.g2)), caches) + h
+
+
+def to_frames(x):
+    return x.permute(0, 2, 1, 3, 4).reshape(-1, x.shape[1], x.shape[3], x.shape[4])
+
+
+def from_frames(x, batch):
+    return x.reshape(batch, -1, *x.shape[1:]).permute(0, 2, 1, 3, 4)
+
+
+class FrameAttention:
+    def __init__(self, w, dim):
+        self.g, self.qkv, self.proj = torch.ones(dim, 1, 1), (w(3 * dim, dim, 1, 1), w(3 * dim)), (w(dim, dim, 1, 1), w(dim))
+
+    def __call__(self, x, caches):
+        b, c = x.shape[:2]
+        f = to_frames(x)
+        qkv = torch.nn.functional.conv2d(channel_rms_norm(f, self.g), *self.qkv).reshape(f.shape[0], 3 * c, -1).permute(0, 2, 1)
+        q, k, v = qkv.chunk(3, -1)
+        y = torch.bmm(torch.bmm(q, k.transpose(1, 2)).div(math.sqrt(c)).softmax(-1), v)
+        y = y.permute(0, 2, 1).reshape(f.shape)
+        return from_frames(torch.nn.functional.conv2d(y, *self.proj), b) + x
+
+
+class Upsample:
+    def __init__(self, w, dim, temporal):
+        self.conv = (w(dim // 2, dim, 3, 3), w(dim // 2))
+        self.time_conv = CausalConv(w, dim, 2 * dim, (3, 1, 1), (1, 0, 0)) if temporal else None
+
+    def __call__(self, x, caches):
+        b = x.shape[0]
+        if self.time_conv:
+            i = caches.next()
+            if caches.slots[i] is None:
+                # The first chunk is not doubled in time; later ones see zeros before it.
+                caches.slots[i] = torch.zeros_like(x[:, :, :1]).expand(-1, -1, CACHE_FRAMES, -1, -1).contiguous()
+            else:
+                caches.cursor -= 1
+                c, t = x.shape[1], x.shape[2]
+                y = self.time_conv.cached(x, caches).reshape(b, 2, c, t, *x.shape[3:])
+                x = torch.stack([y[:, 0], y[:, 1]], 3).reshape(b, c, 2 * t, *x.shape[3:])
+        f = torch.nn.functional.interpolate(to_frames(x), scale_factor=2.0, mode="nearest")
+        return from_frames(torch.nn.functional.conv2d(f, *self.conv, padding=1), b)
+
+
+class VaeDecoder:
+    """The Wan 2.1 VAE decoder: 1x1 conv, causal stem, middle, upsampling stages, head."""
+
+    def __init__(self, dim, z_dim, mult, res_blocks, temporal_down):
+        g = torch.Generator().manual_seed(3)
+        def w(*shape):
+            fan_in = math.prod(shape[1:]) if len(shape) > 1 else 1
+            return torch.randn(*shape, generator=g) / math.sqrt(fan_in)
+        dims = [dim * mult[-1]] + [dim * m for m in reversed(mult)]
+        self.conv2 = (w(z_dim, z_dim, 1, 1, 1), w(z_dim))
+        self.stem = CausalConv(w, z_dim, dims[0], (3, 3, 3), (1, 1, 1))
+        self.layers = [Residual(w, dims[0], dims[0]), FrameAttention(w, dims[0]), Residual(w, dims[0], dims[0])]
+        for i in range(len(dims) - 1):
+            cin = dims[i] if i == 0 else dims[i] // 2
+            for _ in range(res_blocks + 1):
+                self.layers.append(Residual(w, cin, dims[i + 1]))
+                cin = dims[i + 1]
+            if i + 2 < len(dims):
+                self.layers.append(Upsample(w, cin, temporal_down[len(temporal_down) - 1 - i]))
+        self.head_gamma = torch.ones(dims[-1], 1, 1, 1)
+        self.head = CausalConv(w, dims[-1], 3, (3, 3, 3), (1, 1, 1))
+
+    def decode(self, latent):
+        x = torch.nn.functional.conv3d(latent[None], *self.conv2)
+        caches, frames = Caches(), []
+        for i in range(x.shape[2]):
+            caches.start_chunk()
+            h = self.stem.cached(x[:, :, i:i + 1], caches)
+            for layer in self.layers:
+                h = layer(h, caches)
+            frames.append(self.head.cached(torch.nn.functional.silu(channel_rms_norm(h, self.head_gamma)), caches))
+        return torch.cat(frames, 2)[0]
+
+
 def dit_figure(name, model, latent_shape, text_dim, repeats):
     latent = torch.randn(*latent_shape)
     context = torch.randn(model.text_len, text_dim)
@@ -126,6 +262,10 @@ def main():
     a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
     print(json.dumps({"name": "matmul_4096", "seconds": median_seconds(args.repeats, lambda: torch.mm(a, b))}))
     print(json.dumps(dit_figure("tiny_dit_forward", Dit(64, 128, 4, 2, 16, 32), (16, 5, 16, 16), 32, args.repeats)))
+    vae = VaeDecoder(8, 16, [1, 2, 4, 4], 2, [False, True, True])
+    z = torch.randn(16, 5, 16, 16)
+    assert vae.decode(z).shape == (3, 17, 128, 128)
+    print(json.dumps({"name": "tiny_vae_decode", "seconds": median_seconds(args.repeats, lambda: vae.decode(z))}))
     print(json.dumps(dit_figure("mid_dit_forward", Dit(1536, 8960, 12, 4, 512, 4096), (16, 1, 60, 104), 4096, args.repeats)))
 
 
