@@ -38,5 +38,5 @@ load = json.load(open(f"{tmp}/load.json"))
 grown = load["rss_peak"] - load["rss_before"]
 print(f"loading mid DiT: weights {load['weights_bytes'] / 2**20:.0f} MiB, peak RSS grew "
       f"{grown / 2**20:.0f} MiB = {grown / load['weights_bytes']:.2f}x the weights (target <= 1.2x)")
-print("Python runs no VAE or full pipeline (no Python VAE here); those rows show C++ only.")
+print("Python runs no full pipeline; that row shows C++ only.")
 PY
