@@ -12,7 +12,7 @@ ensure_packages() {  # package...
   scripts/bootstrap.sh >/dev/null
 }
 
-BIN=$PWD/build/src/app/wanserve
+BIN=${WANSERVE_BIN:-$PWD/build/src/app/wanserve}  # WANSERVE_BIN: another build to compare
 WORK=$(mktemp -d)
 SERVERS=()
 bench_cleanup() {

@@ -1,18 +1,21 @@
 #include "api/server.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
-#include <array>
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <fstream>
+#include <list>
 #include <thread>
+
+#include "api/route_stats.h"
 
 namespace wanserve::api {
 
@@ -23,45 +26,100 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// Every connection lives on one io_context, so coroutines, sockets and timers name its
+// executor type instead of the type-erased any_io_executor (no executor copies through a
+// virtual table on each operation).
+using Executor = asio::io_context::executor_type;
+template <class T>
+using Awaitable = asio::awaitable<T, Executor>;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
+constexpr asio::use_awaitable_t<Executor> kAwait;
+constexpr auto kNoThrow = asio::as_tuple(kAwait);
 
-// Request counters of one route, updated without locks on the request path and published to
-// the registry when /metrics is scraped.
-struct RouteStats {
-  static constexpr int kMinStatus = 100;
-  static constexpr int kMaxStatus = 599;
-  std::array<std::atomic<uint64_t>, kMaxStatus - kMinStatus + 1> by_status{};
-  std::vector<std::atomic<uint64_t>> buckets = std::vector<std::atomic<uint64_t>>(MetricsRegistry::DefaultBuckets().size());
-  std::atomic<uint64_t> count{0};
-  std::atomic<uint64_t> micros{0};
+constexpr size_t kFileChunk = 256 * 1024;
 
-  void Record(int status, double seconds) {
-    if (status >= kMinStatus && status <= kMaxStatus) by_status[status - kMinStatus].fetch_add(1, std::memory_order_relaxed);
-    const auto& bounds = MetricsRegistry::DefaultBuckets();
-    for (size_t i = 0; i < bounds.size(); ++i) {
-      if (seconds <= bounds[i]) buckets[i].fetch_add(1, std::memory_order_relaxed);
-    }
-    count.fetch_add(1, std::memory_order_relaxed);
-    micros.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
-  }
-
-  void Publish(MetricsRegistry& m, const std::string& route, const std::string& method) const {
-    for (int st = kMinStatus; st <= kMaxStatus; ++st) {
-      const uint64_t n = by_status[st - kMinStatus].load(std::memory_order_relaxed);
-      if (n) m.SetCounter("wanserve_http_requests_total", {{"route", route}, {"method", method}, {"code", std::to_string(st)}}, static_cast<double>(n));
-    }
-    const uint64_t total = count.load(std::memory_order_relaxed);
-    if (!total) return;
-    std::vector<uint64_t> counts;
-    for (const auto& b : buckets) counts.push_back(b.load(std::memory_order_relaxed));
-    m.SetHistogram("wanserve_http_request_seconds", {{"route", route}}, counts,
-                   static_cast<double>(micros.load(std::memory_order_relaxed)) / 1e6, total);
-  }
-};
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 HttpResponse PlainError(int status, const std::string& code, const std::string& message) {
   return HttpResponse::Json(status, fmt::format(R"({{"error":"{}","message":"{}"}})", code, message));
 }
+
+// The IMF-fixdate of the current second, formatted once per second per thread.
+std::string_view HttpDate() {
+  thread_local std::time_t second = 0;
+  thread_local char text[40];
+  const std::time_t now = std::time(nullptr);
+  if (now != second) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    second = now;
+  }
+  return text;
+}
+
+// Header values come from our own handlers; dropping CR and LF keeps a mistake there from
+// ever splitting the response.
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ");
+  for (char c : value) {
+    if (c != '\r' && c != '\n') out.push_back(c);
+  }
+  out.append("\r\n");
+}
+
+std::string ResponseHead(const HttpResponse& res, uint64_t length, unsigned version, bool keep_alive) {
+  std::string out;
+  out.reserve(192);
+  fmt::format_to(std::back_inserter(out), "HTTP/{}.{} {} {}\r\n", version / 10, version % 10, res.status,
+                 std::string_view(http::obsolete_reason(static_cast<http::status>(res.status))));
+  AppendHeader(out, "Server", "wanserve");
+  AppendHeader(out, "Date", HttpDate());
+  AppendHeader(out, "Content-Type", res.content_type);
+  AppendHeader(out, "Content-Length", std::to_string(length));
+  for (const auto& [name, value] : res.headers) AppendHeader(out, name, value);
+  if (version >= 11 && !keep_alive) AppendHeader(out, "Connection", "close");
+  if (version < 11 && keep_alive) AppendHeader(out, "Connection", "keep-alive");
+  out.append("\r\n");
+  return out;
+}
+
+HttpRequest ToRequest(const http::request<http::string_body>& msg, const boost::urls::url_view& url) {
+  HttpRequest req;
+  req.method = std::string(msg.method_string());
+  req.path = std::string(url.path());
+  for (auto param : url.params()) req.query[std::string(param.key)] = std::string(param.value);
+  for (const auto& field : msg) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers[name] = std::string(field.value());
+  }
+  return req;
+}
+
+// A connection and its deadline. Timeouts are enforced by one sweep per io thread over its
+// connections, not by a timer per read and write: arming and cancelling a timer on every
+// operation cost a timerfd update per request on the hottest path.
+struct Connection {
+  explicit Connection(Socket s) : socket(std::move(s)) {}
+  Socket socket;
+  int64_t deadline_ms = 0;  // steady clock; 0 = none (e.g. while a handler runs)
+
+  void ExpireIn(int ms) { deadline_ms = SteadyMs() + ms; }
+};
+
+// One io thread: its own io_context, so a connection's work never moves between threads or
+// contends for another thread's queue, and the connections the sweep watches.
+struct IoThread {
+  std::list<Connection> connections;
+  asio::io_context ioc{1};
+  std::thread thread;
+};
 
 }  // namespace
 
@@ -69,7 +127,13 @@ class HttpServer::Impl {
  public:
   Impl(ServerOptions options, const Router& router, const Authenticator& auth, MetricsRegistry& metrics)
       : options_(std::move(options)), router_(router), auth_(auth), metrics_(metrics),
-        acceptor_(ioc_), route_stats_(router.routes().size() + 1) {
+        route_stats_(router.routes().size() + 1) {
+    const int n = options_.io_threads > 0 ? options_.io_threads
+                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < n; ++i) io_threads_.push_back(std::make_unique<IoThread>());
+    acceptor_.emplace(io_threads_.front()->ioc.get_executor());
+    const int shortest = std::min({options_.header_timeout_ms, options_.body_timeout_ms, options_.idle_timeout_ms});
+    sweep_ms_ = std::clamp(shortest / 10, 5, 250);
     metrics_.Describe("wanserve_http_requests_total", "counter", "HTTP requests by route, method and status code");
     metrics_.Describe("wanserve_http_request_seconds", "histogram", "HTTP request handling time by route");
     metrics_.AddCollector([this](MetricsRegistry& m) {
@@ -84,37 +148,39 @@ class HttpServer::Impl {
     auto addr = asio::ip::make_address(options_.host, ec);
     if (ec) return MakeError(ErrorCode::kInvalidInput, "invalid listen address " + options_.host);
     tcp::endpoint ep(addr, options_.port);
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return MakeError(ErrorCode::kUnavailable,
                        fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port, ec.message()));
     }
-    return acceptor_.local_endpoint().port();
+    return acceptor_->local_endpoint().port();
   }
 
   void Run() {
-    asio::co_spawn(ioc_, Accept(), asio::detached);
-    int n = options_.io_threads > 0 ? options_.io_threads
-                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    asio::co_spawn(acceptor_->get_executor(), Accept(), asio::detached);
+    for (auto& t : io_threads_) {
+      asio::co_spawn(t->ioc.get_executor(), Sweep(*t), asio::detached);
+      t->thread = std::thread([io = t.get()] { io->ioc.run(); });
+    }
   }
 
   void Shutdown() {
     if (stopping_.exchange(true)) return;
-    asio::post(ioc_, [this] {
+    asio::post(acceptor_->get_executor(), [this] {
       beast::error_code ec;
-      acceptor_.close(ec);
+      acceptor_->close(ec);
     });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.shutdown_grace_ms);
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    ioc_.stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
+    for (auto& t : io_threads_) t->ioc.stop();
+    for (auto& t : io_threads_) {
+      if (t->thread.joinable()) t->thread.join();
+    }
     handler_pool_.join();
     {
       std::lock_guard lock(done_mu_);
@@ -129,15 +195,32 @@ class HttpServer::Impl {
   }
 
  private:
-  asio::awaitable<void> Accept() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
+  Awaitable<void> Accept() {
+    for (size_t next = 0;; next = (next + 1) % io_threads_.size()) {
+      IoThread& io = *io_threads_[next];
+      auto [ec, socket] = co_await acceptor_->async_accept(io.ioc, kNoThrow);
       if (ec) {
-        if (!acceptor_.is_open()) co_return;
+        if (!acceptor_->is_open()) co_return;
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(acceptor_.get_executor(), Session(std::move(socket)), asio::detached);
+      asio::co_spawn(io.ioc.get_executor(), Session(io, std::move(socket)), asio::detached);
+    }
+  }
+
+  // Closes the connections whose deadline passed; their pending read or write then fails.
+  Awaitable<void> Sweep(IoThread& io) {
+    Timer timer(io.ioc.get_executor());
+    while (!stopping_) {
+      timer.expires_after(std::chrono::milliseconds(sweep_ms_));
+      co_await timer.async_wait(kNoThrow);
+      const int64_t now = SteadyMs();
+      for (auto& c : io.connections) {
+        if (c.deadline_ms != 0 && c.deadline_ms <= now && c.socket.is_open()) {
+          beast::error_code ec;
+          c.socket.close(ec);
+        }
+      }
     }
   }
 
@@ -160,48 +243,98 @@ class HttpServer::Impl {
     return match.route->handler(req, rc);
   }
 
-  static HttpRequest ToRequest(const http::request<http::string_body>& msg, const boost::urls::url_view& url) {
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    req.path = std::string(url.path());
-    for (auto param : url.params()) req.query[std::string(param.key)] = std::string(param.value);
-    for (const auto& field : msg) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req.headers[name] = std::string(field.value());
+  // Writes head and body in one gather write; a file body is streamed in chunks so a large
+  // download never sits in memory whole.
+  Awaitable<bool> Write(Connection& conn, HttpResponse res, unsigned version, bool keep_alive) {
+    keep_alive = keep_alive && !stopping_;
+    std::ifstream file;
+    if (!res.file_path.empty()) {
+      file.open(res.file_path, std::ios::binary);
+      file.seekg(static_cast<std::streamoff>(res.file_offset));
+      if (!file) {
+        file.close();
+        res = PlainError(500, "internal", "cannot read file");
+      }
     }
-    return req;
-  }
-
-  static void LoadFileBody(HttpResponse& res) {
-    std::ifstream f(res.file_path, std::ios::binary);
-    std::string body(res.file_length, '\0');
-    f.seekg(static_cast<std::streamoff>(res.file_offset));
-    f.read(body.data(), static_cast<std::streamsize>(res.file_length));
-    if (!f) {
-      res = PlainError(500, "internal", "cannot read file");
-      return;
-    }
-    res.body = std::move(body);
-  }
-
-  asio::awaitable<bool> Write(beast::tcp_stream& stream, HttpResponse res, unsigned version, bool keep_alive) {
-    if (!res.file_path.empty()) LoadFileBody(res);
-    http::response<http::string_body> out{static_cast<http::status>(res.status), version};
-    out.set(http::field::server, "wanserve");
-    out.set(http::field::content_type, res.content_type);
-    for (const auto& [k, v] : res.headers) out.set(k, v);
-    out.keep_alive(keep_alive && !stopping_);
-    out.body() = std::move(res.body);
-    out.prepare_payload();
-    stream.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
-    auto [ec, n] = co_await http::async_write(stream, out, kNoThrow);
+    const uint64_t length = file.is_open() ? res.file_length : res.body.size();
+    const std::string head = ResponseHead(res, length, version, keep_alive);
+    conn.ExpireIn(options_.body_timeout_ms);
+    std::array<asio::const_buffer, 2> first{asio::buffer(head), asio::buffer(res.body)};
+    auto [ec, n] = co_await asio::async_write(conn.socket, first, kNoThrow);
     (void)n;
-    co_return !ec && out.keep_alive();
+    if (file.is_open() && !ec) {
+      std::string chunk(static_cast<size_t>(std::min<uint64_t>(kFileChunk, length)), '\0');
+      for (uint64_t left = length; left > 0 && !ec;) {
+        const auto want = static_cast<std::streamsize>(std::min<uint64_t>(chunk.size(), left));
+        if (!file.read(chunk.data(), want)) co_return false;  // truncated on disk: the length is promised, so close
+        conn.ExpireIn(options_.body_timeout_ms);
+        std::tie(ec, n) = co_await asio::async_write(conn.socket, asio::buffer(chunk.data(), static_cast<size_t>(want)), kNoThrow);
+        left -= static_cast<uint64_t>(want);
+      }
+    }
+    co_return !ec && keep_alive;
   }
 
-  asio::awaitable<void> Session(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
+  // What the session learns about one request while it is handled.
+  struct Exchange {
+    size_t route_index;  // the route's stats slot; the last slot counts unmatched requests
+    bool keep_alive;
+    bool abandoned = false;  // the body could not be read: nothing to answer
+  };
+
+  Awaitable<HttpResponse> Handle(Connection& conn, beast::flat_buffer& buffer,
+                                 http::request_parser<http::string_body>& parser, Exchange& ex) {
+    auto& head = parser.get();
+    auto url = boost::urls::parse_origin_form(head.target());
+    if (!url) {
+      ex.keep_alive = false;
+      co_return PlainError(400, "invalid_request", "malformed request target");
+    }
+    auto match = router_.Match(std::string(head.method_string()), std::string(url->path()));
+    if (!match.route) {
+      // The body (if any) is not read; close so it is not parsed as the next request.
+      ex.keep_alive = ex.keep_alive && parser.is_done();
+      co_return match.path_matched ? PlainError(405, "method_not_allowed", "method not allowed")
+                                   : PlainError(404, "not_found", "no such endpoint");
+    }
+    ex.route_index = static_cast<size_t>(match.route - router_.routes().data());
+    const auto length = parser.content_length();
+    const size_t limit = match.route->body_limit ? match.route->body_limit : options_.body_limit;
+    auto too_large = [&] {
+      ex.keep_alive = false;
+      return match.route->render_error(
+          MakeError(ErrorCode::kPayloadTooLarge, fmt::format("request body is larger than {} bytes", limit)));
+    };
+    if (length && *length > limit) co_return too_large();
+    parser.body_limit(limit);
+    if (!parser.is_done()) {
+      conn.ExpireIn(options_.body_timeout_ms);
+      auto [ec, n] = co_await http::async_read(conn.socket, buffer, parser, kNoThrow);
+      (void)n;
+      if (ec == http::error::body_limit) co_return too_large();
+      if (ec) {
+        ex.abandoned = true;
+        co_return HttpResponse{};
+      }
+    }
+    conn.deadline_ms = 0;
+    HttpRequest req = ToRequest(parser.get(), *url);
+    req.body = std::move(parser.get().body());
+    if (req.method == "GET" || req.method == "HEAD") co_return Dispatch(match, req);
+    // The handler runs on the pool; this session resumes on its io thread with the answer.
+    co_return co_await asio::co_spawn(
+        handler_pool_, [this, &match, &req]() -> asio::awaitable<HttpResponse> { co_return Dispatch(match, req); },
+        kAwait);
+  }
+
+  Awaitable<void> Session(IoThread& io, Socket socket) {
+    auto conn_it = io.connections.emplace(io.connections.end(), std::move(socket));
+    Connection& conn = *conn_it;
+    struct Unlist {
+      std::list<Connection>& list;
+      std::list<Connection>::iterator it;
+      ~Unlist() { list.erase(it); }
+    } unlist{io.connections, conn_it};
     beast::flat_buffer buffer;
     for (bool first = true; !stopping_; first = false) {
       http::request_parser<http::string_body> parser;
@@ -209,105 +342,54 @@ class HttpServer::Impl {
       // The limit is applied once the route is known, so an oversize body can be refused in
       // the route's dialect (Beast would otherwise fail the header read itself).
       parser.body_limit(boost::none);
-      stream.expires_after(std::chrono::milliseconds(first ? options_.header_timeout_ms : options_.idle_timeout_ms));
-      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+      conn.ExpireIn(first ? options_.header_timeout_ms : options_.idle_timeout_ms);
+      auto [hec, hn] = co_await http::async_read_header(conn.socket, buffer, parser, kNoThrow);
       (void)hn;
       if (hec) break;
       in_flight_++;
       const auto started = std::chrono::steady_clock::now();
-      auto& head = parser.get();
-      const unsigned version = head.version();
-      const bool keep_alive = head.keep_alive();
-      size_t route_index = router_.routes().size();
-      HttpResponse res;
-      bool keep = keep_alive;
-
-      auto url = boost::urls::parse_origin_form(head.target());
-      if (!url) {
-        res = PlainError(400, "invalid_request", "malformed request target");
-        keep = false;
-      } else {
-        auto match = router_.Match(std::string(head.method_string()), std::string(url->path()));
-        if (!match.route) {
-          res = match.path_matched ? PlainError(405, "method_not_allowed", "method not allowed")
-                                   : PlainError(404, "not_found", "no such endpoint");
-          // The body (if any) is not read; close so it is not parsed as the next request.
-          keep = keep && parser.is_done();
-        } else {
-          route_index = static_cast<size_t>(match.route - router_.routes().data());
-          const auto length = parser.content_length();
-          const size_t limit = match.route->body_limit ? match.route->body_limit : options_.body_limit;
-          if (length && *length > limit) {
-            res = match.route->render_error(
-                MakeError(ErrorCode::kPayloadTooLarge, fmt::format("request body is larger than {} bytes", limit)));
-            keep = false;
-          } else {
-            parser.body_limit(limit);
-            beast::error_code bec;
-            if (!parser.is_done()) {
-              stream.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
-              auto [ec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-              (void)bn;
-              bec = ec;
-            }
-            if (bec == http::error::body_limit) {
-              res = match.route->render_error(
-                  MakeError(ErrorCode::kPayloadTooLarge, fmt::format("request body is larger than {} bytes", limit)));
-              keep = false;
-            } else if (bec) {
-              in_flight_--;
-              break;
-            } else {
-              HttpRequest req = ToRequest(parser.get(), *url);
-              req.body = std::move(parser.get().body());
-              if (req.method == "GET" || req.method == "HEAD") {
-                res = Dispatch(match, req);
-              } else {
-                // The handler runs on the pool; this session resumes on its io thread with the answer.
-                res = co_await asio::co_spawn(
-                    handler_pool_,
-                    [this, &match, &req]() -> asio::awaitable<HttpResponse> { co_return Dispatch(match, req); },
-                    asio::use_awaitable);
-              }
-            }
-          }
-        }
+      const unsigned version = parser.get().version();
+      Exchange ex{router_.routes().size(), parser.get().keep_alive()};
+      HttpResponse res = co_await Handle(conn, buffer, parser, ex);
+      if (ex.abandoned) {
+        in_flight_--;
+        break;
       }
       const int status = res.status;
-      const bool again = co_await Write(stream, std::move(res), version, keep);
+      const bool again = co_await Write(conn, std::move(res), version, ex.keep_alive);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      route_stats_[route_index].Record(status, seconds);
+      route_stats_[ex.route_index].Record(status, seconds);
       in_flight_--;
       if (!again) break;
     }
-    co_await LingeringClose(stream);
+    co_await LingeringClose(conn);
   }
 
   // Closing a socket with unread request bytes makes the kernel send a reset, and the client
   // may lose the error response it has not read yet (a 413, say). So: send FIN, then drain
   // what the client still sends, for a bounded time and size.
-  asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
+  Awaitable<void> LingeringClose(Connection& conn) {
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    conn.socket.shutdown(tcp::socket::shutdown_send, ec);
     std::vector<char> sink(64 * 1024);
     size_t drained = 0;
-    stream.expires_after(std::chrono::seconds(2));
-    while (drained < 16 * 1024 * 1024) {
-      auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+    conn.ExpireIn(2000);
+    while (drained < 16 * 1024 * 1024 && conn.socket.is_open()) {
+      auto [rec, n] = co_await conn.socket.async_read_some(asio::buffer(sink), kNoThrow);
       if (rec) break;
       drained += n;
     }
-    stream.socket().close(ec);
+    conn.socket.close(ec);
   }
 
   ServerOptions options_;
   const Router& router_;
   const Authenticator& auth_;
   MetricsRegistry& metrics_;
-  asio::io_context ioc_;
+  std::vector<std::unique_ptr<IoThread>> io_threads_;
+  std::optional<Acceptor> acceptor_;
   asio::thread_pool handler_pool_{static_cast<size_t>(std::max(1, options_.handler_threads))};
-  tcp::acceptor acceptor_;
-  std::vector<std::thread> threads_;
+  int sweep_ms_ = 250;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};
   std::vector<RouteStats> route_stats_;  // one per route, plus one for unmatched requests
