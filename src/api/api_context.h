@@ -7,6 +7,7 @@
 #include "core/task.h"
 #include <nlohmann/json.hpp>
 
+#include "api/rendered_tasks.h"
 #include "media/inputs.h"
 #include "media/url_signer.h"
 #include "net/outbound_client.h"
@@ -26,6 +27,7 @@ struct ApiContext {
   const media::OwnLinks* own_links = nullptr;     // our own signed links need no network
   const media::BlobStore* uploads = nullptr;      // POST /v1/files stores here
   size_t upload_body_limit = (100 << 20) + (1 << 20);  // largest upload (video) plus multipart framing
+  mutable RenderedTasks rendered{};                    // query answers, once per task snapshot
 
   // Signed link to an output; empty once the outputs expired.
   std::string OutputUrl(const core::Task& task, const core::Output& output) const;

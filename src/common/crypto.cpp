@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 
 #include <cstdlib>
+#include <memory>
 #include <stdexcept>
 
 namespace wanserve {
@@ -45,8 +46,17 @@ std::string HexEncode(const std::vector<uint8_t>& bytes) {
 }
 
 std::string Sha256Hex(std::string_view data) {
+  // Fetched once and a context per thread: the one-shot SHA256() fetches the algorithm on
+  // every call, taking OpenSSL's global locks on the path of every authenticated request.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   std::vector<uint8_t> digest(SHA256_DIGEST_LENGTH);
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+  unsigned int len = 0;
+  if (!md || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1 || len != digest.size()) {
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+  }
   return HexEncode(digest);
 }
 

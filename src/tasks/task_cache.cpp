@@ -5,33 +5,33 @@ namespace wanserve::tasks {
 TaskCache::TaskCache(std::shared_ptr<Clock> clock, TaskCacheOptions options)
     : clock_(std::move(clock)), options_(options) {}
 
-std::optional<core::Task> TaskCache::Find(const std::string& id) {
-  if (!enabled()) return std::nullopt;
+TaskSnapshot TaskCache::Find(const std::string& id) {
+  if (!enabled()) return nullptr;
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
-  if (it == entries_.end()) return std::nullopt;
+  if (it == entries_.end()) return nullptr;
   if (it->second.until_ms <= clock_->NowMs()) {
     lru_.erase(it->second.lru);
     entries_.erase(it);
-    return std::nullopt;
+    return nullptr;
   }
   lru_.splice(lru_.begin(), lru_, it->second.lru);
   return it->second.task;
 }
 
-void TaskCache::Put(const core::Task& task) {
+void TaskCache::Put(TaskSnapshot task) {
   if (!enabled()) return;
-  const int64_t ttl = core::IsTerminal(task.state) ? options_.final_ms : options_.fresh_ms;
+  const int64_t ttl = core::IsTerminal(task->state) ? options_.final_ms : options_.fresh_ms;
   std::lock_guard lock(mu_);
-  auto it = entries_.find(task.id);
+  auto it = entries_.find(task->id);
   if (it != entries_.end()) {
-    it->second.task = task;
+    it->second.task = std::move(task);
     it->second.until_ms = clock_->NowMs() + ttl;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     return;
   }
-  lru_.push_front(task.id);
-  entries_.emplace(task.id, Entry{task, clock_->NowMs() + ttl, lru_.begin()});
+  lru_.push_front(task->id);
+  entries_.emplace(lru_.front(), Entry{std::move(task), clock_->NowMs() + ttl, lru_.begin()});
   while (entries_.size() > options_.capacity) {
     entries_.erase(lru_.back());
     lru_.pop_back();

@@ -7,7 +7,6 @@
 #include <list>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -22,18 +21,23 @@ struct TaskCacheOptions {
   size_t capacity = 100'000;  // Default: 100k tasks
 };
 
+// A task as read at one moment; never changed afterwards, so whatever is derived from it (a
+// rendered answer, say) stays valid as long as the snapshot is the current one.
+using TaskSnapshot = std::shared_ptr<const core::Task>;
+
 class TaskCache {
  public:
   TaskCache(std::shared_ptr<Clock> clock, TaskCacheOptions options);
 
-  std::optional<core::Task> Find(const std::string& id);
-  void Put(const core::Task& task);
+  // Null when the task is not cached (or caching is off).
+  TaskSnapshot Find(const std::string& id);
+  void Put(TaskSnapshot task);
   void Invalidate(const std::string& id);
   bool enabled() const { return options_.fresh_ms > 0; }
 
  private:
   struct Entry {
-    core::Task task;
+    TaskSnapshot task;
     int64_t until_ms;
     std::list<std::string>::iterator lru;
   };

@@ -7,10 +7,10 @@
 namespace wanserve::tasks {
 namespace {
 
-core::Task Make(const std::string& id, core::TaskState state) {
-  core::Task t;
-  t.id = id;
-  t.state = state;
+TaskSnapshot Make(const std::string& id, core::TaskState state) {
+  auto t = std::make_shared<core::Task>();
+  t->id = id;
+  t->state = state;
   return t;
 }
 
@@ -19,12 +19,12 @@ TEST(TaskCache, ActiveEntriesExpireQuicklyFinishedOnesLater) {
   TaskCache cache(clock, {100, 5000, 10});
   cache.Put(Make("q", core::TaskState::kQueued));
   cache.Put(Make("s", core::TaskState::kSucceeded));
-  EXPECT_TRUE(cache.Find("q").has_value());
+  EXPECT_TRUE(cache.Find("q") != nullptr);
   clock->Advance(100);
-  EXPECT_FALSE(cache.Find("q").has_value());
-  EXPECT_TRUE(cache.Find("s").has_value());
+  EXPECT_FALSE(cache.Find("q") != nullptr);
+  EXPECT_TRUE(cache.Find("s") != nullptr);
   clock->Advance(5000);
-  EXPECT_FALSE(cache.Find("s").has_value());
+  EXPECT_FALSE(cache.Find("s") != nullptr);
 }
 
 TEST(TaskCache, InvalidateAndLeastRecentlyUsedEviction) {
@@ -32,19 +32,19 @@ TEST(TaskCache, InvalidateAndLeastRecentlyUsedEviction) {
   TaskCache cache(clock, {1000, 1000, 2});
   cache.Put(Make("a", core::TaskState::kQueued));
   cache.Put(Make("b", core::TaskState::kQueued));
-  EXPECT_TRUE(cache.Find("a").has_value());  // a is now the most recent
+  EXPECT_TRUE(cache.Find("a") != nullptr);  // a is now the most recent
   cache.Put(Make("c", core::TaskState::kQueued));
-  EXPECT_FALSE(cache.Find("b").has_value());
-  EXPECT_TRUE(cache.Find("a").has_value());
+  EXPECT_FALSE(cache.Find("b") != nullptr);
+  EXPECT_TRUE(cache.Find("a") != nullptr);
   cache.Invalidate("a");
-  EXPECT_FALSE(cache.Find("a").has_value());
-  EXPECT_TRUE(cache.Find("c").has_value());
+  EXPECT_FALSE(cache.Find("a") != nullptr);
+  EXPECT_TRUE(cache.Find("c") != nullptr);
 }
 
 TEST(TaskCache, DisabledByDefault) {
   TaskCache cache(std::make_shared<testing::FakeClock>(), {});
   cache.Put(Make("a", core::TaskState::kQueued));
-  EXPECT_FALSE(cache.Find("a").has_value());
+  EXPECT_FALSE(cache.Find("a") != nullptr);
 }
 
 }  // namespace

@@ -24,20 +24,25 @@ Result<core::Task> TaskService::Submit(SubmitParams p) {
   t.updated_ms = t.created_ms;
   const int64_t price = prices_ ? billing::PriceFor(*prices_, t.request) : 0;
   ASSIGN_OR_RETURN(t.usage, store_.Insert(t, {t.account_id, price, t.key_id}));
-  cache_.Put(t);
+  cache_.Put(std::make_shared<const core::Task>(t));
   if (on_submit_) on_submit_();
   return t;
 }
 
-Result<core::Task> TaskService::Get(const std::string& id, const std::string& key_id) {
-  auto cached = cache_.Find(id);
-  if (!cached) {
+Result<TaskSnapshot> TaskService::Snapshot(const std::string& id, const std::string& key_id) {
+  TaskSnapshot task = cache_.Find(id);
+  if (!task) {
     ASSIGN_OR_RETURN(core::Task t, store_.Get(id));
-    cache_.Put(t);
-    cached = std::move(t);
+    task = std::make_shared<const core::Task>(std::move(t));
+    cache_.Put(task);
   }
-  if (cached->key_id != key_id) return MakeError(ErrorCode::kNotFound, "task not found");
-  return *std::move(cached);
+  if (task->key_id != key_id) return MakeError(ErrorCode::kNotFound, "task not found");
+  return task;
+}
+
+Result<core::Task> TaskService::Get(const std::string& id, const std::string& key_id) {
+  ASSIGN_OR_RETURN(TaskSnapshot task, Snapshot(id, key_id));
+  return *task;
 }
 
 Result<core::Task> TaskService::Cancel(const std::string& id, const std::string& key_id) {
@@ -45,7 +50,7 @@ Result<core::Task> TaskService::Cancel(const std::string& id, const std::string&
   cache_.Invalidate(id);
   RETURN_IF_ERROR(store_.RequestCancel(id, clock_->NowMs()));
   ASSIGN_OR_RETURN(core::Task t, store_.Get(id));
-  cache_.Put(t);
+  cache_.Put(std::make_shared<const core::Task>(t));
   return t;
 }
 

@@ -38,6 +38,8 @@ class TaskService {
   Result<core::Task> Submit(SubmitParams params);
   // kNotFound for unknown ids and for other keys' tasks alike.
   Result<core::Task> Get(const std::string& id, const std::string& key_id);
+  // The same, without a copy: the query path renders from the snapshot the cache holds.
+  Result<TaskSnapshot> Snapshot(const std::string& id, const std::string& key_id);
   // Cancels a queued task at once, asks a running one to stop; kConflict if already finished.
   Result<core::Task> Cancel(const std::string& id, const std::string& key_id);
   Result<std::vector<core::Task>> ListActive(const std::string& key_id, int limit);

@@ -43,9 +43,11 @@ void Register(Router& router, const ApiContext& ctx) {
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
                 auto id = TaskIdOf(req);
                 if (!id.ok()) return RenderError(id.error());
-                auto task = ctx.tasks.Get(*id, rc.key_id);
+                auto task = ctx.tasks.Snapshot(*id, rc.key_id);
                 if (!task.ok()) return RenderError(task.error());
-                return HttpResponse::Json(200, RenderRecord(*task, ctx).dump());
+                return HttpResponse::Json(200, ctx.rendered.Body("market", *task, [&ctx](const core::Task& t) {
+                  return RenderRecord(t, ctx).dump();
+                }));
               },
               RenderError});
   router.Add({"GET", "/api/v1/chat/credit", Access::kApiKey,

@@ -79,9 +79,11 @@ void Register(Router& router, const ApiContext& ctx) {
 
   router.Add({"GET", "/api/v1/generation/{id}", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
-                auto task = ctx.tasks.Get(rc.params.at("id"), rc.key_id);
+                auto task = ctx.tasks.Snapshot(rc.params.at("id"), rc.key_id);
                 if (!task.ok()) return RenderError(task.error(), "GENERATION");
-                return HttpResponse::Json(200, RenderGeneration(*task, ctx).dump());
+                return HttpResponse::Json(200, ctx.rendered.Body("skills_video", *task, [&ctx](const core::Task& t) {
+                  return RenderGeneration(t, ctx).dump();
+                }));
               },
               [](const Error& e) { return RenderError(e, "GENERATION"); }});
 

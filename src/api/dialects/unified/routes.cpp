@@ -62,14 +62,16 @@ void Register(Router& router, const ApiContext& ctx) {
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto id = CheckedId(rc);
                 if (!id.ok()) return RenderError(id.error());
-                auto task = ctx.tasks.Get(*id, rc.key_id);
+                auto task = ctx.tasks.Snapshot(*id, rc.key_id);
                 if (!task.ok()) {
                   if (task.error().code == ErrorCode::kNotFound) {
                     return RenderError(MakeError(ErrorCode::kNotFound, "The requested task could not be found"));
                   }
                   return RenderError(task.error());
                 }
-                return HttpResponse::Json(200, RenderTask(*task, ctx).dump());
+                return HttpResponse::Json(200, ctx.rendered.Body("unified", *task, [&ctx](const core::Task& t) {
+                  return RenderTask(t, ctx).dump();
+                }));
               },
               RenderError});
   router.Add({"POST", "/v1/tasks/{task_id}/cancel", Access::kApiKey,
