@@ -29,7 +29,8 @@ struct Config {
   providers::TestPatternOptions testpattern;
   // The local Wan engine: on when providers.local.model names a model. Default: off.
   providers::LocalEngineOptions local{.enabled = false, .model = "", .weights_dir = "", .threads = 0,
-                                      .max_render_pixels = 0, .weight_seed = 0};
+                                      .device = "auto", .precision = "auto", .max_render_pixels = 0,
+                                      .weight_seed = 0};
   int64_t link_ttl_hours = 24;            // Default: 24 h, as the seeds promise
   int64_t key_cache_ms = 1000;            // Default: 1 s; a revoked key stops working within it
   int64_t query_cache_ms = 250;           // Default: 250 ms staleness for polled running tasks

@@ -18,6 +18,7 @@ namespace {
 struct GoldenArgs {
   std::string dir;
   std::vector<std::string> only;
+  std::string device = "cpu";
   int threads = 0;
 };
 
@@ -29,8 +30,9 @@ int RunGolden(const GoldenArgs& args) {
   }
   engine::GoldenOptions options;
   options.only = args.only;
-  fmt::print("{:<28} {:<36} {:>12} {:>12}  result  (threads {})\n", "case", "tensor", "max |err|",
-             "tolerance", *threads);
+  options.device = args.device;
+  fmt::print("{:<28} {:<36} {:>12} {:>12}  result  ({}, threads {})\n", "case", "tensor", "max |err|",
+             "tolerance", args.device, *threads);
   auto checks = engine::RunGoldenSet(args.dir, options, [](const engine::GoldenCheck& c) {
     if (!c.message.empty()) {
       fmt::print("{:<28} {:<36} {:>12} {:>12}  FAIL    {}\n", c.case_name, c.tensor, "-", "-",
@@ -110,7 +112,8 @@ int RunGenerate(GenerateArgs args) {
     fmt::print(stderr, "error: {}\n", generator.error().message);
     return 2;
   }
-  fmt::print(stderr, "loaded {} in {:.1f} s ({} threads)\n", args.options.model, seconds(), *threads);
+  fmt::print(stderr, "loaded {} in {:.1f} s on {} ({} threads)\n", args.options.model, seconds(),
+             (*generator)->placement(), *threads);
   auto video = (*generator)->Generate(args.request, [&](int done, int total) {
     DrawProgress(done, total, seconds());
     return true;
@@ -208,6 +211,8 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
       "golden", "Check the engine against golden vectors made with the official Wan code");
   golden->add_option("--dir", golden_args->dir, "folder holding manifest.json")->required();
   golden->add_option("--only", golden_args->only, "run only cases whose name contains this");
+  golden->add_option("--device", golden_args->device, "where the cases run, in float32: cpu, cuda, cuda:N")
+      ->capture_default_str();
   golden->add_option("--threads", golden_args->threads, "intra-op threads (0 = all cores)")
       ->capture_default_str();
   golden->callback([golden_args, &exit_code] { exit_code = RunGolden(*golden_args); });
@@ -227,6 +232,9 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
   generate->add_option("--sampler", gen->request.sampler, "unipc or dpm++")->capture_default_str();
   generate->add_option("--seed", gen->request.seed, "seed (-1 = random)")->capture_default_str();
   generate->add_option("--threads", gen->threads, "intra-op threads (0 = all cores)")->capture_default_str();
+  generate->add_option("--device", gen->options.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  generate->add_option("--precision", gen->options.precision, "auto (bf16 on CUDA, float32 on CPU), float32, bf16")
+      ->capture_default_str();
   generate->add_option("--out", gen->out, "output file, .mp4 or .png")->required();
   generate->callback([gen, &exit_code] { exit_code = RunGenerate(*gen); });
 

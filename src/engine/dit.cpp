@@ -23,7 +23,7 @@ at::Tensor TimestepEmbedding(const at::Tensor& t, int64_t freq_dim) {
   const int64_t half = freq_dim / 2;
   const at::Tensor position = t.to(at::kDouble).flatten();
   const at::Tensor freqs =
-      at::pow(10000.0, -at::arange(half, at::kDouble) / static_cast<double>(half));
+      at::pow(10000.0, -at::arange(half, position.options()) / static_cast<double>(half));
   const at::Tensor sinusoid = at::outer(position, freqs);
   return at::cat({at::cos(sinusoid), at::sin(sinusoid)}, 1).to(at::kFloat);
 }
@@ -69,18 +69,21 @@ Result<DitConfig> DitConfig::FromJson(const nlohmann::json& json) {
   return c;
 }
 
-Result<WanDiT> WanDiT::Create(const DitConfig& config, const Weights& weights) {
+Result<WanDiT> WanDiT::Create(const DitConfig& config, const Weights& weights, Placement placement) {
   WanDiT m;
   m.config_ = config;
-  WeightReader w(weights);
+  m.compute_ = placement.compute;
+  // As the official model under bf16 autocast: patch embedding, attention, feed-forward and the
+  // text embedding in the compute dtype; time embedding, modulation, norms and head in float32.
+  WeightReader w(weights, placement);
   const int64_t d = config.dim;
   const auto& p = config.patch_size;
-  m.patch_w_ = w("patch_embedding.weight", {d, config.in_dim, p[0], p[1], p[2]});
-  m.patch_b_ = w("patch_embedding.bias", {d});
-  m.text0_w_ = w("text_embedding.0.weight", {d, config.text_dim});
-  m.text0_b_ = w("text_embedding.0.bias", {d});
-  m.text2_w_ = w("text_embedding.2.weight", {d, d});
-  m.text2_b_ = w("text_embedding.2.bias", {d});
+  m.patch_w_ = w.Compute("patch_embedding.weight", {d, config.in_dim, p[0], p[1], p[2]});
+  m.patch_b_ = w.Compute("patch_embedding.bias", {d});
+  m.text0_w_ = w.Compute("text_embedding.0.weight", {d, config.text_dim});
+  m.text0_b_ = w.Compute("text_embedding.0.bias", {d});
+  m.text2_w_ = w.Compute("text_embedding.2.weight", {d, d});
+  m.text2_b_ = w.Compute("text_embedding.2.bias", {d});
   m.time0_w_ = w("time_embedding.0.weight", {d, config.freq_dim});
   m.time0_b_ = w("time_embedding.0.bias", {d});
   m.time2_w_ = w("time_embedding.2.weight", {d, d});
@@ -89,14 +92,14 @@ Result<WanDiT> WanDiT::Create(const DitConfig& config, const Weights& weights) {
   m.proj_b_ = w("time_projection.1.bias", {6 * d});
   auto read_attention = [&](WeightReader r) {
     AttentionWeights a;
-    a.q_w = r("q.weight", {d, d});
-    a.q_b = r("q.bias", {d});
-    a.k_w = r("k.weight", {d, d});
-    a.k_b = r("k.bias", {d});
-    a.v_w = r("v.weight", {d, d});
-    a.v_b = r("v.bias", {d});
-    a.o_w = r("o.weight", {d, d});
-    a.o_b = r("o.bias", {d});
+    a.q_w = r.Compute("q.weight", {d, d});
+    a.q_b = r.Compute("q.bias", {d});
+    a.k_w = r.Compute("k.weight", {d, d});
+    a.k_b = r.Compute("k.bias", {d});
+    a.v_w = r.Compute("v.weight", {d, d});
+    a.v_b = r.Compute("v.bias", {d});
+    a.o_w = r.Compute("o.weight", {d, d});
+    a.o_b = r.Compute("o.bias", {d});
     if (config.qk_norm) {
       a.norm_q = r("norm_q.weight", {d});
       a.norm_k = r("norm_k.weight", {d});
@@ -112,10 +115,10 @@ Result<WanDiT> WanDiT::Create(const DitConfig& config, const Weights& weights) {
       block.norm3_w = b("norm3.weight", {d});
       block.norm3_b = b("norm3.bias", {d});
     }
-    block.ffn0_w = b("ffn.0.weight", {config.ffn_dim, d});
-    block.ffn0_b = b("ffn.0.bias", {config.ffn_dim});
-    block.ffn2_w = b("ffn.2.weight", {d, config.ffn_dim});
-    block.ffn2_b = b("ffn.2.bias", {d});
+    block.ffn0_w = b.Compute("ffn.0.weight", {config.ffn_dim, d});
+    block.ffn0_b = b.Compute("ffn.0.bias", {config.ffn_dim});
+    block.ffn2_w = b.Compute("ffn.2.weight", {d, config.ffn_dim});
+    block.ffn2_b = b.Compute("ffn.2.bias", {d});
     block.modulation = b("modulation", {1, 6, d});
     m.blocks_.push_back(std::move(block));
   }
@@ -127,10 +130,15 @@ Result<WanDiT> WanDiT::Create(const DitConfig& config, const Weights& weights) {
 
   const int64_t head_dim = d / config.num_heads;
   const int64_t part = head_dim / 6;
-  m.rope_angles_f_ = RopeAngles(head_dim - 4 * part);
-  m.rope_angles_h_ = RopeAngles(2 * part);
-  m.rope_angles_w_ = RopeAngles(2 * part);
+  m.rope_angles_f_ = RopeAngles(head_dim - 4 * part).to(placement.device);
+  m.rope_angles_h_ = RopeAngles(2 * part).to(placement.device);
+  m.rope_angles_w_ = RopeAngles(2 * part).to(placement.device);
   return m;
+}
+
+at::Tensor WanDiT::Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const {
+  // The official flash attention casts q, k and v to bf16 and its answer back to q's dtype.
+  return Attention(q.to(compute_), k.to(compute_), v.to(compute_)).to(q.scalar_type());
 }
 
 at::Tensor WanDiT::QkNorm(const at::Tensor& x, const at::Tensor& weight) const {
@@ -183,7 +191,7 @@ at::Tensor WanDiT::SelfAttention(const AttentionWeights& a, const at::Tensor& x,
   for (int64_t i = 0; i < batch; ++i) {
     // Each sample attends to its own tokens only; its padded queries are computed but unused.
     const int64_t len = lengths[static_cast<size_t>(i)];
-    out.push_back(Attention(q[i], k[i].narrow(0, 0, len), v[i].narrow(0, 0, len)));
+    out.push_back(Attend(q[i], k[i].narrow(0, 0, len), v[i].narrow(0, 0, len)));
   }
   return Linear(at::stack(out).flatten(2), a.o_w, a.o_b);
 }
@@ -198,7 +206,7 @@ at::Tensor WanDiT::CrossAttention(const AttentionWeights& a, const at::Tensor& x
       QkNorm(Linear(context, a.k_w, a.k_b), a.norm_k).view({batch, -1, heads, head_dim});
   const at::Tensor v = Linear(context, a.v_w, a.v_b).view({batch, -1, heads, head_dim});
   std::vector<at::Tensor> out;
-  for (int64_t i = 0; i < batch; ++i) out.push_back(Attention(q[i], k[i], v[i]));
+  for (int64_t i = 0; i < batch; ++i) out.push_back(Attend(q[i], k[i], v[i]));
   return Linear(at::stack(out).flatten(2), a.o_w, a.o_b);
 }
 
@@ -214,7 +222,7 @@ std::vector<at::Tensor> WanDiT::Forward(const std::vector<at::Tensor>& x, const 
   std::vector<at::Tensor> tokens;
   for (const at::Tensor& latent : x) {
     const at::Tensor patches =
-        at::conv3d(latent.unsqueeze(0), patch_w_, patch_b_, {p[0], p[1], p[2]});
+        at::conv3d(latent.unsqueeze(0).to(compute_), patch_w_, patch_b_, {p[0], p[1], p[2]});
     grids.push_back({patches.size(2), patches.size(3), patches.size(4)});
     const at::Tensor flat = patches.flatten(2).transpose(1, 2);  // [1, L, dim]
     lengths.push_back(flat.size(1));

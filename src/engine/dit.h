@@ -36,7 +36,7 @@ struct DitConfig {
 
 class WanDiT {
  public:
-  static Result<WanDiT> Create(const DitConfig& config, const Weights& weights);
+  static Result<WanDiT> Create(const DitConfig& config, const Weights& weights, Placement placement = {});
 
   // x: latents [in_dim, F, H, W] (sizes may differ); t: float [B] (one timestep per sample) or
   // [B, seq_len] (one per token); context: text states [L_i, text_dim], L_i <= text_len;
@@ -60,8 +60,10 @@ class WanDiT {
                             const at::Tensor& context) const;
   at::Tensor Rope(const at::Tensor& x, const std::vector<std::array<int64_t, 3>>& grids) const;
   at::Tensor QkNorm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const;
 
   DitConfig config_;
+  at::ScalarType compute_ = at::kFloat;
   at::Tensor patch_w_, patch_b_;
   at::Tensor text0_w_, text0_b_, text2_w_, text2_b_;
   at::Tensor time0_w_, time0_b_, time2_w_, time2_b_, proj_w_, proj_b_;

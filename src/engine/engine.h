@@ -31,6 +31,8 @@ struct GoldenCheck {
 struct GoldenOptions {
   // Only cases whose name contains one of these (all when empty).
   std::vector<std::string> only;
+  // Where the cases run, in float32: "cpu", "cuda", "cuda:N" or "auto" (GeneratorOptions).
+  std::string device = "cpu";
 };
 
 // Runs every case of <dir>/manifest.json (the format of ../shared/golden/wan) and reports each
@@ -51,6 +53,12 @@ struct GeneratorOptions {
   std::string model = "tiny";  // a preset name (presets.h)
   std::string weights_dir;     // laid out as the official release; unused by tiny
   uint64_t weight_seed = 0;    // tiny: the seed its random weights are drawn from
+  // "cpu", "cuda" or "cuda:N"; "auto" is the first CUDA device where the engine's libtorch
+  // has CUDA and sees a device, else the CPU.
+  std::string device = "auto";
+  // "float32" or "bf16" (matrix products in bfloat16, as the official GPU inference); "auto"
+  // is bf16 on CUDA and float32 on the CPU.
+  std::string precision = "auto";
 };
 
 // Zero or negative fields take the preset's defaults.
@@ -81,6 +89,8 @@ class Generator {
   // Errors: kUnsupportedModel (unknown preset, listing the known ones), kNotFound (weights
   // missing, naming every file looked for), kUnavailable (engine module), kInvalidInput (bad
   // weights: the first missing or mis-shaped tensor).
+  // kInvalidInput for a device or precision it does not know, kUnavailable for CUDA where the
+  // engine's libtorch has none or sees no such device.
   static Result<std::unique_ptr<Generator>> Open(const GeneratorOptions& options);
   ~Generator();
 
@@ -90,6 +100,8 @@ class Generator {
   Result<GeneratedVideo> Generate(const GenerateRequest& request, const StepFn& on_step);
 
   const Preset& preset() const { return *preset_; }
+  // Where it runs, e.g. "cuda:0 bf16" or "cpu float32".
+  const std::string& placement() const { return placement_; }
   // Pixel multiple that width and height must respect (16 or 32).
   int size_multiple() const;
 
@@ -98,6 +110,7 @@ class Generator {
   const Preset* preset_ = nullptr;
   std::shared_ptr<const Tokenizer> tokenizer_;
   std::shared_ptr<ModelRunner> runner_;
+  std::string placement_;
 };
 
 }  // namespace wanserve::engine

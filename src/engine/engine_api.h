@@ -8,7 +8,7 @@
 
 namespace wanserve::engine {
 
-inline constexpr int kEngineApiVersion = 3;
+inline constexpr int kEngineApiVersion = 4;
 
 // A request with every default filled in and the prompts tokenized (Generator does both).
 struct ModelRequest {
@@ -23,6 +23,8 @@ class ModelRunner {
  public:
   virtual ~ModelRunner() = default;
   virtual Result<core::VideoClip> Run(const ModelRequest& request, const StepFn& on_step) = 0;
+  // The device and precision it runs in, e.g. "cuda:0 bf16".
+  virtual std::string placement() const = 0;
 };
 
 struct EngineApi {
@@ -32,7 +34,7 @@ struct EngineApi {
       const std::string& dir, const GoldenOptions& options,
       const std::function<void(const GoldenCheck&)>& report) = nullptr;
   Result<std::shared_ptr<ModelRunner>> (*open_model)(const Preset& preset, const PresetFiles& files,
-                                                     uint64_t weight_seed) = nullptr;
+                                                     const GeneratorOptions& options) = nullptr;
   Result<std::vector<BenchFigure>> (*measure)(const Preset& tiny, int repeats) = nullptr;
   Status (*write_bench_weights)(const std::string& path) = nullptr;
   Result<int64_t> (*load_bench_weights)(const std::string& path) = nullptr;

@@ -40,7 +40,8 @@ Result<std::unique_ptr<Generator>> Generator::Open(const GeneratorOptions& optio
     generator->tokenizer_ = std::make_shared<const Tokenizer>(std::move(tokenizer));
   }
   ASSIGN_OR_RETURN(const EngineApi* api, LoadEngineApi());
-  ASSIGN_OR_RETURN(generator->runner_, api->open_model(*preset, files, options.weight_seed));
+  ASSIGN_OR_RETURN(generator->runner_, api->open_model(*preset, files, options));
+  generator->placement_ = generator->runner_->placement();
   return generator;
 }
 

@@ -26,10 +26,12 @@ class GeneratorTest : public ::testing::Test {
     ASSERT_TRUE(threads.ok()) << threads.error().message;
   }
 
-  static std::unique_ptr<Generator> Tiny(uint64_t weight_seed = 0) {
+  static std::unique_ptr<Generator> Tiny(uint64_t weight_seed = 0, const std::string& precision = "auto") {
     GeneratorOptions options;
     options.model = "tiny";
     options.weight_seed = weight_seed;
+    options.device = "cpu";
+    options.precision = precision;
     auto generator = Generator::Open(options);
     EXPECT_TRUE(generator.ok()) << generator.error().message;
     return generator.ok() ? std::move(*generator) : nullptr;
@@ -192,6 +194,66 @@ TEST(EngineGenerateCliTest, WritesAPlayableMp4AndAPng) {
                          " --prompt x --out " + (dir / "none.mp4").string() + " > /dev/null 2>&1").c_str()), 0);
   EXPECT_FALSE(fs::exists(dir / "none.mp4"));
   fs::remove_all(dir);
+}
+
+TEST_F(GeneratorTest, Bf16RunsTheSameVideoWithinBf16RoundingAndReproducibly) {
+  auto exact = Tiny(0, "float32");
+  auto bf16 = Tiny(0, "bf16");
+  ASSERT_NE(exact, nullptr);
+  ASSERT_NE(bf16, nullptr);
+  EXPECT_EQ(exact->placement(), "cpu float32");
+  EXPECT_EQ(bf16->placement(), "cpu bf16");
+  auto a = exact->Generate(Small("a lighthouse at dusk", 11), nullptr);
+  auto b = bf16->Generate(Small("a lighthouse at dusk", 11), nullptr);
+  auto again = bf16->Generate(Small("a lighthouse at dusk", 11), nullptr);
+  ASSERT_TRUE(a.ok() && b.ok() && again.ok());
+  const auto pa = AllPixels(a->clip);
+  const auto pb = AllPixels(b->clip);
+  ASSERT_EQ(pa.size(), pb.size());
+  EXPECT_EQ(pb, AllPixels(again->clip)) << "a seed reproduces a bf16 run exactly";
+  double abs_sum = 0;
+  int max_diff = 0;
+  size_t changed = 0;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    const int d = std::abs(static_cast<int>(pa[i]) - static_cast<int>(pb[i]));
+    abs_sum += d;
+    max_diff = std::max(max_diff, d);
+    changed += d > 0;
+  }
+  // bf16 keeps 8 bits of mantissa: the video moves by a few levels, not to another picture.
+  EXPECT_GT(changed, 0u) << "the bf16 run must actually compute in bf16";
+  EXPECT_LT(abs_sum / static_cast<double>(pa.size()), 3.0);
+  EXPECT_LT(max_diff, 64);
+}
+
+TEST_F(GeneratorTest, UnknownDevicesAndPrecisionsAreRefusedAndCudaNeedsACudaLibtorch) {
+  GeneratorOptions options;
+  options.device = "gpu";
+  auto bad_device = Generator::Open(options);
+  ASSERT_FALSE(bad_device.ok());
+  EXPECT_EQ(bad_device.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(bad_device.error().message.find("cpu, cuda or cuda:N"), std::string::npos);
+
+  options.device = "cpu";
+  options.precision = "fp8";
+  auto bad_precision = Generator::Open(options);
+  ASSERT_FALSE(bad_precision.ok());
+  EXPECT_EQ(bad_precision.error().code, ErrorCode::kInvalidInput);
+
+  options.precision = "auto";
+  options.device = "cuda:7";
+  auto cuda = Generator::Open(options);
+  if (cuda.ok()) {
+    EXPECT_EQ(cuda.value()->placement(), "cuda:7 bf16");
+  } else {
+    EXPECT_EQ(cuda.error().code, ErrorCode::kUnavailable) << cuda.error().message;
+    EXPECT_NE(cuda.error().message.find("cuda"), std::string::npos);
+  }
+  options.device = "auto";
+  auto automatic = Generator::Open(options);
+  ASSERT_TRUE(automatic.ok()) << automatic.error().message;
+  const std::string where = automatic.value()->placement();
+  EXPECT_TRUE(where == "cpu float32" || where == "cuda:0 bf16") << where;
 }
 
 }  // namespace

@@ -31,19 +31,23 @@ T Unwrap(Result<T> result) {
 // A case's inputs and reference outputs, read from its io file.
 class CaseIo {
  public:
-  static Result<CaseIo> Open(const fs::path& path) {
+  static Result<CaseIo> Open(const fs::path& path, at::Device device) {
     ASSIGN_OR_RETURN(auto file, SafetensorsFile::Open(path.string()));
     CaseIo io;
     io.file_ = std::move(file);
+    io.device_ = device;
     return io;
   }
+  // On the CPU, as stored (references and constants).
   at::Tensor Get(const std::string& name) const { return Unwrap(file_->Read(name)); }
+  // On the device the case runs on (inputs).
+  at::Tensor In(const std::string& name) const { return Get(name).to(device_); }
   bool Has(const std::string& name) const { return file_->Contains(name); }
   // A Python list stored as name.0, name.1, ...
   std::vector<at::Tensor> List(const std::string& name) const {
     std::vector<at::Tensor> items;
     for (int i = 0; Has(name + "." + std::to_string(i)); ++i) {
-      items.push_back(Get(name + "." + std::to_string(i)));
+      items.push_back(In(name + "." + std::to_string(i)));
     }
     return items;
   }
@@ -57,6 +61,7 @@ class CaseIo {
 
  private:
   std::shared_ptr<SafetensorsFile> file_;
+  at::Device device_ = at::kCPU;
 };
 
 Weights LoadWeights(const fs::path& dir, const nlohmann::json& files, size_t index) {
@@ -68,23 +73,23 @@ void AddList(Outputs& out, const std::string& name, const std::vector<at::Tensor
   for (size_t i = 0; i < items.size(); ++i) out[name + "." + std::to_string(i)] = items[i];
 }
 
-Outputs RunDit(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+Outputs RunDit(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement) {
   const DitConfig config = Unwrap(DitConfig::FromJson(c.at("config")));
   const Weights weights = LoadWeights(dir, c.at("weights"), 0);
-  const WanDiT model = Unwrap(WanDiT::Create(config, weights));
+  const WanDiT model = Unwrap(WanDiT::Create(config, weights, placement));
   Outputs out;
   AddList(out, "output.y",
-          model.Forward(io.List("input.x"), io.Get("input.t"), io.List("input.context"),
+          model.Forward(io.List("input.x"), io.In("input.t"), io.List("input.context"),
                         io.Get("input.seq_len").item<int64_t>()));
   return out;
 }
 
-Outputs RunT5(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+Outputs RunT5(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement) {
   const T5Config config = Unwrap(T5Config::FromJson(c.at("config")));
   const Weights weights = LoadWeights(dir, c.at("weights"), 0);
-  const T5Encoder model = Unwrap(T5Encoder::Create(config, weights));
-  const at::Tensor ids = io.Get("input.ids");
-  const at::Tensor mask = io.Get("input.mask");
+  const T5Encoder model = Unwrap(T5Encoder::Create(config, weights, placement));
+  const at::Tensor ids = io.In("input.ids");
+  const at::Tensor mask = io.In("input.mask");
   Outputs out;
   out["output.hidden"] = model.Forward(ids, mask);
   AddList(out, "output.context", model.Encode(ids, mask));
@@ -106,12 +111,12 @@ VaeConfig VaeConfigFor(const nlohmann::json& c, const CaseIo& io) {
   return vae;
 }
 
-Outputs RunVae(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+Outputs RunVae(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement) {
   const Weights weights = LoadWeights(dir, c.at("weights"), 0);
-  const WanVae vae = Unwrap(WanVae::Create(VaeConfigFor(c, io), weights));
+  const WanVae vae = Unwrap(WanVae::Create(VaeConfigFor(c, io), weights, placement.device));
   Outputs out;
-  out["output.z"] = vae.Encode(io.Get("input.video"));
-  out["output.video_unclamped"] = vae.Decode(io.Get("input.z"));
+  out["output.z"] = vae.Encode(io.In("input.video"));
+  out["output.video_unclamped"] = vae.Decode(io.In("input.z"));
   out["output.video"] = out["output.video_unclamped"].clamp(-1, 1);
   return out;
 }
@@ -147,19 +152,20 @@ Outputs RunSamplers(const nlohmann::json& c, const CaseIo& io) {
   return out;
 }
 
-Outputs RunT2vPipeline(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+Outputs RunT2vPipeline(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement) {
   const auto& config = c.at("config");
-  const T5Encoder t5 = Unwrap(
-      T5Encoder::Create(Unwrap(T5Config::FromJson(config.at("t5"))), LoadWeights(dir, c.at("weights"), 0)));
+  const T5Encoder t5 = Unwrap(T5Encoder::Create(Unwrap(T5Config::FromJson(config.at("t5"))),
+                                                LoadWeights(dir, c.at("weights"), 0), placement));
   const Weights dit_weights = LoadWeights(dir, c.at("weights"), 1);
-  const WanDiT dit = Unwrap(WanDiT::Create(Unwrap(DitConfig::FromJson(config.at("dit"))), dit_weights));
+  const WanDiT dit =
+      Unwrap(WanDiT::Create(Unwrap(DitConfig::FromJson(config.at("dit"))), dit_weights, placement));
   const Weights vae_weights = LoadWeights(dir, c.at("weights"), 2);
   nlohmann::json vae_case = {{"config", config.at("vae")}, {"component", c.value("component", "")}};
-  const WanVae vae = Unwrap(WanVae::Create(VaeConfigFor(vae_case, io), vae_weights));
+  const WanVae vae = Unwrap(WanVae::Create(VaeConfigFor(vae_case, io), vae_weights, placement.device));
 
-  const at::Tensor context = t5.Encode(io.Get("input.prompt_ids"), io.Get("input.prompt_mask"))[0];
+  const at::Tensor context = t5.Encode(io.In("input.prompt_ids"), io.In("input.prompt_mask"))[0];
   const at::Tensor context_null =
-      t5.Encode(io.Get("input.negative_ids"), io.Get("input.negative_mask"))[0];
+      t5.Encode(io.In("input.negative_ids"), io.In("input.negative_mask"))[0];
   DenoiseSettings settings;
   settings.sampler = Unwrap(ParseSamplerKind(config.value("sample_solver", "unipc")));
   settings.steps = config.at("sampling_steps").get<int>();
@@ -167,7 +173,7 @@ Outputs RunT2vPipeline(const fs::path& dir, const nlohmann::json& c, const CaseI
   settings.guide_scale = config.at("guide_scale").get<double>();
   settings.seq_len = config.at("seq_len").get<int64_t>();
   const at::Tensor latent =
-      Unwrap(Denoise({&dit}, io.Get("input.noise"), context, context_null, settings, nullptr));
+      Unwrap(Denoise({&dit}, io.In("input.noise"), context, context_null, settings, nullptr));
   Outputs out;
   out["output.context"] = context;
   out["output.context_null"] = context_null;
@@ -179,13 +185,13 @@ Outputs RunT2vPipeline(const fs::path& dir, const nlohmann::json& c, const CaseI
 }
 
 // Which component a case exercises, recognised from its config.
-Outputs RunCase(const fs::path& dir, const nlohmann::json& c, const CaseIo& io) {
+Outputs RunCase(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement) {
   const nlohmann::json config = c.value("config", nlohmann::json::object());
   if (c.contains("settings")) return RunSamplers(c, io);
-  if (config.contains("t5") && config.contains("dit")) return RunT2vPipeline(dir, c, io);
-  if (config.contains("patch_size")) return RunDit(dir, c, io);
-  if (config.contains("vocab")) return RunT5(dir, c, io);
-  if (config.contains("dim_mult")) return RunVae(dir, c, io);
+  if (config.contains("t5") && config.contains("dit")) return RunT2vPipeline(dir, c, io, placement);
+  if (config.contains("patch_size")) return RunDit(dir, c, io, placement);
+  if (config.contains("vocab")) return RunT5(dir, c, io, placement);
+  if (config.contains("dim_mult")) return RunVae(dir, c, io, placement);
   TORCH_CHECK(false, "unrecognised component: ", c.value("component", "?"));
 }
 
@@ -228,6 +234,8 @@ Result<std::vector<GoldenCheck>> CheckGoldenSet(const std::string& dir, const Go
   if (!manifest.contains("cases") || !manifest["cases"].is_array()) {
     return MakeError(ErrorCode::kInvalidInput, "manifest.json: no cases");
   }
+  // Float32 on the chosen device: the set's tolerances are float32's.
+  ASSIGN_OR_RETURN(const Placement placement, ResolvePlacement(options.device, "float32"));
   std::vector<GoldenCheck> checks;
   auto emit = [&](GoldenCheck check) {
     report(check);
@@ -241,8 +249,8 @@ Result<std::vector<GoldenCheck>> CheckGoldenSet(const std::string& dir, const Go
       continue;
     }
     try {
-      const CaseIo io = Unwrap(CaseIo::Open(root / c.at("io").get<std::string>()));
-      const Outputs ours = RunCase(root, c, io);
+      const CaseIo io = Unwrap(CaseIo::Open(root / c.at("io").get<std::string>(), placement.device));
+      const Outputs ours = RunCase(root, c, io, placement);
       // Every reference tensor that is not an input, a constant or a debug intermediate.
       for (const std::string& tensor : io.Names("")) {
         if (tensor.starts_with("input.") || tensor.starts_with("const.") ||
@@ -262,7 +270,7 @@ Result<std::vector<GoldenCheck>> CheckGoldenSet(const std::string& dir, const Go
           check.message = "shape differs";
         } else {
           check.max_abs_error =
-              (it->second.to(at::kDouble) - reference.to(at::kDouble)).abs().max().item<double>();
+              (it->second.to(at::kCPU, at::kDouble) - reference.to(at::kDouble)).abs().max().item<double>();
           check.passed = check.max_abs_error <= check.tolerance;
         }
         emit(std::move(check));

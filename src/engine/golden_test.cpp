@@ -40,6 +40,22 @@ TEST(GoldenTest, Wan21VaeMatches) { ExpectCasesPass({"wan21_vae"}); }
 TEST(GoldenTest, Wan22VaeMatchesWithPatchifyAndShortcuts) { ExpectCasesPass({"wan22_vae"}); }
 TEST(GoldenTest, Wan21TextToVideoPipelineMatches) { ExpectCasesPass({"wan21_t2v_pipeline"}); }
 
+// The GPU check of the set: on a machine whose libtorch has CUDA the cases must pass there in
+// float32 too; elsewhere asking for CUDA is a clear refusal, not a crash or a CPU run.
+TEST(GoldenTest, OnCudaTheSetPassesWhereThereIsCudaAndIsRefusedClearlyElsewhere) {
+  GoldenOptions options;
+  options.device = "cuda";
+  auto checks = CheckGoldenSet(GoldenDir(), options, [](const GoldenCheck&) {});
+  if (!at::hasCUDA()) {
+    ASSERT_FALSE(checks.ok());
+    EXPECT_EQ(checks.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(checks.error().message.find("CUDA"), std::string::npos) << checks.error().message;
+    return;
+  }
+  ASSERT_TRUE(checks.ok()) << checks.error().message;
+  for (const GoldenCheck& c : *checks) EXPECT_TRUE(c.passed) << c.case_name << " " << c.tensor << " " << c.message;
+}
+
 TEST(GoldenTest, MissingManifestIsAnError) {
   auto checks = CheckGoldenSet("/nonexistent", {}, [](const GoldenCheck&) {});
   ASSERT_FALSE(checks.ok());

@@ -4,8 +4,9 @@
 
 namespace wanserve::engine {
 
+// In the weight's dtype, as autocast runs a bf16 layer on a float32 input.
 inline at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {}) {
-  return at::linear(x, w, b);
+  return at::linear(x.scalar_type() == w.scalar_type() ? x : x.to(w.scalar_type()), w, b);
 }
 
 // RMS norm over the last dimension, computed in float32 whatever the input dtype.

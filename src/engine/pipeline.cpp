@@ -1,6 +1,8 @@
 #include "engine/pipeline.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/version.h>
 #include <c10/util/Exception.h>
 
 #include "engine/t5.h"
@@ -31,15 +33,22 @@ core::VideoClip ToClip(const at::Tensor& video, int fps) {
   return clip;
 }
 
-at::Tensor Ids(const std::vector<int64_t>& values) {
-  return at::tensor(values, at::kLong).unsqueeze(0);
+at::Tensor Ids(const std::vector<int64_t>& values, at::Device device) {
+  return at::tensor(values, at::kLong).unsqueeze(0).to(device);
+}
+
+std::string PlacementName(const Placement& p) {
+  return p.device.str() + (p.compute == at::kBFloat16 ? " bf16" : " float32");
 }
 
 class WanRunner final : public ModelRunner {
  public:
-  WanRunner(const Preset& preset, T5Encoder t5, std::vector<WanDiT> dits, DitConfig dit_config, WanVae vae)
-      : preset_(preset), t5_(std::move(t5)), dits_(std::move(dits)), dit_config_(std::move(dit_config)),
-        vae_(std::move(vae)) {}
+  WanRunner(const Preset& preset, Placement placement, T5Encoder t5, std::vector<WanDiT> dits, DitConfig dit_config,
+            WanVae vae)
+      : preset_(preset), placement_(placement), t5_(std::move(t5)), dits_(std::move(dits)),
+        dit_config_(std::move(dit_config)), vae_(std::move(vae)) {}
+
+  std::string placement() const override { return PlacementName(placement_); }
 
   Result<core::VideoClip> Run(const ModelRequest& r, const StepFn& on_step) override {
     try {
@@ -48,11 +57,14 @@ class WanRunner final : public ModelRunner {
       const int64_t z_dim = dit_config_.in_dim;
       const std::vector<int64_t> shape{z_dim, (r.frames - 1) / 4 + 1, r.height / preset_.vae_stride,
                                        r.width / preset_.vae_stride};
+      // Drawn on the CPU whatever the device, so a seed makes the same video on every machine
+      // (the official code draws on the device's own generator, whose streams differ).
       auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(r.seed));
-      at::Tensor noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat));
+      const at::Device device = placement_.device;
+      at::Tensor noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat)).to(device);
 
-      const at::Tensor context = t5_.Encode(Ids(r.prompt_ids), Ids(r.prompt_mask))[0];
-      const at::Tensor context_null = t5_.Encode(Ids(r.negative_ids), Ids(r.negative_mask))[0];
+      const at::Tensor context = t5_.Encode(Ids(r.prompt_ids, device), Ids(r.prompt_mask, device))[0];
+      const at::Tensor context_null = t5_.Encode(Ids(r.negative_ids, device), Ids(r.negative_mask, device))[0];
       DenoiseSettings settings;
       settings.sampler = kind;
       settings.steps = r.steps;
@@ -67,7 +79,7 @@ class WanRunner final : public ModelRunner {
       ASSIGN_OR_RETURN(const at::Tensor latent,
                        Denoise(experts, noise, context, context_null, settings,
                                [&](int done) { return !on_step || on_step(done, total); }));
-      const at::Tensor video = vae_.Decode(latent);
+      const at::Tensor video = vae_.Decode(latent).to(at::kCPU);
       if (on_step && !on_step(total, total)) return MakeError(ErrorCode::kCanceled, "canceled");
       return ToClip(video, preset_.fps);
     } catch (const c10::Error& e) {
@@ -77,15 +89,18 @@ class WanRunner final : public ModelRunner {
 
  private:
   const Preset& preset_;
+  Placement placement_;
   T5Encoder t5_;
   std::vector<WanDiT> dits_;
   DitConfig dit_config_;
   WanVae vae_;
 };
 
+// Tensors stay as stored (views of the files) until each model converts them to its placement,
+// so a bf16 checkpoint is never widened whole, nor a float32 one narrowed whole.
 Result<Weights> LoadOrRandom(const std::string& path, const Weights& random) {
   if (path.empty()) return random;
-  return Weights::Load(path);
+  return Weights::Load(path, kStoredDtype);
 }
 
 }  // namespace
@@ -106,7 +121,7 @@ Result<at::Tensor> Denoise(const std::vector<const WanDiT*>& experts, at::Tensor
     const bool high = experts.size() == 2 && static_cast<double>(t) >= boundary;
     const WanDiT& dit = experts.size() == 2 && !high ? *experts[1] : *experts[0];
     const float guide = static_cast<float>(high ? s.guide_scale_high : s.guide_scale);
-    const at::Tensor timestep = at::full({1}, static_cast<float>(t));
+    const at::Tensor timestep = at::full({1}, static_cast<float>(t), latent.options().dtype(at::kFloat));
     const at::Tensor cond = dit.Forward({latent}, timestep, {context}, s.seq_len)[0];
     const at::Tensor uncond = dit.Forward({latent}, timestep, {context_null}, s.seq_len)[0];
     const at::Tensor v = uncond + guide * (cond - uncond);
@@ -116,28 +131,69 @@ Result<at::Tensor> Denoise(const std::vector<const WanDiT*>& experts, at::Tensor
   return latent;
 }
 
+Result<Placement> ResolvePlacement(const std::string& device, const std::string& precision) {
+  Placement p;
+  if (device == "auto") {
+    if (at::hasCUDA()) p.device = at::Device(at::kCUDA, 0);
+  } else {
+    try {
+      p.device = at::Device(device);
+    } catch (const c10::Error&) {
+      return MakeError(ErrorCode::kInvalidInput, "device " + device + ": must be auto, cpu, cuda or cuda:N", "device");
+    }
+    if (!p.device.is_cpu() && !p.device.is_cuda()) {
+      return MakeError(ErrorCode::kInvalidInput, "device " + device + ": must be auto, cpu, cuda or cuda:N", "device");
+    }
+    if (p.device.is_cuda()) {
+      const int count = at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;
+      if (count == 0) {
+        return MakeError(ErrorCode::kUnavailable,
+                         "device " + device + ": the engine's libtorch " + TORCH_VERSION +
+                             " has no CUDA or sees no CUDA device (build against a CUDA libtorch, see docs/engine.md)");
+      }
+      if (p.device.has_index() && p.device.index() >= count) {
+        return MakeError(ErrorCode::kUnavailable,
+                         "device " + device + ": only " + std::to_string(count) + " CUDA device(s) visible");
+      }
+      if (!p.device.has_index()) p.device = at::Device(at::kCUDA, 0);
+    }
+  }
+  if (precision == "auto") {
+    p.compute = p.device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  } else if (precision == "float32") {
+    p.compute = at::kFloat;
+  } else if (precision == "bf16") {
+    p.compute = at::kBFloat16;
+  } else {
+    return MakeError(ErrorCode::kInvalidInput, "precision " + precision + ": must be auto, float32 or bf16",
+                     "precision");
+  }
+  return p;
+}
+
 Result<std::shared_ptr<ModelRunner>> OpenModel(const Preset& preset, const PresetFiles& files,
-                                               uint64_t weight_seed) {
+                                               const GeneratorOptions& options) {
   try {
-    const Weights random = Weights::Random(weight_seed);
+    ASSIGN_OR_RETURN(const Placement placement, ResolvePlacement(options.device, options.precision));
+    const Weights random = Weights::Random(options.weight_seed);
     ASSIGN_OR_RETURN(const T5Config t5_config, T5Config::FromJson(preset.t5));
     ASSIGN_OR_RETURN(const Weights t5_weights, LoadOrRandom(files.t5, random));
-    ASSIGN_OR_RETURN(T5Encoder t5, T5Encoder::Create(t5_config, t5_weights));
+    ASSIGN_OR_RETURN(T5Encoder t5, T5Encoder::Create(t5_config, t5_weights, placement));
 
     ASSIGN_OR_RETURN(const DitConfig dit_config, DitConfig::FromJson(preset.dit));
     std::vector<WanDiT> dits;
     const std::vector<std::string> dit_files = preset.random_weights ? std::vector<std::string>{""} : files.dits;
     for (const auto& file : dit_files) {
       ASSIGN_OR_RETURN(const Weights weights, LoadOrRandom(file, random));
-      ASSIGN_OR_RETURN(WanDiT dit, WanDiT::Create(dit_config, weights));
+      ASSIGN_OR_RETURN(WanDiT dit, WanDiT::Create(dit_config, weights, placement));
       dits.push_back(std::move(dit));
     }
 
     ASSIGN_OR_RETURN(const VaeConfig vae_config, VaeConfig::FromJson(preset.vae, preset.wan22_vae));
     ASSIGN_OR_RETURN(const Weights vae_weights, LoadOrRandom(files.vae, random));
-    ASSIGN_OR_RETURN(WanVae vae, WanVae::Create(vae_config, vae_weights));
-    return std::shared_ptr<ModelRunner>(
-        std::make_shared<WanRunner>(preset, std::move(t5), std::move(dits), dit_config, std::move(vae)));
+    ASSIGN_OR_RETURN(WanVae vae, WanVae::Create(vae_config, vae_weights, placement.device));
+    return std::shared_ptr<ModelRunner>(std::make_shared<WanRunner>(preset, placement, std::move(t5), std::move(dits),
+                                                                    dit_config, std::move(vae)));
   } catch (const c10::Error& e) {
     return MakeError(ErrorCode::kInternal, std::string("engine: ") + e.what_without_backtrace());
   }

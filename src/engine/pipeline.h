@@ -7,11 +7,13 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/dit.h"
 #include "engine/engine_api.h"
 #include "engine/sampler.h"
+#include "engine/weights.h"
 
 namespace wanserve::engine {
 
@@ -35,8 +37,12 @@ Result<at::Tensor> Denoise(const std::vector<const WanDiT*>& experts, at::Tensor
 // The padded token count text2video.py computes for a latent [C, F, H, W].
 int64_t SequenceLength(const DitConfig& config, at::IntArrayRef latent_shape);
 
-// Loads the preset's models (random weights from `weight_seed` for tiny).
+// The device and compute dtype GeneratorOptions::device and ::precision name.
+Result<Placement> ResolvePlacement(const std::string& device, const std::string& precision);
+
+// Loads the preset's models onto the placement the options name (random weights from
+// options.weight_seed for tiny).
 Result<std::shared_ptr<ModelRunner>> OpenModel(const Preset& preset, const PresetFiles& files,
-                                               uint64_t weight_seed);
+                                               const GeneratorOptions& options);
 
 }  // namespace wanserve::engine

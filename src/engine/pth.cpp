@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "engine/mapped_file.h"
+#include "engine/weights.h"
 
 namespace wanserve::engine {
 namespace {
@@ -74,7 +75,7 @@ Result<std::map<std::string, at::Tensor>> ReadTorchCheckpoint(const std::string&
     }
     const bool aligned = reinterpret_cast<uintptr_t>(tensor.data_ptr()) % tensor.element_size() == 0;
     if (!aligned) tensor = tensor.clone();
-    if (at::isFloatingType(tensor.scalar_type()) && tensor.scalar_type() != float_dtype) {
+    if (at::isFloatingType(tensor.scalar_type()) && float_dtype != kStoredDtype && tensor.scalar_type() != float_dtype) {
       tensor = tensor.to(float_dtype);
     }
   }

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/weights.h"
+
 namespace wanserve::engine {
 namespace {
 
@@ -111,7 +113,7 @@ Result<at::Tensor> SafetensorsFile::Read(const std::string& name,
     tensor = at::empty(entry.shape, at::TensorOptions().dtype(info->type));
     std::memcpy(tensor.data_ptr(), begin, entry.end - entry.begin);
   }
-  if (at::isFloatingType(info->type) && info->type != float_dtype) {
+  if (at::isFloatingType(info->type) && float_dtype != kStoredDtype && info->type != float_dtype) {
     return tensor.to(float_dtype);
   }
   return tensor;

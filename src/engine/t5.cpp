@@ -18,8 +18,8 @@ at::Tensor T5Norm(const at::Tensor& x, const at::Tensor& weight) {
 
 // Bucket of each relative position (key - query), bidirectional: half the buckets for each
 // sign, exact below num_buckets/4, logarithmic up to max distance, then clamped.
-at::Tensor RelativeBuckets(int64_t length, int64_t num_buckets) {
-  const at::Tensor pos = at::arange(length, at::kLong);
+at::Tensor RelativeBuckets(int64_t length, int64_t num_buckets, at::Device device) {
+  const at::Tensor pos = at::arange(length, at::TensorOptions().dtype(at::kLong).device(device));
   at::Tensor rel = pos.unsqueeze(0) - pos.unsqueeze(1);
   const int64_t half = num_buckets / 2;
   at::Tensor buckets = (rel > 0).to(at::kLong) * half;
@@ -53,43 +53,45 @@ Result<T5Config> T5Config::FromJson(const nlohmann::json& json) {
   return c;
 }
 
-Result<T5Encoder> T5Encoder::Create(const T5Config& config, const Weights& weights) {
+Result<T5Encoder> T5Encoder::Create(const T5Config& config, const Weights& weights, Placement placement) {
   T5Encoder model;
   model.config_ = config;
-  WeightReader w(weights);
+  // Every weight in the compute dtype: the official encoder runs wholly in bf16 on GPU (its
+  // norms and softmax widen to float32 inside).
+  WeightReader w(weights, placement);
   const int64_t d = config.dim;
   const int64_t a = config.dim_attn;
   const int64_t f = config.dim_ffn;
-  model.token_embedding_ = w("token_embedding.weight", {config.vocab, d});
+  model.token_embedding_ = w.Compute("token_embedding.weight", {config.vocab, d});
   if (config.shared_pos) {
     model.shared_pos_embedding_ =
-        w("pos_embedding.embedding.weight", {config.num_buckets, config.num_heads});
+        w.Compute("pos_embedding.embedding.weight", {config.num_buckets, config.num_heads});
   }
   for (int64_t i = 0; i < config.num_layers; ++i) {
     WeightReader b = w.Scope("blocks." + std::to_string(i));
     Block block;
-    block.norm1 = b("norm1.weight", {d});
-    block.q = b("attn.q.weight", {a, d});
-    block.k = b("attn.k.weight", {a, d});
-    block.v = b("attn.v.weight", {a, d});
-    block.o = b("attn.o.weight", {d, a});
-    block.norm2 = b("norm2.weight", {d});
-    block.gate = b("ffn.gate.0.weight", {f, d});
-    block.fc1 = b("ffn.fc1.weight", {f, d});
-    block.fc2 = b("ffn.fc2.weight", {d, f});
+    block.norm1 = b.Compute("norm1.weight", {d});
+    block.q = b.Compute("attn.q.weight", {a, d});
+    block.k = b.Compute("attn.k.weight", {a, d});
+    block.v = b.Compute("attn.v.weight", {a, d});
+    block.o = b.Compute("attn.o.weight", {d, a});
+    block.norm2 = b.Compute("norm2.weight", {d});
+    block.gate = b.Compute("ffn.gate.0.weight", {f, d});
+    block.fc1 = b.Compute("ffn.fc1.weight", {f, d});
+    block.fc2 = b.Compute("ffn.fc2.weight", {d, f});
     if (!config.shared_pos) {
       block.pos_embedding =
-          b("pos_embedding.embedding.weight", {config.num_buckets, config.num_heads});
+          b.Compute("pos_embedding.embedding.weight", {config.num_buckets, config.num_heads});
     }
     model.blocks_.push_back(std::move(block));
   }
-  model.norm_ = w("norm.weight", {d});
+  model.norm_ = w.Compute("norm.weight", {d});
   RETURN_IF_ERROR(w.status());
   return model;
 }
 
 at::Tensor T5Encoder::PositionBias(const at::Tensor& embedding, int64_t length) const {
-  const at::Tensor buckets = RelativeBuckets(length, config_.num_buckets);
+  const at::Tensor buckets = RelativeBuckets(length, config_.num_buckets, embedding.device());
   // [L, L, heads] → [1, heads, L, L]
   return at::embedding(embedding, buckets).permute({2, 0, 1}).unsqueeze(0);
 }
@@ -100,9 +102,11 @@ at::Tensor T5Encoder::Forward(const at::Tensor& ids, const at::Tensor& mask) con
   const int64_t heads = config_.num_heads;
   const int64_t head_dim = config_.dim_attn / heads;
   at::Tensor x = at::embedding(token_embedding_, ids);
-  // Masked keys get the float minimum in place of their bias, as the reference does.
+  // Masked keys get the dtype's minimum in place of their bias, as the reference does.
   const at::Tensor key_masked = (mask == 0).view({batch, 1, 1, length});
-  const float lowest = std::numeric_limits<float>::lowest();
+  const double lowest = x.scalar_type() == at::kBFloat16
+                            ? static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest())
+                            : static_cast<double>(std::numeric_limits<float>::lowest());
   at::Tensor shared_bias;
   if (config_.shared_pos) shared_bias = PositionBias(shared_pos_embedding_, length);
   for (const Block& block : blocks_) {

@@ -27,7 +27,7 @@ struct T5Config {
 
 class T5Encoder {
  public:
-  static Result<T5Encoder> Create(const T5Config& config, const Weights& weights);
+  static Result<T5Encoder> Create(const T5Config& config, const Weights& weights, Placement placement = {});
 
   // ids, mask: int64 [B, L]; mask is 1 on real tokens. Returns the hidden states [B, L, dim]
   // of every position, padding included.

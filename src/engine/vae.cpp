@@ -505,14 +505,15 @@ Result<VaeConfig> VaeConfig::FromJson(const nlohmann::json& json, bool wan22) {
   return c;
 }
 
-Result<WanVae> WanVae::Create(const VaeConfig& config, const Weights& weights) {
+Result<WanVae> WanVae::Create(const VaeConfig& config, const Weights& weights, at::Device device) {
   if (static_cast<int64_t>(config.mean.size()) != config.z_dim ||
       static_cast<int64_t>(config.std.size()) != config.z_dim) {
     return MakeError(ErrorCode::kInvalidInput, "VAE config: one mean and std per latent channel");
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  WeightReader w(weights);
+  // Float32 on any device, as the official pipelines run the VAE.
+  WeightReader w(weights, {device, at::kFloat});
   impl->encoder = config.wan22 ? ReadEncoder22(w.Scope("encoder"), config)
                                : ReadEncoder21(w.Scope("encoder"), config);
   impl->decoder = config.wan22 ? ReadDecoder22(w.Scope("decoder"), config)
@@ -523,8 +524,8 @@ Result<WanVae> WanVae::Create(const VaeConfig& config, const Weights& weights) {
   impl->conv2_w = w("conv2.weight", {z, z, 1, 1, 1});
   impl->conv2_b = w("conv2.bias", {z});
   RETURN_IF_ERROR(w.status());
-  impl->mean = ChannelVector(config.mean);
-  impl->std = ChannelVector(config.std);
+  impl->mean = ChannelVector(config.mean).to(device);
+  impl->std = ChannelVector(config.std).to(device);
   impl->inv_std = 1.0f / impl->std;
   return WanVae(std::move(impl));
 }

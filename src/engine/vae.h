@@ -33,7 +33,7 @@ struct VaeConfig {
 
 class WanVae {
  public:
-  static Result<WanVae> Create(const VaeConfig& config, const Weights& weights);
+  static Result<WanVae> Create(const VaeConfig& config, const Weights& weights, at::Device device = at::kCPU);
   ~WanVae();
   WanVae(WanVae&&) noexcept;
   WanVae& operator=(WanVae&&) noexcept;

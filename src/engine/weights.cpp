@@ -152,13 +152,22 @@ size_t Weights::bytes() const {
 }
 
 WeightReader WeightReader::Scope(const std::string& name) const {
-  WeightReader child(weights_, prefix_ + name + ".");
+  WeightReader child(weights_, placement_, prefix_ + name + ".");
   child.first_error_ = first_error_;
   child.failed_ = failed_;
   return child;
 }
 
 at::Tensor WeightReader::operator()(const std::string& name, std::vector<int64_t> shape) {
+  // Without a change of device or dtype this is the loaded tensor itself (a view of the file).
+  return Read(name, std::move(shape)).to(placement_.device, at::kFloat);
+}
+
+at::Tensor WeightReader::Compute(const std::string& name, std::vector<int64_t> shape) {
+  return Read(name, std::move(shape)).to(placement_.device, placement_.compute);
+}
+
+at::Tensor WeightReader::Read(const std::string& name, std::vector<int64_t> shape) {
   const std::string full = prefix_ + name;
   auto it = weights_.tensors().find(full);
   if (it == weights_.tensors().end() && weights_.random_seed_) {

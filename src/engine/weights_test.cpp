@@ -180,5 +180,27 @@ TEST_F(WeightsTest, TruncatedOrForeignTorchCheckpointIsAClearError) {
   EXPECT_NE(odd.error().message.find("odd.pth"), std::string::npos) << odd.error().message;
 }
 
+TEST_F(WeightsTest, StoredDtypeIsKeptAndEachModelTensorTakesItsPlacement) {
+  const at::Tensor a = at::randn({4, 8});
+  ASSERT_TRUE(WriteSafetensors(Path("s.safetensors"), {{"m.w", a.to(at::kBFloat16)}, {"m.n", a[0]}}).ok());
+  auto stored = Weights::Load(Path("s.safetensors"), kStoredDtype);
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_EQ(stored->tensors().at("m.w").scalar_type(), at::kBFloat16) << "not widened at load";
+  EXPECT_EQ(stored->tensors().at("m.n").scalar_type(), at::kFloat);
+
+  WeightReader bf16(*stored, {at::kCPU, at::kBFloat16});
+  const at::Tensor w = bf16.Scope("m").Compute("w", {4, 8});
+  const at::Tensor n = bf16.Scope("m")("n", {8});
+  ASSERT_TRUE(bf16.status().ok());
+  EXPECT_EQ(w.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(w.data_ptr(), stored->tensors().at("m.w").data_ptr()) << "already in place: a view of the file";
+  EXPECT_EQ(n.scalar_type(), at::kFloat);
+
+  WeightReader exact(*stored);
+  const at::Tensor widened = exact.Scope("m").Compute("w", {4, 8});
+  EXPECT_EQ(widened.scalar_type(), at::kFloat);
+  EXPECT_TRUE(at::equal(widened, a.to(at::kBFloat16).to(at::kFloat)));
+}
+
 }  // namespace
 }  // namespace wanserve::engine

@@ -84,6 +84,8 @@ struct LocalEngineOptions {
   std::string model = "tiny";  // Default: tiny (random weights, for trying the server out)
   std::string weights_dir;     // Default: none; the official release's folder for real models
   int threads = 0;             // Default: 0 = every core
+  std::string device = "auto";     // Default: auto, the first CUDA device if the engine has one, else cpu
+  std::string precision = "auto";  // Default: auto, bf16 on CUDA and float32 on the CPU
   // Largest frame the engine renders before scaling to the requested size. Default: 0 = the
   // model's own default size (832x480 for Wan2.1 1.3B, 128x128 for tiny).
   int64_t max_render_pixels = 0;

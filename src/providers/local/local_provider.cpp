@@ -2,6 +2,7 @@
 // is loaded on first use and runs one task at a time (a model fills the device it runs on).
 // Outputs are rendered at the model's size class and scaled to the size the request asked for.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <cmath>
 #include <mutex>
@@ -100,11 +101,14 @@ class LocalProvider final : public Provider {
     options.model = options_.model;
     options.weights_dir = options_.weights_dir;
     options.weight_seed = options_.weight_seed;
+    options.device = options_.device;
+    options.precision = options_.precision;
     auto generator = engine::Generator::Open(options);
     if (!generator.ok()) {
       return MakeError(ErrorCode::kUnavailable, "local engine: " + generator.error().message);
     }
     generator_ = std::move(*generator);
+    spdlog::info("local engine: {} loaded on {}", options.model, generator_->placement());
     return Status::Ok();
   }
 
