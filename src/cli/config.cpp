@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "engine/engine.h"
 #include "engine/presets.h"
 
 namespace wanserve::cli {
@@ -270,6 +271,9 @@ void FinishConfig(CLI::App& cmd, Config& config) {
     std::string known;
     for (const auto& name : engine::PresetNames()) known += (known.empty() ? "" : ", ") + name;
     throw std::runtime_error("providers.local.model: unknown model " + config.local.model + " (known: " + known + ")");
+  }
+  if (auto names = engine::CheckPlacementNames(config.local.device, config.local.precision); !names.ok()) {
+    throw std::runtime_error("providers.local." + names.error().message);
   }
   if (config.routing.empty()) {
     auto& order = config.routing["*"];

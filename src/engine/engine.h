@@ -79,6 +79,11 @@ struct GeneratedVideo {
   int64_t seed = 0;      // the seed used
 };
 
+// Whether `device` and `precision` are names the engine knows (see GeneratorOptions), so a
+// configuration can be refused at start-up; whether such a device exists is known only once
+// the engine loads. kInvalidInput naming the field otherwise.
+Status CheckPlacementNames(const std::string& device, const std::string& precision);
+
 class ModelRunner;
 class Tokenizer;
 struct Preset;

@@ -16,6 +16,18 @@ Error FieldError(const std::string& field, const std::string& message) {
 
 }  // namespace
 
+Status CheckPlacementNames(const std::string& device, const std::string& precision) {
+  const bool cuda_index = device.starts_with("cuda:") && device.size() > 5 &&
+                          device.find_first_not_of("0123456789", 5) == std::string::npos;
+  if (device != "auto" && device != "cpu" && device != "cuda" && !cuda_index) {
+    return FieldError("device", device + " is not auto, cpu, cuda or cuda:N");
+  }
+  if (precision != "auto" && precision != "float32" && precision != "bf16") {
+    return FieldError("precision", precision + " is not auto, float32 or bf16");
+  }
+  return Status::Ok();
+}
+
 Generator::~Generator() = default;
 
 int Generator::size_multiple() const {
@@ -30,6 +42,7 @@ Result<std::unique_ptr<Generator>> Generator::Open(const GeneratorOptions& optio
     return MakeError(ErrorCode::kUnsupportedModel,
                      "unknown local model " + options.model + " (known: " + known + ")");
   }
+  RETURN_IF_ERROR(CheckPlacementNames(options.device, options.precision));
   ASSIGN_OR_RETURN(const PresetFiles files, LocatePresetFiles(*preset, options.weights_dir));
   std::unique_ptr<Generator> generator(new Generator());
   generator->preset_ = preset;

@@ -190,6 +190,11 @@ TEST_F(RobustnessE2E, UnknownConfigKeyIsAStartupError) {
   std::ofstream(cfg, std::ios::trunc) << "[pricing.per_image]\n\"wan2.7-image\" = -1\n";
   r = testing::RunCommand({testing::WanserveBinary(), "serve", "--config", cfg.string(), "--data", data_dir_});
   EXPECT_EQ(r.exit_code, 2);
+  // A device the engine cannot name is refused at start-up, not at the first local task.
+  std::ofstream(cfg, std::ios::trunc) << "[providers.local]\nmodel = \"tiny\"\ndevice = \"gpu0\"\n";
+  r = testing::RunCommand({testing::WanserveBinary(), "serve", "--config", cfg.string(), "--data", data_dir_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("providers.local.device: gpu0 is not auto, cpu, cuda or cuda:N"), std::string::npos) << r.err;
 }
 
 TEST_F(RobustnessE2E, ConfigFileAndMetrics) {
