@@ -16,18 +16,6 @@ Error FieldError(const std::string& field, const std::string& message) {
 
 }  // namespace
 
-Status CheckPlacementNames(const std::string& device, const std::string& precision) {
-  const bool cuda_index = device.starts_with("cuda:") && device.size() > 5 &&
-                          device.find_first_not_of("0123456789", 5) == std::string::npos;
-  if (device != "auto" && device != "cpu" && device != "cuda" && !cuda_index) {
-    return FieldError("device", device + " is not auto, cpu, cuda or cuda:N");
-  }
-  if (precision != "auto" && precision != "float32" && precision != "bf16") {
-    return FieldError("precision", precision + " is not auto, float32 or bf16");
-  }
-  return Status::Ok();
-}
-
 Generator::~Generator() = default;
 
 int Generator::size_multiple() const {

@@ -132,42 +132,28 @@ Result<at::Tensor> Denoise(const std::vector<const WanDiT*>& experts, at::Tensor
 }
 
 Result<Placement> ResolvePlacement(const std::string& device, const std::string& precision) {
+  RETURN_IF_ERROR(CheckPlacementNames(device, precision));
   Placement p;
   if (device == "auto") {
     if (at::hasCUDA()) p.device = at::Device(at::kCUDA, 0);
   } else {
-    try {
-      p.device = at::Device(device);
-    } catch (const c10::Error&) {
-      return MakeError(ErrorCode::kInvalidInput, "device " + device + ": must be auto, cpu, cuda or cuda:N", "device");
-    }
-    if (!p.device.is_cpu() && !p.device.is_cuda()) {
-      return MakeError(ErrorCode::kInvalidInput, "device " + device + ": must be auto, cpu, cuda or cuda:N", "device");
-    }
-    if (p.device.is_cuda()) {
-      const int count = at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;
-      if (count == 0) {
-        return MakeError(ErrorCode::kUnavailable,
-                         "device " + device + ": the engine's libtorch " + TORCH_VERSION +
-                             " has no CUDA or sees no CUDA device (build against a CUDA libtorch, see docs/engine.md)");
-      }
-      if (p.device.has_index() && p.device.index() >= count) {
-        return MakeError(ErrorCode::kUnavailable,
-                         "device " + device + ": only " + std::to_string(count) + " CUDA device(s) visible");
-      }
-      if (!p.device.has_index()) p.device = at::Device(at::kCUDA, 0);
-    }
+    p.device = at::Device(device);
   }
-  if (precision == "auto") {
-    p.compute = p.device.is_cuda() ? at::kBFloat16 : at::kFloat;
-  } else if (precision == "float32") {
-    p.compute = at::kFloat;
-  } else if (precision == "bf16") {
-    p.compute = at::kBFloat16;
-  } else {
-    return MakeError(ErrorCode::kInvalidInput, "precision " + precision + ": must be auto, float32 or bf16",
-                     "precision");
+  if (p.device.is_cuda()) {
+    const int count = at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;
+    if (count == 0) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "device " + device + ": the engine's libtorch " + TORCH_VERSION +
+                           " has no CUDA or sees no CUDA device (build against a CUDA libtorch, see docs/engine.md)");
+    }
+    if (p.device.has_index() && p.device.index() >= count) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "device " + device + ": only " + std::to_string(count) + " CUDA device(s) visible");
+    }
+    if (!p.device.has_index()) p.device = at::Device(at::kCUDA, 0);
   }
+  const bool bf16 = precision == "bf16" || (precision == "auto" && p.device.is_cuda());
+  p.compute = bf16 ? at::kBFloat16 : at::kFloat;
   return p;
 }
 
