@@ -5,6 +5,7 @@
 #include <torch/version.h>
 #include <c10/util/Exception.h>
 
+#include "engine/cpu_allocator.h"
 #include "engine/t5.h"
 #include "engine/vae.h"
 #include "engine/weights.h"
@@ -51,6 +52,10 @@ class WanRunner final : public ModelRunner {
   std::string placement() const override { return PlacementName(placement_); }
 
   Result<core::VideoClip> Run(const ModelRequest& r, const StepFn& on_step) override {
+    // The cache serves one generation's repeated shapes; between tasks it holds nothing.
+    struct ReleaseAfter {
+      ~ReleaseAfter() { CachingCpuAllocator::Installed().Release(); }
+    } release_after;
     try {
       at::NoGradGuard no_grad;
       ASSIGN_OR_RETURN(const SamplerKind kind, ParseSamplerKind(r.sampler));

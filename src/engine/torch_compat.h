@@ -7,3 +7,10 @@
 #else
 #define WANSERVE_TORCH_HAS_SDPA 0
 #endif
+
+// libtorch 2.3 made c10::Allocator::allocate non-const.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define WANSERVE_ALLOCATOR_CONST
+#else
+#define WANSERVE_ALLOCATOR_CONST const
+#endif
