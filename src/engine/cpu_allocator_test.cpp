@@ -93,6 +93,22 @@ TEST(CachingCpuAllocatorTest, TheRawInterfaceWorksForSmallAndLargeBlocks) {
   EXPECT_EQ(allocator.stats().cached_bytes, 2 * kMiB);
 }
 
+TEST(CachingCpuAllocatorTest, UseAfterFreeOfACachedBlockIsStillReportedUnderAddressSanitizer) {
+#if defined(__SANITIZE_ADDRESS__)
+  CachingCpuAllocator allocator(64 * kMiB);
+  EXPECT_DEATH(
+      {
+        c10::DataPtr block = allocator.allocate(2 * kMiB);
+        volatile char* data = static_cast<char*>(block.get());
+        block.clear();
+        data[100] = 1;
+      },
+      "use-after-poison");
+#else
+  GTEST_SKIP() << "only sanitizer builds can see poisoned memory";
+#endif
+}
+
 TEST(CachingCpuAllocatorTest, InstalledItServesLibtorchAndResultsAreUnchanged) {
   at::NoGradGuard no_grad;
   const at::Tensor input = at::randn({1, 8, 4, 64, 64});
