@@ -47,8 +47,7 @@ Result<store::Account> CreateAccount(store::AccountStore& accounts, const NewAcc
   a.name = spec.name;
   a.max_concurrent = spec.max_concurrent;
   a.webhook_url = spec.webhook_url;
-  RETURN_IF_ERROR(accounts.InsertAccount(a, now_ms));
-  if (grant.subscription > 0 || grant.permanent > 0) RETURN_IF_ERROR(accounts.GrantCredits(a.id, grant, now_ms));
+  RETURN_IF_ERROR(accounts.InsertAccount(a, grant, now_ms));
   return accounts.GetAccount(a.id);
 }
 

@@ -158,8 +158,9 @@ struct CreditUse {
 class AccountStore {
  public:
   virtual ~AccountStore() = default;
-  // kConflict when the name is taken.
-  virtual Status InsertAccount(const Account& account, int64_t now_ms) = 0;
+  // The account and its initial credits (nothing when the grant adds none) in one transaction,
+  // so a crash never leaves an account without them. kConflict when the name is taken.
+  virtual Status InsertAccount(const Account& account, const Grant& initial, int64_t now_ms) = 0;
   virtual Result<Account> GetAccount(const std::string& id) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
   // Default callback endpoint for the account's tasks that name none; empty turns it off.

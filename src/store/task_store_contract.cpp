@@ -354,7 +354,7 @@ TEST_P(LedgerContract, KeySubmitsPerMinuteIsATokenBucket) {
 }
 
 TEST_P(LedgerContract, AccountConcurrencyAndKeyCreditCap) {
-  ASSERT_TRUE(store_->InsertAccount({"acct_c", "c", 0, false, 0, 0, 0, 2, "", ""}, 1).ok());
+  ASSERT_TRUE(store_->InsertAccount({"acct_c", "c", 0, false, 0, 0, 0, 2, "", ""}, {}, 1).ok());
   ASSERT_TRUE(store_->GrantCredits("acct_c", {0, 0, 1000, "x"}, 1).ok());
   ASSERT_TRUE(store_->InsertKey({"key_c", "acct_c", "c", "hc", "p", 1, 0, 0, 25, false}).ok());
   auto submit = [&](const std::string& id, int64_t amount) {
@@ -409,10 +409,34 @@ TEST_P(LedgerContract, LoweringAHoldReturnsPermanentCreditsFirstAndSettlesTheRes
   EXPECT_EQ(store_->Get("edit2")->usage.total, 0);
 }
 
+TEST_P(LedgerContract, AnAccountComesWithItsInitialCreditsOrNotAtAll) {
+  ASSERT_TRUE(store_->InsertAccount({"acct_i", "initial", 0, false, 0, 0, 0, 0, "", ""},
+                                    {30, 10'000, 70, "initial credits"}, 1).ok());
+  auto made = store_->GetAccount("acct_i");
+  ASSERT_TRUE(made.ok());
+  EXPECT_EQ(made->subscription_balance, 30);
+  EXPECT_EQ(made->subscription_expires_ms, 10'000);
+  EXPECT_EQ(made->permanent_balance, 70);
+  auto problems = store_->CheckLedger();
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty()) << "the grant is in the ledger beside the balances";
+
+  // A grant the store refuses takes the account with it.
+  EXPECT_FALSE(store_->InsertAccount({"acct_j", "refused", 0, false, 0, 0, 0, 0, "", ""},
+                                     {0, 0, -5, "initial credits"}, 1).ok());
+  EXPECT_EQ(store_->GetAccount("acct_j").error().code, ErrorCode::kNotFound);
+  // And a name already taken leaves no stray ledger entry behind.
+  EXPECT_EQ(store_->InsertAccount({"acct_k", "initial", 0, false, 0, 0, 0, 0, "", ""},
+                                  {0, 0, 5, "initial credits"}, 1).error().code, ErrorCode::kConflict);
+  problems = store_->CheckLedger();
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty());
+}
+
 TEST_P(LedgerContract, GrantsNeedAnAccountAndPositiveAmounts) {
   EXPECT_EQ(store_->GrantCredits("nope", {0, 0, 5, "x"}, 1).error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(store_->GrantCredits("acct_a", {0, 0, -5, "x"}, 1).ok());
-  EXPECT_EQ(store_->InsertAccount({"acct_b", "a", 0, false, 0, 0, 0, 0, "", ""}, 1).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->InsertAccount({"acct_b", "a", 0, false, 0, 0, 0, 0, "", ""}, {}, 1).error().code, ErrorCode::kConflict);
   auto def = store_->GetAccount(kDefaultAccountId);
   ASSERT_TRUE(def.ok());
   EXPECT_TRUE(def->unlimited);
@@ -509,8 +533,8 @@ TEST_P(TaskStoreContract, GivingUpFailsTheDeliveryAndResendStartsANewOne) {
 }
 
 TEST_P(TaskStoreContract, AccountWebhookIsTheDefaultEndpointAndEachAccountHasASecret) {
-  ASSERT_TRUE(store_->InsertAccount({"acct_h", "hooked", 0, true, 0, 0, 0, 0, "https://acme.example/hook", ""}, 1).ok());
-  ASSERT_TRUE(store_->InsertAccount({"acct_q", "quiet", 0, true, 0, 0, 0, 0, "", ""}, 1).ok());
+  ASSERT_TRUE(store_->InsertAccount({"acct_h", "hooked", 0, true, 0, 0, 0, 0, "https://acme.example/hook", ""}, {}, 1).ok());
+  ASSERT_TRUE(store_->InsertAccount({"acct_q", "quiet", 0, true, 0, 0, 0, 0, "", ""}, {}, 1).ok());
   auto hooked = store_->GetAccount("acct_h");
   auto quiet = store_->GetAccount("acct_q");
   ASSERT_TRUE(hooked.ok() && quiet.ok());

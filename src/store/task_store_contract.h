@@ -23,7 +23,7 @@ class LedgerContract : public TaskStoreContract {
  protected:
   void SetUp() override {
     TaskStoreContract::SetUp();
-    ASSERT_TRUE(store_->InsertAccount({"acct_a", "a", 0, false, 0, 0, 0, 0, "", ""}, 1).ok());
+    ASSERT_TRUE(store_->InsertAccount({"acct_a", "a", 0, false, 0, 0, 0, 0, "", ""}, {}, 1).ok());
   }
   void Expect(int64_t sub, int64_t perm) {
     auto a = store_->GetAccount("acct_a");

@@ -484,14 +484,19 @@ class SqliteStore final : public Store {
 
   // --- AccountStore ---
 
-  Status InsertAccount(const Account& a, int64_t now_ms) override {
+  Status InsertAccount(const Account& a, const Grant& initial, int64_t now_ms) override {
+    RETURN_IF_ERROR(CheckGrant(initial));
     std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
     ASSIGN_OR_RETURN(Statement * s, writer_->Prepare(
         "INSERT INTO accounts (id, name, created_ms, unlimited, max_concurrent, webhook_url, webhook_key) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
     s->Bind(1, a.id).Bind(2, a.name).Bind(3, now_ms).Bind(4, a.unlimited ? 1 : 0).Bind(5, a.max_concurrent)
         .Bind(6, a.webhook_url).Bind(7, HexEncode(RandomBytes(24)));
-    return s->Exec();
+    RETURN_IF_ERROR(s->Exec());
+    if (initial.subscription > 0 || initial.permanent > 0) RETURN_IF_ERROR(ApplyGrant(a.id, initial, now_ms));
+    return tx.Commit();
   }
 
   Status SetAccountWebhookUrl(const std::string& account_id, const std::string& url) override {
@@ -519,21 +524,11 @@ class SqliteStore final : public Store {
   }
 
   Status GrantCredits(const std::string& account_id, const Grant& g, int64_t now_ms) override {
-    if (g.subscription < 0 || g.permanent < 0) {
-      return MakeError(ErrorCode::kInvalidInput, "grants add credits; amounts must not be negative");
-    }
+    RETURN_IF_ERROR(CheckGrant(g));
     std::lock_guard lock(writer_mu_);
     Transaction tx(*writer_);
     RETURN_IF_ERROR(tx.Begin());
-    ASSIGN_OR_RETURN(Statement * u, writer_->Prepare(
-        "UPDATE accounts SET subscription_balance = subscription_balance + ?1, "
-        "subscription_expires_ms = CASE WHEN ?1 > 0 THEN ?2 ELSE subscription_expires_ms END, "
-        "permanent_balance = permanent_balance + ?3 WHERE id = ?4"));
-    u->Bind(1, g.subscription).Bind(2, g.subscription_expires_ms).Bind(3, g.permanent).Bind(4, account_id);
-    ASSIGN_OR_RETURN(int changed, u->Run());
-    if (changed == 0) return MakeError(ErrorCode::kNotFound, "no account " + account_id);
-    RETURN_IF_ERROR(AppendLedger(account_id, "", "grant", g.subscription, g.permanent, g.subscription,
-                                 g.permanent, g.reason, now_ms));
+    RETURN_IF_ERROR(ApplyGrant(account_id, g, now_ms));
     return tx.Commit();
   }
 
@@ -691,6 +686,26 @@ class SqliteStore final : public Store {
     a.webhook_url = s.Text(8);
     a.webhook_secret = "whsec_" + Base64Encode(HexDecode(s.Text(9)).value_or(std::vector<uint8_t>{}));
     return a;
+  }
+
+  static Status CheckGrant(const Grant& g) {
+    if (g.subscription < 0 || g.permanent < 0) {
+      return MakeError(ErrorCode::kInvalidInput, "grants add credits; amounts must not be negative");
+    }
+    return Status::Ok();
+  }
+
+  // REQUIRES: writer_mu_ held, inside a transaction.
+  Status ApplyGrant(const std::string& account_id, const Grant& g, int64_t now_ms) {
+    ASSIGN_OR_RETURN(Statement * u, writer_->Prepare(
+        "UPDATE accounts SET subscription_balance = subscription_balance + ?1, "
+        "subscription_expires_ms = CASE WHEN ?1 > 0 THEN ?2 ELSE subscription_expires_ms END, "
+        "permanent_balance = permanent_balance + ?3 WHERE id = ?4"));
+    u->Bind(1, g.subscription).Bind(2, g.subscription_expires_ms).Bind(3, g.permanent).Bind(4, account_id);
+    ASSIGN_OR_RETURN(int changed, u->Run());
+    if (changed == 0) return MakeError(ErrorCode::kNotFound, "no account " + account_id);
+    return AppendLedger(account_id, "", "grant", g.subscription, g.permanent, g.subscription, g.permanent,
+                        g.reason, now_ms);
   }
 
   Status AppendLedger(const std::string& account_id, const std::string& task_id, const char* kind,
