@@ -169,8 +169,6 @@ CpuCacheStats CachingCpuAllocator::stats() const {
   return state_->stats;
 }
 
-size_t CachingCpuAllocator::limit() const { return state_->limit; }
-
 CachingCpuAllocator& CachingCpuAllocator::Installed() {
   static CachingCpuAllocator* const installed = [] {
     auto* allocator = new CachingCpuAllocator(DefaultLimit());

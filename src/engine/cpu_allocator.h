@@ -44,7 +44,6 @@ class CachingCpuAllocator final : public c10::Allocator {
   // server holds nothing no tensor uses.
   void Release();
   CpuCacheStats stats() const;
-  size_t limit() const;
 
   // The size a request is served with: 1/8-of-a-power-of-two steps, so near-equal shapes share
   // blocks at no more than 12.5% slack.
