@@ -13,12 +13,24 @@ namespace {
 class LocalEngineE2E : public ServerTest {
  protected:
   // Rendering at 32x32 (scaled to the requested size) keeps a task to a second or two.
-  void StartLocal(int64_t render_pixels = 1024) {
+  void StartLocal(int64_t render_pixels = 1024, int workers = 1) {
     const auto cfg = dir_.path() / "wanserve.toml";
     std::ofstream(cfg) << "[routing]\n\"*\" = [\"local\"]\n[providers.local]\nmodel = \"tiny\"\n"
                        << "max_render_pixels = " << render_pixels << "\n";
     // Renewing leases often lets a running task see its cancel within a fraction of a second.
-    StartServer({"--config", cfg.string(), "--workers-renew-every-ms", "200"});
+    StartServer({"--config", cfg.string(), "--workers-renew-every-ms", "200", "--workers-count",
+                 std::to_string(workers)});
+  }
+
+  // Polls until the task is processing with at least `min_progress`; its last answer.
+  json WaitProcessing(const std::string& id, int min_progress) {
+    json seen;
+    for (int i = 0; i < 600; ++i) {
+      seen = json::parse(Authed("GET", "/v1/tasks/" + id).body);
+      if (seen["status"] == "processing" && seen["progress"].get<int>() >= min_progress) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return seen;
   }
 
   std::string Bytes(const std::string& url) {
@@ -94,12 +106,7 @@ TEST_F(LocalEngineE2E, CancelStopsARunningGenerationAndTheEngineTakesTheNextTask
   StartLocal(128 * 128);  // a 15 s video at 176x96: seconds per denoising step
   const std::string slow = json::parse(Authed("POST", "/v1/videos/generations",
       R"({"model":"wan2.7-text-to-video","prompt":"slow","duration":15})").body)["id"];
-  json seen;
-  for (int i = 0; i < 600; ++i) {
-    seen = json::parse(Authed("GET", "/v1/tasks/" + slow).body);
-    if (seen["status"] == "processing" && seen["progress"].get<int>() > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const json seen = WaitProcessing(slow, 1);
   ASSERT_EQ(seen["status"], "processing") << seen.dump();
   const int progress_at_cancel = seen["progress"];
   EXPECT_LT(progress_at_cancel, 100);
@@ -111,6 +118,24 @@ TEST_F(LocalEngineE2E, CancelStopsARunningGenerationAndTheEngineTakesTheNextTask
   const std::string next = json::parse(Authed("POST", "/v1/images/generations",
       R"({"model":"wan-2.7-image","prompt":"after","size":"square"})").body)["id"];
   EXPECT_EQ(WaitDone(next, 120)["status"], "completed");
+}
+
+TEST_F(LocalEngineE2E, ATaskWaitingBehindAnotherForTheEngineIsCanceledAtOnce) {
+  StartLocal(128 * 128, 2);  // two workers, one engine: the second task waits for the first
+  const std::string body = R"({"model":"wan2.7-text-to-video","prompt":"slow","duration":15})";
+  const std::string running = json::parse(Authed("POST", "/v1/videos/generations", body).body)["id"];
+  ASSERT_EQ(WaitProcessing(running, 1)["status"], "processing");
+  const std::string waiting = json::parse(Authed("POST", "/v1/videos/generations", body).body)["id"];
+  ASSERT_EQ(WaitProcessing(waiting, 0)["status"], "processing") << "claimed by the second worker";
+
+  EXPECT_EQ(Authed("POST", "/v1/tasks/" + waiting + "/cancel").status, 200);
+  const json canceled = WaitDone(waiting, 10);
+  EXPECT_EQ(canceled["error"]["code"], "request_cancelled") << canceled.dump();
+  const json first = json::parse(Authed("GET", "/v1/tasks/" + running).body);
+  EXPECT_EQ(first["status"], "processing") << "the cancel did not wait for the running task: " << first.dump();
+
+  EXPECT_EQ(Authed("POST", "/v1/tasks/" + running + "/cancel").status, 200);
+  EXPECT_EQ(WaitDone(running, 120)["error"]["code"], "request_cancelled");
 }
 
 TEST_F(LocalEngineE2E, UnknownLocalModelIsAStartupErrorNamingTheKnownOnes) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -53,7 +54,12 @@ class LocalProvider final : public Provider {
   Result<core::GeneratedMedia> Run(const core::GenerationRequest& r, const ProgressFn& progress,
                                    const CancelFn& canceled) override {
     RETURN_IF_ERROR(CanRun(r));
-    std::lock_guard lock(run_mutex_);
+    // Waiting behind another task can take minutes; a cancel (or a shutdown) ends the wait.
+    std::unique_lock lock(run_mutex_, std::defer_lock);
+    while (!lock.try_lock_for(std::chrono::milliseconds(100))) {
+      if (canceled()) return MakeError(ErrorCode::kCanceled, "canceled while waiting for the engine");
+    }
+    if (canceled()) return MakeError(ErrorCode::kCanceled, "canceled while waiting for the engine");
     RETURN_IF_ERROR(EnsureLoaded());
     const engine::Preset& preset = generator_->preset();
     const int64_t max_pixels =
@@ -113,7 +119,7 @@ class LocalProvider final : public Provider {
   }
 
   LocalEngineOptions options_;
-  std::mutex run_mutex_;
+  std::timed_mutex run_mutex_;
   std::unique_ptr<engine::Generator> generator_;
 };
 
