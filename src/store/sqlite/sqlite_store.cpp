@@ -81,10 +81,33 @@ class SqliteStore final : public Store {
                        fmt::format("database schema version {} is newer than this binary ({})",
                                    version, migrations.size()));
     }
-    for (size_t i = static_cast<size_t>(version); i < migrations.size(); ++i) {
+    if (version == static_cast<int>(migrations.size())) return Status::Ok();
+    // Schema changes run with foreign keys off, as SQLite prescribes: with them on, it refuses
+    // to add a REFERENCES column with a default to a table that has rows (a database of
+    // version 1 with keys could not be upgraded), and a table rebuild would trip them. Each
+    // migration is checked before its commit instead. The pragma is a no-op in a transaction.
+    RETURN_IF_ERROR(writer_->Exec("PRAGMA foreign_keys=OFF"));
+    const Status migrated = MigrateFrom(static_cast<size_t>(version));
+    const Status restored = writer_->Exec("PRAGMA foreign_keys=ON");
+    return migrated.ok() ? restored : migrated;
+  }
+
+  // REQUIRES: writer_mu_ held, foreign keys off.
+  Status MigrateFrom(size_t version) {
+    const auto& migrations = sqlite::Migrations();
+    for (size_t i = version; i < migrations.size(); ++i) {
       Transaction tx(*writer_);
       RETURN_IF_ERROR(tx.Begin());
       RETURN_IF_ERROR(writer_->Exec(migrations[i]));
+      ASSIGN_OR_RETURN(Statement * check, writer_->Prepare("PRAGMA foreign_key_check"));
+      ASSIGN_OR_RETURN(bool violation, check->Step());
+      if (violation) {
+        const std::string table = check->Text(0);
+        check->Reset();
+        return MakeError(ErrorCode::kUnavailable,
+                         fmt::format("schema migration {} leaves rows of {} without their parent", i + 1, table));
+      }
+      check->Reset();
       RETURN_IF_ERROR(writer_->Exec(fmt::format("PRAGMA user_version = {}", i + 1)));
       RETURN_IF_ERROR(tx.Commit());
     }
