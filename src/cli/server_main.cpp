@@ -80,7 +80,8 @@ int RunServer(const Config& config) {
   tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
   tasks::UpstreamPoller poller(*data->store, registry, writer, clock, metrics, config.poller);
   tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
-                             tasks::TaskCacheOptions{config.query_cache_ms},
+                             tasks::TaskCacheOptions{.fresh_ms = config.query_cache_ms,
+                                                     .links_ttl_ms = config.link_ttl_hours * 3600 * 1000},
                              config.billing_enabled ? std::optional(config.prices) : std::nullopt);
   media::OwnLinks own_links({&blobs, &uploads}, signer, config.public_url, clock);
   api::ApiContext ctx{service,       signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,

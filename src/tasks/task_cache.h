@@ -2,7 +2,8 @@
 // A read-through cache of tasks for the query path. Clients poll; most polls would read the
 // same row again. Entries of running or queued tasks live fresh_ms (changes made by workers
 // or other processes show up within that time); finished tasks change only when their links
-// expire, so they live final_ms. Bounded in size, least recently used evicted first.
+// expire, so they live final_ms, but never past that expiry. Bounded in size, least recently
+// used evicted first.
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -19,6 +20,9 @@ struct TaskCacheOptions {
   int64_t fresh_ms = 0;       // Default: 0 = no caching
   int64_t final_ms = 60'000;  // Default: 60 s for finished tasks
   size_t capacity = 100'000;  // Default: 100k tasks
+  // Output links expire this long after a task finishes; a finished task is not served from
+  // the cache past that moment, so a query never shows links the sweeper has taken away.
+  int64_t links_ttl_ms = 0;   // Default: 0 = links never expire
 };
 
 // A task as read at one moment; never changed afterwards, so whatever is derived from it (a

@@ -41,6 +41,26 @@ TEST(TaskCache, InvalidateAndLeastRecentlyUsedEviction) {
   EXPECT_TRUE(cache.Find("c") != nullptr);
 }
 
+TEST(TaskCache, AFinishedTaskIsNotServedPastItsLinksExpiry) {
+  auto clock = std::make_shared<testing::FakeClock>();
+  TaskCache cache(clock, {100, 60'000, 10, 10'000});
+  auto done = std::make_shared<core::Task>(*Make("s", core::TaskState::kSucceeded));
+  done->finished_ms = clock->NowMs() - 9'000;  // links lapse in 1 s, well before final_ms
+  cache.Put(done);
+  EXPECT_TRUE(cache.Find("s") != nullptr);
+  clock->Advance(1'000);
+  EXPECT_FALSE(cache.Find("s") != nullptr) << "the links have lapsed: read the store again";
+  cache.Put(done);
+  EXPECT_FALSE(cache.Find("s") != nullptr) << "nor cached again until the sweeper marks it";
+
+  auto swept = std::make_shared<core::Task>(*done);
+  swept->outputs_expired = true;
+  cache.Put(swept);
+  EXPECT_TRUE(cache.Find("s") != nullptr) << "marked expired, it no longer changes";
+  clock->Advance(60'000);
+  EXPECT_FALSE(cache.Find("s") != nullptr);
+}
+
 TEST(TaskCache, DisabledByDefault) {
   TaskCache cache(std::make_shared<testing::FakeClock>(), {});
   cache.Put(Make("a", core::TaskState::kQueued));
