@@ -11,6 +11,7 @@
 #include "engine/safetensors.h"
 #include "engine/vae.h"
 #include "engine/weights.h"
+#include "testing/temp_dir.h"
 
 namespace wanserve::engine {
 namespace {
@@ -80,9 +81,8 @@ TEST(GoldenTest, BuiltInLatentStatisticsAreTheOfficialOnes) {
 // The checker fails a model that is slightly wrong: one bias of the DiT head nudged by 1e-3.
 TEST(GoldenTest, CheckerFailsASlightlyWrongModel) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / "ws_golden_perturbed";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const testing::TempDir temp;
+  const fs::path& dir = temp.path();
   fs::copy_file(GoldenDir() + "/wan21_dit_single.io.safetensors", dir / "wan21_dit_single.io.safetensors");
   auto weights = Weights::Load(GoldenDir() + "/wan21_dit.safetensors");
   ASSERT_TRUE(weights.ok());
@@ -105,7 +105,6 @@ TEST(GoldenTest, CheckerFailsASlightlyWrongModel) {
   ASSERT_EQ(checks->size(), 1u);
   EXPECT_FALSE((*checks)[0].passed);
   EXPECT_GT((*checks)[0].max_abs_error, (*checks)[0].tolerance);
-  fs::remove_all(dir);
 }
 
 }  // namespace
