@@ -49,8 +49,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   // blocks at no more than 12.5% slack.
   static size_t SizeClass(size_t bytes);
 
-  // The process-wide instance, made libtorch's CPU allocator on first call. Its limit is an
-  // eighth of the machine's memory, between 256 MiB and 8 GiB.
+  // The process-wide instance, made libtorch's CPU allocator on first call. Its limit is
+  // 512 MiB, or WANSERVE_ENGINE_CPU_CACHE_MB (0 turns caching off).
   static CachingCpuAllocator& Installed();
 
  private:
