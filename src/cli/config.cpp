@@ -115,6 +115,8 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("providers.local.device", "where the engine runs: auto, cpu, cuda, cuda:N", &c.local.device),
       Spec("providers.local.precision", "engine precision: auto (bf16 on CUDA, float32 on CPU), float32, bf16",
            &c.local.precision),
+      Spec("providers.local.cpu_cache_mb",
+           "MiB of freed CPU blocks the engine keeps for the next step to reuse (0 = none)", &c.local.cpu_cache_mb),
       Spec("providers.local.max_render_pixels",
            "largest frame the engine renders before scaling to the requested size (0 = the model's default size)",
            &c.local.max_render_pixels),

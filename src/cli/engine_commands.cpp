@@ -235,6 +235,9 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
   generate->add_option("--device", gen->options.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   generate->add_option("--precision", gen->options.precision, "auto (bf16 on CUDA, float32 on CPU), float32, bf16")
       ->capture_default_str();
+  generate->add_option("--cpu-cache-mb", gen->options.cpu_cache_mb,
+                       "MiB of freed CPU blocks kept for the next step to reuse (0 = none)")
+      ->capture_default_str();
   generate->add_option("--out", gen->out, "output file, .mp4 or .png")->required();
   generate->callback([gen, &exit_code] { exit_code = RunGenerate(*gen); });
 

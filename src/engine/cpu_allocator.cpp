@@ -6,11 +6,12 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdlib>
 #include <cstring>
 #include <list>
 #include <map>
 #include <mutex>
+
+#include "engine/engine.h"
 
 namespace wanserve::engine {
 namespace {
@@ -37,17 +38,6 @@ void FreeAll(const std::list<Cached>& blocks) {
   }
 }
 
-// Measured on the tiny preset (docs/performance.md): a 512 MiB cache takes nearly all of the
-// gain (26.5 s -> 15.5 s for a 256x256x33 clip) for 345 MB more peak memory; 3 GiB gains no
-// more. Larger tensors are not worth keeping: their page faults cost a few percent of the
-// compute they feed.
-size_t DefaultLimit() {
-  if (const char* mib = std::getenv("WANSERVE_ENGINE_CPU_CACHE_MB")) {
-    return static_cast<size_t>(std::strtoull(mib, nullptr, 10)) << 20;
-  }
-  return size_t{512} << 20;
-}
-
 }  // namespace
 
 struct CachingCpuAllocator::State {
@@ -57,6 +47,11 @@ struct CachingCpuAllocator::State {
   };
 
   explicit State(size_t l) : limit(l) {}
+
+  size_t Limit() const {
+    std::lock_guard lock(mu);
+    return limit;
+  }
 
   // A cached block of exactly this class, newest first; nullptr on a miss.
   void* Take(size_t bytes) {
@@ -91,15 +86,30 @@ struct CachingCpuAllocator::State {
       Poison(lru.front());
       by_size.emplace(bytes, lru.begin());
       stats.cached_bytes += bytes;
-      // Oldest first: the blocks no step or chunk asks for any more. A class's blocks are
-      // taken from the back of its range and added there, so its oldest is the first.
-      while (stats.cached_bytes > limit) {
-        by_size.erase(by_size.lower_bound(lru.back().bytes));
-        stats.cached_bytes -= lru.back().bytes;
-        evicted.splice(evicted.end(), lru, std::prev(lru.end()));
-      }
+      EvictOverLimit(evicted);
     }
     FreeAll(evicted);
+  }
+
+  void SetLimit(size_t bytes) {
+    std::list<Cached> evicted;
+    {
+      std::lock_guard lock(mu);
+      limit = bytes;
+      EvictOverLimit(evicted);
+    }
+    FreeAll(evicted);
+  }
+
+  // Oldest first: the blocks no step or chunk asks for any more. A class's blocks are taken
+  // from the back of its range and added there, so its oldest is the first.
+  // REQUIRES: mu held.
+  void EvictOverLimit(std::list<Cached>& evicted) {
+    while (stats.cached_bytes > limit) {
+      by_size.erase(by_size.lower_bound(lru.back().bytes));
+      stats.cached_bytes -= lru.back().bytes;
+      evicted.splice(evicted.end(), lru, std::prev(lru.end()));
+    }
   }
 
   void Release() {
@@ -113,8 +123,8 @@ struct CachingCpuAllocator::State {
     FreeAll(all);
   }
 
-  const size_t limit;
   mutable std::mutex mu;
+  size_t limit;
   std::list<Cached> lru;  // front: freed last
   std::multimap<size_t, std::list<Cached>::iterator> by_size;
   CpuCacheStats stats;
@@ -133,7 +143,7 @@ c10::DataPtr CachingCpuAllocator::allocate(size_t bytes) WANSERVE_ALLOCATOR_CONS
   const c10::Device cpu(c10::DeviceType::CPU);
   if (bytes == 0) return {nullptr, nullptr, &Delete, cpu};
   // Larger than the cache may hold: cached, it would only be freed again at once.
-  const size_t cached = bytes >= kMinCachedBytes && SizeClass(bytes) <= state_->limit ? SizeClass(bytes) : 0;
+  const size_t cached = bytes >= kMinCachedBytes && SizeClass(bytes) <= state_->Limit() ? SizeClass(bytes) : 0;
   void* block = cached != 0 ? state_->Take(cached) : nullptr;
   if (block == nullptr) {
     const size_t size = kHeaderBytes + (cached != 0 ? cached : bytes);
@@ -166,6 +176,8 @@ void CachingCpuAllocator::copy_data(void* dest, const void* src, std::size_t cou
   std::memcpy(dest, src, count);
 }
 
+void CachingCpuAllocator::SetLimit(size_t limit) { state_->SetLimit(limit); }
+
 void CachingCpuAllocator::Release() { state_->Release(); }
 
 CpuCacheStats CachingCpuAllocator::stats() const {
@@ -175,7 +187,7 @@ CpuCacheStats CachingCpuAllocator::stats() const {
 
 CachingCpuAllocator& CachingCpuAllocator::Installed() {
   static CachingCpuAllocator* const installed = [] {
-    auto* allocator = new CachingCpuAllocator(DefaultLimit());
+    auto* allocator = new CachingCpuAllocator(static_cast<size_t>(GeneratorOptions{}.cpu_cache_mb) << 20);
     // Above the default allocator's priority (0), so libtorch's own registration never wins.
     c10::SetCPUAllocator(allocator, 1);
     return allocator;

@@ -40,6 +40,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   // Pure virtual from libtorch 2.3 on; a plain member before.
   void copy_data(void* dest, const void* src, std::size_t count) const;
 
+  // Blocks above it are not cached; cached ones over it are freed, oldest first.
+  void SetLimit(size_t limit);
   // Gives every cached block back to the system. Called after each generation, so an idle
   // server holds nothing no tensor uses.
   void Release();
@@ -49,8 +51,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   // blocks at no more than 12.5% slack.
   static size_t SizeClass(size_t bytes);
 
-  // The process-wide instance, made libtorch's CPU allocator on first call. Its limit is
-  // 512 MiB, or WANSERVE_ENGINE_CPU_CACHE_MB (0 turns caching off).
+  // The process-wide instance, made libtorch's CPU allocator on first call, with the limit of
+  // GeneratorOptions::cpu_cache_mb's default until a model sets its own.
   static CachingCpuAllocator& Installed();
 
  private:

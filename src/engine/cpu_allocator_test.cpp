@@ -74,6 +74,19 @@ TEST(CachingCpuAllocatorTest, TheCacheStaysWithinItsLimitDroppingTheOldestFirst)
   EXPECT_EQ(allocator.stats().cached_bytes, 0u);
 }
 
+TEST(CachingCpuAllocatorTest, LoweringTheLimitFreesTheOldestAndZeroTurnsCachingOff) {
+  CachingCpuAllocator allocator(64 * kMiB);
+  { c10::DataPtr a = allocator.allocate(4 * kMiB), b = allocator.allocate(3 * kMiB); }  // b freed first
+  ASSERT_EQ(allocator.stats().cached_bytes, 7 * kMiB);
+  allocator.SetLimit(5 * kMiB);
+  EXPECT_EQ(allocator.stats().cached_bytes, 4 * kMiB) << "b, the older, went";
+  allocator.SetLimit(0);
+  EXPECT_EQ(allocator.stats().cached_bytes, 0u);
+  { c10::DataPtr c = allocator.allocate(2 * kMiB); }
+  EXPECT_EQ(allocator.stats().cached_bytes, 0u);
+  EXPECT_EQ(allocator.stats().misses, 2) << "uncached blocks are not counted";
+}
+
 TEST(CachingCpuAllocatorTest, ReleaseGivesEveryCachedBlockBack) {
   CachingCpuAllocator allocator(64 * kMiB);
   { c10::DataPtr a = allocator.allocate(2 * kMiB), b = allocator.allocate(3 * kMiB); }

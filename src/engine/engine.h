@@ -59,6 +59,9 @@ struct GeneratorOptions {
   // "float32" or "bf16" (matrix products in bfloat16, as the official GPU inference); "auto"
   // is bf16 on CUDA and float32 on the CPU.
   std::string precision = "auto";
+  // Freed CPU blocks of 1 MiB and more the engine keeps for the next step to reuse, at most
+  // this many MiB (one limit per process: the last model opened sets it); 0 keeps none.
+  int64_t cpu_cache_mb = 512;
 };
 
 // Zero or negative fields take the preset's defaults.

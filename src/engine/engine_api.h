@@ -8,7 +8,7 @@
 
 namespace wanserve::engine {
 
-inline constexpr int kEngineApiVersion = 4;
+inline constexpr int kEngineApiVersion = 5;
 
 // A request with every default filled in and the prompts tokenized (Generator does both).
 struct ModelRequest {

@@ -31,6 +31,7 @@ Result<std::unique_ptr<Generator>> Generator::Open(const GeneratorOptions& optio
                      "unknown local model " + options.model + " (known: " + known + ")");
   }
   RETURN_IF_ERROR(CheckPlacementNames(options.device, options.precision));
+  if (options.cpu_cache_mb < 0) return MakeError(ErrorCode::kInvalidInput, "cpu_cache_mb must not be negative");
   ASSIGN_OR_RETURN(const PresetFiles files, LocatePresetFiles(*preset, options.weights_dir));
   std::unique_ptr<Generator> generator(new Generator());
   generator->preset_ = preset;

@@ -241,6 +241,13 @@ TEST_F(GeneratorTest, UnknownDevicesAndPrecisionsAreRefusedAndCudaNeedsACudaLibt
   EXPECT_EQ(bad_precision.error().code, ErrorCode::kInvalidInput);
 
   options.precision = "auto";
+  options.cpu_cache_mb = -1;
+  auto bad_cache = Generator::Open(options);
+  ASSERT_FALSE(bad_cache.ok());
+  EXPECT_EQ(bad_cache.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(bad_cache.error().message.find("cpu_cache_mb"), std::string::npos);
+
+  options.cpu_cache_mb = 512;
   options.device = "cuda:7";
   auto cuda = Generator::Open(options);
   if (cuda.ok()) {

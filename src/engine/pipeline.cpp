@@ -167,6 +167,7 @@ Result<std::shared_ptr<ModelRunner>> OpenModel(const Preset& preset, const Prese
                                                const GeneratorOptions& options) {
   try {
     ASSIGN_OR_RETURN(const Placement placement, ResolvePlacement(options.device, options.precision));
+    CachingCpuAllocator::Installed().SetLimit(static_cast<size_t>(options.cpu_cache_mb) << 20);
     const Weights random = Weights::Random(options.weight_seed);
     ASSIGN_OR_RETURN(const T5Config t5_config, T5Config::FromJson(preset.t5));
     ASSIGN_OR_RETURN(const Weights t5_weights, LoadOrRandom(files.t5, random));

@@ -90,6 +90,7 @@ struct LocalEngineOptions {
   // model's own default size (832x480 for Wan2.1 1.3B, 128x128 for tiny).
   int64_t max_render_pixels = 0;
   uint64_t weight_seed = 0;    // tiny: the seed its weights are drawn from
+  int64_t cpu_cache_mb = 512;  // Default: 512 MiB of freed CPU blocks kept for the next step
 };
 
 std::unique_ptr<Provider> MakeLocalProvider(const LocalEngineOptions& options);

@@ -109,6 +109,7 @@ class LocalProvider final : public Provider {
     options.weight_seed = options_.weight_seed;
     options.device = options_.device;
     options.precision = options_.precision;
+    options.cpu_cache_mb = options_.cpu_cache_mb;
     auto generator = engine::Generator::Open(options);
     if (!generator.ok()) {
       return MakeError(ErrorCode::kUnavailable, "local engine: " + generator.error().message);
