@@ -50,6 +50,16 @@ class GeneratorTest : public ::testing::Test {
   }
 };
 
+// Opening with `options` fails with `code`, and the message names `words` where given.
+void ExpectOpenRefused(const GeneratorOptions& options, ErrorCode code, const std::string& words = "") {
+  auto opened = Generator::Open(options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, code);
+  if (!words.empty()) {
+    EXPECT_NE(opened.error().message.find(words), std::string::npos) << opened.error().message;
+  }
+}
+
 std::vector<uint8_t> AllPixels(const core::VideoClip& clip) {
   std::vector<uint8_t> pixels;
   for (const auto& frame : clip.frames) pixels.insert(pixels.end(), frame.rgb.begin(), frame.rgb.end());
@@ -129,10 +139,7 @@ TEST_F(GeneratorTest, BadRequestsNameTheFieldAndUnknownOrMissingModelsAreClear) 
 
   GeneratorOptions unknown;
   unknown.model = "wan9";
-  auto no_model = Generator::Open(unknown);
-  ASSERT_FALSE(no_model.ok());
-  EXPECT_EQ(no_model.error().code, ErrorCode::kUnsupportedModel);
-  EXPECT_NE(no_model.error().message.find("wan2.1-t2v-1.3b"), std::string::npos);
+  ExpectOpenRefused(unknown, ErrorCode::kUnsupportedModel, "wan2.1-t2v-1.3b");
 
   // Every real preset refuses an empty folder, naming the files it looked for.
   for (const auto& name : PresetNames()) {
@@ -229,23 +236,15 @@ TEST_F(GeneratorTest, Bf16RunsTheSameVideoWithinBf16RoundingAndReproducibly) {
 TEST_F(GeneratorTest, UnknownDevicesAndPrecisionsAreRefusedAndCudaNeedsACudaLibtorch) {
   GeneratorOptions options;
   options.device = "gpu";
-  auto bad_device = Generator::Open(options);
-  ASSERT_FALSE(bad_device.ok());
-  EXPECT_EQ(bad_device.error().code, ErrorCode::kInvalidInput);
-  EXPECT_NE(bad_device.error().message.find("cpu, cuda or cuda:N"), std::string::npos);
+  ExpectOpenRefused(options, ErrorCode::kInvalidInput, "cpu, cuda or cuda:N");
 
   options.device = "cpu";
   options.precision = "fp8";
-  auto bad_precision = Generator::Open(options);
-  ASSERT_FALSE(bad_precision.ok());
-  EXPECT_EQ(bad_precision.error().code, ErrorCode::kInvalidInput);
+  ExpectOpenRefused(options, ErrorCode::kInvalidInput);
 
   options.precision = "auto";
   options.cpu_cache_mb = -1;
-  auto bad_cache = Generator::Open(options);
-  ASSERT_FALSE(bad_cache.ok());
-  EXPECT_EQ(bad_cache.error().code, ErrorCode::kInvalidInput);
-  EXPECT_NE(bad_cache.error().message.find("cpu_cache_mb"), std::string::npos);
+  ExpectOpenRefused(options, ErrorCode::kInvalidInput, "cpu_cache_mb");
 
   options.cpu_cache_mb = 512;
   options.device = "cuda:7";

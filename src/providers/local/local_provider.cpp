@@ -55,9 +55,9 @@ class LocalProvider final : public Provider {
                                    const CancelFn& canceled) override {
     RETURN_IF_ERROR(CanRun(r));
     // Waiting behind another task can take minutes; a cancel (or a shutdown) ends the wait.
+    // Checked once more after the lock is taken: model loading comes before the first step.
     std::unique_lock lock(run_mutex_, std::defer_lock);
-    while (!lock.try_lock_for(std::chrono::milliseconds(100))) {
-      if (canceled()) return MakeError(ErrorCode::kCanceled, "canceled while waiting for the engine");
+    while (!lock.try_lock_for(std::chrono::milliseconds(100)) && !canceled()) {
     }
     if (canceled()) return MakeError(ErrorCode::kCanceled, "canceled while waiting for the engine");
     RETURN_IF_ERROR(EnsureLoaded());
