@@ -22,7 +22,10 @@ echo "demo: created API key ${KEY:0:10}… in $DATA"
 
 MODEL=${WANSERVE_DEMO_MODEL:-tiny}
 WEIGHTS=${WANSERVE_DEMO_WEIGHTS:-}
+# The testpattern provider is a demo and test provider, off unless enabled: here it takes the
+# edits, which the local engine does not do yet.
 WANSERVE_PROVIDERS_LOCAL_MODEL=$MODEL WANSERVE_PROVIDERS_LOCAL_WEIGHTS=$WEIGHTS \
+  WANSERVE_PROVIDERS_TESTPATTERN_ENABLED=true \
   "$BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
@@ -35,13 +38,14 @@ SERVER_URL="http://127.0.0.1:$PORT"
 echo "demo: server running at $SERVER_URL (log: $DATA/server.log)"
 if [[ "$MODEL" == tiny ]]; then
   echo "demo: no model weights are configured (WANSERVE_DEMO_MODEL/WANSERVE_DEMO_WEIGHTS), so text-to-image"
-  echo "      and text-to-video run on the local Wan engine with the 'tiny' model: the real pipeline"
-  echo "      (UMT5, DiT, UniPC, VAE) on random weights, so the pictures are noise-like patterns."
+  echo "      and text-to-video run on the local Wan engine with the 'tiny' test presets: the real"
+  echo "      pipeline (UMT5, DiT, UniPC, VAE) on random weights, so the pictures are noise-like"
+  echo "      patterns, rendered at an eighth of the asked width and height."
 else
   echo "demo: text-to-image and text-to-video run on the local Wan engine: $MODEL from $WEIGHTS"
 fi
-echo "      Edits, which the local engine does not do yet, run on the 'testpattern' provider:"
-echo "      real PNG and H.264/AAC MP4 files with the prompt and seed drawn in."
+echo "      Edits, which the local engine does not do yet, run on the 'testpattern' provider, enabled"
+echo "      for this demo: real PNG and H.264/AAC MP4 files with the prompt and seed drawn in, no model."
 echo
 
 submit() {
@@ -57,8 +61,11 @@ submit "unified: wan2.7-text-to-video (720p, 16:9, 3 s)" --dialect unified --mod
   --prompt "A small kitten running under the moonlight" --set duration=3
 submit "skills_video: wan-v2.7 (text to image, 1:1)" --dialect skills_video --model wan-v2.7 \
   --prompt "a cat" --set aspect_ratio=1:1
-# Video edit needs an input video: upload the clip made above (any local MP4/MOV works).
-CLIP=$(ls -t "$OUT"/*.mp4 | head -n 1)
+# Video edit needs an input video of 2-10 s, at least 240 px a side: a test clip made with
+# ffmpeg (any local MP4/MOV works).
+CLIP="$OUT/edit-input.mp4"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=16 -f lavfi \
+  -i sine=frequency=440:sample_rate=48000 -t 3 -pix_fmt yuv420p -c:v libx264 -c:a aac -shortest "$CLIP"
 echo "== upload $CLIP as the input of a video edit"
 VIDEO_URL=$("$BIN" upload --server "$SERVER_URL" --key "$KEY" "$CLIP" | tail -n 1)
 echo "   $VIDEO_URL"

@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
 
 namespace wanserve::api {
 namespace {
@@ -34,6 +36,34 @@ bool ParseInt(std::string_view s, int64_t& out) {
 }
 
 }  // namespace
+
+ReadinessReport Readiness(const providers::ProviderRegistry& registry) {
+  ReadinessReport report;
+  nlohmann::json models = nlohmann::json::array();
+  std::set<std::string> providers;
+  for (const providers::ServingRow& row : registry.ServingTable()) {
+    nlohmann::json entry = {{"model", row.model}, {"kind", core::ToString(row.capability.kind)}};
+    if (row.provider.empty()) {
+      entry["provider"] = nullptr;
+    } else {
+      entry["provider"] = row.provider;
+      entry["engine"] = row.capability.engine;
+      entry["sizes"] = row.capability.sizes;
+      if (row.for_tests_only) entry["test_only"] = true;
+      report.anything_served = true;
+      providers.insert(row.provider);
+    }
+    models.push_back(std::move(entry));
+  }
+  nlohmann::json health = nlohmann::json::object();
+  for (const auto& name : providers) {
+    nlohmann::json h = {{"circuit_open", registry.CircuitOpen(name)}};
+    if (auto fault = registry.ConfigurationFault(name); !fault.empty()) h["configuration_fault"] = fault;
+    health[name] = std::move(h);
+  }
+  report.body = {{"models", std::move(models)}, {"providers", std::move(health)}};
+  return report;
+}
 
 std::optional<std::pair<int64_t, int64_t>> ParseByteRange(const std::string& header, int64_t size) {
   constexpr std::string_view kPrefix = "bytes=";
@@ -67,9 +97,13 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
 
   router.Add({"GET", "/readyz", Access::kPublic,
               [deps](const HttpRequest&, const RequestContext&) {
-                auto counts = deps.store.CountByState();
-                if (!counts.ok()) return JsonError(503, "not_ready", "store unavailable");
-                return HttpResponse::Json(200, R"({"status":"ready"})");
+                const bool store_ok = deps.store.CountByState().ok();
+                const ReadinessReport report = Readiness(deps.providers);
+                const bool ready = store_ok && report.anything_served;
+                nlohmann::json body = report.body;
+                body["status"] = ready ? "ready" : "not_ready";
+                body["store"] = store_ok ? "ok" : "unavailable";
+                return HttpResponse::Json(ready ? 200 : 503, body.dump());
               },
               PlainRenderer()});
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -104,12 +105,14 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("upstream.poll_threads", "upstream polls (and result downloads) at once", &c.poller.threads),
       Spec("upstream.poll_lease_ms", "time one poll may take before another process may redo it",
            &c.poller.claim_lease_ms),
+      Spec("providers.testpattern.enabled",
+           "serve tasks with test patterns (real media, no model: for tests and demos only)", &c.testpattern.enabled),
       Spec("providers.testpattern.steps", "progress steps per output", &c.testpattern.steps),
       Spec("providers.testpattern.step_delay_ms", "delay per step", &c.testpattern.step_delay_ms),
       Spec("providers.local.model",
-           "local Wan engine model: tiny, wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.2-ti2v-5b, wan2.2-t2v-a14b "
-           "(default none: the local provider is off)",
-           &c.local.model),
+           "local Wan engine presets, comma-separated in order of preference: tiny (test presets), "
+           "wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.2-ti2v-5b, wan2.2-t2v-a14b (default none: the local provider is off)",
+           &c.local_models),
       Spec("providers.local.weights", "folder of the model's official release files", &c.local.weights_dir),
       Spec("providers.local.threads", "engine threads (0 = every core)", &c.local.threads),
       Spec("providers.local.device", "where the engine runs: auto, cpu, cuda, cuda:N", &c.local.device),
@@ -117,9 +120,6 @@ std::vector<OptionSpec> Specs(Config& c) {
            &c.local.precision),
       Spec("providers.local.cpu_cache_mb",
            "MiB of freed CPU blocks the engine keeps for the next step to reuse (0 = none)", &c.local.cpu_cache_mb),
-      Spec("providers.local.max_render_pixels",
-           "largest frame the engine renders before scaling to the requested size (0 = the model's default size)",
-           &c.local.max_render_pixels),
   };
 }
 
@@ -165,22 +165,31 @@ void ApplyPricing(const toml::table& pricing, billing::PriceTable& prices) {
   }
 }
 
-// "1,2.5,4" (seconds) -> milliseconds.
-std::vector<int64_t> MillisecondList(std::string_view list, const std::string& key) {
-  std::vector<int64_t> out;
+// "a, b,c" -> {"a", "b", "c"}; empty items are dropped.
+std::vector<std::string> CommaList(std::string_view list) {
+  std::vector<std::string> out;
   while (!list.empty()) {
-    auto comma = list.find(',');
+    const auto comma = list.find(',');
     std::string_view item = list.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// "1,2.5,4" (seconds) -> milliseconds.
+std::vector<int64_t> MillisecondList(std::string_view list, const std::string& key) {
+  std::vector<int64_t> out;
+  for (const std::string& item : CommaList(list)) {
     double seconds = -1;
     auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), seconds);
     if (ec != std::errc() || end != item.data() + item.size() || seconds < 0) {
       throw std::runtime_error(key + " must be a comma-separated list of seconds");
     }
     out.push_back(static_cast<int64_t>(seconds * 1000));
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
   }
   return out;
 }
@@ -268,20 +277,40 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   if (config.callback_timeout_s < 1) throw std::runtime_error("callbacks.timeout_s must be at least 1");
   config.callbacks.retry_delays_ms = MillisecondList(config.callback_retry_schedule_s, "callbacks.retry_schedule_s");
   FinishDashScope(config);
-  config.local.enabled = !config.local.model.empty();
-  if (config.local.enabled && !engine::FindPreset(config.local.model)) {
-    std::string known;
-    for (const auto& name : engine::PresetNames()) known += (known.empty() ? "" : ", ") + name;
-    throw std::runtime_error("providers.local.model: unknown model " + config.local.model + " (known: " + known + ")");
+  config.local.models = CommaList(config.local_models);
+  auto presets = engine::ResolvePresetNames(config.local.models);
+  if (!presets.ok()) throw std::runtime_error("providers.local.model: " + presets.error().message);
+  // A preset without its weights would fail every task it takes: refuse to start instead.
+  for (const engine::Preset* preset : *presets) {
+    if (auto files = engine::LocatePresetFiles(*preset, config.local.weights_dir); !files.ok()) {
+      throw std::runtime_error("providers.local: " + files.error().message + "\n(fetch them with `wanserve models pull " +
+                               preset->name + "`; docs/engine.md)");
+    }
   }
   if (auto names = engine::CheckPlacementNames(config.local.device, config.local.precision); !names.ok()) {
     throw std::runtime_error("providers.local." + names.error().message);
   }
+  const std::map<std::string, bool> enabled{{"dashscope", config.dashscope_enabled},
+                                            {"local", !config.local.models.empty()},
+                                            {"testpattern", config.testpattern.enabled}};
   if (config.routing.empty()) {
     auto& order = config.routing["*"];
-    if (config.dashscope_enabled) order.push_back("dashscope");
-    if (config.local.enabled) order.push_back("local");
-    order.push_back("testpattern");
+    for (const char* name : {"dashscope", "local", "testpattern"}) {
+      if (enabled.at(name)) order.push_back(name);
+    }
+  }
+  for (const auto& [model, names] : config.routing) {
+    for (const auto& name : names) {
+      auto it = enabled.find(name);
+      if (it == enabled.end()) throw std::runtime_error("routing." + model + ": unknown provider " + name);
+      if (!it->second) {
+        throw std::runtime_error("routing." + model + ": provider " + name + " is not enabled (" +
+                                 (name == "dashscope"   ? "no DashScope API key was found"
+                                  : name == "local"     ? "providers.local.model names no preset"
+                                                        : "providers.testpattern.enabled is false") +
+                                 ")");
+      }
+    }
   }
 }
 

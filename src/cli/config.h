@@ -27,10 +27,9 @@ struct Config {
   api::ServerOptions http;
   tasks::WorkerOptions workers;
   providers::TestPatternOptions testpattern;
-  // The local Wan engine: on when providers.local.model names a model. Default: off.
-  providers::LocalEngineOptions local{.enabled = false, .model = "", .weights_dir = "", .threads = 0,
-                                      .device = "auto", .precision = "auto", .max_render_pixels = 0,
-                                      .weight_seed = 0};
+  // The local Wan engine: on when providers.local.model names presets. Default: off.
+  std::string local_models;               // comma-separated preset names
+  providers::LocalEngineOptions local;    // derived from the above
   int64_t link_ttl_hours = 24;            // Default: 24 h, as the seeds promise
   int64_t key_cache_ms = 1000;            // Default: 1 s; a revoked key stops working within it
   int64_t query_cache_ms = 250;           // Default: 250 ms staleness for polled running tasks
@@ -55,7 +54,8 @@ struct Config {
   tasks::PollerOptions poller;
   bool dashscope_enabled = false;                // derived: an API key was found
   // model -> ordered provider names. Default: every model on dashscope (when enabled), then
-  // local (when enabled), then testpattern.
+  // local (when enabled), then testpattern (when enabled). A route naming a provider that is
+  // not enabled is a start-up error.
   std::map<std::string, std::vector<std::string>> routing;
 };
 

@@ -31,6 +31,29 @@
 #include "tasks/worker_pool.h"
 
 namespace wanserve::cli {
+namespace {
+
+// The table /readyz also gives: which provider makes which model, so a misconfiguration shows
+// at start rather than as refused tasks.
+void LogServingTable(const providers::ProviderRegistry& registry) {
+  bool anything = false;
+  for (const providers::ServingRow& row : registry.ServingTable()) {
+    const std::string what = fmt::format("{} {}", row.model, core::ToString(row.capability.kind));
+    if (row.provider.empty()) {
+      spdlog::warn("serving {}: no provider makes it; such tasks are refused", what);
+      continue;
+    }
+    anything = true;
+    spdlog::info("serving {}: {} ({}{}): {}", what, row.provider, row.capability.engine,
+                 row.for_tests_only ? ", test only" : "", row.capability.sizes);
+  }
+  if (!anything) {
+    spdlog::error("no provider is configured: every task is refused and /readyz says not ready "
+                  "(configure providers.local.model or a DashScope key; docs/configuration.md)");
+  }
+}
+
+}  // namespace
 
 int RunServer(const Config& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -64,22 +87,31 @@ int RunServer(const Config& config) {
   }
 
   providers::ProviderRegistry registry(clock);
-  registry.Add(providers::MakeTestPatternProvider(config.testpattern));
   if (config.dashscope_enabled) {
     registry.Add(providers::MakeDashScopeProvider(config.dashscope, *outbound));
     spdlog::info("provider dashscope: {}", config.dashscope.base_url);
   }
-  if (config.local.enabled) {
-    registry.Add(providers::MakeLocalProvider(config.local));
-    spdlog::info("provider local: model {}{}", config.local.model,
+  if (!config.local.models.empty()) {
+    auto local = providers::MakeLocalProvider(config.local);
+    if (!local.ok()) {
+      spdlog::error("{}", local.error().message);
+      return 1;
+    }
+    registry.Add(std::move(*local));
+    spdlog::info("provider local: {}{}", config.local_models,
                  config.local.weights_dir.empty() ? "" : " from " + config.local.weights_dir);
   }
+  if (config.testpattern.enabled) {
+    registry.Add(providers::MakeTestPatternProvider(config.testpattern));
+    spdlog::warn("provider testpattern is enabled: its tasks get test patterns, not generated media");
+  }
   for (const auto& [model, names] : config.routing) registry.Route(model, names);
+  LogServingTable(registry);
 
   tasks::OutputWriter writer(blobs);
   tasks::WorkerPool pool(*data->store, registry, writer, clock, metrics, config.workers);
   tasks::UpstreamPoller poller(*data->store, registry, writer, clock, metrics, config.poller);
-  tasks::TaskService service(*data->store, clock, [&pool] { pool.Notify(); },
+  tasks::TaskService service(*data->store, registry, clock, [&pool] { pool.Notify(); },
                              tasks::TaskCacheOptions{.fresh_ms = config.query_cache_ms,
                                                      .links_ttl_ms = config.link_ttl_hours * 3600 * 1000},
                              config.billing_enabled ? std::optional(config.prices) : std::nullopt);
@@ -94,7 +126,13 @@ int RunServer(const Config& config) {
   pool.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });
   poller.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });
   api::Router router;
-  api::RegisterSystemRoutes(router, {*data->store, blobs, signer, metrics, clock, &uploads});
+  api::RegisterSystemRoutes(router, {.store = *data->store,
+                                     .blobs = blobs,
+                                     .signer = signer,
+                                     .metrics = metrics,
+                                     .clock = clock,
+                                     .providers = registry,
+                                     .uploads = &uploads});
   api::dialects::skills_video::Register(router, ctx);
   api::dialects::unified::Register(router, ctx);
   api::dialects::market::Register(router, ctx);

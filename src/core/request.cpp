@@ -28,6 +28,18 @@ bool IsVideo(RequestKind kind) {
   return kind == RequestKind::kTextToVideo || kind == RequestKind::kVideoEdit;
 }
 
+const std::vector<std::string_view>& KnownModels() {
+  static const std::vector<std::string_view> models{kModelImage, kModelImagePro, kModelTextToVideo, kModelVideoEdit};
+  return models;
+}
+
+std::vector<RequestKind> KindsOfModel(std::string_view model) {
+  if (model == kModelImage || model == kModelImagePro) return {RequestKind::kTextToImage, RequestKind::kImageEdit};
+  if (model == kModelTextToVideo) return {RequestKind::kTextToVideo};
+  if (model == kModelVideoEdit) return {RequestKind::kVideoEdit};
+  return {};
+}
+
 namespace {
 
 template <typename T>

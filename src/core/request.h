@@ -23,6 +23,11 @@ inline constexpr std::string_view kModelImagePro = "wan2.7-image-pro";
 inline constexpr std::string_view kModelTextToVideo = "wan2.7-t2v";
 inline constexpr std::string_view kModelVideoEdit = "wan2.7-videoedit";
 
+// Every canonical model, and the kinds of request each one makes (an image model edits when
+// given reference images).
+const std::vector<std::string_view>& KnownModels();
+std::vector<RequestKind> KindsOfModel(std::string_view model);
+
 struct GenerationRequest {
   RequestKind kind = RequestKind::kTextToImage;
   std::string model;  // canonical model id

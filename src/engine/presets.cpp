@@ -1,5 +1,9 @@
 #include "engine/presets.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace wanserve::engine {
@@ -31,9 +35,13 @@ nlohmann::json Wan21Vae() {
           {"attn_scales", nlohmann::json::array()}, {"temperal_downsample", {false, true, true}}};
 }
 
-Preset Official(std::string name) {
+const SizeTier k480p{"480p", 832, 480};
+const SizeTier k720p{"720p", 1280, 720};
+
+Preset Official(std::string name, std::string release) {
   Preset p;
   p.name = std::move(name);
+  p.release = std::move(release);
   p.t5 = Umt5Xxl();
   p.vae = Wan21Vae();
   p.t5_file = "models_t5_umt5-xxl-enc-bf16.pth";
@@ -47,17 +55,22 @@ Preset Official(std::string name) {
 std::vector<Preset> MakePresets() {
   std::vector<Preset> presets;
 
-  Preset small = Official("wan2.1-t2v-1.3b");
+  // Sizes as the official SUPPORTED_SIZES of each release list them.
+  Preset small = Official("wan2.1-t2v-1.3b", "Wan-AI/Wan2.1-T2V-1.3B");
   small.dit = Dit("t2v", 16, 1536, 8960, 12, 30, 512, 4096);
+  small.tiers = {k480p};
+  small.max_image_pixels = 832 * 480;
   presets.push_back(small);
 
-  Preset large = Official("wan2.1-t2v-14b");
+  Preset large = Official("wan2.1-t2v-14b", "Wan-AI/Wan2.1-T2V-14B");
   large.dit = Dit("t2v", 16, 5120, 13824, 40, 40, 512, 4096);
   large.width = 1280;
   large.height = 720;
+  large.tiers = {k480p, k720p};
+  large.max_image_pixels = 1024 * 1024;  // t2i-14B lists 1024*1024
   presets.push_back(large);
 
-  Preset ti2v = Official("wan2.2-ti2v-5b");
+  Preset ti2v = Official("wan2.2-ti2v-5b", "Wan-AI/Wan2.2-TI2V-5B");
   ti2v.dit = Dit("ti2v", 48, 3072, 14336, 24, 30, 512, 4096);
   ti2v.vae = {{"dim", 160}, {"dec_dim", 256}, {"z_dim", 48}, {"dim_mult", {1, 2, 4, 4}},
               {"num_res_blocks", 2}, {"attn_scales", nlohmann::json::array()},
@@ -69,9 +82,12 @@ std::vector<Preset> MakePresets() {
   ti2v.height = 704;
   ti2v.frames = 121;
   ti2v.fps = 24;
+  ti2v.tiers = {{"720p", 1280, 704}};
+  ti2v.max_image_pixels = 1280 * 704;
+  ti2v.max_frames = 121;
   presets.push_back(ti2v);
 
-  Preset experts = Official("wan2.2-t2v-a14b");
+  Preset experts = Official("wan2.2-t2v-a14b", "Wan-AI/Wan2.2-T2V-A14B");
   experts.dit = Dit("t2v", 16, 5120, 13824, 40, 40, 512, 4096);
   experts.dit_paths = {"high_noise_model", "low_noise_model"};
   experts.boundary = 0.875;
@@ -81,6 +97,8 @@ std::vector<Preset> MakePresets() {
   experts.shift = 12.0;
   experts.guide_scale = 3.0;
   experts.guide_scale_high = 4.0;
+  experts.tiers = {k480p, k720p};
+  experts.max_image_pixels = 1280 * 720;
   presets.push_back(experts);
 
   // The golden set's shapes: a few MB of random weights, seconds per video on a CPU.
@@ -97,6 +115,10 @@ std::vector<Preset> MakePresets() {
   tiny.steps = 8;
   tiny.negative_prompt = kNegativePrompt;
   tiny.random_weights = true;
+  // Every tier, rendered at an eighth of the asked width and height: seconds per task on a CPU.
+  tiny.tiers = {k480p, k720p, {"1080p", 1920, 1080}};
+  tiny.max_image_pixels = 4096 * 4096;
+  tiny.render_divisor = 8;
   presets.push_back(tiny);
   return presets;
 }
@@ -105,6 +127,11 @@ const std::vector<Preset>& Presets() {
   static const std::vector<Preset> presets = MakePresets();
   return presets;
 }
+
+// Nearest multiple of `m`, at least `m`.
+int OnGrid(double v, int m) { return std::max(m, static_cast<int>(std::lround(v / m)) * m); }
+
+std::string Megapixels(int64_t pixels) { return fmt::format("{:.2f} MP", static_cast<double>(pixels) / 1e6); }
 
 // A DiT location holds a sharded index or a single safetensors file.
 std::string DitFileIn(const fs::path& dir) {
@@ -129,9 +156,107 @@ std::vector<std::string> PresetNames() {
   return names;
 }
 
+Result<std::vector<const Preset*>> ResolvePresetNames(const std::vector<std::string>& names) {
+  std::vector<const Preset*> out;
+  for (const auto& name : names) {
+    if (name == "tiny") {
+      for (const auto& preset : Presets()) {
+        if (preset.random_weights) out.push_back(&preset);
+      }
+      continue;
+    }
+    const Preset* preset = FindPreset(name);
+    if (!preset) {
+      std::string known;
+      for (const auto& n : PresetNames()) known += (known.empty() ? "" : ", ") + n;
+      return MakeError(ErrorCode::kUnsupportedModel, "unknown local model " + name + " (known: " + known + ")");
+    }
+    out.push_back(preset);
+  }
+  return out;
+}
+
+int SizeMultiple(const Preset& preset) { return preset.vae_stride * 2; }
+
+std::string DescribeSizes(const Preset& preset) {
+  std::string tiers;
+  for (const auto& t : preset.tiers) {
+    tiers += fmt::format("{}{}", tiers.empty() ? "" : ", ", t.name);
+    if (preset.render_divisor == 1) tiers += fmt::format(" ({}x{})", t.width, t.height);
+  }
+  if (preset.render_divisor > 1) {
+    return fmt::format("{} and any image, rendered at 1/{} of the asked width and height (test preset)", tiers,
+                       preset.render_divisor);
+  }
+  return fmt::format("video {} up to {} frames; images up to {}", tiers, preset.max_frames,
+                     Megapixels(preset.max_image_pixels));
+}
+
+Result<RenderSize> VideoRenderSize(const Preset& preset, const std::string& tier, int width, int height) {
+  const auto it = std::find_if(preset.tiers.begin(), preset.tiers.end(), [&](const SizeTier& t) { return t.name == tier; });
+  if (it == preset.tiers.end()) {
+    std::string known;
+    for (const auto& t : preset.tiers) known += (known.empty() ? "" : ", ") + t.name;
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("{} generates {} video, not {}", preset.name, known, tier.empty() ? "this size" : tier),
+                     "resolution");
+  }
+  if (width <= 0 || height <= 0) return MakeError(ErrorCode::kInvalidInput, "no output size", "resolution");
+  const int d = preset.render_divisor;
+  const int m = SizeMultiple(preset);
+  const double area = static_cast<double>(it->width) * it->height / (d * d);
+  const double w = static_cast<double>(width) / d, h = static_cast<double>(height) / d;
+  RenderSize size;
+  if (std::fmod(w, m) == 0 && std::fmod(h, m) == 0 && w * h <= area * 1.05) {
+    size.width = static_cast<int>(w);
+    size.height = static_cast<int>(h);
+  } else {
+    const double scale = std::sqrt(area / (w * h));
+    size.width = OnGrid(w * scale, m);
+    size.height = OnGrid(h * scale, m);
+  }
+  size.out_width = size.width;
+  size.out_height = size.height;
+  return size;
+}
+
+Result<RenderSize> ImageRenderSize(const Preset& preset, int width, int height) {
+  if (width <= 0 || height <= 0) return MakeError(ErrorCode::kInvalidInput, "no output size", "size");
+  if (static_cast<double>(width) * height > preset.max_image_pixels * 1.2) {
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("{} generates images up to {} ({}x{} asked)", preset.name,
+                                 Megapixels(preset.max_image_pixels), width, height),
+                     "size");
+  }
+  const int d = preset.render_divisor;
+  const int m = SizeMultiple(preset);
+  RenderSize size;
+  size.out_width = std::max(1, static_cast<int>(std::lround(static_cast<double>(width) / d)));
+  size.out_height = std::max(1, static_cast<int>(std::lround(static_cast<double>(height) / d)));
+  size.width = (size.out_width + m - 1) / m * m;
+  size.height = (size.out_height + m - 1) / m * m;
+  return size;
+}
+
+Result<int> VideoFrames(const Preset& preset, double seconds) {
+  const double frames = std::max(5.0, seconds * preset.fps);
+  const int count = 1 + 4 * static_cast<int>(std::lround((frames - 1) / 4));
+  if (count > preset.max_frames) {
+    return MakeError(ErrorCode::kInvalidInput,
+                     fmt::format("{} generates at most {:g} s of video in one pass ({} frames at {} fps), not {:g} s",
+                                 preset.name, static_cast<double>(preset.max_frames - 1) / preset.fps,
+                                 preset.max_frames, preset.fps, seconds),
+                     "duration");
+  }
+  return count;
+}
+
 Result<PresetFiles> LocatePresetFiles(const Preset& preset, const std::string& weights_dir) {
   if (preset.random_weights) return PresetFiles{};
-  const fs::path root = weights_dir.empty() ? fs::path(".") : fs::absolute(weights_dir);
+  fs::path root = weights_dir.empty() ? fs::path(".") : fs::absolute(weights_dir);
+  // A folder of releases (models pull): the preset's own release folder inside it.
+  const fs::path release_dir = root / fs::path(preset.release).filename();
+  if (!preset.release.empty() && fs::is_directory(release_dir)) root = release_dir;
   PresetFiles files{(root / preset.t5_file).string(), (root / preset.tokenizer_file).string(),
                     (root / preset.vae_file).string(), {}};
   std::string looked_for;
@@ -151,10 +276,25 @@ Result<PresetFiles> LocatePresetFiles(const Preset& preset, const std::string& w
   }
   if (!missing.empty()) {
     return MakeError(ErrorCode::kNotFound,
-                     "model " + preset.name + " needs its weights in " + root.string() + " (missing: " +
+                     preset.name + " needs its weights in " + root.string() + " (missing: " +
                          missing + "); looked for:" + looked_for);
   }
   return files;
+}
+
+int64_t WeightBytes(const PresetFiles& files) {
+  std::error_code ec;
+  int64_t total = 0;
+  for (const auto& file : {files.t5, files.vae}) {
+    if (!file.empty()) total += static_cast<int64_t>(fs::file_size(file, ec));
+  }
+  for (const auto& dit : files.dits) {
+    if (dit.empty()) continue;
+    for (const auto& entry : fs::directory_iterator(fs::path(dit).parent_path(), ec)) {
+      if (entry.path().extension() == ".safetensors") total += static_cast<int64_t>(entry.file_size(ec));
+    }
+  }
+  return total;
 }
 
 }  // namespace wanserve::engine

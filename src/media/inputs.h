@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "core/request.h"
 #include "media/blob_store.h"
+#include "media/input_files.h"
 #include "media/probe.h"
 #include "media/url_signer.h"
 #include "net/outbound_client.h"
@@ -33,18 +34,6 @@ struct InputLimits {
   double audio_min_s = 2, audio_max_s = 30;
   int64_t connect_timeout_ms = 10'000;  // Default: 10 s
   int64_t timeout_ms = 120'000;         // Default: 2 min per file
-};
-
-struct InputFile {
-  std::string label;  // "image 2", "video", "audio 1": how messages name it
-  std::filesystem::path path;
-  MediaInfo info;
-};
-
-struct PreparedInputs {
-  std::vector<InputFile> images;
-  std::optional<InputFile> video;
-  std::vector<InputFile> audio;
 };
 
 // Recognises links this server signed (POST /v1/files uploads, earlier outputs).

@@ -2,16 +2,18 @@
 
 namespace wanserve::tasks {
 
-TaskService::TaskService(store::TaskStore& store, std::shared_ptr<Clock> clock,
-                         std::function<void()> on_submit, TaskCacheOptions cache,
+TaskService::TaskService(store::TaskStore& store, const providers::ProviderRegistry& routes,
+                         std::shared_ptr<Clock> clock, std::function<void()> on_submit, TaskCacheOptions cache,
                          std::optional<billing::PriceTable> prices)
     : store_(store),
+      routes_(routes),
       clock_(clock),
       on_submit_(std::move(on_submit)),
       cache_(std::move(clock), cache),
       prices_(std::move(prices)) {}
 
 Result<core::Task> TaskService::Submit(SubmitParams p) {
+  RETURN_IF_ERROR(routes_.CheckServed(p.request));
   core::Task t;
   t.id = std::move(p.id);
   t.dialect = std::move(p.dialect);

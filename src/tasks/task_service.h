@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "core/task.h"
 #include "billing/price_table.h"
+#include "providers/registry.h"
 #include "store/task_store.h"
 #include "tasks/task_cache.h"
 
@@ -28,13 +29,16 @@ struct SubmitParams {
 
 class TaskService {
  public:
-  // Without prices, tasks are free (nothing is held).
-  TaskService(store::TaskStore& store, std::shared_ptr<Clock> clock,
+  // Without prices, tasks are free (nothing is held). `routes` judges at submit whether a
+  // provider generates the request as asked.
+  TaskService(store::TaskStore& store, const providers::ProviderRegistry& routes, std::shared_ptr<Clock> clock,
               std::function<void()> on_submit = {}, TaskCacheOptions cache = {},
               std::optional<billing::PriceTable> prices = std::nullopt);
 
   // Prices the request, holds the credits and commits the task in one transaction; returns
-  // only after that committed. kInsufficientCredits and no task when the account is short.
+  // only after that committed. kInsufficientCredits and no task when the account is short;
+  // kUnsupportedModel or kInvalidInput (ProviderRegistry::CheckServed) and nothing held when no
+  // configured provider generates the request as asked.
   Result<core::Task> Submit(SubmitParams params);
   // kNotFound for unknown ids and for other keys' tasks alike.
   Result<core::Task> Get(const std::string& id, const std::string& key_id);
@@ -46,6 +50,7 @@ class TaskService {
 
  private:
   store::TaskStore& store_;
+  const providers::ProviderRegistry& routes_;
   std::shared_ptr<Clock> clock_;
   std::function<void()> on_submit_;
   TaskCache cache_;

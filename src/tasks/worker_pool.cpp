@@ -232,6 +232,11 @@ WorkerPool::Handoff WorkerPool::SubmitUpstream(const std::shared_ptr<Running>& r
   const bool unknown = e.detail_code == providers::kOutcomeUnknown;
   // A refusal created nothing: forget the intent so another attempt may submit again.
   if (!unknown) (void)store_.AbandonUpstreamSubmit(run->lease);
+  if (providers::IsConfigurationFault(e)) {
+    // The operator's account or key: fail loudly rather than hide it behind another provider.
+    spdlog::error("task={} {} refused this server's configuration: {}", task.id, name, e.message);
+    providers_.ReportConfigurationFault(name, e.message);
+  }
   if (!providers::MayTryNextProvider(e)) {
     FinishWithError(run, task, e);
     return Handoff::kDone;
@@ -259,7 +264,7 @@ void WorkerPool::RunLocally(const std::shared_ptr<Running>& run, const Task& tas
   };
   auto canceled = [&] { return run->cancel || run->lost || stopping_; };
   const core::GenerationRequest request = media::ApplyInputs(task.request, inputs);
-  auto media = provider.Run(request, on_progress, canceled);
+  auto media = provider.Run(request, inputs, on_progress, canceled);
   if (run->lost) {
     // Another worker owns the task now; nothing of this attempt may be recorded.
   } else if (!media.ok() && media.error().code == ErrorCode::kCanceled) {

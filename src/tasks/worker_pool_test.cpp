@@ -24,13 +24,20 @@ class WorkerPoolTest : public ::testing::Test {
     store_ = std::move(s).value();
     blobs_ = std::make_unique<media::BlobStore>(dir_.path() / "blobs");
     writer_ = std::make_unique<OutputWriter>(*blobs_);
+    registry_ = MakeRegistry(0, 4);
+  }
+
+  // Each pool gets its own registry; they live as long as the test, as the services using them.
+  providers::ProviderRegistry* MakeRegistry(int step_delay_ms, int steps) {
+    auto& registry = registries_.emplace_back(std::make_unique<providers::ProviderRegistry>());
+    registry->Add(providers::MakeTestPatternProvider({.enabled = true, .steps = steps, .step_delay_ms = step_delay_ms}));
+    registry->Route("wan2.7-t2v", {"testpattern"});
+    registry->Route("wan2.7-image", {"testpattern"});
+    return registry.get();
   }
 
   std::unique_ptr<WorkerPool> MakePool(int step_delay_ms, int steps = 4) {
-    registry_ = std::make_unique<providers::ProviderRegistry>();
-    registry_->Add(providers::MakeTestPatternProvider({steps, step_delay_ms}));
-    registry_->Route("wan2.7-t2v", {"testpattern"});
-    registry_->Route("wan2.7-image", {"testpattern"});
+    registry_ = MakeRegistry(step_delay_ms, steps);
     WorkerOptions o;
     o.poll_ms = 20;
     o.renew_every_ms = 20;
@@ -68,14 +75,15 @@ class WorkerPoolTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<media::BlobStore> blobs_;
   std::unique_ptr<OutputWriter> writer_;
-  std::unique_ptr<providers::ProviderRegistry> registry_;
+  std::vector<std::unique_ptr<providers::ProviderRegistry>> registries_;
+  providers::ProviderRegistry* registry_ = nullptr;
   std::shared_ptr<Clock> clock_ = MakeSystemClock();
   MetricsRegistry metrics_;
 };
 
 TEST_F(WorkerPoolTest, RunsATaskToAPlayableVideo) {
   auto pool = MakePool(0);
-  TaskService service(*store_, clock_, [&] { pool->Notify(); });
+  TaskService service(*store_, *registry_, clock_, [&] { pool->Notify(); });
   pool->Start();
   auto t = service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "wan2.7-text-to-video", "{}", Video()});
   ASSERT_TRUE(t.ok());
@@ -94,7 +102,7 @@ TEST_F(WorkerPoolTest, RunsATaskToAPlayableVideo) {
 
 TEST_F(WorkerPoolTest, CancelWhileRunningStopsAtTheNextStep) {
   auto pool = MakePool(100, 50);
-  TaskService service(*store_, clock_, [&] { pool->Notify(); });
+  TaskService service(*store_, *registry_, clock_, [&] { pool->Notify(); });
   pool->Start();
   ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", Video()}).ok());
   WaitFor("t1", [](const core::Task& t) { return t.state == TaskState::kRunning && t.progress > 0; });
@@ -107,7 +115,7 @@ TEST_F(WorkerPoolTest, CancelWhileRunningStopsAtTheNextStep) {
 
 TEST_F(WorkerPoolTest, StopHandsRunningTasksBackAndANewPoolFinishesThem) {
   auto pool = MakePool(50, 100);
-  TaskService service(*store_, clock_, [&] { pool->Notify(); });
+  TaskService service(*store_, *registry_, clock_, [&] { pool->Notify(); });
   pool->Start();
   ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", Video()}).ok());
   WaitFor("t1", [](const core::Task& t) { return t.state == TaskState::kRunning; });
@@ -122,13 +130,28 @@ TEST_F(WorkerPoolTest, StopHandsRunningTasksBackAndANewPoolFinishesThem) {
   EXPECT_EQ(done.attempts, 1);
 }
 
-TEST_F(WorkerPoolTest, UnroutableModelFailsWithAClearError) {
-  auto pool = MakePool(0);
-  TaskService service(*store_, clock_, [&] { pool->Notify(); });
-  pool->Start();
+TEST_F(WorkerPoolTest, AModelNoProviderMakesIsRefusedAtSubmitAndNothingIsStored) {
+  TaskService service(*store_, *registry_, clock_);
   auto r = Video();
   r.model = "wan2.7-videoedit";
-  ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", r}).ok());
+  auto refused = service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", r});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnsupportedModel);
+  EXPECT_NE(refused.error().message.find("wan2.7-videoedit"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(store_->Get("t1").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(WorkerPoolTest, AQueuedTaskWhoseRouteIsGoneFailsWithAClearError) {
+  auto pool = MakePool(0);
+  pool->Start();
+  core::Task t;
+  t.id = "t1";
+  t.dialect = "unified";
+  t.key_id = "k";
+  t.request = Video();
+  t.request.model = "wan2.7-videoedit";  // accepted by an earlier configuration
+  ASSERT_TRUE(store_->Insert(t, {store::kDefaultAccountId, 0, "k"}).ok());
+  pool->Notify();
   auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); });
   EXPECT_EQ(done.state, TaskState::kFailed);
   ASSERT_TRUE(done.error.has_value());
@@ -137,7 +160,7 @@ TEST_F(WorkerPoolTest, UnroutableModelFailsWithAClearError) {
 }
 
 TEST_F(WorkerPoolTest, OtherKeysSeeNotFound) {
-  TaskService service(*store_, clock_);
+  TaskService service(*store_, *registry_, clock_);
   ASSERT_TRUE(service.Submit({"t1", "unified", "owner", store::kDefaultAccountId, "m", "{}", Video()}).ok());
   EXPECT_TRUE(service.Get("t1", "owner").ok());
   EXPECT_EQ(service.Get("t1", "intruder").error().code, ErrorCode::kNotFound);
@@ -147,7 +170,7 @@ TEST_F(WorkerPoolTest, OtherKeysSeeNotFound) {
 
 TEST_F(WorkerPoolTest, SweeperDeletesOutputsAfterTheirLinksExpire) {
   auto clock = std::make_shared<testing::FakeClock>();
-  TaskService service(*store_, clock);
+  TaskService service(*store_, *registry_, clock);
   auto r = Video();
   r.kind = core::RequestKind::kTextToImage;
   r.model = "wan2.7-image";

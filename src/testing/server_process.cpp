@@ -1,14 +1,16 @@
 #include "testing/server_process.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
+#include <thread>
 
 namespace wanserve::testing {
 namespace {
@@ -78,28 +80,25 @@ ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std:
   std::vector<std::string> args = {WanserveBinary(), "serve", "--listen", "127.0.0.1:0", "--data", data_dir,
                                    "--log-level", "warn"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  int out_pipe[2];
-  if (::pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
+  // Everything the server prints goes to the log; this run's part starts at its current end.
+  log_path_ = data_dir + ".log";
+  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
+  const size_t start = log().size();
   pid_ = ::fork();
   if (pid_ == 0) {
-    ::dup2(out_pipe[1], 1);
-    ::close(out_pipe[0]);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
     auto argv = Argv(args);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
-  ::close(out_pipe[1]);
-  stdout_fd_ = out_pipe[0];
-  std::string seen;
+  ::close(log_fd);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   constexpr std::string_view kMarker = "listening on ";
+  std::string seen;
   while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{stdout_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    char buf[512];
-    ssize_t n = ::read(stdout_fd_, buf, sizeof(buf));
-    if (n <= 0) break;
-    seen.append(buf, static_cast<size_t>(n));
+    seen = log().substr(start);
     auto at = seen.find(kMarker);
     if (at != std::string::npos) {
       auto end = seen.find_first_of(" \n", at + kMarker.size());
@@ -108,9 +107,15 @@ ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std:
         return;
       }
     }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   Stop(SIGKILL);
-  throw std::runtime_error("server did not start; output: " + seen);
+  throw std::runtime_error("server did not start; output: " + log().substr(start));
 }
 
 int ServerProcess::Stop(int signal) {
@@ -119,11 +124,14 @@ int ServerProcess::Stop(int signal) {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
-  if (stdout_fd_ >= 0) ::close(stdout_fd_);
-  stdout_fd_ = -1;
   return status;
 }
 
 ServerProcess::~ServerProcess() { Stop(SIGKILL); }
+
+std::string ServerProcess::log() const {
+  std::ifstream in(log_path_);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 }  // namespace wanserve::testing

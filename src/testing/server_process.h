@@ -28,21 +28,23 @@ std::string CreateKey(const std::string& data_dir, const std::string& name = "te
 class ServerProcess {
  public:
   // Starts `wanserve serve --listen 127.0.0.1:0 --data DIR <extra>` and waits for its
-  // "listening on" line.
+  // "listening on" line. What it prints goes to DIR.log, kept across restarts.
   ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   const std::string& base_url() const { return base_url_; }
+  // What the server logged so far (at warn and above), this run and earlier ones.
+  std::string log() const;
   pid_t pid() const { return pid_; }
   // Sends a signal and waits for exit; returns the exit status as waitpid reports it.
   int Stop(int signal);
 
  private:
   pid_t pid_ = -1;
-  int stdout_fd_ = -1;
   std::string base_url_;
+  std::string log_path_;
 };
 
 }  // namespace wanserve::testing

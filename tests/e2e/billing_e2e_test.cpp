@@ -32,7 +32,7 @@ TEST_F(BillingE2E, InsufficientCreditsIs402InEachDialectAndCreatesNoTask) {
 }
 
 TEST_F(BillingE2E, WithBillingOffTasksAreFreeButLimitsStillHold) {
-  StartServer({"--billing-enabled", "false", "--providers-testpattern-steps", "2",
+  StartServer({"--billing-enabled", "false", "--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "2",
                "--providers-testpattern-step-delay-ms", "0"});
   const std::string key = FundedKey(0, 0, "", {}, {"--rpm", "2"});
   auto r = Authed("POST", "/api/v1/generation/wan/wan-v2.7", R"({"prompt":"x"})", key);
@@ -93,7 +93,7 @@ TEST_F(BillingE2E, TheTokenViewIsTheKeysBudgetUnderItsCap) {
 }
 
 TEST_F(BillingE2E, RateAndConcurrencyLimitsAre429WithRetryAfterInEachDialect) {
-  StartServer({"--providers-testpattern-steps", "100", "--providers-testpattern-step-delay-ms", "100"});
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "100", "--providers-testpattern-step-delay-ms", "100"});
   const std::string rate_key = FundedKey(10'000, 0, "", {}, {"--rpm", "2"});
   const std::string body = R"({"prompt":"x"})";
   EXPECT_EQ(Authed("POST", "/api/v1/generation/wan/wan-v2.7", body, rate_key).status, 200);
@@ -118,7 +118,7 @@ TEST_F(BillingE2E, RateAndConcurrencyLimitsAre429WithRetryAfterInEachDialect) {
 }
 
 TEST_F(BillingE2E, TwoHundredParallelSubmitsAgainstCreditsForExactly57) {
-  StartServer({"--providers-testpattern-steps", "1", "--providers-testpattern-step-delay-ms", "0"});
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "1", "--providers-testpattern-step-delay-ms", "0"});
   const std::string key = FundedKey(57 * 20);  // one wan-v2.7 image costs 20
   std::atomic<int> accepted{0}, refused{0}, other{0};
   std::vector<std::thread> threads;
@@ -144,14 +144,15 @@ TEST_F(BillingE2E, TwoHundredParallelSubmitsAgainstCreditsForExactly57) {
 
 TEST_F(BillingE2E, FailureAndCancelReleaseTheHold) {
   const auto cfg = dir_.path() / "wanserve.toml";
-  // Images go nowhere (a provider that is not configured), so they fail; videos run slowly.
-  std::ofstream(cfg) << "[routing]\n\"wan2.7-image\" = [\"absent\"]\n\"wan2.7-t2v\" = [\"testpattern\"]\n"
-                        "[providers.testpattern]\nsteps = 100\nstep_delay_ms = 100\n[workers]\ncount = 1\n"
+  // The image edit's reference cannot be fetched (.invalid never resolves), so it fails; videos
+  // run slowly.
+  std::ofstream(cfg) << "[providers.testpattern]\nenabled = true\nsteps = 100\nstep_delay_ms = 100\n[workers]\ncount = 1\n"
                         "[pricing.t2v_per_second]\n\"720p\" = 5\n";
   StartServer({"--config", cfg.string()});
   const std::string key = FundedKey(500);
   const std::string img = json::parse(Authed("POST", "/v1/images/generations",
-                                             R"({"model":"wan-2.7-image","prompt":"x"})", key).body)["id"];
+                                             R"({"model":"wan-2.7-image","prompt":"x","image_urls":["https://example.invalid/a.png"]})",
+                                             key).body)["id"];
   json failed = WaitDone(img, 120, key);
   EXPECT_EQ(failed["status"], "failed");
   EXPECT_EQ(failed["usage"]["credits_reserved"], 0) << "a failed task is not charged";
@@ -189,7 +190,7 @@ TEST_F(BillingE2E, AVideoEditThatKeepsTheInputDurationIsHeldAtTheMaximumThenChar
 }
 
 TEST_F(BillingE2E, Kill9WithPaidTasksInFlightLeavesTheLedgerBalanced) {
-  const std::vector<std::string> flags = {"--providers-testpattern-steps", "3", "--providers-testpattern-step-delay-ms",
+  const std::vector<std::string> flags = {"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "3", "--providers-testpattern-step-delay-ms",
                                           "50", "--workers-lease-ms", "1000", "--workers-renew-every-ms", "200",
                                           "--workers-recovery-every-ms", "200"};
   StartServer(flags);
@@ -207,9 +208,9 @@ TEST_F(BillingE2E, Kill9WithPaidTasksInFlightLeavesTheLedgerBalanced) {
 
 TEST_F(BillingE2E, Kill9AtRandomPointsOfAMixedLoadChargesEachSucceededTaskOnceAndNothingElse) {
   const auto cfg = dir_.path() / "wanserve.toml";
-  // Pro images go to a provider that is not configured, so they fail and must be refunded.
-  std::ofstream(cfg) << "[routing]\n\"wan2.7-image-pro\" = [\"absent\"]\n\"*\" = [\"testpattern\"]\n"
-                        "[providers.testpattern]\nsteps = 4\nstep_delay_ms = 40\n"
+  // Pro image edits name a reference that cannot be fetched (.invalid never resolves), so they
+  // fail and must be refunded.
+  std::ofstream(cfg) << "[providers.testpattern]\nenabled = true\nsteps = 4\nstep_delay_ms = 40\n"
                         "[workers]\ncount = 2\nlease_ms = 1000\nrenew_every_ms = 200\nrecovery_every_ms = 200\n";
   const std::vector<std::string> flags = {"--config", cfg.string()};
   StartServer(flags);
@@ -246,7 +247,10 @@ TEST_F(BillingE2E, Kill9AtRandomPointsOfAMixedLoadChargesEachSucceededTaskOnceAn
       submit("/api/v1/generation/wan/wan-v2.7", R"({"prompt":"mixed"})", 20);
       submit("/v1/videos/generations", R"({"model":"wan2.7-text-to-video","prompt":"mixed","duration":2})", 8);
       submit("/api/v1/jobs/createTask", R"({"model":"wan/2-7-image","input":{"prompt":"mixed"}})", 20);
-      if (i % 2 == 0) submit("/api/v1/generation/wan/wan-v2.7-pro", R"({"prompt":"mixed"})", 40);
+      if (i % 2 == 0) {
+        submit("/api/v1/generation/wan/wan-v2.7-pro",
+               R"({"prompt":"mixed","image_urls":["https://example.invalid/ref.png"]})", 40);
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 600)(rng)));
     RestartServer(SIGKILL, flags);
@@ -262,7 +266,7 @@ TEST_F(BillingE2E, Kill9AtRandomPointsOfAMixedLoadChargesEachSucceededTaskOnceAn
     const bool succeeded = state == "COMPLETED" || state == "completed" || state == "success";
     if (succeeded) spent += t.price;
     if (t.price == 40) {
-      EXPECT_FALSE(succeeded) << t.id << " ran on a provider that does not exist";
+      EXPECT_FALSE(succeeded) << t.id << " ran without its reference image";
     }
     if (!succeeded && !t.canceled && t.price != 40) ADD_FAILURE() << t.id << " failed: " << done.dump();
   }

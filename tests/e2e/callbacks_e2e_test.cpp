@@ -24,7 +24,7 @@ class CallbacksE2E : public ServerTest {
   CallbacksE2E() : pki_(testing::MakeTestPki(dir_.str())) {}
 
   std::vector<std::string> Flags(std::vector<std::string> more = {}) {
-    std::vector<std::string> flags = {"--providers-testpattern-steps", "2", "--providers-testpattern-step-delay-ms", "0",
+    std::vector<std::string> flags = {"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "2", "--providers-testpattern-step-delay-ms", "0",
                                       "--allow-network", "127.0.0.1/32", "--outbound-ca-file", pki_.ca_file};
     flags.insert(flags.end(), more.begin(), more.end());
     return flags;

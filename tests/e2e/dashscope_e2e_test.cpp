@@ -24,7 +24,7 @@ class DashScopeE2E : public ServerTest {
     std::ofstream(key_file) << "sk-sim-0123456789\n";
     return {"--providers-dashscope-base-url", base_url, "--providers-dashscope-api-key-file", key_file,
             "--providers-dashscope-poll-schedule-s", "0.1", "--allow-network", "127.0.0.0/8",
-            "--upstream-poll-lease-ms", "2000", "--providers-testpattern-steps", "2",
+            "--upstream-poll-lease-ms", "2000", "--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "2",
             "--providers-testpattern-step-delay-ms", "0"};
   }
 
@@ -118,7 +118,7 @@ TEST_F(DashScopeE2E, Kill9WithTwentyUpstreamTasksInFlightCreatesEachOnceAndFinis
   ExpectLedgerClean();
 }
 
-TEST_F(DashScopeE2E, RefusedConnectionsFallBackToTheLocalProvider) {
+TEST_F(DashScopeE2E, RefusedConnectionsFallBackToTheNextProvider) {
   StartServer(Flags("http://127.0.0.1:" + std::to_string(ClosedPort()) + "/api/v1"));
   json created = Submit("/v1/images/generations", {{"model", "wan-2.7-image"}, {"prompt", "fallback"},
                                                    {"size", {{"width", 256}, {"height", 256}}}});
@@ -127,6 +127,33 @@ TEST_F(DashScopeE2E, RefusedConnectionsFallBackToTheLocalProvider) {
   auto info = media::ProbeImageFile(Download(done["results"][0]));
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->width, 256);
+}
+
+// The operator's key is refused: that is a configuration fault, not the provider's, so the task
+// fails with a code that says so instead of falling through to the next provider.
+TEST_F(DashScopeE2E, AKeyDashScopeRefusesFailsTheTaskWithoutFallingBackAndReleasesTheHold) {
+  const auto flags = Flags(sim_.BaseUrl());
+  std::ofstream(dir_.path() / "dashscope.key", std::ios::trunc) << "sk-revoked\n";
+  StartServer(flags);
+  const std::string key = FundedKey(100);
+  json unified = WaitDone(Submit("/v1/images/generations", {{"model", "wan-2.7-image"}, {"prompt", "refused"}}, key)["id"],
+                          60, key);
+  EXPECT_EQ(unified["status"], "failed") << "no test pattern in its place: " << unified.dump();
+  EXPECT_EQ(unified["error"]["code"], "service_unavailable") << unified.dump();
+  EXPECT_NE(unified["error"]["message"].get<std::string>().find("InvalidApiKey"), std::string::npos) << unified.dump();
+  const std::string job =
+      Submit("/api/v1/jobs/createTask", {{"model", "wan/2-7-image"}, {"input", {{"prompt", "refused"}}}}, key)["data"]["taskId"];
+  json market = WaitDone(job, 60, key);
+  EXPECT_EQ(market["data"]["state"], "fail");
+  EXPECT_EQ(market["data"]["failCode"], "provider_auth_failed") << market.dump();
+  EXPECT_EQ(Credits(key)["total"], 100) << "both holds went back";
+  EXPECT_EQ(sim_.Creates(), 0);
+  ExpectLedgerClean();
+
+  auto ready = json::parse(Call("GET", "/readyz").body);
+  EXPECT_NE(ready["providers"]["dashscope"]["configuration_fault"].get<std::string>().find("InvalidApiKey"),
+            std::string::npos) << ready.dump();
+  EXPECT_NE(server_->log().find("refused this server's configuration"), std::string::npos);
 }
 
 TEST_F(DashScopeE2E, ThrottlingAndServerErrorsAreRetriedWithoutCreatingTwice) {
@@ -200,7 +227,7 @@ TEST_F(DashScopeE2E, AnUpstreamTaskThatOutlivesItsTimeoutFailsAndReleasesTheHold
 
 // The DashScope dialect, as Alibaba's SDKs call it: here served by the local provider.
 TEST_F(DashScopeE2E, DashScopeDialectCreateQueryCancelShapes) {
-  StartServer({"--providers-testpattern-steps", "4", "--providers-testpattern-step-delay-ms", "150"});
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "4", "--providers-testpattern-step-delay-ms", "150"});
   const std::string t2v = "/api/v1/services/aigc/video-generation/video-synthesis";
   const std::string body = R"({"model":"wan2.7-t2v","input":{"prompt":"a kitten"},
                                "parameters":{"resolution":"720P","ratio":"1:1","duration":2}})";

@@ -2,11 +2,16 @@
 
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "common/crypto.h"
 
 namespace wanserve::e2e {
+
+void ServerTest::TearDown() {
+  if (HasFailure() && server_) std::cerr << "server log:\n" << server_->log() << "\n";
+}
 
 void ServerTest::StartServer(std::vector<std::string> extra) {
   if (key_.empty()) key_ = testing::CreateKey(data_dir_);

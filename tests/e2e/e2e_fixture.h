@@ -18,8 +18,12 @@ using nlohmann::json;
 
 class ServerTest : public ::testing::Test {
  protected:
-  // Fast testpattern by default; tests that need slow tasks pass their own flags.
-  void StartServer(std::vector<std::string> extra = {"--providers-testpattern-steps", "2",
+  // A failed test shows what the server logged.
+  void TearDown() override;
+  // By default the server generates with the testpattern provider, enabled on purpose (it is
+  // off unless configured) and fast; tests that need slow tasks or a model pass their own flags.
+  void StartServer(std::vector<std::string> extra = {"--providers-testpattern-enabled", "true",
+                                                     "--providers-testpattern-steps", "2",
                                                      "--providers-testpattern-step-delay-ms", "0"});
   void RestartServer(int signal, std::vector<std::string> extra);
 

@@ -1,6 +1,7 @@
 // The local Wan engine behind the public API: text-to-image and text-to-video tasks of every
-// dialect run on the tiny model (routed to `local` only, so nothing else can answer), with
-// progress, seeds that reproduce, and cancel between denoising steps.
+// dialect run on the tiny presets (routed to `local` only, so nothing else can answer), with
+// progress, seeds that reproduce, and cancel between denoising steps. The tiny presets render
+// at an eighth of the asked width and height and are never scaled back up.
 #include <fstream>
 #include <thread>
 
@@ -12,11 +13,9 @@ namespace {
 
 class LocalEngineE2E : public ServerTest {
  protected:
-  // Rendering at 32x32 (scaled to the requested size) keeps a task to a second or two.
-  void StartLocal(int64_t render_pixels = 1024, int workers = 1) {
+  void StartLocal(int workers = 1) {
     const auto cfg = dir_.path() / "wanserve.toml";
-    std::ofstream(cfg) << "[routing]\n\"*\" = [\"local\"]\n[providers.local]\nmodel = \"tiny\"\n"
-                       << "max_render_pixels = " << render_pixels << "\n";
+    std::ofstream(cfg) << "[routing]\n\"*\" = [\"local\"]\n[providers.local]\nmodel = \"tiny\"\n";
     // Renewing leases often lets a running task see its cancel within a fraction of a second.
     StartServer({"--config", cfg.string(), "--workers-renew-every-ms", "200", "--workers-count",
                  std::to_string(workers)});
@@ -69,16 +68,16 @@ TEST_F(LocalEngineE2E, ImagesAndVideosOfEveryDialectRunOnTheEngine) {
   EXPECT_NE(png1, Bytes(d3["results"][0])) << "another seed gives another image";
   auto info = media::ProbeImageFile(Download(d1["results"][0]));
   ASSERT_TRUE(info.ok()) << info.error().message;
-  EXPECT_EQ(info->width, 320);
-  EXPECT_EQ(info->height, 256);
+  EXPECT_EQ(info->width, 40) << "an eighth of 320x256, not scaled up";
+  EXPECT_EQ(info->height, 32);
 
   const json dv = WaitDone(video);
   ASSERT_EQ(dv["status"], "completed") << dv.dump();
   auto clip = media::ProbeVideoFile(Download(dv["results"][0]));
   ASSERT_TRUE(clip.ok()) << clip.error().message;
   EXPECT_EQ(clip->video_codec, "h264");
-  EXPECT_EQ(clip->width, 1280);
-  EXPECT_EQ(clip->height, 720);
+  EXPECT_EQ(clip->width, 160) << "720p 16:9 at an eighth, on the 16-pixel grid";
+  EXPECT_EQ(clip->height, 96);
   EXPECT_EQ(clip->frames, 33) << "2 s at the model's 16 fps, as 1 + 4k frames";
   EXPECT_FALSE(clip->has_audio) << "the engine makes no soundtrack";
 
@@ -86,7 +85,8 @@ TEST_F(LocalEngineE2E, ImagesAndVideosOfEveryDialectRunOnTheEngine) {
   ASSERT_EQ(dg["status"], "COMPLETED") << dg.dump();
   auto square = media::ProbeImageFile(Download(dg["data"]["image"]["url"]));
   ASSERT_TRUE(square.ok());
-  EXPECT_EQ(square->width, square->height);
+  EXPECT_EQ(square->width, 128);
+  EXPECT_EQ(square->height, 128);
 
   const json dj = WaitDone(job);
   ASSERT_EQ(dj["data"]["state"], "success") << dj.dump();
@@ -98,14 +98,14 @@ TEST_F(LocalEngineE2E, ImagesAndVideosOfEveryDialectRunOnTheEngine) {
   ASSERT_EQ(dn["output"]["task_status"], "SUCCEEDED") << dn.dump();
   auto fox = media::ProbeImageFile(Download(dn["output"]["choices"][0]["message"]["content"][0]["image"]));
   ASSERT_TRUE(fox.ok());
-  EXPECT_EQ(fox->width, 640);
-  EXPECT_EQ(fox->height, 512);
+  EXPECT_EQ(fox->width, 80);
+  EXPECT_EQ(fox->height, 64);
 }
 
 TEST_F(LocalEngineE2E, CancelStopsARunningGenerationAndTheEngineTakesTheNextTask) {
-  StartLocal(128 * 128);  // a 15 s video at 176x96: seconds per denoising step
+  StartLocal();  // a 5 s 1080p video: 240x128 on tiny, about a second per denoising step
   const std::string slow = json::parse(Authed("POST", "/v1/videos/generations",
-      R"({"model":"wan2.7-text-to-video","prompt":"slow","duration":15})").body)["id"];
+      R"({"model":"wan2.7-text-to-video","prompt":"slow","duration":5,"quality":"1080p"})").body)["id"];
   const json seen = WaitProcessing(slow, 1);
   ASSERT_EQ(seen["status"], "processing") << seen.dump();
   const int progress_at_cancel = seen["progress"];
@@ -121,8 +121,8 @@ TEST_F(LocalEngineE2E, CancelStopsARunningGenerationAndTheEngineTakesTheNextTask
 }
 
 TEST_F(LocalEngineE2E, ATaskWaitingBehindAnotherForTheEngineIsCanceledAtOnce) {
-  StartLocal(128 * 128, 2);  // two workers, one engine: the second task waits for the first
-  const std::string body = R"({"model":"wan2.7-text-to-video","prompt":"slow","duration":15})";
+  StartLocal(2);  // two workers, one engine: the second task waits for the first
+  const std::string body = R"({"model":"wan2.7-text-to-video","prompt":"slow","duration":5,"quality":"1080p"})";
   const std::string running = json::parse(Authed("POST", "/v1/videos/generations", body).body)["id"];
   ASSERT_EQ(WaitProcessing(running, 1)["status"], "processing");
   const std::string waiting = json::parse(Authed("POST", "/v1/videos/generations", body).body)["id"];
@@ -142,7 +142,7 @@ TEST_F(LocalEngineE2E, UnknownLocalModelIsAStartupErrorNamingTheKnownOnes) {
   auto r = testing::RunCommand({testing::WanserveBinary(), "serve", "--data", data_dir_, "--providers-local-model",
                                 "wan9-t2v"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("unknown model wan9-t2v"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown local model wan9-t2v"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("wan2.1-t2v-1.3b"), std::string::npos) << r.err;
 }
 

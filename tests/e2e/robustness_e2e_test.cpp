@@ -99,7 +99,7 @@ TEST_F(RobustnessE2E, BadBodiesGetClearErrorsInTheDialectsShape) {
 }
 
 TEST_F(RobustnessE2E, CancelQueuedAtOnceRunningAtNextStepFinishedIsAConflict) {
-  StartServer({"--providers-testpattern-steps", "100", "--providers-testpattern-step-delay-ms", "100",
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "100", "--providers-testpattern-step-delay-ms", "100",
                "--workers-count", "1", "--workers-renew-every-ms", "100"});
   const std::string body = R"({"model":"wan-2.7-image","prompt":"x","size":"square"})";
   const std::string first = json::parse(Authed("POST", "/v1/images/generations", body).body)["id"];
@@ -129,7 +129,7 @@ TEST_F(RobustnessE2E, CancelQueuedAtOnceRunningAtNextStepFinishedIsAConflict) {
 }
 
 TEST_F(RobustnessE2E, Kill9MidRunLosesNoTaskAndRunsNoneTwiceToSuccess) {
-  const std::vector<std::string> flags = {"--providers-testpattern-steps", "3", "--providers-testpattern-step-delay-ms",
+  const std::vector<std::string> flags = {"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "3", "--providers-testpattern-step-delay-ms",
                                           "60", "--workers-count", "2", "--workers-lease-ms", "1500",
                                           "--workers-renew-every-ms", "200", "--workers-recovery-every-ms", "200"};
   StartServer(flags);
@@ -162,7 +162,7 @@ TEST_F(RobustnessE2E, Kill9MidRunLosesNoTaskAndRunsNoneTwiceToSuccess) {
 }
 
 TEST_F(RobustnessE2E, SigtermFinishesRequestsAndRequeuesRunningTasks) {
-  StartServer({"--providers-testpattern-steps", "200", "--providers-testpattern-step-delay-ms", "50"});
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "200", "--providers-testpattern-step-delay-ms", "50"});
   const std::string id = json::parse(Authed("POST", "/v1/images/generations",
                                             R"({"model":"wan-2.7-image","prompt":"x","size":"square"})").body)["id"];
   for (int i = 0; i < 200 && json::parse(Authed("GET", "/v1/tasks/" + id).body)["status"] != "processing"; ++i) {
@@ -172,7 +172,7 @@ TEST_F(RobustnessE2E, SigtermFinishesRequestsAndRequeuesRunningTasks) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   server_ = std::make_unique<testing::ServerProcess>(
-      data_dir_, std::vector<std::string>{"--providers-testpattern-steps", "2", "--providers-testpattern-step-delay-ms", "0"});
+      data_dir_, std::vector<std::string>{"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "2", "--providers-testpattern-step-delay-ms", "0"});
   json done = WaitDone(id, 60);
   EXPECT_EQ(done["status"], "completed") << "a task running at shutdown resumes at once after restart";
 }
@@ -199,7 +199,7 @@ TEST_F(RobustnessE2E, UnknownConfigKeyIsAStartupError) {
 
 TEST_F(RobustnessE2E, ConfigFileAndMetrics) {
   const auto cfg = dir_.path() / "wanserve.toml";
-  std::ofstream(cfg) << "[http]\nbody_limit = 2048\n[providers.testpattern]\nstep_delay_ms = 0\nsteps = 1\n";
+  std::ofstream(cfg) << "[http]\nbody_limit = 2048\n[providers.testpattern]\nenabled = true\nstep_delay_ms = 0\nsteps = 1\n";
   StartServer({"--config", cfg.string()});
   auto big = Authed("POST", "/v1/images/generations", std::string(3000, ' '));
   EXPECT_EQ(big.status, 413) << "body_limit from the file applies";

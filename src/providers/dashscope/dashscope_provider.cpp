@@ -54,15 +54,22 @@ class DashScopeProvider final : public Provider, public UpstreamApi {
 
   std::string_view Name() const override { return "dashscope"; }
 
-  Status CanRun(const core::GenerationRequest& r) const override {
-    if (r.model != core::kModelImage && r.model != core::kModelImagePro && r.model != core::kModelTextToVideo &&
-        r.model != core::kModelVideoEdit) {
-      return MakeError(ErrorCode::kUnsupportedModel, fmt::format("DashScope has no model {}", r.model));
+  Status Serves(const core::GenerationRequest& r) const override {
+    if (core::KindsOfModel(r.model).empty()) {
+      return MakeError(ErrorCode::kUnsupportedModel, fmt::format("DashScope has no model {}", r.model), "model");
     }
     if (core::IsVideo(r.kind) && r.count > 1) {
-      return MakeError(ErrorCode::kInvalidInput, "DashScope makes one video per task");
+      return MakeError(ErrorCode::kInvalidInput, "DashScope makes one video per task", "n");
     }
     return Status::Ok();
+  }
+
+  std::vector<Capability> Capabilities(std::string_view model) const override {
+    std::vector<Capability> out;
+    for (core::RequestKind kind : core::KindsOfModel(model)) {
+      out.push_back({kind, core::IsVideo(kind) ? "720p, 1080p" : "1K, 2K, 4K (pro)", "Wan 2.7 on DashScope"});
+    }
+    return out;
   }
 
   UpstreamApi* Upstream() override { return this; }

@@ -87,6 +87,23 @@ CreateCall BuildCreate(const core::GenerationRequest& request) {
 }
 
 Error MapError(long http_status, const std::string& code, const std::string& message) {
+  // Refusals of the operator's own account: another provider would only hide them.
+  std::string_view configuration;
+  if (code == "InvalidApiKey" || http_status == 401) {
+    configuration = providers::kProviderAuthFailed;
+  } else if (code == "AccessDenied" || code.starts_with("AccessDenied.") || code == "ModelNotFound" ||
+             http_status == 403) {
+    configuration = providers::kProviderAccessDenied;
+  } else if (code == "Arrearage" || code == "AllocationQuota.FreeTierOnly") {
+    configuration = providers::kProviderQuotaExhausted;
+  }
+  if (!configuration.empty()) {
+    Error e = MakeError(ErrorCode::kUnavailable,
+                        fmt::format("DashScope refused this server's account ({}): {}",
+                                    code.empty() ? fmt::format("HTTP {}", http_status) : code, message));
+    e.detail_code = std::string(configuration);
+    return e;
+  }
   ErrorCode ours = ErrorCode::kUpstreamFailed;
   if (code == "InvalidParameter" || code == "InvalidURL" || code.starts_with("BadRequest")) {
     ours = ErrorCode::kInvalidInput;
@@ -94,9 +111,8 @@ Error MapError(long http_status, const std::string& code, const std::string& mes
     ours = ErrorCode::kContentRejected;
   } else if (code.starts_with("Throttling") || http_status == 429) {
     ours = ErrorCode::kRateLimited;
-  } else if (code == "Arrearage" || code == "InvalidApiKey" || code == "AccessDenied" || code == "ModelNotFound" ||
-             http_status == 401 || http_status == 403 || http_status == 404 || http_status >= 500) {
-    // Our account or configuration, or DashScope itself: never the client's fault.
+  } else if (http_status == 404 || http_status >= 500) {
+    // DashScope itself: never the client's fault, and another provider may take the task.
     ours = ErrorCode::kUnavailable;
   }
   Error e = MakeError(ours, fmt::format("DashScope: {}", message));

@@ -19,8 +19,9 @@ struct CreateCall {
 
 CreateCall BuildCreate(const core::GenerationRequest& request);
 
-// Our error for a DashScope error code (HTTP status when the body has none). The upstream code
-// is kept as the detail code.
+// Our error for a DashScope error code (HTTP status when the body has none). Refusals of this
+// server's own account (key, model access, arrears) get the provider_* detail codes of
+// provider.h; otherwise the upstream code is kept as the detail code.
 Error MapError(long http_status, const std::string& code, const std::string& message);
 
 // The error a non-200 answer carries ({request_id, code, message}, or a bare HTTP failure).

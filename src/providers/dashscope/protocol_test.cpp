@@ -85,7 +85,21 @@ TEST(DashScopeProtocol, ErrorCodesMapToOurClassesAndNeverBlameTheClientForOurAcc
   EXPECT_EQ(MapError(400, "InvalidURL", "x").code, ErrorCode::kInvalidInput);
   EXPECT_EQ(MapError(400, "DataInspectionFailed", "x").code, ErrorCode::kContentRejected);
   EXPECT_EQ(MapError(400, "Arrearage", "x").code, ErrorCode::kUnavailable);
+  EXPECT_EQ(MapError(400, "Arrearage", "x").detail_code, providers::kProviderQuotaExhausted);
   EXPECT_EQ(MapError(401, "InvalidApiKey", "x").code, ErrorCode::kUnavailable);
+  EXPECT_EQ(MapError(401, "InvalidApiKey", "x").detail_code, providers::kProviderAuthFailed);
+  EXPECT_EQ(MapError(403, "AccessDenied", "x").detail_code, providers::kProviderAccessDenied);
+  EXPECT_EQ(MapError(404, "ModelNotFound", "x").detail_code, providers::kProviderAccessDenied);
+  EXPECT_NE(MapError(401, "InvalidApiKey", "x").message.find("InvalidApiKey"), std::string::npos)
+      << "the upstream's own code stays in the message";
+  for (const auto& e : {MapError(401, "InvalidApiKey", "x"), MapError(403, "AccessDenied", "x"),
+                        MapError(400, "Arrearage", "x")}) {
+    EXPECT_FALSE(providers::MayTryNextProvider(e)) << e.detail_code << ": the operator's fault is not hidden";
+  }
+  for (const auto& e : {MapError(503, "", "x"), MapError(500, "InternalError", "x"),
+                        MapError(429, "Throttling.RateQuota", "x")}) {
+    EXPECT_TRUE(providers::MayTryNextProvider(e)) << e.detail_code << ": the provider's own fault";
+  }
   EXPECT_EQ(MapError(429, "Throttling.RateQuota", "x").code, ErrorCode::kRateLimited);
   EXPECT_EQ(MapError(503, "", "x").code, ErrorCode::kUnavailable);
   EXPECT_EQ(MapError(503, "", "x").detail_code, "upstream_http_503");

@@ -1,70 +1,92 @@
-// The local provider: text-to-image and text-to-video on this machine's Wan engine. One model
-// is loaded on first use and runs one task at a time (a model fills the device it runs on).
-// Outputs are rendered at the model's size class and scaled to the size the request asked for.
+// The local provider: the configured presets of this machine's Wan engine. A request goes to the
+// first preset that makes its kind at its size and length (engine/presets.h), is rendered at
+// that preset's own size and never scaled up. Presets are loaded on first use and evicted,
+// least recently used first, when memory runs short; the engine runs one task at a time (a
+// model fills the device it runs on).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <list>
 #include <mutex>
 #include <random>
 
 #include "engine/engine.h"
 #include "engine/presets.h"
-#include "media/encode.h"
 #include "providers/provider.h"
 
 namespace wanserve::providers {
 namespace {
 
-// The largest size with the request's aspect ratio within `max_pixels`, in multiples of `multiple`.
-std::pair<int, int> RenderSize(int width, int height, int64_t max_pixels, int multiple) {
-  const double area = static_cast<double>(width) * height;
-  const double scale = std::min(1.0, std::sqrt(static_cast<double>(max_pixels) / area));
-  const auto fit = [&](int side) {
-    return std::max(multiple, static_cast<int>(std::lround(side * scale / multiple)) * multiple);
-  };
-  return {fit(width), fit(height)};
+// What the engine makes of one request: the preset, its frame size and the frames.
+struct Plan {
+  const engine::Preset* preset = nullptr;
+  engine::RenderSize size;
+  int frames = 1;
+};
+
+// Bytes the kernel can give without swapping; -1 when unknown.
+int64_t AvailableMemory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return -1;
 }
 
-// 1 + 4k frames closest to `seconds` at `fps` (at least 5, one latent frame past the first).
-int FramesFor(double seconds, int fps) {
-  const double frames = std::max(5.0, seconds * fps);
-  return 1 + 4 * static_cast<int>(std::lround((frames - 1) / 4));
+core::RgbImage CropCentre(const core::RgbImage& image, int width, int height) {
+  if (image.width == width && image.height == height) return image;
+  core::RgbImage out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(static_cast<size_t>(width) * height * 3);
+  const int x0 = (image.width - width) / 2, y0 = (image.height - height) / 2;
+  for (int y = 0; y < height; ++y) {
+    std::memcpy(&out.rgb[static_cast<size_t>(y) * width * 3],
+                &image.rgb[(static_cast<size_t>(y + y0) * image.width + x0) * 3], static_cast<size_t>(width) * 3);
+  }
+  return out;
 }
 
 class LocalProvider final : public Provider {
  public:
-  explicit LocalProvider(LocalEngineOptions options) : options_(std::move(options)) {}
+  LocalProvider(LocalEngineOptions options, std::vector<const engine::Preset*> presets)
+      : options_(std::move(options)), presets_(std::move(presets)) {}
 
   std::string_view Name() const override { return "local"; }
 
-  Status CanRun(const core::GenerationRequest& r) const override {
-    if (r.kind == core::RequestKind::kImageEdit || r.kind == core::RequestKind::kVideoEdit) {
-      return MakeError(ErrorCode::kInvalidInput,
-                       fmt::format("the local engine does not do {} yet", core::ToString(r.kind)));
-    }
-    if (!r.audio_urls.empty()) {
-      return MakeError(ErrorCode::kInvalidInput, "the local engine does not take driving audio");
-    }
-    if (r.width <= 0 || r.height <= 0) return MakeError(ErrorCode::kInvalidInput, "no output size");
+  Status Serves(const core::GenerationRequest& r) const override {
+    auto plan = PlanFor(r);
+    if (!plan.ok()) return plan.error();
     return Status::Ok();
   }
 
-  Result<core::GeneratedMedia> Run(const core::GenerationRequest& r, const ProgressFn& progress,
-                                   const CancelFn& canceled) override {
-    RETURN_IF_ERROR(CanRun(r));
+  std::vector<Capability> Capabilities(std::string_view model) const override {
+    std::vector<Capability> out;
+    for (core::RequestKind kind : core::KindsOfModel(model)) {
+      for (const engine::Preset* preset : presets_) {
+        if (!Makes(*preset, kind)) continue;
+        out.push_back({kind, engine::DescribeSizes(*preset), preset->name});
+      }
+    }
+    return out;
+  }
+
+  Result<core::GeneratedMedia> Run(const core::GenerationRequest& r, const media::PreparedInputs&,
+                                   const ProgressFn& progress, const CancelFn& canceled) override {
+    ASSIGN_OR_RETURN(const Plan plan, PlanFor(r));
     // Waiting behind another task can take minutes; a cancel (or a shutdown) ends the wait.
     // Checked once more after the lock is taken: model loading comes before the first step.
     std::unique_lock lock(run_mutex_, std::defer_lock);
     while (!lock.try_lock_for(std::chrono::milliseconds(100)) && !canceled()) {
     }
     if (canceled()) return MakeError(ErrorCode::kCanceled, "canceled while waiting for the engine");
-    RETURN_IF_ERROR(EnsureLoaded());
-    const engine::Preset& preset = generator_->preset();
-    const int64_t max_pixels =
-        options_.max_render_pixels > 0 ? options_.max_render_pixels : int64_t{preset.width} * preset.height;
-    const auto [render_w, render_h] = RenderSize(r.width, r.height, max_pixels, generator_->size_multiple());
+    ASSIGN_OR_RETURN(engine::Generator* generator, Loaded(*plan.preset));
     const bool video = core::IsVideo(r.kind);
     const int outputs = std::max(1, r.count);
     const int64_t base_seed = r.seed ? *r.seed : static_cast<int64_t>(std::random_device{}() & 0x7fffffff);
@@ -74,11 +96,11 @@ class LocalProvider final : public Provider {
       engine::GenerateRequest request;
       request.prompt = r.prompt;
       request.negative_prompt = r.negative_prompt;
-      request.width = render_w;
-      request.height = render_h;
-      request.frames = video ? FramesFor(r.duration_s > 0 ? r.duration_s : 5.0, preset.fps) : 1;
+      request.width = plan.size.width;
+      request.height = plan.size.height;
+      request.frames = plan.frames;
       request.seed = base_seed + o;
-      auto generated = generator_->Generate(request, [&](int done, int total) {
+      auto generated = generator->Generate(request, [&](int done, int total) {
         progress(static_cast<int>((static_cast<int64_t>(o) * total + done) * 100 / (int64_t{outputs} * total)));
         return !canceled();
       });
@@ -87,47 +109,104 @@ class LocalProvider final : public Provider {
         return generated.error();
       }
       core::VideoClip& clip = generated->clip;
-      for (auto& frame : clip.frames) {
-        ASSIGN_OR_RETURN(frame, media::ResizeImage(frame, r.width, r.height));
-      }
       if (video) {
         media.videos.push_back(std::move(clip));
       } else {
-        media.images.push_back(std::move(clip.frames.front()));
+        media.images.push_back(CropCentre(clip.frames.front(), plan.size.out_width, plan.size.out_height));
       }
     }
     return media;
   }
 
  private:
-  Status EnsureLoaded() {
-    if (generator_) return Status::Ok();
+  static bool Makes(const engine::Preset&, core::RequestKind kind) {
+    return kind == core::RequestKind::kTextToImage || kind == core::RequestKind::kTextToVideo;
+  }
+
+  Result<Plan> PlanFor(const core::GenerationRequest& r) const {
+    if (r.kind == core::RequestKind::kImageEdit || r.kind == core::RequestKind::kVideoEdit) {
+      return MakeError(ErrorCode::kUnsupportedModel,
+                       fmt::format("the local engine does not do {} yet", core::ToString(r.kind)));
+    }
+    if (!r.audio_urls.empty()) {
+      return MakeError(ErrorCode::kInvalidInput, "the local engine does not take driving audio", "audio_urls");
+    }
+    std::string reasons;
+    std::string field;
+    for (const engine::Preset* preset : presets_) {
+      if (!Makes(*preset, r.kind)) continue;
+      Plan plan{preset, {}, 1};
+      Result<engine::RenderSize> size = core::IsVideo(r.kind)
+                                            ? engine::VideoRenderSize(*preset, r.resolution_tier, r.width, r.height)
+                                            : engine::ImageRenderSize(*preset, r.width, r.height);
+      Status fits = size.ok() ? Status::Ok() : Status(size.error());
+      if (size.ok()) plan.size = *size;
+      if (fits.ok() && core::IsVideo(r.kind)) {
+        auto frames = engine::VideoFrames(*preset, r.duration_s > 0 ? r.duration_s : 5.0);
+        if (frames.ok()) plan.frames = *frames;
+        else fits = frames.error();
+      }
+      if (fits.ok()) return plan;
+      reasons += (reasons.empty() ? "" : "; ") + fits.error().message;
+      if (field.empty()) field = fits.error().field;
+    }
+    if (reasons.empty()) {
+      return MakeError(ErrorCode::kUnsupportedModel,
+                       fmt::format("no local preset makes {}", core::ToString(r.kind)));
+    }
+    return MakeError(ErrorCode::kInvalidInput, reasons, field);
+  }
+
+  // The preset's generator, loaded if need be. REQUIRES: run_mutex_ held.
+  Result<engine::Generator*> Loaded(const engine::Preset& preset) {
+    for (auto it = loaded_.begin(); it != loaded_.end(); ++it) {
+      if ((*it)->preset().name != preset.name) continue;
+      loaded_.splice(loaded_.begin(), loaded_, it);  // most recently used first
+      return loaded_.front().get();
+    }
     if (auto threads = engine::SetThreads(options_.threads); !threads.ok()) return threads.error();
+    auto files = engine::LocatePresetFiles(preset, options_.weights_dir);
+    if (!files.ok()) return MakeError(ErrorCode::kUnavailable, "local engine: " + files.error().message);
+    // Weights are read into host memory first whatever the device: make room for them there.
+    const int64_t needed = engine::WeightBytes(*files) * 11 / 10;
+    while (!loaded_.empty() && AvailableMemory() >= 0 && AvailableMemory() < needed) Evict();
     engine::GeneratorOptions options;
-    options.model = options_.model;
+    options.model = preset.name;
     options.weights_dir = options_.weights_dir;
     options.weight_seed = options_.weight_seed;
     options.device = options_.device;
     options.precision = options_.precision;
     options.cpu_cache_mb = options_.cpu_cache_mb;
     auto generator = engine::Generator::Open(options);
-    if (!generator.ok()) {
-      return MakeError(ErrorCode::kUnavailable, "local engine: " + generator.error().message);
+    if (!generator.ok() && !loaded_.empty()) {
+      // Device memory is only known by trying: free it all and try once more.
+      spdlog::warn("local engine: {} did not load beside {} other model(s) ({}); unloading them", preset.name,
+                   loaded_.size(), generator.error().message);
+      while (!loaded_.empty()) Evict();
+      generator = engine::Generator::Open(options);
     }
-    generator_ = std::move(*generator);
-    spdlog::info("local engine: {} loaded on {}", options.model, generator_->placement());
-    return Status::Ok();
+    if (!generator.ok()) return MakeError(ErrorCode::kUnavailable, "local engine: " + generator.error().message);
+    spdlog::info("local engine: {} loaded on {}", preset.name, (*generator)->placement());
+    loaded_.push_front(std::move(*generator));
+    return loaded_.front().get();
+  }
+
+  void Evict() {
+    spdlog::info("local engine: unloading {} to make room", loaded_.back()->preset().name);
+    loaded_.pop_back();
   }
 
   LocalEngineOptions options_;
+  std::vector<const engine::Preset*> presets_;
   std::timed_mutex run_mutex_;
-  std::unique_ptr<engine::Generator> generator_;
+  std::list<std::unique_ptr<engine::Generator>> loaded_;  // most recently used first
 };
 
 }  // namespace
 
-std::unique_ptr<Provider> MakeLocalProvider(const LocalEngineOptions& options) {
-  return std::make_unique<LocalProvider>(options);
+Result<std::unique_ptr<Provider>> MakeLocalProvider(const LocalEngineOptions& options) {
+  ASSIGN_OR_RETURN(std::vector<const engine::Preset*> presets, engine::ResolvePresetNames(options.models));
+  return std::unique_ptr<Provider>(std::make_unique<LocalProvider>(options, std::move(presets)));
 }
 
 }  // namespace wanserve::providers

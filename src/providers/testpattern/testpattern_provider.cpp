@@ -124,18 +124,28 @@ class TestPatternProvider final : public Provider {
 
   std::string_view Name() const override { return "testpattern"; }
 
-  Status CanRun(const core::GenerationRequest& r) const override {
+  bool ForTestsOnly() const override { return true; }
+
+  Status Serves(const core::GenerationRequest& r) const override {
     if (r.width <= 0 || r.height <= 0 ||
         static_cast<int64_t>(r.width) * r.height > options_.max_pixels) {
       return MakeError(ErrorCode::kInvalidInput,
-                       fmt::format("size {}x{} is outside what testpattern renders", r.width, r.height));
+                       fmt::format("size {}x{} is outside what testpattern renders", r.width, r.height), "size");
     }
     return Status::Ok();
   }
 
-  Result<core::GeneratedMedia> Run(const core::GenerationRequest& r, const ProgressFn& progress,
-                                   const CancelFn& canceled) override {
-    RETURN_IF_ERROR(CanRun(r));
+  std::vector<Capability> Capabilities(std::string_view model) const override {
+    std::vector<Capability> out;
+    for (core::RequestKind kind : core::KindsOfModel(model)) {
+      out.push_back({kind, fmt::format("any size up to {:.1f} MP", options_.max_pixels / 1e6), "test patterns, no model"});
+    }
+    return out;
+  }
+
+  Result<core::GeneratedMedia> Run(const core::GenerationRequest& r, const media::PreparedInputs&,
+                                   const ProgressFn& progress, const CancelFn& canceled) override {
+    RETURN_IF_ERROR(Serves(r));
     const uint64_t seed = r.seed ? static_cast<uint64_t>(*r.seed) : std::hash<std::string>{}(r.prompt);
     const int outputs = std::max(1, r.count);
     const int total_steps = options_.steps * outputs;

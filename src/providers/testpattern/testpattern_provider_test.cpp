@@ -19,9 +19,9 @@ core::GenerationRequest VideoRequest() {
 }
 
 TEST(TestPattern, VideoHasTheRequestedSizeFramesAndAudio) {
-  auto p = MakeTestPatternProvider({2, 0});
+  auto p = MakeTestPatternProvider({.enabled = true, .steps = 2, .step_delay_ms = 0});
   std::vector<int> progress;
-  auto media = p->Run(VideoRequest(), [&](int v) { progress.push_back(v); }, [] { return false; });
+  auto media = p->Run(VideoRequest(), {}, [&](int v) { progress.push_back(v); }, [] { return false; });
   ASSERT_TRUE(media.ok()) << media.error().message;
   ASSERT_EQ(media->videos.size(), 1u);
   const auto& clip = media->videos[0];
@@ -34,14 +34,14 @@ TEST(TestPattern, VideoHasTheRequestedSizeFramesAndAudio) {
 }
 
 TEST(TestPattern, SameSeedSameOutputDifferentSeedDifferentOutput) {
-  auto p = MakeTestPatternProvider({1, 0});
+  auto p = MakeTestPatternProvider({.enabled = true, .steps = 1, .step_delay_ms = 0});
   auto r = VideoRequest();
   r.kind = core::RequestKind::kTextToImage;
   r.count = 2;
-  auto a = p->Run(r, [](int) {}, [] { return false; });
-  auto b = p->Run(r, [](int) {}, [] { return false; });
+  auto a = p->Run(r, {}, [](int) {}, [] { return false; });
+  auto b = p->Run(r, {}, [](int) {}, [] { return false; });
   r.seed = 8;
-  auto c = p->Run(r, [](int) {}, [] { return false; });
+  auto c = p->Run(r, {}, [](int) {}, [] { return false; });
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   ASSERT_EQ(a->images.size(), 2u);
   EXPECT_EQ(a->images[0].rgb, b->images[0].rgb);
@@ -50,9 +50,9 @@ TEST(TestPattern, SameSeedSameOutputDifferentSeedDifferentOutput) {
 }
 
 TEST(TestPattern, CancelStopsBetweenSteps) {
-  auto p = MakeTestPatternProvider({10, 0});
+  auto p = MakeTestPatternProvider({.enabled = true, .steps = 10, .step_delay_ms = 0});
   int calls = 0;
-  auto media = p->Run(VideoRequest(), [](int) {}, [&] { return ++calls > 3; });
+  auto media = p->Run(VideoRequest(), {}, [](int) {}, [&] { return ++calls > 3; });
   ASSERT_FALSE(media.ok());
   EXPECT_EQ(media.error().code, ErrorCode::kCanceled);
 }
