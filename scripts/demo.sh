@@ -22,10 +22,7 @@ echo "demo: created API key ${KEY:0:10}… in $DATA"
 
 MODEL=${WANSERVE_DEMO_MODEL:-tiny}
 WEIGHTS=${WANSERVE_DEMO_WEIGHTS:-}
-# The testpattern provider is a demo and test provider, off unless enabled: here it takes the
-# edits, which the local engine does not do yet.
 WANSERVE_PROVIDERS_LOCAL_MODEL=$MODEL WANSERVE_PROVIDERS_LOCAL_WEIGHTS=$WEIGHTS \
-  WANSERVE_PROVIDERS_TESTPATTERN_ENABLED=true \
   "$BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
@@ -37,15 +34,15 @@ done
 SERVER_URL="http://127.0.0.1:$PORT"
 echo "demo: server running at $SERVER_URL (log: $DATA/server.log)"
 if [[ "$MODEL" == tiny ]]; then
-  echo "demo: no model weights are configured (WANSERVE_DEMO_MODEL/WANSERVE_DEMO_WEIGHTS), so text-to-image"
-  echo "      and text-to-video run on the local Wan engine with the 'tiny' test presets: the real"
+  echo "demo: no model weights are configured (WANSERVE_DEMO_MODEL/WANSERVE_DEMO_WEIGHTS), so every task"
+  echo "      runs on the local Wan engine with the 'tiny' test presets: the real"
   echo "      pipeline (UMT5, DiT, UniPC, VAE) on random weights, so the pictures are noise-like"
   echo "      patterns, rendered at an eighth of the asked width and height."
 else
-  echo "demo: text-to-image and text-to-video run on the local Wan engine: $MODEL from $WEIGHTS"
+  echo "demo: every task runs on the local Wan engine: $MODEL from $WEIGHTS"
 fi
-echo "      Edits, which the local engine does not do yet, run on the 'testpattern' provider, enabled"
-echo "      for this demo: real PNG and H.264/AAC MP4 files with the prompt and seed drawn in, no model."
+echo "      Image and video edits run on the same engine (SDEdit); image to video needs a TI2V preset"
+echo "      ('tiny' includes one: see 'wanserve engine generate --model tiny-ti2v --image ...')."
 echo
 
 submit() {
@@ -70,6 +67,12 @@ echo "== upload $CLIP as the input of a video edit"
 VIDEO_URL=$("$BIN" upload --server "$SERVER_URL" --key "$KEY" "$CLIP" | tail -n 1)
 echo "   $VIDEO_URL"
 echo
+# Image edit: a picture of at least 384x384 (any local PNG/JPEG/WebP works).
+PICTURE="$OUT/edit-input.png"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=640x480 -frames:v 1 "$PICTURE"
+PICTURE_URL=$("$BIN" upload --server "$SERVER_URL" --key "$KEY" "$PICTURE" | tail -n 1)
+submit "skills_video: wan-v2.7 (image edit, 4:3)" --dialect skills_video --model wan-v2.7 \
+  --prompt "the same scene as a watercolour" --set "image_urls=[\"$PICTURE_URL\"]" --set aspect_ratio=4:3
 submit "skills_video: wan-v2.7/edit-video (720p, 2 s)" --dialect skills_video --model wan-v2.7/edit-video \
   --prompt "a cat walking through neon rain" --set video_url="$VIDEO_URL" \
   --set resolution=720p --set duration=2

@@ -8,6 +8,7 @@
 #include "cli/client.h"
 #include "cli/config.h"
 #include "cli/engine_commands.h"
+#include "cli/models.h"
 #include "cli/server_main.h"
 
 int main(int argc, char** argv) {
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   wanserve::cli::AddAdminCommands(app, exit_code);
   wanserve::cli::AddClientCommands(app, exit_code);
   wanserve::cli::AddEngineCommands(app, exit_code);
+  wanserve::cli::AddModelsCommands(app, exit_code);
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;

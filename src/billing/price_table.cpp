@@ -20,7 +20,8 @@ int64_t PriceFor(const PriceTable& t, const core::GenerationRequest& r, std::opt
       const int64_t each = Lookup(t.per_image, r.model) * (r.resolution_tier == "4K" ? t.image_4k_factor : 1);
       return each * count;
     }
-    case core::RequestKind::kTextToVideo: {
+    case core::RequestKind::kTextToVideo:
+    case core::RequestKind::kImageToVideo: {
       const auto seconds = static_cast<int64_t>(std::ceil(r.duration_s));
       return Lookup(t.t2v_per_second, r.resolution_tier) * seconds * count;
     }

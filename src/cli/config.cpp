@@ -49,6 +49,10 @@ OptionSpec Spec(std::string key, std::string help, T* target) {
       auto v = n.value<bool>();
       if (!v) throw std::runtime_error("config: " + key + " must be true or false");
       *target = *v;
+    } else if constexpr (std::is_same_v<T, double>) {
+      auto v = n.value<double>();
+      if (!v) throw std::runtime_error("config: " + key + " must be a number");
+      *target = *v;
     } else {
       auto v = n.value<int64_t>();
       if (!v) throw std::runtime_error("config: " + key + " must be an integer");
@@ -118,6 +122,10 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("providers.local.device", "where the engine runs: auto, cpu, cuda, cuda:N", &c.local.device),
       Spec("providers.local.precision", "engine precision: auto (bf16 on CUDA, float32 on CPU), float32, bf16",
            &c.local.precision),
+      Spec("providers.local.edit_strength",
+           "how much of the schedule an image or video edit runs again, (0, 1]; lower keeps more of the input "
+           "(0 = the engine's default)",
+           &c.local.edit_strength),
       Spec("providers.local.cpu_cache_mb",
            "MiB of freed CPU blocks the engine keeps for the next step to reuse (0 = none)", &c.local.cpu_cache_mb),
   };
@@ -286,6 +294,9 @@ void FinishConfig(CLI::App& cmd, Config& config) {
       throw std::runtime_error("providers.local: " + files.error().message + "\n(fetch them with `wanserve models pull " +
                                preset->name + "`; docs/engine.md)");
     }
+  }
+  if (config.local.edit_strength < 0 || config.local.edit_strength > 1) {
+    throw std::runtime_error("providers.local.edit_strength must be in (0, 1] (0 = the default)");
   }
   if (auto names = engine::CheckPlacementNames(config.local.device, config.local.precision); !names.ok()) {
     throw std::runtime_error("providers.local." + names.error().message);

@@ -8,8 +8,12 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <tuple>
 
 #include "engine/engine.h"
+#include "engine/image_ops.h"
+#include "engine/presets.h"
+#include "media/decode.h"
 #include "media/encode.h"
 
 namespace wanserve::cli {
@@ -57,8 +61,41 @@ struct GenerateArgs {
   engine::GenerateRequest request;
   std::string size;
   std::string out;
+  std::string image;  // image to video: the first frame
+  std::string edit;   // an edit: the video or picture to restyle
+  bool keep_audio = false;
   int threads = 0;
 };
+
+// The input picture or video of --image / --edit, decoded for the preset; without --size the
+// output takes the preset's default area in the input's aspect ratio (as WanTI2V sizes it).
+Status LoadInputs(GenerateArgs& args, const engine::Generator& generator, std::vector<float>& audio) {
+  const engine::Preset& preset = generator.preset();
+  const std::string& path = args.image.empty() ? args.edit : args.image;
+  if (path.empty()) return Status::Ok();
+  const bool picture = !args.image.empty() || path.ends_with(".png") || path.ends_with(".jpg") ||
+                       path.ends_with(".jpeg") || path.ends_with(".webp") || path.ends_with(".bmp");
+  int width = 0, height = 0;
+  if (picture) {
+    ASSIGN_OR_RETURN(core::RgbImage image, media::DecodeImage(path));
+    width = image.width;
+    height = image.height;
+    if (args.image.empty()) args.request.source.push_back(std::move(image));
+    else args.request.first_frame = std::move(image);
+  } else {
+    ASSIGN_OR_RETURN(core::VideoClip clip, media::DecodeVideo(path, {.fps = preset.fps, .audio = args.keep_audio}));
+    width = clip.frames.front().width;
+    height = clip.frames.front().height;
+    args.request.source = std::move(clip.frames);
+    audio = std::move(clip.audio);
+  }
+  if (args.request.width <= 0) {
+    const int m = generator.size_multiple();
+    std::tie(args.request.width, args.request.height) =
+        engine::BestOutputSize(width, height, m, m, static_cast<double>(preset.width) * preset.height);
+  }
+  return Status::Ok();
+}
 
 // A one-line bar redrawn in place: [#####.....] step 12/51  8.4 s
 void DrawProgress(int done, int total, double seconds) {
@@ -98,6 +135,10 @@ int RunGenerate(GenerateArgs args) {
     args.request.height = height;
   }
   if (args.out.ends_with(".png")) args.request.frames = 1;
+  if (args.out.ends_with(".png") && !args.image.empty()) {
+    fmt::print(stderr, "error: image to video makes a video: --out must end in .mp4\n");
+    return 2;
+  }
   auto threads = engine::SetThreads(args.threads);
   if (!threads.ok()) {
     fmt::print(stderr, "error: {}\n", threads.error().message);
@@ -114,6 +155,11 @@ int RunGenerate(GenerateArgs args) {
   }
   fmt::print(stderr, "loaded {} in {:.1f} s on {} ({} threads)\n", args.options.model, seconds(),
              (*generator)->placement(), *threads);
+  std::vector<float> audio;
+  if (auto loaded = LoadInputs(args, **generator, audio); !loaded.ok()) {
+    fmt::print(stderr, "error: {}\n", loaded.error().message);
+    return 2;
+  }
   auto video = (*generator)->Generate(args.request, [&](int done, int total) {
     DrawProgress(done, total, seconds());
     return true;
@@ -122,6 +168,7 @@ int RunGenerate(GenerateArgs args) {
     fmt::print(stderr, "\nerror: {}\n", video.error().message);
     return video.error().code == ErrorCode::kInvalidInput ? 2 : 1;
   }
+  video->clip.audio = std::move(audio);
   if (auto written = WriteOutput(*video, args.out); !written.ok()) {
     fmt::print(stderr, "error: {}\n", written.error().message);
     return 1;
@@ -218,9 +265,18 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
   golden->callback([golden_args, &exit_code] { exit_code = RunGolden(*golden_args); });
 
   auto gen = std::make_shared<GenerateArgs>();
-  auto* generate = engine_cmd->add_subcommand("generate", "Text to video (.mp4) or image (.png) on this machine");
-  generate->add_option("--model", gen->options.model, "preset: tiny, wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.2-ti2v-5b, wan2.2-t2v-a14b")
+  auto* generate = engine_cmd->add_subcommand(
+      "generate", "Text or image to video (.mp4), text to image (.png), or an edit of a video or picture, on this machine");
+  generate->add_option("--model", gen->options.model,
+                       "preset: tiny, tiny-ti2v, wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.2-ti2v-5b, wan2.2-t2v-a14b")
       ->capture_default_str();
+  auto* image = generate->add_option("--image", gen->image, "image to video: the first frame (presets that make it: *ti2v*)");
+  generate->add_option("--edit", gen->edit, "edit (SDEdit) this video or picture; the output has its length")
+      ->excludes(image);
+  generate->add_option("--strength", gen->request.strength,
+                       fmt::format("how much of the schedule an edit runs again, (0, 1] (default {})",
+                                   engine::kDefaultEditStrength));
+  generate->add_flag("--keep-audio", gen->keep_audio, "an edited video keeps its input's soundtrack");
   generate->add_option("--weights", gen->options.weights_dir, "folder laid out as the official release");
   generate->add_option("--prompt", gen->request.prompt, "what to generate")->required();
   generate->add_option("--negative", gen->request.negative_prompt, "negative prompt (default: the official one)");

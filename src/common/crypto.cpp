@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 
@@ -58,6 +59,45 @@ std::string Sha256Hex(std::string_view data) {
     throw std::runtime_error("OpenSSL SHA-256 failed");
   }
   return HexEncode(digest);
+}
+
+struct Sha256::Context {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
+};
+
+Sha256::Sha256() : ctx_(std::make_unique<Context>()) {
+  if (!ctx_->ctx || EVP_DigestInit_ex2(ctx_->ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+  }
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::Update(std::string_view data) {
+  if (EVP_DigestUpdate(ctx_->ctx.get(), data.data(), data.size()) != 1) throw std::runtime_error("OpenSSL SHA-256 failed");
+}
+
+std::string Sha256::FinalHex() {
+  std::vector<uint8_t> digest(SHA256_DIGEST_LENGTH);
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx_->ctx.get(), digest.data(), &len) != 1 || len != digest.size() ||
+      EVP_DigestInit_ex2(ctx_->ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL SHA-256 failed");
+  }
+  return HexEncode(digest);
+}
+
+std::optional<std::string> Sha256FileHex(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  Sha256 hash;
+  std::string chunk(1 << 20, '\0');
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    hash.Update(std::string_view(chunk.data(), static_cast<size_t>(in.gcount())));
+  }
+  if (in.bad()) return std::nullopt;
+  return hash.FinalHex();
 }
 
 std::vector<uint8_t> HmacSha256(std::string_view key, std::string_view data) {

@@ -1,6 +1,7 @@
 #pragma once
 // Small wrappers over OpenSSL used by keys, signed URLs and (later) webhooks.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,24 @@ std::string RandomString(size_t n, std::string_view alphabet);
 std::string RandomUuid();
 
 std::string Sha256Hex(std::string_view data);
+
+// SHA-256 of data that arrives in pieces (a file read in chunks, a download as it streams).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void Update(std::string_view data);
+  // The digest in lower-case hex; the object then starts over.
+  std::string FinalHex();
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> ctx_;
+};
+// Of a whole file, read in chunks; nullopt when it cannot be read.
+std::optional<std::string> Sha256FileHex(const std::string& path);
 std::vector<uint8_t> HmacSha256(std::string_view key, std::string_view data);
 std::string HexEncode(const std::vector<uint8_t>& bytes);
 std::string Base64UrlEncode(const std::vector<uint8_t>& bytes);

@@ -10,6 +10,19 @@ TEST(Crypto, Sha256MatchesKnownVector) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(Crypto, Sha256InPiecesMatchesTheOneShotAndStartsOverAfterEachDigest) {
+  Sha256 hash;
+  hash.Update("a");
+  hash.Update("");
+  hash.Update("bc");
+  EXPECT_EQ(hash.FinalHex(), Sha256Hex("abc"));
+  // FIPS 180-2's two-block vector, fed one byte at a time after a digest.
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  for (char c : two_blocks) hash.Update(std::string_view(&c, 1));
+  EXPECT_EQ(hash.FinalHex(), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(Sha256FileHex("/nonexistent/file"), std::nullopt);
+}
+
 TEST(Crypto, HmacSha256MatchesRfc4231Case2) {
   EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");

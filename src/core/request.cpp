@@ -12,24 +12,26 @@ std::string_view ToString(RequestKind kind) {
     case RequestKind::kImageEdit: return "image_edit";
     case RequestKind::kTextToVideo: return "text_to_video";
     case RequestKind::kVideoEdit: return "video_edit";
+    case RequestKind::kImageToVideo: return "image_to_video";
   }
   return "text_to_image";
 }
 
 std::optional<RequestKind> ParseRequestKind(std::string_view s) {
   for (auto k : {RequestKind::kTextToImage, RequestKind::kImageEdit, RequestKind::kTextToVideo,
-                 RequestKind::kVideoEdit}) {
+                 RequestKind::kVideoEdit, RequestKind::kImageToVideo}) {
     if (ToString(k) == s) return k;
   }
   return std::nullopt;
 }
 
 bool IsVideo(RequestKind kind) {
-  return kind == RequestKind::kTextToVideo || kind == RequestKind::kVideoEdit;
+  return kind == RequestKind::kTextToVideo || kind == RequestKind::kVideoEdit || kind == RequestKind::kImageToVideo;
 }
 
 const std::vector<std::string_view>& KnownModels() {
-  static const std::vector<std::string_view> models{kModelImage, kModelImagePro, kModelTextToVideo, kModelVideoEdit};
+  static const std::vector<std::string_view> models{kModelImage, kModelImagePro, kModelTextToVideo, kModelVideoEdit,
+                                                    kModelImageToVideo};
   return models;
 }
 
@@ -37,6 +39,7 @@ std::vector<RequestKind> KindsOfModel(std::string_view model) {
   if (model == kModelImage || model == kModelImagePro) return {RequestKind::kTextToImage, RequestKind::kImageEdit};
   if (model == kModelTextToVideo) return {RequestKind::kTextToVideo};
   if (model == kModelVideoEdit) return {RequestKind::kVideoEdit};
+  if (model == kModelImageToVideo) return {RequestKind::kImageToVideo};
   return {};
 }
 

@@ -11,7 +11,7 @@
 
 namespace wanserve::core {
 
-enum class RequestKind { kTextToImage, kImageEdit, kTextToVideo, kVideoEdit };
+enum class RequestKind { kTextToImage, kImageEdit, kTextToVideo, kVideoEdit, kImageToVideo };
 
 std::string_view ToString(RequestKind kind);
 std::optional<RequestKind> ParseRequestKind(std::string_view s);
@@ -22,6 +22,7 @@ inline constexpr std::string_view kModelImage = "wan2.7-image";
 inline constexpr std::string_view kModelImagePro = "wan2.7-image-pro";
 inline constexpr std::string_view kModelTextToVideo = "wan2.7-t2v";
 inline constexpr std::string_view kModelVideoEdit = "wan2.7-videoedit";
+inline constexpr std::string_view kModelImageToVideo = "wan2.7-i2v";
 
 // Every canonical model, and the kinds of request each one makes (an image model edits when
 // given reference images).
@@ -33,7 +34,7 @@ struct GenerationRequest {
   std::string model;  // canonical model id
   std::string prompt;
   std::string negative_prompt;
-  std::vector<std::string> image_urls;  // edit references (image edit, video edit)
+  std::vector<std::string> image_urls;  // edit references (image edit, video edit); the first frame (image to video)
   std::string video_url;                // video edit source
   std::vector<std::string> audio_urls;  // driving audio (text-to-video)
   int width = 0;                        // output size in pixels

@@ -43,7 +43,7 @@ class WanDiT {
   // seq_len: the padded token count (at least every sample's). Returns [out_dim, F, H, W] each.
   std::vector<at::Tensor> Forward(const std::vector<at::Tensor>& x, const at::Tensor& t,
                                   const std::vector<at::Tensor>& context, int64_t seq_len) const;
-
+  const DitConfig& config() const { return config_; }
 
  private:
   struct AttentionWeights {

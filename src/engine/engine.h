@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ struct GeneratorOptions {
   int64_t cpu_cache_mb = 512;
 };
 
+// How much of the schedule an edit runs again when the request does not say (see
+// docs/engine.md: the source's share of the starting latent at each strength).
+inline constexpr double kDefaultEditStrength = 0.6;
+
 // Zero or negative fields take the preset's defaults.
 struct GenerateRequest {
   std::string prompt;
@@ -75,6 +80,15 @@ struct GenerateRequest {
   double shift = -1;
   int64_t seed = -1;  // -1: a random seed, reported in GeneratedVideo
   std::string sampler = "unipc";  // or "dpm++"
+  // Edit (SDEdit): the video to restyle, at the preset's fps, or one picture. Each frame is
+  // scaled to cover width x height and centre-cropped; the result has as many frames, and a
+  // video longer than the preset makes in one pass is edited in overlapping windows.
+  std::vector<core::RgbImage> source;
+  // How much of the schedule an edit runs again, in (0, 1]: lower keeps more of the source.
+  // -1: kDefaultEditStrength.
+  double strength = -1;
+  // Image to video (presets that make it): the first frame, scaled and cropped likewise.
+  std::optional<core::RgbImage> first_frame;
 };
 
 struct GeneratedVideo {
@@ -89,6 +103,7 @@ Status CheckPlacementNames(const std::string& device, const std::string& precisi
 
 class ModelRunner;
 class Tokenizer;
+struct ModelRequest;
 struct Preset;
 
 // A model loaded once and run for many requests, one at a time.
@@ -102,9 +117,11 @@ class Generator {
   static Result<std::unique_ptr<Generator>> Open(const GeneratorOptions& options);
   ~Generator();
 
-  // Text to video (or an image with frames = 1). Errors: kInvalidInput naming the field
-  // (sizes must be multiples of the model's patch size in pixels, frames 1 + 4k),
-  // kCanceled when `on_step` stopped it.
+  // Text to video (or an image with frames = 1), an edit of `source`, or image to video from
+  // `first_frame`. Errors: kInvalidInput naming the field (sizes must be multiples of the
+  // model's patch size in pixels, frames 1 + 4k, strength in (0, 1], first_frame only on a
+  // preset that makes image to video), kCanceled when `on_step` stopped it. An edit's
+  // `on_step` counts the steps of every window.
   Result<GeneratedVideo> Generate(const GenerateRequest& request, const StepFn& on_step);
 
   const Preset& preset() const { return *preset_; }
@@ -115,6 +132,9 @@ class Generator {
 
  private:
   Generator() = default;
+  // An edit: the source in windows of at most the preset's one-pass length, overlapping and
+  // cross-faded, each padded to 1 + 4k frames and trimmed back.
+  Result<core::VideoClip> Edit(ModelRequest request, std::vector<core::RgbImage> frames, const StepFn& on_step);
   const Preset* preset_ = nullptr;
   std::shared_ptr<const Tokenizer> tokenizer_;
   std::shared_ptr<ModelRunner> runner_;

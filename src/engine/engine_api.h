@@ -6,9 +6,11 @@
 #include "engine/engine.h"
 #include "engine/presets.h"
 
+#include <optional>
+
 namespace wanserve::engine {
 
-inline constexpr int kEngineApiVersion = 5;
+inline constexpr int kEngineApiVersion = 6;
 
 // A request with every default filled in and the prompts tokenized (Generator does both).
 struct ModelRequest {
@@ -17,6 +19,12 @@ struct ModelRequest {
   double shift = 0, guide_scale = 0, guide_scale_high = 0;
   int64_t seed = 0;
   std::string sampler;
+  // SDEdit: the frames to restyle, width x height each, 1 + 4k of them (empty: from noise),
+  // and how much of the schedule is run again.
+  std::vector<core::RgbImage> source;
+  double strength = 1.0;
+  // Image to video (TI2V presets): the first frame, width x height.
+  std::optional<core::RgbImage> first_frame;
 };
 
 class ModelRunner {

@@ -1,9 +1,11 @@
 // engine.h's Generator: presets, weight files, the tokenizer and request defaults, all
 // torch-free; the models themselves run in the engine module.
+#include <cmath>
 #include <random>
 
 #include "engine/engine.h"
 #include "engine/engine_api.h"
+#include "engine/image_ops.h"
 #include "engine/presets.h"
 #include "engine/tokenizer.h"
 
@@ -14,13 +16,22 @@ Error FieldError(const std::string& field, const std::string& message) {
   return MakeError(ErrorCode::kInvalidInput, field + ": " + message, field);
 }
 
+// Frames an edit window overlaps the next by, cross-faded (half a second at 16 fps).
+constexpr int kWindowOverlap = 8;
+
+// Where the windows covering `frames` start: `length` frames each, each overlapping the next by
+// kWindowOverlap; the last one takes what is left.
+std::vector<int> WindowStarts(int frames, int length) {
+  std::vector<int> starts{0};
+  while (starts.back() + length < frames) starts.push_back(starts.back() + length - kWindowOverlap);
+  return starts;
+}
+
 }  // namespace
 
 Generator::~Generator() = default;
 
-int Generator::size_multiple() const {
-  return preset_->vae_stride * 2;  // the VAE's compression times the DiT's 2x2 patches
-}
+int Generator::size_multiple() const { return SizeMultiple(*preset_); }
 
 Result<std::unique_ptr<Generator>> Generator::Open(const GeneratorOptions& options) {
   const Preset* preset = FindPreset(options.model);
@@ -71,6 +82,18 @@ Result<GeneratedVideo> Generator::Generate(const GenerateRequest& request, const
   if (request.prompt.empty()) return FieldError("prompt", "must not be empty");
   r.seed = request.seed >= 0 ? request.seed
                              : static_cast<int64_t>(std::random_device{}() & 0x7fffffff);
+  r.strength = request.strength < 0 ? kDefaultEditStrength : request.strength;
+  if (r.strength <= 0 || r.strength > 1) return FieldError("strength", "must be in (0, 1]");
+  if (request.first_frame && !p.image_to_video) {
+    return FieldError("image", p.name + " does not make video from an image");
+  }
+  if (request.first_frame && !request.source.empty()) return FieldError("image", "an edit takes no first frame");
+  for (const auto& picture : request.source) {
+    if (picture.width <= 0 || picture.height <= 0 || picture.rgb.size() != size_t(picture.width) * picture.height * 3) {
+      return FieldError("source", "a frame is empty or malformed");
+    }
+  }
+  if (request.first_frame) r.first_frame = CoverAndCrop(*request.first_frame, r.width, r.height);
 
   const int text_len = p.dit.at("text_len").get<int>();
   TokenizedText prompt = tokenizer_->Encode(request.prompt, text_len);
@@ -80,8 +103,46 @@ Result<GeneratedVideo> Generator::Generate(const GenerateRequest& request, const
   r.prompt_mask = std::move(prompt.mask);
   r.negative_ids = std::move(negative.ids);
   r.negative_mask = std::move(negative.mask);
+  const int64_t seed = r.seed;
+  if (!request.source.empty()) {
+    ASSIGN_OR_RETURN(core::VideoClip clip, Edit(std::move(r), request.source, on_step));
+    return GeneratedVideo{std::move(clip), seed};
+  }
   ASSIGN_OR_RETURN(core::VideoClip clip, runner_->Run(r, on_step));
-  return GeneratedVideo{std::move(clip), r.seed};
+  return GeneratedVideo{std::move(clip), seed};
+}
+
+Result<core::VideoClip> Generator::Edit(ModelRequest r, std::vector<core::RgbImage> frames, const StepFn& on_step) {
+  for (auto& frame : frames) frame = CoverAndCrop(frame, r.width, r.height);
+  const int total_frames = static_cast<int>(frames.size());
+  const int length = std::max(1, (preset_->max_frames - 1) / 4 * 4 + 1);
+  const std::vector<int> starts = WindowStarts(total_frames, length);
+  core::VideoClip out;
+  out.fps = preset_->fps;
+  int windows_done = 0;
+  for (const int start : starts) {
+    const int count = std::min(length, total_frames - start);
+    r.source.assign(frames.begin() + start, frames.begin() + start + count);
+    // The VAE takes 1 + 4k frames: the last one repeated, and the output trimmed back.
+    while ((r.source.size() - 1) % 4 != 0) r.source.push_back(r.source.back());
+    ASSIGN_OR_RETURN(core::VideoClip clip, runner_->Run(r, [&](int done, int total) {
+      return !on_step || on_step(windows_done * total + done, static_cast<int>(starts.size()) * total);
+    }));
+    clip.frames.resize(static_cast<size_t>(count));
+    // The first frames of this window cross-fade from the previous window's last ones.
+    const int overlap = static_cast<int>(out.frames.size()) - start;
+    for (int i = 0; i < overlap; ++i) {
+      core::RgbImage& kept = out.frames[static_cast<size_t>(start + i)];
+      const core::RgbImage& next = clip.frames[static_cast<size_t>(i)];
+      const float a = static_cast<float>(i + 1) / static_cast<float>(overlap + 1);
+      for (size_t k = 0; k < kept.rgb.size(); ++k) {
+        kept.rgb[k] = static_cast<uint8_t>(std::lround((1 - a) * kept.rgb[k] + a * next.rgb[k]));
+      }
+    }
+    for (int i = std::max(overlap, 0); i < count; ++i) out.frames.push_back(std::move(clip.frames[static_cast<size_t>(i)]));
+    ++windows_done;
+  }
+  return out;
 }
 
 }  // namespace wanserve::engine

@@ -18,13 +18,16 @@ namespace {
 
 std::string GoldenDir() { return WANSERVE_GOLDEN_DIR; }
 
-void ExpectCasesPass(const std::vector<std::string>& only) {
-  ASSERT_TRUE(std::filesystem::exists(GoldenDir() + "/manifest.json"))
+// The edit set beside it (image to video, SDEdit, VACE), which reuses its weight files.
+std::string EditDir() { return GoldenDir() + "/../wan-edit"; }
+
+void ExpectCasesPass(const std::vector<std::string>& only, const std::string& dir = GoldenDir()) {
+  ASSERT_TRUE(std::filesystem::exists(dir + "/manifest.json"))
       << "golden set not found (configure with -DWANSERVE_GOLDEN_DIR=...)";
   ApplyThreads(0);
   GoldenOptions options;
   options.only = only;
-  auto checks = CheckGoldenSet(GoldenDir(), options, [](const GoldenCheck&) {});
+  auto checks = CheckGoldenSet(dir, options, [](const GoldenCheck&) {});
   ASSERT_TRUE(checks.ok()) << checks.error().message;
   ASSERT_FALSE(checks->empty());
   for (const GoldenCheck& c : *checks) {
@@ -40,6 +43,10 @@ TEST(GoldenTest, Wan22DitMatchesWithPerTokenTimesteps) { ExpectCasesPass({"wan22
 TEST(GoldenTest, Wan21VaeMatches) { ExpectCasesPass({"wan21_vae"}); }
 TEST(GoldenTest, Wan22VaeMatchesWithPatchifyAndShortcuts) { ExpectCasesPass({"wan22_vae"}); }
 TEST(GoldenTest, Wan21TextToVideoPipelineMatches) { ExpectCasesPass({"wan21_t2v_pipeline"}); }
+TEST(GoldenTest, Ti2vImageToVideoMatchesWithPilsResizeToTheBit) {
+  ExpectCasesPass({"wan22_ti2v_i2v_pipeline"}, EditDir());
+}
+TEST(GoldenTest, SdeditVideoAndImageEditsMatchAtEachStrength) { ExpectCasesPass({"sdedit_"}, EditDir()); }
 
 // The GPU check of the set: on a machine whose libtorch has CUDA the cases must pass there in
 // float32 too; elsewhere asking for CUDA is a clear refusal, not a crash or a CPU run.

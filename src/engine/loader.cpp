@@ -1,6 +1,11 @@
 // engine.h for the rest of wanserve: loads libwanserve_engine.so (and with it libtorch) on first
 // use, so processes that never generate locally start without it.
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "common/crypto.h"
 
 #include "engine/engine_api.h"
 #include "engine/module_loader.h"
@@ -27,8 +32,34 @@ Result<int> SetThreads(int threads) {
   return api->set_threads(threads);
 }
 
+namespace {
+
+// A set may use files of a sibling set (manifest "referenced_files", paths relative to the set):
+// each must still be the file the set was made with.
+Status CheckReferencedFiles(const std::string& dir) {
+  std::ifstream in(std::filesystem::path(dir) / "manifest.json");
+  if (!in) return Status::Ok();  // the module reports a missing manifest
+  const nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
+  if (!manifest.is_object() || !manifest.contains("referenced_files")) return Status::Ok();
+  for (const auto& [name, pin] : manifest["referenced_files"].items()) {
+    const std::string path = (std::filesystem::path(dir) / name).string();
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    if (ec) return MakeError(ErrorCode::kNotFound, "golden set: referenced file " + path + " is missing");
+    const auto sha = Sha256FileHex(path);
+    if (bytes != pin.value("bytes", uint64_t{0}) || !sha || *sha != pin.value("sha256", "")) {
+      return MakeError(ErrorCode::kInvalidInput,
+                       "golden set: referenced file " + path + " is not the one the set was made with (size or SHA-256)");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::vector<GoldenCheck>> RunGoldenSet(const std::string& dir, const GoldenOptions& options,
                                               const std::function<void(const GoldenCheck&)>& report) {
+  RETURN_IF_ERROR(CheckReferencedFiles(dir));
   ASSIGN_OR_RETURN(const EngineApi* api, LoadEngineApi());
   return api->run_golden_set(dir, options, report);
 }

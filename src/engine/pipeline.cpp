@@ -6,6 +6,8 @@
 #include <torch/version.h>
 #include <c10/util/Exception.h>
 
+#include <cstring>
+
 #include "engine/cpu_allocator.h"
 #include "engine/t5.h"
 #include "engine/vae.h"
@@ -60,14 +62,18 @@ class WanRunner final : public ModelRunner {
     try {
       at::NoGradGuard no_grad;
       ASSIGN_OR_RETURN(const SamplerKind kind, ParseSamplerKind(r.sampler));
+      if (r.first_frame && dit_config_.model_type != "ti2v") {
+        return MakeError(ErrorCode::kInvalidInput, preset_.name + " does not make video from an image");
+      }
+      const int frames = r.source.empty() ? r.frames : static_cast<int>(r.source.size());
       const int64_t z_dim = dit_config_.in_dim;
-      const std::vector<int64_t> shape{z_dim, (r.frames - 1) / 4 + 1, r.height / preset_.vae_stride,
+      const std::vector<int64_t> shape{z_dim, (frames - 1) / 4 + 1, r.height / preset_.vae_stride,
                                        r.width / preset_.vae_stride};
       // Drawn on the CPU whatever the device, so a seed makes the same video on every machine
       // (the official code draws on the device's own generator, whose streams differ).
       auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(r.seed));
       const at::Device device = placement_.device;
-      at::Tensor noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat)).to(device);
+      const at::Tensor noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat)).to(device);
 
       const at::Tensor context = t5_.Encode(Ids(r.prompt_ids, device), Ids(r.prompt_mask, device))[0];
       const at::Tensor context_null = t5_.Encode(Ids(r.negative_ids, device), Ids(r.negative_mask, device))[0];
@@ -79,12 +85,20 @@ class WanRunner final : public ModelRunner {
       settings.guide_scale_high = r.guide_scale_high;
       settings.boundary = preset_.boundary;
       settings.seq_len = SequenceLength(dit_config_, shape);
+      at::Tensor latent = noise;
+      if (!r.source.empty()) {
+        const at::Tensor x0 = vae_.Encode(FramesToTensor(r.source).to(device));
+        settings.begin_index = SdeditBeginIndex(r.steps, r.strength);
+        latent = NoisedTo(x0, noise, MakeSampler(kind, r.steps, r.shift)->sigmas()[settings.begin_index]);
+      } else if (r.first_frame) {
+        settings.first_frame = vae_.Encode(ImageToTensor(*r.first_frame).to(device));
+        latent = WithFirstFrame(noise, settings.first_frame);
+      }
       std::vector<const WanDiT*> experts;
       for (const auto& dit : dits_) experts.push_back(&dit);
-      const int total = r.steps + 1;
-      ASSIGN_OR_RETURN(const at::Tensor latent,
-                       Denoise(experts, noise, context, context_null, settings,
-                               [&](int done) { return !on_step || on_step(done, total); }));
+      const int total = r.steps - settings.begin_index + 1;
+      ASSIGN_OR_RETURN(latent, Denoise(experts, latent, context, context_null, settings,
+                                       [&](int done) { return !on_step || on_step(done, total); }));
       const at::Tensor video = vae_.Decode(latent).to(at::kCPU);
       if (on_step && !on_step(total, total)) return MakeError(ErrorCode::kCanceled, "canceled");
       return ToClip(video, preset_.fps);
@@ -116,22 +130,65 @@ int64_t SequenceLength(const DitConfig& config, at::IntArrayRef latent_shape) {
   return (latent_shape[1] / p[0]) * (latent_shape[2] / p[1]) * (latent_shape[3] / p[2]);
 }
 
+at::Tensor NoisedTo(const at::Tensor& x0, const at::Tensor& noise, float sigma) {
+  return (1.0f - sigma) * x0 + sigma * noise;
+}
+
+at::Tensor WithFirstFrame(const at::Tensor& noise, const at::Tensor& first_frame) {
+  at::Tensor latent = noise.clone();
+  latent.narrow(1, 0, 1).copy_(first_frame);
+  return latent;
+}
+
+at::Tensor FirstFrameTimesteps(int64_t t, const DitConfig& config, at::IntArrayRef latent_shape, int64_t seq_len,
+                               at::Device device) {
+  const auto& p = config.patch_size;
+  const int64_t per_frame = (latent_shape[2] / p[1]) * (latent_shape[3] / p[2]);
+  at::Tensor tokens = at::full({1, seq_len}, static_cast<float>(t), at::TensorOptions().dtype(at::kFloat));
+  tokens.narrow(1, 0, std::min(per_frame, seq_len)).zero_();
+  return tokens.to(device);
+}
+
+at::Tensor FramesToTensor(const std::vector<core::RgbImage>& frames) {
+  TORCH_CHECK(!frames.empty(), "no frames");
+  const int64_t h = frames[0].height, w = frames[0].width;
+  at::Tensor u8 = at::empty({static_cast<int64_t>(frames.size()), h, w, 3}, at::kByte);
+  for (size_t f = 0; f < frames.size(); ++f) {
+    TORCH_CHECK(frames[f].width == w && frames[f].height == h, "frames of different sizes");
+    std::memcpy(u8[static_cast<int64_t>(f)].data_ptr<uint8_t>(), frames[f].rgb.data(), frames[f].rgb.size());
+  }
+  return u8.permute({3, 0, 1, 2}).to(at::kFloat) / 127.5f - 1.0f;
+}
+
+at::Tensor ImageToTensor(const core::RgbImage& image) {
+  at::Tensor u8 = at::empty({image.height, image.width, 3}, at::kByte);
+  std::memcpy(u8.data_ptr<uint8_t>(), image.rgb.data(), image.rgb.size());
+  return ((u8.permute({2, 0, 1}).to(at::kFloat) / 255.0f - 0.5f) / 0.5f).unsqueeze(1);
+}
+
 Result<at::Tensor> Denoise(const std::vector<const WanDiT*>& experts, at::Tensor latent,
                            const at::Tensor& context, const at::Tensor& context_null,
                            const DenoiseSettings& s, const std::function<bool(int)>& after_step) {
   TORCH_CHECK(!experts.empty() && experts.size() <= 2, "one DiT or two experts");
   auto sampler = MakeSampler(s.sampler, s.steps, s.shift);
+  sampler->SetBeginIndex(static_cast<size_t>(s.begin_index));
   const double boundary = s.boundary * 1000.0;
+  const bool hold_first = s.first_frame.defined();
   int done = 0;
-  for (int64_t t : sampler->timesteps()) {
+  const auto& timesteps = sampler->timesteps();
+  for (size_t i = static_cast<size_t>(s.begin_index); i < timesteps.size(); ++i) {
+    const int64_t t = timesteps[i];
     const bool high = experts.size() == 2 && static_cast<double>(t) >= boundary;
     const WanDiT& dit = experts.size() == 2 && !high ? *experts[1] : *experts[0];
     const float guide = static_cast<float>(high ? s.guide_scale_high : s.guide_scale);
-    const at::Tensor timestep = at::full({1}, static_cast<float>(t), latent.options().dtype(at::kFloat));
+    const at::Tensor timestep =
+        hold_first ? FirstFrameTimesteps(t, dit.config(), latent.sizes(), s.seq_len, latent.device())
+                   : at::full({1}, static_cast<float>(t), latent.options().dtype(at::kFloat));
     const at::Tensor cond = dit.Forward({latent}, timestep, {context}, s.seq_len)[0];
     const at::Tensor uncond = dit.Forward({latent}, timestep, {context_null}, s.seq_len)[0];
     const at::Tensor v = uncond + guide * (cond - uncond);
     latent = sampler->Step(v.unsqueeze(0), latent.unsqueeze(0)).squeeze(0);
+    if (hold_first) latent = WithFirstFrame(latent, s.first_frame);
     if (after_step && !after_step(++done)) return MakeError(ErrorCode::kCanceled, "canceled");
   }
   return latent;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "engine/image_ops.h"
+
 namespace wanserve::engine {
 namespace {
 namespace fs = std::filesystem;
@@ -85,6 +87,7 @@ std::vector<Preset> MakePresets() {
   ti2v.tiers = {{"720p", 1280, 704}};
   ti2v.max_image_pixels = 1280 * 704;
   ti2v.max_frames = 121;
+  ti2v.image_to_video = true;
   presets.push_back(ti2v);
 
   Preset experts = Official("wan2.2-t2v-a14b", "Wan-AI/Wan2.2-T2V-A14B");
@@ -120,6 +123,19 @@ std::vector<Preset> MakePresets() {
   tiny.max_image_pixels = 4096 * 4096;
   tiny.render_divisor = 8;
   presets.push_back(tiny);
+
+  // The same for Wan 2.2 TI2V's shapes (the golden set's): image to video on the tiny presets.
+  Preset tiny_ti2v = tiny;
+  tiny_ti2v.name = "tiny-ti2v";
+  tiny_ti2v.dit = Dit("ti2v", 48, 64, 128, 4, 2, 16, 32);
+  tiny_ti2v.vae = {{"dim", 8}, {"dec_dim", 12}, {"z_dim", 48}, {"dim_mult", {1, 2, 4, 4}}, {"num_res_blocks", 2},
+                   {"attn_scales", nlohmann::json::array()}, {"temperal_downsample", {false, true, true}}};
+  tiny_ti2v.wan22_vae = true;
+  tiny_ti2v.vae_stride = 16;
+  tiny_ti2v.fps = 24;
+  tiny_ti2v.max_frames = 121;
+  tiny_ti2v.image_to_video = true;
+  presets.push_back(tiny_ti2v);
   return presets;
 }
 
@@ -192,15 +208,32 @@ std::string DescribeSizes(const Preset& preset) {
                      Megapixels(preset.max_image_pixels));
 }
 
-Result<RenderSize> VideoRenderSize(const Preset& preset, const std::string& tier, int width, int height) {
+namespace {
+
+Result<const SizeTier*> FindTier(const Preset& preset, const std::string& tier) {
   const auto it = std::find_if(preset.tiers.begin(), preset.tiers.end(), [&](const SizeTier& t) { return t.name == tier; });
-  if (it == preset.tiers.end()) {
-    std::string known;
-    for (const auto& t : preset.tiers) known += (known.empty() ? "" : ", ") + t.name;
-    return MakeError(ErrorCode::kInvalidInput,
-                     fmt::format("{} generates {} video, not {}", preset.name, known, tier.empty() ? "this size" : tier),
-                     "resolution");
-  }
+  if (it != preset.tiers.end()) return &*it;
+  std::string known;
+  for (const auto& t : preset.tiers) known += (known.empty() ? "" : ", ") + t.name;
+  return MakeError(ErrorCode::kInvalidInput,
+                   fmt::format("{} generates {} video, not {}", preset.name, known, tier.empty() ? "this size" : tier),
+                   "resolution");
+}
+
+}  // namespace
+
+Result<RenderSize> ImageToVideoRenderSize(const Preset& preset, const std::string& tier, int image_width,
+                                          int image_height) {
+  ASSIGN_OR_RETURN(const SizeTier* it, FindTier(preset, tier));
+  if (image_width <= 0 || image_height <= 0) return MakeError(ErrorCode::kInvalidInput, "no first frame", "image");
+  const int d = preset.render_divisor;
+  const int m = SizeMultiple(preset);
+  const auto [w, h] = BestOutputSize(image_width, image_height, m, m, static_cast<double>(it->width) * it->height / (d * d));
+  return RenderSize{std::max(w, m), std::max(h, m), std::max(w, m), std::max(h, m)};
+}
+
+Result<RenderSize> VideoRenderSize(const Preset& preset, const std::string& tier, int width, int height) {
+  ASSIGN_OR_RETURN(const SizeTier* it, FindTier(preset, tier));
   if (width <= 0 || height <= 0) return MakeError(ErrorCode::kInvalidInput, "no output size", "resolution");
   const int d = preset.render_divisor;
   const int m = SizeMultiple(preset);

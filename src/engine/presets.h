@@ -45,6 +45,7 @@ struct Preset {
   std::vector<SizeTier> tiers;
   int64_t max_image_pixels = 0;
   int max_frames = 81;
+  bool image_to_video = false;  // TI2V: a first frame as well as text
   // Test presets render every size divided by this (tiny: 8), never scaled back up.
   int render_divisor = 1;
 };
@@ -68,6 +69,10 @@ struct RenderSize {
 // tier's area, else the tier's area in the same aspect ratio on the grid. Errors:
 // kInvalidInput on "resolution" naming the tiers the preset has.
 Result<RenderSize> VideoRenderSize(const Preset& preset, const std::string& tier, int width, int height);
+// Image to video from a picture of image_width x image_height: the tier's area in the picture's
+// aspect ratio as WanTI2V.i2v sizes it (best_output_size on the grid). Errors as VideoRenderSize.
+Result<RenderSize> ImageToVideoRenderSize(const Preset& preset, const std::string& tier, int image_width,
+                                          int image_height);
 // An image of exactly width x height: rendered on the grid at least that large and
 // centre-cropped. Errors: kInvalidInput on "size" when it is larger than the preset makes.
 Result<RenderSize> ImageRenderSize(const Preset& preset, int width, int height);

@@ -1,5 +1,6 @@
 #include "engine/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -170,6 +171,11 @@ Result<SamplerKind> ParseSamplerKind(const std::string& name) {
   if (name == "unipc") return SamplerKind::kUniPC;
   if (name == "dpm++" || name == "dpmpp") return SamplerKind::kDpmPlusPlus;
   return MakeError(ErrorCode::kInvalidInput, "unknown sampler " + name + " (unipc, dpm++)");
+}
+
+int SdeditBeginIndex(int steps, double strength) {
+  const int kept = std::min(static_cast<int>(static_cast<double>(steps) * strength), steps);
+  return steps - std::max(kept, 0);
 }
 
 std::unique_ptr<FlowSampler> MakeSampler(SamplerKind kind, int steps, double shift) {

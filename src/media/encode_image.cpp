@@ -35,45 +35,4 @@ Result<std::string> EncodeImage(const core::RgbImage& image, ImageFormat format)
   return out;
 }
 
-Result<core::RgbImage> ResizeImage(const core::RgbImage& image, int width, int height) {
-  if (image.width <= 0 || image.height <= 0 || width <= 0 || height <= 0 ||
-      image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3) {
-    return MakeError(ErrorCode::kInternal, "image buffer does not match its dimensions");
-  }
-  if (image.width == width && image.height == height) return image;
-  EnsureVipsStarted();
-  VipsImage* in = vips_image_new_from_memory(image.rgb.data(), image.rgb.size(), image.width,
-                                             image.height, 3, VIPS_FORMAT_UCHAR);
-  if (!in) return MakeError(ErrorCode::kInternal, std::string("libvips: ") + vips_error_buffer());
-  VipsImage* scaled = nullptr;
-  const double h_scale = static_cast<double>(width) / image.width;
-  const double v_scale = static_cast<double>(height) / image.height;
-  int rc = vips_resize(in, &scaled, h_scale, "vscale", v_scale, nullptr);
-  g_object_unref(in);
-  core::RgbImage out;
-  if (rc == 0) {
-    // Rounding inside libvips can land a pixel off; crop or embed to the exact size.
-    VipsImage* exact = nullptr;
-    rc = vips_embed(scaled, &exact, 0, 0, width, height, "extend", VIPS_EXTEND_COPY, nullptr);
-    g_object_unref(scaled);
-    if (rc == 0) {
-      size_t len = 0;
-      void* pixels = vips_image_write_to_memory(exact, &len);
-      g_object_unref(exact);
-      if (pixels != nullptr && len == static_cast<size_t>(width) * height * 3) {
-        out = {width, height, std::vector<uint8_t>(static_cast<uint8_t*>(pixels), static_cast<uint8_t*>(pixels) + len)};
-      } else {
-        rc = -1;
-      }
-      g_free(pixels);
-    }
-  }
-  if (rc != 0) {
-    std::string err = vips_error_buffer();
-    vips_error_clear();
-    return MakeError(ErrorCode::kInternal, "libvips resize: " + err);
-  }
-  return out;
-}
-
 }  // namespace wanserve::media

@@ -38,22 +38,6 @@ TEST(Encode, PngDecodesToTheSameSize) {
   EXPECT_EQ(info->height, 200);
 }
 
-TEST(Resize, GivesExactlyTheAskedSizeAndKeepsTheColours) {
-  const core::RgbImage small = Gradient(48, 32, 0);
-  auto big = ResizeImage(small, 1280, 720);
-  ASSERT_TRUE(big.ok()) << big.error().message;
-  EXPECT_EQ(big->width, 1280);
-  EXPECT_EQ(big->height, 720);
-  ASSERT_EQ(big->rgb.size(), 1280u * 720 * 3);
-  // The top-left corner of the gradient is (0, 0, 0); a scaled copy keeps it dark.
-  EXPECT_LT(big->rgb[0] + big->rgb[1] + big->rgb[2], 20);
-  auto same = ResizeImage(small, 48, 32);
-  ASSERT_TRUE(same.ok());
-  EXPECT_EQ(same->rgb, small.rgb);
-  EXPECT_FALSE(ResizeImage(core::RgbImage{4, 4, {1, 2, 3}}, 8, 8).ok());
-  EXPECT_FALSE(ResizeImage(small, 0, 8).ok());
-}
-
 TEST(Encode, JpegAndWebpToo) {
   EXPECT_TRUE(EncodeImage(Gradient(64, 64, 0), ImageFormat::kJpeg).ok());
   EXPECT_TRUE(EncodeImage(Gradient(64, 64, 0), ImageFormat::kWebp).ok());

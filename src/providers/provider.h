@@ -121,6 +121,9 @@ struct LocalEngineOptions {
   std::string precision = "auto";  // Default: auto, bf16 on CUDA and float32 on the CPU
   uint64_t weight_seed = 0;        // tiny: the seed its weights are drawn from
   int64_t cpu_cache_mb = 512;      // Default: 512 MiB of freed CPU blocks kept for the next step
+  // How much of the schedule an image or video edit runs again, in (0, 1]. Default: 0 takes
+  // the engine's (engine::kDefaultEditStrength).
+  double edit_strength = 0;
 };
 
 // Errors: kUnsupportedModel for a model name the engine does not know.

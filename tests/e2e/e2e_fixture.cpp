@@ -1,5 +1,7 @@
 #include "e2e_fixture.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -79,13 +81,28 @@ std::string ServerTest::Download(const std::string& url) {
   return path;
 }
 
-std::string ServerTest::UploadClip(double seconds, const std::string& key) {
-  const std::string clip = (dir_.path() / ("clip" + std::to_string(seconds) + ".mp4")).string();
-  auto made = testing::RunCommand({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                                   "testsrc=size=320x240:rate=16", "-t", std::to_string(seconds), "-pix_fmt",
-                                   "yuv420p", clip});
+std::string ServerTest::UploadClip(double seconds, const std::string& key, bool audio) {
+  const std::string clip =
+      (dir_.path() / ("clip" + std::to_string(seconds) + (audio ? "-audio" : "") + ".mp4")).string();
+  std::vector<std::string> args = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                                   "testsrc=size=320x240:rate=16"};
+  if (audio) args.insert(args.end(), {"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-c:a", "aac"});
+  args.insert(args.end(), {"-t", std::to_string(seconds), "-pix_fmt", "yuv420p", clip});
+  auto made = testing::RunCommand(args);
   EXPECT_EQ(made.exit_code, 0) << made.err;
-  std::ifstream in(clip, std::ios::binary);
+  return UploadFile(clip, key);
+}
+
+std::string ServerTest::UploadPicture(int width, int height, const std::string& key) {
+  const std::string picture = (dir_.path() / fmt::format("picture{}x{}.png", width, height)).string();
+  auto made = testing::RunCommand({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                                   fmt::format("testsrc2=size={}x{}", width, height), "-frames:v", "1", picture});
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  return UploadFile(picture, key);
+}
+
+std::string ServerTest::UploadFile(const std::string& path, const std::string& key) {
+  std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto r = Call("POST", "/v1/files", bytes, {"Authorization: Bearer " + (key.empty() ? key_ : key)});
   EXPECT_EQ(r.status, 200) << r.body;

@@ -33,8 +33,13 @@ class ServerTest : public ::testing::Test {
                          const std::string& key = "");
   // Polls the dialect's query endpoint until the task is terminal; returns the last body.
   json WaitDone(const std::string& id, int timeout_s = 120, const std::string& key = "");
-  // Makes a 320x240 clip with ffmpeg and uploads it (POST /v1/files); returns its signed URL.
-  std::string UploadClip(double seconds, const std::string& key = "");
+  // Makes a 320x240 clip with ffmpeg (with a 440 Hz tone when `audio`) and uploads it
+  // (POST /v1/files); returns its signed URL.
+  std::string UploadClip(double seconds, const std::string& key = "", bool audio = false);
+  // Makes a picture with ffmpeg and uploads it; returns its signed URL.
+  std::string UploadPicture(int width, int height, const std::string& key = "");
+  // Uploads a file (POST /v1/files); returns its signed URL.
+  std::string UploadFile(const std::string& path, const std::string& key = "");
   // Downloads a URL into the temp dir and returns the file path.
   std::string Download(const std::string& url);
   // An account with the given credits (through `wanserve admin`) and a key on it; returns the

@@ -119,8 +119,9 @@ TEST_F(RoutingE2E, APresetMakesOnlyTheSizesItWasTrainedForAndSaysSoAtSubmit) {
   EXPECT_EQ(t2v[0]["engine"], "wan2.1-t2v-1.3b");
   EXPECT_NE(t2v[0]["sizes"].get<std::string>().find("480p (832x480)"), std::string::npos) << t2v[0].dump();
   EXPECT_TRUE(t2v[0].find("test_only") == t2v[0].end());
-  EXPECT_TRUE(Rows(ready, "wan2.7-videoedit", "video_edit").at(0)["provider"].is_null())
-      << "the engine does not edit yet";
+  EXPECT_EQ(Rows(ready, "wan2.7-videoedit", "video_edit").at(0)["provider"], "local") << "SDEdit on any preset";
+  EXPECT_TRUE(Rows(ready, "wan2.7-i2v", "image_to_video").at(0)["provider"].is_null())
+      << "image to video needs a TI2V preset";
 }
 
 TEST_F(RoutingE2E, AConfiguredPresetWithoutItsWeightsIsAStartupError) {

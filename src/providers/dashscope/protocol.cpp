@@ -48,6 +48,12 @@ CreateCall Video(const core::GenerationRequest& r) {
   AddCommon(r, parameters);
   if (r.kind == core::RequestKind::kTextToVideo) {
     if (!r.audio_urls.empty()) input["audio_url"] = r.audio_urls.front();
+  } else if (r.kind == core::RequestKind::kImageToVideo) {
+    json media = json::array();
+    if (!r.image_urls.empty()) media.push_back({{"type", "first_frame"}, {"url", r.image_urls.front()}});
+    if (!r.audio_urls.empty()) media.push_back({{"type", "driving_audio"}, {"url", r.audio_urls.front()}});
+    input["media"] = media;
+    parameters.erase("ratio");  // the first frame's ratio wins
   } else {
     json media = json::array({{{"type", "video"}, {"url", r.video_url}}});
     for (const auto& url : r.image_urls) media.push_back({{"type", "reference_image"}, {"url", url}});

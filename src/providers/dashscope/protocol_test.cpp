@@ -55,6 +55,22 @@ TEST(DashScopeProtocol, VideoEditSendsMediaAndKeepsDurationZero) {
       << "no ratio: DashScope keeps the input's";
 }
 
+TEST(DashScopeProtocol, ImageToVideoSendsTheFirstFrameAsMediaAndNoRatio) {
+  core::GenerationRequest r = TextToVideo();
+  r.kind = core::RequestKind::kImageToVideo;
+  r.model = "wan2.7-i2v";
+  r.image_urls = {"https://example.com/first.png"};
+  const auto call = BuildCreate(r);
+  EXPECT_EQ(call.path, "/services/aigc/video-generation/video-synthesis");
+  EXPECT_EQ(call.body, json::parse(R"({
+    "model": "wan2.7-i2v",
+    "input": {"prompt": "a kitten in the snow", "negative_prompt": "blur",
+              "media": [{"type": "first_frame", "url": "https://example.com/first.png"},
+                        {"type": "driving_audio", "url": "https://example.com/a.mp3"}]},
+    "parameters": {"resolution": "720P", "duration": 8, "prompt_extend": false, "watermark": false, "seed": 42}})"))
+      << "the first frame's ratio wins";
+}
+
 TEST(DashScopeProtocol, ImagesGoAsOneUserMessageWithExactSize) {
   core::GenerationRequest r;
   r.kind = core::RequestKind::kImageEdit;

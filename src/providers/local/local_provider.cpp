@@ -1,8 +1,10 @@
 // The local provider: the configured presets of this machine's Wan engine. A request goes to the
 // first preset that makes its kind at its size and length (engine/presets.h), is rendered at
-// that preset's own size and never scaled up. Presets are loaded on first use and evicted,
-// least recently used first, when memory runs short; the engine runs one task at a time (a
-// model fills the device it runs on).
+// that preset's own size and never scaled up. Text to image and video on every preset; image and
+// video edits (SDEdit: the input decoded at the preset's fps, re-noised and denoised) on every
+// preset; image to video on the presets that make it (TI2V). Presets are loaded on first use and
+// evicted, least recently used first, when memory runs short; the engine runs one task at a time
+// (a model fills the device it runs on).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -11,10 +13,12 @@
 #include <fstream>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include "engine/engine.h"
 #include "engine/presets.h"
+#include "media/decode.h"
 #include "providers/provider.h"
 
 namespace wanserve::providers {
@@ -56,7 +60,9 @@ core::RgbImage CropCentre(const core::RgbImage& image, int width, int height) {
 class LocalProvider final : public Provider {
  public:
   LocalProvider(LocalEngineOptions options, std::vector<const engine::Preset*> presets)
-      : options_(std::move(options)), presets_(std::move(presets)) {}
+      : options_(std::move(options)),
+        presets_(std::move(presets)),
+        edit_strength_(options_.edit_strength > 0 ? options_.edit_strength : engine::kDefaultEditStrength) {}
 
   std::string_view Name() const override { return "local"; }
 
@@ -77,9 +83,10 @@ class LocalProvider final : public Provider {
     return out;
   }
 
-  Result<core::GeneratedMedia> Run(const core::GenerationRequest& r, const media::PreparedInputs&,
+  Result<core::GeneratedMedia> Run(const core::GenerationRequest& r, const media::PreparedInputs& inputs,
                                    const ProgressFn& progress, const CancelFn& canceled) override {
-    ASSIGN_OR_RETURN(const Plan plan, PlanFor(r));
+    ASSIGN_OR_RETURN(Plan plan, PlanFor(r));
+    ASSIGN_OR_RETURN(const Sources sources, Decode(r, inputs, plan));
     // Waiting behind another task can take minutes; a cancel (or a shutdown) ends the wait.
     // Checked once more after the lock is taken: model loading comes before the first step.
     std::unique_lock lock(run_mutex_, std::defer_lock);
@@ -100,6 +107,9 @@ class LocalProvider final : public Provider {
       request.height = plan.size.height;
       request.frames = plan.frames;
       request.seed = base_seed + o;
+      request.strength = edit_strength_;
+      request.source = sources.frames;
+      request.first_frame = sources.first_frame;
       auto generated = generator->Generate(request, [&](int done, int total) {
         progress(static_cast<int>((static_cast<int64_t>(o) * total + done) * 100 / (int64_t{outputs} * total)));
         return !canceled();
@@ -110,6 +120,11 @@ class LocalProvider final : public Provider {
       }
       core::VideoClip& clip = generated->clip;
       if (video) {
+        // Kept from the input (audio_setting "origin"), cut to the output; the engine makes none.
+        clip.sample_rate = sources.sample_rate;
+        clip.audio = sources.audio;
+        clip.audio.resize(std::min(clip.audio.size(), static_cast<size_t>(static_cast<double>(clip.frames.size()) /
+                                                                          clip.fps * clip.sample_rate)));
         media.videos.push_back(std::move(clip));
       } else {
         media.images.push_back(CropCentre(clip.frames.front(), plan.size.out_width, plan.size.out_height));
@@ -119,29 +134,51 @@ class LocalProvider final : public Provider {
   }
 
  private:
-  static bool Makes(const engine::Preset&, core::RequestKind kind) {
-    return kind == core::RequestKind::kTextToImage || kind == core::RequestKind::kTextToVideo;
+  // What the engine is given besides the text: frames to edit, or a first frame.
+  struct Sources {
+    std::vector<core::RgbImage> frames;
+    std::optional<core::RgbImage> first_frame;
+    std::vector<float> audio;
+    int sample_rate = 48000;
+  };
+
+  static bool Makes(const engine::Preset& preset, core::RequestKind kind) {
+    return kind != core::RequestKind::kImageToVideo || preset.image_to_video;
   }
 
-  Result<Plan> PlanFor(const core::GenerationRequest& r) const {
-    if (r.kind == core::RequestKind::kImageEdit || r.kind == core::RequestKind::kVideoEdit) {
-      return MakeError(ErrorCode::kUnsupportedModel,
-                       fmt::format("the local engine does not do {} yet", core::ToString(r.kind)));
-    }
+  // The request's own refusals, whatever the preset.
+  static Status CheckInputs(const core::GenerationRequest& r) {
     if (!r.audio_urls.empty()) {
       return MakeError(ErrorCode::kInvalidInput, "the local engine does not take driving audio", "audio_urls");
     }
+    if (r.kind == core::RequestKind::kImageEdit && r.image_urls.size() > 1) {
+      return MakeError(ErrorCode::kInvalidInput,
+                       "the local engine restyles one reference image; 2-4 references need a provider that uses "
+                       "them (DashScope)",
+                       "image_urls");
+    }
+    if (r.kind == core::RequestKind::kVideoEdit && !r.image_urls.empty()) {
+      return MakeError(ErrorCode::kInvalidInput,
+                       "the local engine does not edit video after a reference image yet (it restyles the video)",
+                       "reference_image_url");
+    }
+    return Status::Ok();
+  }
+
+  Result<Plan> PlanFor(const core::GenerationRequest& r) const {
+    RETURN_IF_ERROR(CheckInputs(r));
     std::string reasons;
     std::string field;
     for (const engine::Preset* preset : presets_) {
       if (!Makes(*preset, r.kind)) continue;
       Plan plan{preset, {}, 1};
-      Result<engine::RenderSize> size = core::IsVideo(r.kind)
-                                            ? engine::VideoRenderSize(*preset, r.resolution_tier, r.width, r.height)
-                                            : engine::ImageRenderSize(*preset, r.width, r.height);
+      const bool image = !core::IsVideo(r.kind);
+      Result<engine::RenderSize> size = image ? engine::ImageRenderSize(*preset, r.width, r.height)
+                                              : engine::VideoRenderSize(*preset, r.resolution_tier, r.width, r.height);
       Status fits = size.ok() ? Status::Ok() : Status(size.error());
       if (size.ok()) plan.size = *size;
-      if (fits.ok() && core::IsVideo(r.kind)) {
+      // An edit is as long as its input (in windows); text and image to video are one pass.
+      if (fits.ok() && (r.kind == core::RequestKind::kTextToVideo || r.kind == core::RequestKind::kImageToVideo)) {
         auto frames = engine::VideoFrames(*preset, r.duration_s > 0 ? r.duration_s : 5.0);
         if (frames.ok()) plan.frames = *frames;
         else fits = frames.error();
@@ -155,6 +192,35 @@ class LocalProvider final : public Provider {
                        fmt::format("no local preset makes {}", core::ToString(r.kind)));
     }
     return MakeError(ErrorCode::kInvalidInput, reasons, field);
+  }
+
+  // The input media, decoded for the engine; image to video takes its size from the picture.
+  static Result<Sources> Decode(const core::GenerationRequest& r, const media::PreparedInputs& inputs, Plan& plan) {
+    Sources sources;
+    if (r.kind == core::RequestKind::kVideoEdit) {
+      if (!inputs.video) return MakeError(ErrorCode::kInvalidInput, "a video edit needs its video", "video_url");
+      ASSIGN_OR_RETURN(core::VideoClip clip,
+                       media::DecodeVideo(inputs.video->path.string(),
+                                          {.fps = plan.preset->fps,
+                                           .max_seconds = r.duration_s,
+                                           .cover_width = plan.size.width,
+                                           .cover_height = plan.size.height,
+                                           .audio = r.audio_setting == "origin"}));
+      sources.frames = std::move(clip.frames);
+      sources.audio = std::move(clip.audio);
+      sources.sample_rate = clip.sample_rate;
+    } else if (r.kind == core::RequestKind::kImageEdit || r.kind == core::RequestKind::kImageToVideo) {
+      if (inputs.images.empty()) return MakeError(ErrorCode::kInvalidInput, "no input image", "image_urls");
+      ASSIGN_OR_RETURN(core::RgbImage picture, media::DecodeImage(inputs.images.front().path.string()));
+      if (r.kind == core::RequestKind::kImageToVideo) {
+        ASSIGN_OR_RETURN(plan.size, engine::ImageToVideoRenderSize(*plan.preset, r.resolution_tier, picture.width,
+                                                                   picture.height));
+        sources.first_frame = std::move(picture);
+      } else {
+        sources.frames.push_back(std::move(picture));
+      }
+    }
+    return sources;
   }
 
   // The preset's generator, loaded if need be. REQUIRES: run_mutex_ held.
@@ -198,6 +264,7 @@ class LocalProvider final : public Provider {
 
   LocalEngineOptions options_;
   std::vector<const engine::Preset*> presets_;
+  double edit_strength_;
   std::timed_mutex run_mutex_;
   std::list<std::unique_ptr<engine::Generator>> loaded_;  // most recently used first
 };
