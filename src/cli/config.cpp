@@ -126,6 +126,9 @@ std::vector<OptionSpec> Specs(Config& c) {
            "how much of the schedule an image or video edit runs again, (0, 1]; lower keeps more of the input "
            "(0 = the engine's default)",
            &c.local.edit_strength),
+      Spec("providers.local.offload_text_encoder",
+           "on a GPU, keep the text encoder (UMT5-XXL, 11 GB) in host memory and upload it per prompt",
+           &c.local.offload_text_encoder),
       Spec("providers.local.cpu_cache_mb",
            "MiB of freed CPU blocks the engine keeps for the next step to reuse (0 = none)", &c.local.cpu_cache_mb),
   };

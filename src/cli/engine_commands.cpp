@@ -23,6 +23,7 @@ struct GoldenArgs {
   std::string dir;
   std::vector<std::string> only;
   std::string device = "cpu";
+  std::string precision = "float32";
   int threads = 0;
 };
 
@@ -35,8 +36,9 @@ int RunGolden(const GoldenArgs& args) {
   engine::GoldenOptions options;
   options.only = args.only;
   options.device = args.device;
-  fmt::print("{:<28} {:<36} {:>12} {:>12}  result  ({}, threads {})\n", "case", "tensor", "max |err|",
-             "tolerance", args.device, *threads);
+  options.precision = args.precision;
+  fmt::print("{:<28} {:<36} {:>12} {:>12}  result  ({} {}, threads {})\n", "case", "tensor", "max |err|",
+             "tolerance", args.device, args.precision, *threads);
   auto checks = engine::RunGoldenSet(args.dir, options, [](const engine::GoldenCheck& c) {
     if (!c.message.empty()) {
       fmt::print("{:<28} {:<36} {:>12} {:>12}  FAIL    {}\n", c.case_name, c.tensor, "-", "-",
@@ -258,7 +260,10 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
       "golden", "Check the engine against golden vectors made with the official Wan code");
   golden->add_option("--dir", golden_args->dir, "folder holding manifest.json")->required();
   golden->add_option("--only", golden_args->only, "run only cases whose name contains this");
-  golden->add_option("--device", golden_args->device, "where the cases run, in float32: cpu, cuda, cuda:N")
+  golden->add_option("--device", golden_args->device, "where the cases run: cpu, cuda, cuda:N")
+      ->capture_default_str();
+  golden->add_option("--precision", golden_args->precision,
+                     "float32 (the sets' tolerances) or bf16 (checked against a share of each output's scale)")
       ->capture_default_str();
   golden->add_option("--threads", golden_args->threads, "intra-op threads (0 = all cores)")
       ->capture_default_str();
@@ -277,6 +282,8 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
                        fmt::format("how much of the schedule an edit runs again, (0, 1] (default {})",
                                    engine::kDefaultEditStrength));
   generate->add_flag("--keep-audio", gen->keep_audio, "an edited video keeps its input's soundtrack");
+  generate->add_flag("--offload-text-encoder", gen->options.offload_text_encoder,
+                     "on a GPU, keep the text encoder in host memory, uploaded per prompt");
   generate->add_option("--weights", gen->options.weights_dir, "folder laid out as the official release");
   generate->add_option("--prompt", gen->request.prompt, "what to generate")->required();
   generate->add_option("--negative", gen->request.negative_prompt, "negative prompt (default: the official one)");

@@ -32,9 +32,17 @@ struct GoldenCheck {
 struct GoldenOptions {
   // Only cases whose name contains one of these (all when empty).
   std::vector<std::string> only;
-  // Where the cases run, in float32: "cpu", "cuda", "cuda:N" or "auto" (GeneratorOptions).
+  // Where the cases run: "cpu", "cuda", "cuda:N" or "auto" (GeneratorOptions).
   std::string device = "cpu";
+  // "float32", the precision the sets' tolerances are for, or "bf16" (the models' matrix
+  // products in bfloat16, as on a GPU in production), checked against kGoldenBf16Bound.
+  std::string precision = "float32";
 };
+
+// In bf16 a tensor passes when its error is within this share of the reference's largest
+// magnitude (or within the set's own float32 tolerance, if larger); see docs/engine.md for what
+// bf16 measured against it.
+inline constexpr double kGoldenBf16Bound = 0.05;
 
 // Runs every case of <dir>/manifest.json (the format of ../shared/golden/wan) and reports each
 // compared tensor through `report` as it is checked. The component of a case is recognised from
@@ -63,6 +71,9 @@ struct GeneratorOptions {
   // Freed CPU blocks of 1 MiB and more the engine keeps for the next step to reuse, at most
   // this many MiB (one limit per process: the last model opened sets it); 0 keeps none.
   int64_t cpu_cache_mb = 512;
+  // On a GPU, keep UMT5-XXL (11 GB in bf16) in host memory and upload it a block at a time for
+  // each prompt, so device memory holds the DiT and VAE only (the official --t5_cpu/offload).
+  bool offload_text_encoder = false;
 };
 
 // How much of the schedule an edit runs again when the request does not say (see

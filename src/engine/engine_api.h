@@ -10,7 +10,7 @@
 
 namespace wanserve::engine {
 
-inline constexpr int kEngineApiVersion = 6;
+inline constexpr int kEngineApiVersion = 7;
 
 // A request with every default filled in and the prompts tokenized (Generator does both).
 struct ModelRequest {

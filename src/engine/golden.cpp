@@ -322,8 +322,11 @@ Result<std::vector<GoldenCheck>> CheckGoldenSet(const std::string& dir, const Go
   if (!manifest.contains("cases") || !manifest["cases"].is_array()) {
     return MakeError(ErrorCode::kInvalidInput, "manifest.json: no cases");
   }
-  // Float32 on the chosen device: the set's tolerances are float32's.
-  ASSIGN_OR_RETURN(const Placement placement, ResolvePlacement(options.device, "float32"));
+  if (options.precision != "float32" && options.precision != "bf16") {
+    return MakeError(ErrorCode::kInvalidInput, "precision must be float32 or bf16");
+  }
+  const bool bf16 = options.precision == "bf16";
+  ASSIGN_OR_RETURN(const Placement placement, ResolvePlacement(options.device, options.precision));
   std::vector<GoldenCheck> checks;
   auto emit = [&](GoldenCheck check) {
     report(check);
@@ -363,6 +366,10 @@ Result<std::vector<GoldenCheck>> CheckGoldenSet(const std::string& dir, const Go
         } else {
           check.max_abs_error =
               (it->second.to(at::kCPU, at::kDouble) - reference.to(at::kDouble)).abs().max().item<double>();
+          if (bf16 && !integral) {
+            const double scale = reference.to(at::kDouble).abs().max().item<double>();
+            check.tolerance = std::max(check.tolerance, kGoldenBf16Bound * scale);
+          }
           check.passed = check.max_abs_error <= check.tolerance;
         }
         emit(std::move(check));

@@ -13,7 +13,10 @@ wanserve_engine_api() {
       wanserve::engine::kEngineApiVersion,
       &wanserve::engine::ApplyThreads,
       &wanserve::engine::CheckGoldenSet,
-      &wanserve::engine::OpenModel,
+      [](const wanserve::engine::Preset& preset, const wanserve::engine::PresetFiles& files,
+         const wanserve::engine::GeneratorOptions& options) {
+        return wanserve::engine::OpenModel(preset, files, options);
+      },
       &wanserve::engine::MeasureEngine,
       &wanserve::engine::WriteMidDitWeights,
       &wanserve::engine::LoadMidDit,

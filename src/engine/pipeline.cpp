@@ -221,18 +221,19 @@ Result<Placement> ResolvePlacement(const std::string& device, const std::string&
 }
 
 Result<std::shared_ptr<ModelRunner>> OpenModel(const Preset& preset, const PresetFiles& files,
-                                               const GeneratorOptions& options) {
+                                               const GeneratorOptions& options, const Weights* random_weights) {
   try {
     ASSIGN_OR_RETURN(const Placement placement, ResolvePlacement(options.device, options.precision));
     CachingCpuAllocator::Installed().SetLimit(static_cast<size_t>(options.cpu_cache_mb) << 20);
-    const Weights random = Weights::Random(options.weight_seed);
+    const Weights random = random_weights ? *random_weights : Weights::Random(options.weight_seed);
     ASSIGN_OR_RETURN(const T5Config t5_config, T5Config::FromJson(preset.t5));
     ASSIGN_OR_RETURN(const Weights t5_weights, LoadOrRandom(files.t5, random));
-    ASSIGN_OR_RETURN(T5Encoder t5, T5Encoder::Create(t5_config, t5_weights, placement));
+    ASSIGN_OR_RETURN(T5Encoder t5, T5Encoder::Create(t5_config, t5_weights, placement, options.offload_text_encoder));
 
     ASSIGN_OR_RETURN(const DitConfig dit_config, DitConfig::FromJson(preset.dit));
     std::vector<WanDiT> dits;
-    const std::vector<std::string> dit_files = preset.random_weights ? std::vector<std::string>{""} : files.dits;
+    const std::vector<std::string> dit_files =
+        files.dits.empty() ? std::vector<std::string>(std::max<size_t>(1, preset.dit_paths.size()), "") : files.dits;
     for (const auto& file : dit_files) {
       ASSIGN_OR_RETURN(const Weights weights, LoadOrRandom(file, random));
       ASSIGN_OR_RETURN(WanDiT dit, WanDiT::Create(dit_config, weights, placement));

@@ -62,9 +62,9 @@ at::Tensor ImageToTensor(const core::RgbImage& image);
 // The device and compute dtype GeneratorOptions::device and ::precision name.
 Result<Placement> ResolvePlacement(const std::string& device, const std::string& precision);
 
-// Loads the preset's models onto the placement the options name (random weights from
-// options.weight_seed for tiny).
+// Loads the preset's models onto the placement the options name; a file not given takes its
+// tensors from `random` (by default: drawn from options.weight_seed, as tiny does).
 Result<std::shared_ptr<ModelRunner>> OpenModel(const Preset& preset, const PresetFiles& files,
-                                               const GeneratorOptions& options);
+                                               const GeneratorOptions& options, const Weights* random = nullptr);
 
 }  // namespace wanserve::engine

@@ -53,12 +53,15 @@ Result<T5Config> T5Config::FromJson(const nlohmann::json& json) {
   return c;
 }
 
-Result<T5Encoder> T5Encoder::Create(const T5Config& config, const Weights& weights, Placement placement) {
+Result<T5Encoder> T5Encoder::Create(const T5Config& config, const Weights& weights, Placement placement,
+                                     bool kept_on_host) {
   T5Encoder model;
   model.config_ = config;
+  model.device_ = placement.device;
+  model.kept_on_host_ = kept_on_host && !placement.device.is_cpu();
   // Every weight in the compute dtype: the official encoder runs wholly in bf16 on GPU (its
   // norms and softmax widen to float32 inside).
-  WeightReader w(weights, placement);
+  WeightReader w(weights, model.kept_on_host_ ? Placement{at::kCPU, placement.compute} : placement);
   const int64_t d = config.dim;
   const int64_t a = config.dim_attn;
   const int64_t f = config.dim_ffn;
@@ -87,7 +90,35 @@ Result<T5Encoder> T5Encoder::Create(const T5Config& config, const Weights& weigh
   }
   model.norm_ = w.Compute("norm.weight", {d});
   RETURN_IF_ERROR(w.status());
+  if (model.kept_on_host_) {
+    // Pinned pages upload without a staging copy; the lookup table and final norm are small or
+    // used once, the blocks are what streams.
+    for (Block& b : model.blocks_) {
+      for (at::Tensor* t : {&b.norm1, &b.q, &b.k, &b.v, &b.o, &b.norm2, &b.gate, &b.fc1, &b.fc2, &b.pos_embedding}) {
+        if (t->defined()) *t = t->pin_memory();
+      }
+    }
+    model.norm_ = model.norm_.to(placement.device);
+    if (model.shared_pos_embedding_.defined()) model.shared_pos_embedding_ = model.shared_pos_embedding_.to(placement.device);
+  }
   return model;
+}
+
+T5Encoder::Block T5Encoder::OnDevice(const Block& block) const {
+  if (!kept_on_host_) return block;
+  Block b;
+  const auto up = [&](const at::Tensor& t) { return t.defined() ? t.to(device_, /*non_blocking=*/true) : t; };
+  b.norm1 = up(block.norm1);
+  b.q = up(block.q);
+  b.k = up(block.k);
+  b.v = up(block.v);
+  b.o = up(block.o);
+  b.norm2 = up(block.norm2);
+  b.gate = up(block.gate);
+  b.fc1 = up(block.fc1);
+  b.fc2 = up(block.fc2);
+  b.pos_embedding = up(block.pos_embedding);
+  return b;
 }
 
 at::Tensor T5Encoder::PositionBias(const at::Tensor& embedding, int64_t length) const {
@@ -101,7 +132,9 @@ at::Tensor T5Encoder::Forward(const at::Tensor& ids, const at::Tensor& mask) con
   const int64_t length = ids.size(1);
   const int64_t heads = config_.num_heads;
   const int64_t head_dim = config_.dim_attn / heads;
-  at::Tensor x = at::embedding(token_embedding_, ids);
+  // Kept on the host, the 2 GB lookup table is read there and only the rows go up.
+  at::Tensor x = kept_on_host_ ? at::embedding(token_embedding_, ids.to(at::kCPU)).to(device_)
+                               : at::embedding(token_embedding_, ids);
   // Masked keys get the dtype's minimum in place of their bias, as the reference does.
   const at::Tensor key_masked = (mask == 0).view({batch, 1, 1, length});
   const double lowest = x.scalar_type() == at::kBFloat16
@@ -109,7 +142,8 @@ at::Tensor T5Encoder::Forward(const at::Tensor& ids, const at::Tensor& mask) con
                             : static_cast<double>(std::numeric_limits<float>::lowest());
   at::Tensor shared_bias;
   if (config_.shared_pos) shared_bias = PositionBias(shared_pos_embedding_, length);
-  for (const Block& block : blocks_) {
+  for (const Block& stored : blocks_) {
+    const Block block = OnDevice(stored);
     const at::Tensor bias =
         (config_.shared_pos ? shared_bias : PositionBias(block.pos_embedding, length))
             .expand({batch, heads, length, length})

@@ -27,7 +27,12 @@ struct T5Config {
 
 class T5Encoder {
  public:
-  static Result<T5Encoder> Create(const T5Config& config, const Weights& weights, Placement placement = {});
+  // With `kept_on_host`, the weights stay in host memory in the compute dtype (pinned when the
+  // device is a GPU) and each block goes to the device only while it runs, so the 11 GB of
+  // UMT5-XXL never sit beside the DiT in device memory (the official --t5_cpu / offload, at the
+  // cost of one upload per encode).
+  static Result<T5Encoder> Create(const T5Config& config, const Weights& weights, Placement placement = {},
+                                  bool kept_on_host = false);
 
   // ids, mask: int64 [B, L]; mask is 1 on real tokens. Returns the hidden states [B, L, dim]
   // of every position, padding included.
@@ -41,7 +46,12 @@ class T5Encoder {
   };
   at::Tensor PositionBias(const at::Tensor& embedding, int64_t length) const;
 
+  // The block's weights where they compute: themselves, or copies on the device.
+  Block OnDevice(const Block& block) const;
+
   T5Config config_;
+  at::Device device_ = at::kCPU;
+  bool kept_on_host_ = false;
   at::Tensor token_embedding_;
   at::Tensor shared_pos_embedding_;
   std::vector<Block> blocks_;

@@ -99,9 +99,11 @@ uint64_t Fnv1a(const std::string& text) {
 
 // Norm scales near one, biases and modulations small, matrices and embeddings with unit
 // variance per output (1/sqrt(fan in)), as the usual initialisations give.
-at::Tensor RandomTensor(uint64_t seed, const std::string& name, at::IntArrayRef shape) {
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed ^ Fnv1a(name));
-  const at::Tensor noise = at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat));
+at::Tensor RandomTensor(uint64_t seed, const std::string& name, at::IntArrayRef shape, at::Device device) {
+  const at::Tensor noise =
+      device.is_cpu() ? at::randn(shape, at::make_generator<at::CPUGeneratorImpl>(seed ^ Fnv1a(name)),
+                                  at::TensorOptions().dtype(at::kFloat))
+                      : at::randn(shape, at::TensorOptions().dtype(at::kFloat).device(device));
   const bool scale = name.ends_with("gamma") || (name.find("norm") != std::string::npos && name.ends_with("weight"));
   if (scale) return 1.0f + 0.1f * noise;
   if (shape.size() == 1) return 0.02f * noise;
@@ -117,6 +119,15 @@ Weights Weights::Random(uint64_t seed) {
   Weights weights;
   weights.random_seed_ = seed;
   weights.generated_ = std::make_shared<std::map<std::string, at::Tensor>>();
+  return weights;
+}
+
+Weights Weights::RandomOn(uint64_t seed, at::Device device) {
+  if (device.is_cpu()) return Random(seed);
+  at::manual_seed(seed);
+  Weights weights;
+  weights.random_seed_ = seed;
+  weights.random_device_ = device;
   return weights;
 }
 
@@ -171,8 +182,8 @@ at::Tensor WeightReader::Read(const std::string& name, std::vector<int64_t> shap
   const std::string full = prefix_ + name;
   auto it = weights_.tensors().find(full);
   if (it == weights_.tensors().end() && weights_.random_seed_) {
-    at::Tensor made = RandomTensor(*weights_.random_seed_, full, shape);
-    weights_.generated_->insert_or_assign(full, made);
+    at::Tensor made = RandomTensor(*weights_.random_seed_, full, shape, weights_.random_device_);
+    if (weights_.generated_) weights_.generated_->insert_or_assign(full, made);
     return made;
   }
   if (it == weights_.tensors().end()) {

@@ -31,6 +31,9 @@ class Weights {
   // (scaled so activations stay in range), so a model is reproducible without any file. For the
   // tiny preset and benchmarks.
   static Weights Random(uint64_t seed);
+  // The same drawn on `device` with its own generator, and not kept: fast for the large
+  // presets' benchmarks, but the numbers depend on the device (Generated() stays empty).
+  static Weights RandomOn(uint64_t seed, at::Device device);
   // The tensors Random weights have made so far, by name.
   std::map<std::string, at::Tensor> Generated() const { return generated_ ? *generated_ : std::map<std::string, at::Tensor>{}; }
 
@@ -42,6 +45,7 @@ class Weights {
   friend class WeightReader;
   std::map<std::string, at::Tensor> tensors_;
   std::optional<uint64_t> random_seed_;
+  at::Device random_device_ = at::kCPU;
   std::shared_ptr<std::map<std::string, at::Tensor>> generated_;
 };
 

@@ -124,6 +124,8 @@ struct LocalEngineOptions {
   // How much of the schedule an image or video edit runs again, in (0, 1]. Default: 0 takes
   // the engine's (engine::kDefaultEditStrength).
   double edit_strength = 0;
+  // On a GPU, keep the text encoder in host memory, uploaded per prompt. Default: off.
+  bool offload_text_encoder = false;
 };
 
 // Errors: kUnsupportedModel for a model name the engine does not know.

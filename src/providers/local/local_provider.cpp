@@ -243,6 +243,7 @@ class LocalProvider final : public Provider {
     options.device = options_.device;
     options.precision = options_.precision;
     options.cpu_cache_mb = options_.cpu_cache_mb;
+    options.offload_text_encoder = options_.offload_text_encoder;
     auto generator = engine::Generator::Open(options);
     if (!generator.ok() && !loaded_.empty()) {
       // Device memory is only known by trying: free it all and try once more.
