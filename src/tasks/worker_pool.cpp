@@ -164,18 +164,16 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
     SettlePriceOnInputs(run, task, *inputs);
     Error refusal = MakeError(ErrorCode::kUnavailable, "no provider could take the task");
     bool handled = false;
-    for (providers::Provider* provider : *candidates) {
-      if (provider->Upstream()) {
-        if (SubmitUpstream(run, task, *provider, &refusal) == Handoff::kDone) {
-          handled = true;
-          break;
-        }
-        spdlog::warn("task={} {} refused it: {}; trying the next provider", task.id, provider->Name(), refusal.message);
-        continue;
+    for (size_t i = 0; i < candidates->size() && !handled; ++i) {
+      providers::Provider& provider = *(*candidates)[i];
+      const Handoff handoff = provider.Upstream()
+                                  ? SubmitUpstream(run, task, provider, &refusal)
+                                  : RunLocally(run, task, provider, *inputs, i + 1 == candidates->size(), &refusal);
+      handled = handoff == Handoff::kDone;
+      if (!handled) {
+        spdlog::warn("task={} {} could not take it: {}; trying the next provider", task.id, provider.Name(),
+                     refusal.message);
       }
-      RunLocally(run, task, *provider, *inputs);
-      handled = true;
-      break;
     }
     if (!handled && !run->lost) FinishWithError(run, task, refusal);
   }
@@ -246,8 +244,9 @@ WorkerPool::Handoff WorkerPool::SubmitUpstream(const std::shared_ptr<Running>& r
   return Handoff::kTryNext;
 }
 
-void WorkerPool::RunLocally(const std::shared_ptr<Running>& run, const Task& task, providers::Provider& provider,
-                            const media::PreparedInputs& inputs) {
+WorkerPool::Handoff WorkerPool::RunLocally(const std::shared_ptr<Running>& run, const Task& task,
+                                           providers::Provider& provider, const media::PreparedInputs& inputs,
+                                           bool last, Error* failure) {
   const int64_t started = clock_->NowMs();
   (void)store_.SetProvider(run->lease, std::string(provider.Name()));
   int64_t last_progress_ms = 0;
@@ -277,6 +276,13 @@ void WorkerPool::RunLocally(const std::shared_ptr<Running>& run, const Task& tas
       (void)store_.Release(run->lease, clock_->NowMs());
       spdlog::info("task={} handed back to the queue (shutting down)", task.id);
     }
+  } else if (!media.ok() && !last &&
+             (media.error().code == ErrorCode::kUnavailable || media.error().code == ErrorCode::kInternal)) {
+    // The provider's own fault (its engine would not load, or broke mid-run): the next one may
+    // run the task. The breaker counts it like an upstream fault.
+    providers_.ReportFault(provider.Name());
+    *failure = media.error();
+    return Handoff::kTryNext;
   } else if (!media.ok()) {
     FinishWithError(run, task, media.error());
   } else {
@@ -291,6 +297,7 @@ void WorkerPool::RunLocally(const std::shared_ptr<Running>& run, const Task& tas
       spdlog::warn("task={} finished but could not be recorded: {}", task.id, done.error().message);
     }
   }
+  return Handoff::kDone;
 }
 
 }  // namespace wanserve::tasks

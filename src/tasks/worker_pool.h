@@ -68,8 +68,10 @@ class WorkerPool {
   enum class Handoff { kDone, kTryNext };
 
   void Execute(core::Task task, const std::string& owner);
-  void RunLocally(const std::shared_ptr<Running>& run, const core::Task& task, providers::Provider& provider,
-                  const media::PreparedInputs& inputs);
+  // Runs the task here; kTryNext (with *failure set, nothing recorded) when the provider itself
+  // failed (its engine unavailable or broken mid-run) and another provider may run it.
+  Handoff RunLocally(const std::shared_ptr<Running>& run, const core::Task& task, providers::Provider& provider,
+                     const media::PreparedInputs& inputs, bool last, Error* failure);
   // Creates the task upstream; kTryNext (with *refusal set) when the next provider may run it.
   Handoff SubmitUpstream(const std::shared_ptr<Running>& run, const core::Task& task, providers::Provider& provider,
                          Error* refusal);

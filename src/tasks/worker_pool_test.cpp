@@ -159,6 +159,47 @@ TEST_F(WorkerPoolTest, AQueuedTaskWhoseRouteIsGoneFailsWithAClearError) {
   EXPECT_NE(done.error->message.find("wan2.7-videoedit"), std::string::npos);
 }
 
+// Runs nothing: fails every task with `code`, as a local engine that would not load does.
+class BrokenProvider final : public providers::Provider {
+ public:
+  explicit BrokenProvider(ErrorCode code) : code_(code) {}
+  std::string_view Name() const override { return "broken"; }
+  Status Serves(const core::GenerationRequest&) const override { return Status::Ok(); }
+  std::vector<providers::Capability> Capabilities(std::string_view) const override { return {}; }
+  Result<core::GeneratedMedia> Run(const core::GenerationRequest&, const media::PreparedInputs&,
+                                   const providers::ProgressFn&, const providers::CancelFn&) override {
+    return MakeError(code_, "broken: " + std::string(ToString(code_)));
+  }
+
+ private:
+  ErrorCode code_;
+};
+
+TEST_F(WorkerPoolTest, ALocalProvidersOwnFaultHandsTheTaskToTheNextButARequestFaultDoesNot) {
+  for (ErrorCode code : {ErrorCode::kUnavailable, ErrorCode::kInvalidInput}) {
+    SCOPED_TRACE(std::string(ToString(code)));
+    auto registry = std::make_unique<providers::ProviderRegistry>();
+    registry->Add(std::make_unique<BrokenProvider>(code));
+    registry->Add(providers::MakeTestPatternProvider({.enabled = true, .steps = 1, .step_delay_ms = 0}));
+    registry->Route("*", {"broken", "testpattern"});
+    WorkerOptions o;
+    o.poll_ms = 20;
+    auto pool = std::make_unique<WorkerPool>(*store_, *registry, *writer_, clock_, metrics_, o);
+    TaskService service(*store_, *registry, clock_, [&] { pool->Notify(); });
+    pool->Start();
+    const std::string id = "t-" + std::string(ToString(code));
+    ASSERT_TRUE(service.Submit({id, "unified", "k", store::kDefaultAccountId, "m", "{}", Video()}).ok());
+    auto done = WaitFor(id, [](const core::Task& t) { return core::IsTerminal(t.state); });
+    if (code == ErrorCode::kUnavailable) {
+      EXPECT_EQ(done.state, TaskState::kSucceeded) << (done.error ? done.error->message : "");
+      EXPECT_EQ(done.provider, "testpattern");
+    } else {
+      EXPECT_EQ(done.state, TaskState::kFailed) << "the request's own fault is not another provider's to try";
+    }
+    pool->Stop();
+  }
+}
+
 TEST_F(WorkerPoolTest, OtherKeysSeeNotFound) {
   TaskService service(*store_, *registry_, clock_);
   ASSERT_TRUE(service.Submit({"t1", "unified", "owner", store::kDefaultAccountId, "m", "{}", Video()}).ok());
