@@ -37,6 +37,11 @@ Status ApiContext::CheckOutboundUrls(const core::GenerationRequest& r, const nlo
   for (const auto& url : r.image_urls) RETURN_IF_ERROR(check(url, false));
   if (!r.video_url.empty()) RETURN_IF_ERROR(check(r.video_url, false));
   for (const auto& url : r.audio_urls) RETURN_IF_ERROR(check(url, false));
+  for (const std::string* url : {&r.first_frame_url, &r.last_frame_url}) {
+    if (!url->empty()) RETURN_IF_ERROR(check(*url, false));
+  }
+  for (const auto& url : r.reference_video_urls) RETURN_IF_ERROR(check(url, false));
+  for (const auto& [target, url] : r.voice_bindings) RETURN_IF_ERROR(check(url, false));
   return Status::Ok();
 }
 

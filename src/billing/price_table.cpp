@@ -25,6 +25,13 @@ int64_t PriceFor(const PriceTable& t, const core::GenerationRequest& r, std::opt
       const auto seconds = static_cast<int64_t>(std::ceil(r.duration_s));
       return Lookup(t.t2v_per_second, r.resolution_tier) * seconds * count;
     }
+    case core::RequestKind::kReferenceToVideo: {
+      const auto output = static_cast<int64_t>(std::ceil(r.duration_s));
+      const int64_t input =
+          input_video_s ? static_cast<int64_t>(std::ceil(*input_video_s))
+                        : t.reference_video_max_seconds * static_cast<int64_t>(r.reference_video_urls.size());
+      return Lookup(t.t2v_per_second, r.resolution_tier) * (output + input) * count;
+    }
     case core::RequestKind::kVideoEdit: {
       // Until the input is probed, its length is taken as the longest the API accepts.
       const int64_t input =

@@ -1,5 +1,5 @@
 #pragma once
-// UTF-8 helpers: the seeds count prompt limits in characters, not bytes.
+// Text helpers. UTF-8: the seeds count prompt limits in characters, not bytes.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -12,5 +12,7 @@ namespace wanserve {
 std::optional<size_t> Utf8Length(std::string_view s);
 // The first max_chars code points of a valid UTF-8 string.
 std::string Utf8Truncate(std::string_view s, size_t max_chars);
+// ASCII case-insensitive equality ("720P" and "720p").
+bool EqualsIgnoringCase(std::string_view a, std::string_view b);
 
 }  // namespace wanserve

@@ -37,4 +37,11 @@ TEST(TimeFormat, Iso8601RoundTrips) {
   EXPECT_EQ(ParseIso8601Utc("yesterday"), -1);
 }
 
+TEST(Text, EqualsIgnoringCaseFoldsAsciiOnly) {
+  EXPECT_TRUE(EqualsIgnoringCase("720P", "720p"));
+  EXPECT_TRUE(EqualsIgnoringCase("", ""));
+  EXPECT_FALSE(EqualsIgnoringCase("720p", "720px"));
+  EXPECT_FALSE(EqualsIgnoringCase("\xC3\x89", "\xC3\xA9")) << "E and e with an accent are other bytes";
+}
+
 }  // namespace wanserve

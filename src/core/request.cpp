@@ -13,25 +13,26 @@ std::string_view ToString(RequestKind kind) {
     case RequestKind::kTextToVideo: return "text_to_video";
     case RequestKind::kVideoEdit: return "video_edit";
     case RequestKind::kImageToVideo: return "image_to_video";
+    case RequestKind::kReferenceToVideo: return "reference_to_video";
   }
   return "text_to_image";
 }
 
 std::optional<RequestKind> ParseRequestKind(std::string_view s) {
   for (auto k : {RequestKind::kTextToImage, RequestKind::kImageEdit, RequestKind::kTextToVideo,
-                 RequestKind::kVideoEdit, RequestKind::kImageToVideo}) {
+                 RequestKind::kVideoEdit, RequestKind::kImageToVideo, RequestKind::kReferenceToVideo}) {
     if (ToString(k) == s) return k;
   }
   return std::nullopt;
 }
 
 bool IsVideo(RequestKind kind) {
-  return kind == RequestKind::kTextToVideo || kind == RequestKind::kVideoEdit || kind == RequestKind::kImageToVideo;
+  return kind != RequestKind::kTextToImage && kind != RequestKind::kImageEdit;
 }
 
 const std::vector<std::string_view>& KnownModels() {
-  static const std::vector<std::string_view> models{kModelImage, kModelImagePro, kModelTextToVideo, kModelVideoEdit,
-                                                    kModelImageToVideo};
+  static const std::vector<std::string_view> models{kModelImage,     kModelImagePro,     kModelTextToVideo,
+                                                    kModelVideoEdit, kModelImageToVideo, kModelReferenceToVideo};
   return models;
 }
 
@@ -40,6 +41,7 @@ std::vector<RequestKind> KindsOfModel(std::string_view model) {
   if (model == kModelTextToVideo) return {RequestKind::kTextToVideo};
   if (model == kModelVideoEdit) return {RequestKind::kVideoEdit};
   if (model == kModelImageToVideo) return {RequestKind::kImageToVideo};
+  if (model == kModelReferenceToVideo) return {RequestKind::kReferenceToVideo};
   return {};
 }
 
@@ -83,6 +85,12 @@ std::string EncodeRequest(const GenerationRequest& r) {
   PutOptional(j, "watermark", r.watermark);
   PutOptional(j, "safety_checker", r.safety_checker);
   if (r.min_image_side > 0) j["min_image_side"] = r.min_image_side;
+  // Fields added later are written only when set, so earlier rows and new ones read alike.
+  if (!r.first_frame_url.empty()) j["first_frame_url"] = r.first_frame_url;
+  if (!r.last_frame_url.empty()) j["last_frame_url"] = r.last_frame_url;
+  if (!r.generation_mode.empty()) j["generation_mode"] = r.generation_mode;
+  if (!r.reference_video_urls.empty()) j["reference_video_urls"] = r.reference_video_urls;
+  if (!r.voice_bindings.empty()) j["voice_bindings"] = r.voice_bindings;
   return j.dump();
 }
 
@@ -115,6 +123,13 @@ Result<GenerationRequest> DecodeRequest(std::string_view text) {
     r.watermark = GetOptional<bool>(j, "watermark");
     r.safety_checker = GetOptional<bool>(j, "safety_checker");
     r.min_image_side = GetOptional<int>(j, "min_image_side").value_or(0);
+    r.first_frame_url = GetOptional<std::string>(j, "first_frame_url").value_or("");
+    r.last_frame_url = GetOptional<std::string>(j, "last_frame_url").value_or("");
+    r.generation_mode = GetOptional<std::string>(j, "generation_mode").value_or("");
+    r.reference_video_urls = GetOptional<std::vector<std::string>>(j, "reference_video_urls").value_or(
+        std::vector<std::string>{});
+    r.voice_bindings = GetOptional<std::vector<std::pair<std::string, std::string>>>(j, "voice_bindings")
+                           .value_or(std::vector<std::pair<std::string, std::string>>{});
     return r;
   } catch (const json::exception& e) {
     return MakeError(ErrorCode::kInternal, std::string("stored request is corrupt: ") + e.what());

@@ -5,13 +5,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
 
 namespace wanserve::core {
 
-enum class RequestKind { kTextToImage, kImageEdit, kTextToVideo, kVideoEdit, kImageToVideo };
+enum class RequestKind { kTextToImage, kImageEdit, kTextToVideo, kVideoEdit, kImageToVideo, kReferenceToVideo };
 
 std::string_view ToString(RequestKind kind);
 std::optional<RequestKind> ParseRequestKind(std::string_view s);
@@ -23,6 +24,12 @@ inline constexpr std::string_view kModelImagePro = "wan2.7-image-pro";
 inline constexpr std::string_view kModelTextToVideo = "wan2.7-t2v";
 inline constexpr std::string_view kModelVideoEdit = "wan2.7-videoedit";
 inline constexpr std::string_view kModelImageToVideo = "wan2.7-i2v";
+inline constexpr std::string_view kModelReferenceToVideo = "wan2.7-r2v";
+
+// How an image-to-video request starts (and ends).
+inline constexpr std::string_view kModeFirstFrame = "first_frame";
+inline constexpr std::string_view kModeFirstLastFrame = "first_last_frame";
+inline constexpr std::string_view kModeContinuation = "video_continuation";
 
 // Every canonical model, and the kinds of request each one makes (an image model edits when
 // given reference images).
@@ -34,9 +41,16 @@ struct GenerationRequest {
   std::string model;  // canonical model id
   std::string prompt;
   std::string negative_prompt;
-  std::vector<std::string> image_urls;  // edit references (image edit, video edit); the first frame (image to video)
-  std::string video_url;                // video edit source
-  std::vector<std::string> audio_urls;  // driving audio (text-to-video)
+  std::vector<std::string> image_urls;  // references: image edit, video edit (<= 4), reference to video
+  std::string video_url;                // video edit source; image to video: the clip to continue
+  std::vector<std::string> audio_urls;  // driving audio (text and image to video)
+  std::string first_frame_url;          // image to video; reference to video (optional)
+  std::string last_frame_url;           // image to video
+  std::string generation_mode;          // image to video: kModeFirstFrame, ...
+  std::vector<std::string> reference_video_urls;  // reference to video
+  // Reference to video: voice samples bound to references, "image<N>" / "video<N>" (1-based,
+  // counted per kind in request order) -> URL.
+  std::vector<std::pair<std::string, std::string>> voice_bindings;
   int width = 0;                        // output size in pixels
   int height = 0;
   std::string aspect_ratio;             // "16:9", or empty = keep input (video edit)

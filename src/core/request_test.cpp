@@ -24,6 +24,34 @@ TEST(GenerationRequest, RoundTripsThroughTheStoreEncoding) {
   EXPECT_EQ(*decoded, r);
 }
 
+TEST(GenerationRequest, ImageAndReferenceToVideoFieldsRoundTripAndOldRowsStillRead) {
+  GenerationRequest r;
+  r.kind = RequestKind::kReferenceToVideo;
+  r.model = std::string(kModelReferenceToVideo);
+  r.image_urls = {"https://a/1.png", "https://a/2.png"};
+  r.reference_video_urls = {"https://a/v.mp4"};
+  r.first_frame_url = "https://a/first.png";
+  r.voice_bindings = {{"video1", "https://a/voice.mp3"}};
+  auto decoded = DecodeRequest(EncodeRequest(r));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(*decoded, r);
+
+  GenerationRequest i2v;
+  i2v.kind = RequestKind::kImageToVideo;
+  i2v.model = std::string(kModelImageToVideo);
+  i2v.generation_mode = std::string(kModeFirstLastFrame);
+  i2v.first_frame_url = "https://a/1.png";
+  i2v.last_frame_url = "https://a/2.png";
+  EXPECT_EQ(*DecodeRequest(EncodeRequest(i2v)), i2v);
+
+  // A row written before these fields existed.
+  GenerationRequest old;
+  old.kind = RequestKind::kTextToVideo;
+  std::string text = EncodeRequest(old);
+  EXPECT_EQ(text.find("first_frame_url"), std::string::npos) << "unset fields are not written";
+  EXPECT_EQ(*DecodeRequest(text), old);
+}
+
 TEST(GenerationRequest, CorruptTextIsAnError) {
   EXPECT_FALSE(DecodeRequest("{").ok());
   EXPECT_FALSE(DecodeRequest(R"({"kind":"nope"})").ok());

@@ -27,9 +27,12 @@ struct InputFile {
 };
 
 struct PreparedInputs {
-  std::vector<InputFile> images;
-  std::optional<InputFile> video;
-  std::vector<InputFile> audio;
+  std::vector<InputFile> images;     // references
+  std::optional<InputFile> video;    // the video to edit or the clip to continue
+  std::vector<InputFile> audio;      // driving audio
+  std::optional<InputFile> first_frame, last_frame;
+  std::vector<InputFile> reference_videos;
+  std::vector<InputFile> voices;     // in the order of the request's voice bindings
 };
 
 }  // namespace wanserve::media

@@ -111,7 +111,7 @@ Status InputFetcher::CheckImage(InputFile& file, int min_side) const {
   return Status::Ok();
 }
 
-Status InputFetcher::CheckVideo(InputFile& file) const {
+Status InputFetcher::CheckVideo(InputFile& file, double min_s, double max_s) const {
   auto info = ProbeVideoFile(file.path.string());
   if (!info.ok()) return InputError("video_corrupt", fmt::format("{}: {}", file.label, info.error().message));
   file.info = *info;
@@ -122,10 +122,9 @@ Status InputFetcher::CheckVideo(InputFile& file) const {
   if (info->frames == 0 || info->width == 0) {
     return InputError("video_corrupt", fmt::format("{} has no video stream", file.label));
   }
-  if (info->duration_s < limits_.video_min_s - 0.05 || info->duration_s > limits_.video_max_s + 0.05) {
-    return InputError(info->duration_s < limits_.video_min_s ? "video_too_short" : "video_too_long",
-                      fmt::format("{} is {:.1f} s; {}-{} s is required", file.label, info->duration_s,
-                                  limits_.video_min_s, limits_.video_max_s));
+  if (info->duration_s < min_s - 0.05 || info->duration_s > max_s + 0.05) {
+    return InputError(info->duration_s < min_s ? "video_too_short" : "video_too_long",
+                      fmt::format("{} is {:.1f} s; {}-{} s is required", file.label, info->duration_s, min_s, max_s));
   }
   const int w = info->width, h = info->height;
   if (std::min(w, h) < limits_.video_min_side || std::max(w, h) > limits_.video_max_side) {
@@ -141,7 +140,7 @@ Status InputFetcher::CheckVideo(InputFile& file) const {
   return Status::Ok();
 }
 
-Status InputFetcher::CheckAudio(InputFile& file) const {
+Status InputFetcher::CheckAudio(InputFile& file, double min_s, double max_s) const {
   auto info = ProbeVideoFile(file.path.string());
   if (!info.ok()) return InputError("audio_corrupt", fmt::format("{}: {}", file.label, info.error().message));
   file.info = *info;
@@ -149,40 +148,71 @@ Status InputFetcher::CheckAudio(InputFile& file) const {
     return InputError("audio_format_unsupported", fmt::format("{} is {}; WAV or MP3 is required", file.label, info->container));
   }
   if (!info->has_audio) return InputError("audio_corrupt", fmt::format("{} has no audio stream", file.label));
-  if (info->duration_s < limits_.audio_min_s - 0.05 || info->duration_s > limits_.audio_max_s + 0.05) {
-    return InputError(info->duration_s < limits_.audio_min_s ? "audio_too_short" : "audio_too_long",
-                      fmt::format("{} is {:.1f} s; {}-{} s is required", file.label, info->duration_s,
-                                  limits_.audio_min_s, limits_.audio_max_s));
+  if (info->duration_s < min_s - 0.05 || info->duration_s > max_s + 0.05) {
+    return InputError(info->duration_s < min_s ? "audio_too_short" : "audio_too_long",
+                      fmt::format("{} is {:.1f} s; {}-{} s is required", file.label, info->duration_s, min_s, max_s));
   }
   return Status::Ok();
 }
 
 Result<PreparedInputs> InputFetcher::Prepare(const std::string& task_id, const core::GenerationRequest& r) const {
   PreparedInputs out;
-  if (r.image_urls.empty() && r.video_url.empty() && r.audio_urls.empty()) return out;
+  if (r.image_urls.empty() && r.video_url.empty() && r.audio_urls.empty() && r.first_frame_url.empty() &&
+      r.last_frame_url.empty() && r.reference_video_urls.empty() && r.voice_bindings.empty()) {
+    return out;
+  }
   const auto dir = scratch_root_ / task_id;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return MakeError(ErrorCode::kInternal, "cannot create " + dir.string() + ": " + ec.message());
-  if (!r.video_url.empty()) {
-    ASSIGN_OR_RETURN(InputFile video, Fetch(r.video_url, "video", limits_.max_video_bytes, dir / "video"));
-    RETURN_IF_ERROR(CheckVideo(video));
-    out.video = std::move(video);
-  }
   const int min_side = r.min_image_side > 0 ? r.min_image_side : limits_.image_min_side;
+  const auto image = [&](const std::string& url, const std::string& label, const std::string& file) -> Result<InputFile> {
+    ASSIGN_OR_RETURN(InputFile picture, Fetch(url, label, limits_.max_image_bytes, dir / file));
+    RETURN_IF_ERROR(CheckImage(picture, min_side));
+    return picture;
+  };
+  const auto video = [&](const std::string& url, const std::string& label, const std::string& file, double min_s,
+                         double max_s) -> Result<InputFile> {
+    ASSIGN_OR_RETURN(InputFile clip, Fetch(url, label, limits_.max_video_bytes, dir / file));
+    RETURN_IF_ERROR(CheckVideo(clip, min_s, max_s));
+    return clip;
+  };
+  const auto audio = [&](const std::string& url, const std::string& label, const std::string& file, double min_s,
+                         double max_s) -> Result<InputFile> {
+    ASSIGN_OR_RETURN(InputFile sound, Fetch(url, label, limits_.max_audio_bytes, dir / file));
+    RETURN_IF_ERROR(CheckAudio(sound, min_s, max_s));
+    return sound;
+  };
+  if (!r.video_url.empty()) {
+    ASSIGN_OR_RETURN(out.video, video(r.video_url, "video", "video", limits_.video_min_s, limits_.video_max_s));
+  }
   for (size_t i = 0; i < r.image_urls.size(); ++i) {
-    const std::string label = fmt::format("image {}", i + 1);
-    ASSIGN_OR_RETURN(InputFile image, Fetch(r.image_urls[i], label, limits_.max_image_bytes,
-                                            dir / fmt::format("image-{}", i + 1)));
-    RETURN_IF_ERROR(CheckImage(image, min_side));
-    out.images.push_back(std::move(image));
+    ASSIGN_OR_RETURN(InputFile picture, image(r.image_urls[i], fmt::format("image {}", i + 1), fmt::format("image-{}", i + 1)));
+    out.images.push_back(std::move(picture));
+  }
+  if (!r.first_frame_url.empty()) {
+    ASSIGN_OR_RETURN(out.first_frame, image(r.first_frame_url, "first frame", "first-frame"));
+  }
+  if (!r.last_frame_url.empty()) {
+    ASSIGN_OR_RETURN(out.last_frame, image(r.last_frame_url, "last frame", "last-frame"));
+  }
+  for (size_t i = 0; i < r.reference_video_urls.size(); ++i) {
+    ASSIGN_OR_RETURN(InputFile clip, video(r.reference_video_urls[i], fmt::format("reference video {}", i + 1),
+                                           fmt::format("reference-video-{}", i + 1), limits_.reference_video_min_s,
+                                           limits_.reference_video_max_s));
+    out.reference_videos.push_back(std::move(clip));
   }
   for (size_t i = 0; i < r.audio_urls.size(); ++i) {
     const std::string label = r.audio_urls.size() == 1 ? "audio" : fmt::format("audio {}", i + 1);
-    ASSIGN_OR_RETURN(InputFile audio, Fetch(r.audio_urls[i], label, limits_.max_audio_bytes,
-                                            dir / fmt::format("audio-{}", i + 1)));
-    RETURN_IF_ERROR(CheckAudio(audio));
-    out.audio.push_back(std::move(audio));
+    ASSIGN_OR_RETURN(InputFile sound, audio(r.audio_urls[i], label, fmt::format("audio-{}", i + 1), limits_.audio_min_s,
+                                            limits_.audio_max_s));
+    out.audio.push_back(std::move(sound));
+  }
+  for (size_t i = 0; i < r.voice_bindings.size(); ++i) {
+    const auto& [target, url] = r.voice_bindings[i];
+    ASSIGN_OR_RETURN(InputFile sound, audio(url, "voice of " + target, fmt::format("voice-{}", i + 1),
+                                            limits_.voice_min_s, limits_.voice_max_s));
+    out.voices.push_back(std::move(sound));
   }
   return out;
 }

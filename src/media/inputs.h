@@ -32,6 +32,8 @@ struct InputLimits {
   int video_min_side = 240, video_max_side = 4096;
   double video_max_ratio = 8;           // 1:8 to 8:1
   double audio_min_s = 2, audio_max_s = 30;
+  double reference_video_min_s = 1, reference_video_max_s = 30;  // reference to video
+  double voice_min_s = 1, voice_max_s = 10;                       // its voice samples
   int64_t connect_timeout_ms = 10'000;  // Default: 10 s
   int64_t timeout_ms = 120'000;         // Default: 2 min per file
 };
@@ -70,8 +72,8 @@ class InputFetcher {
   Result<InputFile> Fetch(const std::string& url, const std::string& label, int64_t max_bytes,
                           const std::filesystem::path& dest) const;
   Status CheckImage(InputFile& file, int min_side) const;
-  Status CheckVideo(InputFile& file) const;
-  Status CheckAudio(InputFile& file) const;
+  Status CheckVideo(InputFile& file, double min_s, double max_s) const;
+  Status CheckAudio(InputFile& file, double min_s, double max_s) const;
 
   net::OutboundClient& client_;
   const OwnLinks& own_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/url/parse.hpp>
+#include <charconv>
 #include <cmath>
 
 #include "common/text.h"
@@ -119,7 +120,13 @@ Result<std::optional<int64_t>> Fields::OptionalInt(std::string_view name, int64_
   if (!v) return std::optional<int64_t>();
   const std::string rule = fmt::format("must be an integer from {} to {}", min, max);
   int64_t value;
-  if (v->is_number_integer()) {
+  if (v->is_string() && leniency_.numeric_strings) {
+    const auto& text = v->get_ref<const std::string&>();
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+      return Invalid(name, rule + " (got " + v->dump() + ")");
+    }
+  } else if (v->is_number_integer()) {
     if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
       return Invalid(name, rule + " (got " + v->dump() + ")");
     }
@@ -145,6 +152,7 @@ Result<int64_t> Fields::IntOr(std::string_view name, int64_t fallback, int64_t m
 Result<std::optional<bool>> Fields::OptionalBool(std::string_view name) const {
   const json* v = Find(name);
   if (!v) return std::optional<bool>();
+  if (v->is_string() && (*v == "true" || *v == "false")) return std::optional<bool>(*v == "true");
   if (!v->is_boolean()) return Invalid(name, "must be true or false");
   return std::optional<bool>(v->get<bool>());
 }
@@ -158,7 +166,9 @@ Result<std::optional<std::string>> Fields::OptionalEnum(
   if (v->is_string()) {
     const auto& s = v->get_ref<const std::string&>();
     for (auto a : allowed) {
-      if (s == a) return std::optional<std::string>(s);
+      if (s == a || (leniency_.case_insensitive_enums && EqualsIgnoringCase(s, a))) {
+        return std::optional<std::string>(std::string(a));
+      }
     }
   }
   return Invalid(name, fmt::format("must be one of {}", list));
@@ -191,6 +201,28 @@ Result<std::vector<std::string>> Fields::UrlArray(std::string_view name, size_t 
     out.push_back(e.get<std::string>());
   }
   return out;
+}
+
+Result<std::vector<std::string>> Fields::UrlList(std::string_view name, size_t min, size_t max) const {
+  const json* v = Find(name);
+  if (!v || !v->is_string()) return UrlArray(name, min, max);
+  if (min > 1 || max < 1) return Invalid(name, fmt::format("must have {}-{} elements (got 1)", min, max));
+  RETURN_IF_ERROR(CheckUrl(v->get<std::string>(), Name(name)));
+  return std::vector<std::string>{v->get<std::string>()};
+}
+
+Result<std::string> Fields::Pick(std::initializer_list<std::string_view> names) const {
+  std::string_view chosen;
+  for (auto name : names) {
+    const json* v = Find(name);
+    if (!v) continue;
+    if (chosen.empty()) {
+      chosen = name;
+    } else if (*v != *Find(chosen)) {
+      return Invalid(chosen, fmt::format("and {} disagree; send one of them", Name(name)));
+    }
+  }
+  return std::string(chosen);
 }
 
 Result<std::optional<std::string>> Fields::OptionalUrl(std::string_view name) const {

@@ -27,10 +27,19 @@ Status CheckUrl(const std::string& url, const std::string& field, bool https_onl
 // none is.
 std::string PathOf(const json& root, const std::string& value);
 
+// What a dialect tolerates beyond the strict types: numbers sent as strings ("5") and enum values
+// in another case ("720P"). Booleans sent as "true"/"false" are accepted everywhere (multipart
+// bodies carry nothing but strings).
+struct Leniency {
+  bool numeric_strings = false;
+  bool case_insensitive_enums = false;
+};
+
 class Fields {
  public:
   // prefix is prepended to names in messages ("input.").
-  Fields(const json& object, std::string prefix = {}) : obj_(object), prefix_(std::move(prefix)) {}
+  Fields(const json& object, std::string prefix = {}, Leniency leniency = {})
+      : obj_(object), prefix_(std::move(prefix)), leniency_(leniency) {}
 
   bool Has(std::string_view name) const;  // present and not null
   std::string Name(std::string_view name) const { return prefix_ + std::string(name); }
@@ -49,8 +58,14 @@ class Fields {
                                                   std::initializer_list<std::string_view> allowed) const;
   // Array of URLs with min..max elements; absent (or null) gives an empty list.
   Result<std::vector<std::string>> UrlArray(std::string_view name, size_t min, size_t max) const;
+  // Array of URLs as UrlArray, or one URL as a bare string (a one-element list).
+  Result<std::vector<std::string>> UrlList(std::string_view name, size_t min, size_t max) const;
   Result<std::optional<std::string>> OptionalUrl(std::string_view name) const;
   Result<std::string> RequiredUrl(std::string_view name) const;
+
+  // Of a field's names (the canonical one first, then its aliases), the one the body uses; ""
+  // when none. Two of them with different values are refused naming both.
+  Result<std::string> Pick(std::initializer_list<std::string_view> names) const;
 
  private:
   const json* Find(std::string_view name) const;
@@ -58,6 +73,7 @@ class Fields {
 
   const json& obj_;
   std::string prefix_;
+  Leniency leniency_;
 };
 
 }  // namespace wanserve::api::dialects

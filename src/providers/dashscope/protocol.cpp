@@ -50,10 +50,34 @@ CreateCall Video(const core::GenerationRequest& r) {
     if (!r.audio_urls.empty()) input["audio_url"] = r.audio_urls.front();
   } else if (r.kind == core::RequestKind::kImageToVideo) {
     json media = json::array();
-    if (!r.image_urls.empty()) media.push_back({{"type", "first_frame"}, {"url", r.image_urls.front()}});
+    if (!r.first_frame_url.empty()) media.push_back({{"type", "first_frame"}, {"url", r.first_frame_url}});
+    if (!r.last_frame_url.empty()) media.push_back({{"type", "last_frame"}, {"url", r.last_frame_url}});
+    if (!r.video_url.empty()) media.push_back({{"type", "first_clip"}, {"url", r.video_url}});
     if (!r.audio_urls.empty()) media.push_back({{"type", "driving_audio"}, {"url", r.audio_urls.front()}});
     input["media"] = media;
-    parameters.erase("ratio");  // the first frame's ratio wins
+    parameters.erase("ratio");  // the first frame's (or the clip's) ratio wins
+  } else if (r.kind == core::RequestKind::kReferenceToVideo) {
+    json media = json::array();
+    const auto voice_of = [&](const std::string& target) {
+      for (const auto& [t, url] : r.voice_bindings) {
+        if (t == target) return url;
+      }
+      return std::string();
+    };
+    const auto add = [&](const char* type, const std::string& url, const std::string& target) {
+      json element = {{"type", type}, {"url", url}};
+      if (const std::string voice = voice_of(target); !voice.empty()) element["reference_voice"] = voice;
+      media.push_back(element);
+    };
+    for (size_t i = 0; i < r.image_urls.size(); ++i) add("reference_image", r.image_urls[i], fmt::format("image{}", i + 1));
+    for (size_t i = 0; i < r.reference_video_urls.size(); ++i) {
+      add("reference_video", r.reference_video_urls[i], fmt::format("video{}", i + 1));
+    }
+    if (!r.first_frame_url.empty()) {
+      media.push_back({{"type", "first_frame"}, {"url", r.first_frame_url}});
+      parameters.erase("ratio");  // the first frame's ratio wins
+    }
+    input["media"] = media;
   } else {
     json media = json::array({{{"type", "video"}, {"url", r.video_url}}});
     for (const auto& url : r.image_urls) media.push_back({{"type", "reference_image"}, {"url", url}});

@@ -59,7 +59,7 @@ TEST(DashScopeProtocol, ImageToVideoSendsTheFirstFrameAsMediaAndNoRatio) {
   core::GenerationRequest r = TextToVideo();
   r.kind = core::RequestKind::kImageToVideo;
   r.model = "wan2.7-i2v";
-  r.image_urls = {"https://example.com/first.png"};
+  r.first_frame_url = "https://example.com/first.png";
   const auto call = BuildCreate(r);
   EXPECT_EQ(call.path, "/services/aigc/video-generation/video-synthesis");
   EXPECT_EQ(call.body, json::parse(R"({
@@ -69,6 +69,25 @@ TEST(DashScopeProtocol, ImageToVideoSendsTheFirstFrameAsMediaAndNoRatio) {
                         {"type": "driving_audio", "url": "https://example.com/a.mp3"}]},
     "parameters": {"resolution": "720P", "duration": 8, "prompt_extend": false, "watermark": false, "seed": 42}})"))
       << "the first frame's ratio wins";
+}
+
+TEST(DashScopeProtocol, ReferenceToVideoSendsEachReferenceWithItsVoice) {
+  core::GenerationRequest r = TextToVideo();
+  r.kind = core::RequestKind::kReferenceToVideo;
+  r.model = "wan2.7-r2v";
+  r.audio_urls.clear();
+  r.image_urls = {"https://example.com/cat.png", "https://example.com/dog.png"};
+  r.reference_video_urls = {"https://example.com/walk.mp4"};
+  r.voice_bindings = {{"video1", "https://example.com/v1.mp3"}, {"image2", "https://example.com/v2.mp3"}};
+  EXPECT_EQ(BuildCreate(r).body["input"]["media"], json::parse(R"([
+    {"type": "reference_image", "url": "https://example.com/cat.png"},
+    {"type": "reference_image", "url": "https://example.com/dog.png", "reference_voice": "https://example.com/v2.mp3"},
+    {"type": "reference_video", "url": "https://example.com/walk.mp4", "reference_voice": "https://example.com/v1.mp3"}])"));
+  EXPECT_EQ(BuildCreate(r).body["parameters"]["ratio"], "16:9");
+  r.first_frame_url = "https://example.com/first.png";
+  const auto with_frame = BuildCreate(r).body;
+  EXPECT_EQ(with_frame["input"]["media"].back(), json::parse(R"({"type":"first_frame","url":"https://example.com/first.png"})"));
+  EXPECT_FALSE(with_frame["parameters"].contains("ratio")) << "the first frame's ratio wins";
 }
 
 TEST(DashScopeProtocol, ImagesGoAsOneUserMessageWithExactSize) {

@@ -142,7 +142,9 @@ class LocalProvider final : public Provider {
     int sample_rate = 48000;
   };
 
+  // Reference to video needs VACE, which the engine does not have yet.
   static bool Makes(const engine::Preset& preset, core::RequestKind kind) {
+    if (kind == core::RequestKind::kReferenceToVideo) return false;
     return kind != core::RequestKind::kImageToVideo || preset.image_to_video;
   }
 
@@ -156,6 +158,14 @@ class LocalProvider final : public Provider {
                        "the local engine restyles one reference image; 2-4 references need a provider that uses "
                        "them (DashScope)",
                        "image_urls");
+    }
+    if (r.kind == core::RequestKind::kImageToVideo &&
+        ((!r.generation_mode.empty() && r.generation_mode != core::kModeFirstFrame) || !r.last_frame_url.empty() ||
+         !r.video_url.empty() || r.first_frame_url.empty())) {
+      return MakeError(ErrorCode::kInvalidInput,
+                       "the local engine makes image to video from a first frame only; a last frame or a clip to "
+                       "continue needs a provider that takes them (DashScope)",
+                       "generation_mode");
     }
     if (r.kind == core::RequestKind::kVideoEdit && !r.image_urls.empty()) {
       return MakeError(ErrorCode::kInvalidInput,
@@ -209,16 +219,16 @@ class LocalProvider final : public Provider {
       sources.frames = std::move(clip.frames);
       sources.audio = std::move(clip.audio);
       sources.sample_rate = clip.sample_rate;
-    } else if (r.kind == core::RequestKind::kImageEdit || r.kind == core::RequestKind::kImageToVideo) {
+    } else if (r.kind == core::RequestKind::kImageEdit) {
       if (inputs.images.empty()) return MakeError(ErrorCode::kInvalidInput, "no input image", "image_urls");
       ASSIGN_OR_RETURN(core::RgbImage picture, media::DecodeImage(inputs.images.front().path.string()));
-      if (r.kind == core::RequestKind::kImageToVideo) {
-        ASSIGN_OR_RETURN(plan.size, engine::ImageToVideoRenderSize(*plan.preset, r.resolution_tier, picture.width,
-                                                                   picture.height));
-        sources.first_frame = std::move(picture);
-      } else {
-        sources.frames.push_back(std::move(picture));
-      }
+      sources.frames.push_back(std::move(picture));
+    } else if (r.kind == core::RequestKind::kImageToVideo) {
+      if (!inputs.first_frame) return MakeError(ErrorCode::kInvalidInput, "no first frame", "first_frame_url");
+      ASSIGN_OR_RETURN(core::RgbImage picture, media::DecodeImage(inputs.first_frame->path.string()));
+      ASSIGN_OR_RETURN(plan.size, engine::ImageToVideoRenderSize(*plan.preset, r.resolution_tier, picture.width,
+                                                                 picture.height));
+      sources.first_frame = std::move(picture);
     }
     return sources;
   }

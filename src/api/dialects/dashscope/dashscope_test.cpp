@@ -89,7 +89,7 @@ TEST(DashScopeParse, EveryRangeIsEnforcedNamingTheField) {
   EXPECT_EQ(field(ParseVideo(J(R"({"model":"wan2.7-t2v","input":{}})"))), "input.prompt");
   EXPECT_EQ(field(ParseVideo(J(R"({"model":"wan2.7-t2v"})"))), "input");
   EXPECT_EQ(field(ParseVideo(J(R"({"input":{"prompt":"p"}})"))), "model");
-  EXPECT_EQ(ParseVideo(J(R"({"model":"wan2.7-i2v","input":{"prompt":"p"}})")).error().code,
+  EXPECT_EQ(ParseVideo(J(R"({"model":"wan2.7-s2v","input":{"prompt":"p"}})")).error().code,
             ErrorCode::kUnsupportedModel);
   EXPECT_EQ(field(ParseVideo(J(R"({"model":"wan2.7-videoedit","input":{"media":[]}})"))), "input.media");
   EXPECT_EQ(field(ParseVideo(J(R"({"model":"wan2.7-videoedit","input":{"media":[{"type":"video","url":"https://a/v.mp4"}]},
@@ -103,6 +103,68 @@ TEST(DashScopeParse, EveryRangeIsEnforcedNamingTheField) {
   std::string ten = R"({"model":"wan2.7-image","input":{"messages":[{"role":"user","content":[{"text":"p"})";
   for (int i = 0; i < 10; ++i) ten += R"(,{"image":"https://a/)" + std::to_string(i) + R"(.png"})";
   EXPECT_EQ(field(ParseImage(json::parse(ten + "]}]}}"))), "input.messages");
+}
+
+// One row per rule of API-DIALECTS-2 §3 and §6: a body and the field it is refused on ("" when
+// accepted).
+TEST(DashScopeParse, EveryRuleOfImageAndReferenceToVideoDatedIdsAndAliases) {
+  const std::pair<const char*, const char*> rules[] = {
+      {R"({"model":"wan2.7-i2v","input":{"media":[{"type":"first_frame","url":"https://a/1.png"}]}})", ""},
+      {R"({"model":"wan2.7-i2v-2026-04-25","input":{"media":[{"type":"first_frame","url":"https://a/1.png"},
+          {"type":"last_frame","url":"https://a/2.png"},{"type":"driving_audio","url":"https://a/a.mp3"}]},
+          "parameters":{"resolution":"720p"}})", ""},
+      {R"({"model":"wan2.7-i2v","input":{"media":[{"type":"first_clip","url":"https://a/c.mp4"},
+          {"type":"last_frame","url":"https://a/2.png"}]}})", ""},
+      {R"({"model":"wan2.7-i2v","input":{"media":[{"type":"last_frame","url":"https://a/2.png"}]}})", "input.media"},
+      {R"({"model":"wan2.7-i2v","input":{"media":[{"type":"first_frame","url":"https://a/1.png"},
+          {"type":"first_frame","url":"https://a/2.png"}]}})", "input.media[1]"},
+      {R"({"model":"wan2.7-i2v","input":{"media":[{"type":"first_clip","url":"https://a/c.mp4"},
+          {"type":"driving_audio","url":"https://a/a.mp3"}]}})", "input.media"},
+      {R"({"model":"wan2.7-i2v","input":{"media":[{"type":"video","url":"https://a/c.mp4"}]}})", "input.media[0].type"},
+      {R"({"model":"wan2.7-i2v","input":{}})", "input.media"},
+      {R"({"model":"wan2.7-i2v","input":{"media":[{"type":"first_frame","url":"https://a/1.png"}]},
+          "parameters":{"duration":16}})", "parameters.duration"},
+      {R"({"model":"wan2.7-r2v","input":{"prompt":"Image 1 waves","media":[{"type":"reference_image","url":"https://a/1.png",
+          "reference_voice":"https://a/v.mp3"},{"type":"reference_video","url":"https://a/v.mp4"}]},
+          "parameters":{"aspect_ratio":"9:16","duration":10}})", ""},
+      {R"({"model":"wan2.7-r2v-2026-06-12","input":{"prompt":"p","media":[{"type":"reference_image","url":"https://a/1.png"},
+          {"type":"first_frame","url":"https://a/f.png"}]},"parameters":{"duration":15}})", ""},
+      {R"({"model":"wan2.7-r2v","input":{"prompt":"p","media":[{"type":"reference_video","url":"https://a/v.mp4"}]},
+          "parameters":{"duration":11}})", "parameters.duration"},
+      {R"({"model":"wan2.7-r2v","input":{"media":[{"type":"reference_image","url":"https://a/1.png"}]}})", "input.prompt"},
+      {R"({"model":"wan2.7-r2v","input":{"prompt":"p","media":[{"type":"first_frame","url":"https://a/f.png"}]}})",
+       "input.media"},
+      {R"({"model":"wan2.7-r2v","input":{"prompt":"p","media":[{"type":"first_frame","url":"https://a/f.png",
+          "reference_voice":"https://a/v.mp3"},{"type":"reference_image","url":"https://a/1.png"}]}})",
+       "input.media[0].reference_voice"},
+      {R"({"model":"wan2.7-t2v","input":{"prompt":"p"},"parameters":{"ratio":"1:1","aspect_ratio":"9:16"}})",
+       "parameters.ratio"},
+      {R"({"model":"wan2.7-t2v-2026-04-25","input":{"prompt":"p"},"parameters":{"aspect_ratio":"9:16","resolution":"720p"}})",
+       ""},
+      {R"({"model":"wan2.7-t2v-2026-4-25","input":{"prompt":"p"}})", "model"},
+      {R"({"model":"wan2.7-videoedit","input":{"prompt":"p","media":[{"type":5,"url":"https://example.com/v.mp4"}]}})",
+       "input.media[0]"},
+  };
+  for (const auto& [body, field] : rules) {
+    auto parsed = ParseVideo(json::parse(body));
+    if (std::string(field).empty()) {
+      EXPECT_TRUE(parsed.ok()) << body << ": " << parsed.error().message;
+    } else {
+      ASSERT_FALSE(parsed.ok()) << body;
+      EXPECT_EQ(parsed.error().field, field) << body << ": " << parsed.error().message;
+    }
+  }
+  auto r2v = ParseVideo(J(R"({"model":"wan2.7-r2v","input":{"prompt":"p","media":[
+      {"type":"reference_image","url":"https://a/1.png"},{"type":"reference_image","url":"https://a/2.png",
+       "reference_voice":"https://a/v.mp3"}]},"parameters":{"aspect_ratio":"9:16"}})"));
+  ASSERT_TRUE(r2v.ok());
+  EXPECT_EQ(r2v->kind, core::RequestKind::kReferenceToVideo);
+  EXPECT_EQ(r2v->voice_bindings, (std::vector<std::pair<std::string, std::string>>{{"image2", "https://a/v.mp3"}}));
+  EXPECT_EQ(r2v->aspect_ratio, "9:16") << "parameters.aspect_ratio stands for ratio";
+  auto dated = ParseVideo(J(R"({"model":"wan2.7-i2v-2026-04-25","input":{"media":[{"type":"first_frame","url":"https://a/1.png"}]}})"));
+  ASSERT_TRUE(dated.ok());
+  EXPECT_EQ(dated->model, "wan2.7-i2v") << "a dated id runs as its base model";
+  EXPECT_EQ(dated->generation_mode, core::kModeFirstFrame);
 }
 
 TEST(DashScopeRender, ErrorsAreRequestIdCodeMessage) {

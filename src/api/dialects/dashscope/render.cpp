@@ -67,13 +67,17 @@ json Usage(const core::Task& task) {
   }
   const double seconds = outs.empty() ? 0 : outs.front().duration_s;
   const int out_s = static_cast<int>(seconds + 0.5);
-  // An edit reads as much of its input as it writes (duration 0 keeps it, otherwise it is cut).
-  const int in_s = task.request.kind == core::RequestKind::kVideoEdit ? out_s : 0;
-  return {{"duration", in_s + out_s},
-          {"input_video_duration", in_s},
-          {"output_video_duration", out_s},
-          {"video_count", outs.size()},
-          {"SR", task.request.resolution_tier == "720p" ? 720 : 1080}};
+  // An edit reads as much of its input as it writes (duration 0 keeps it, otherwise it is cut);
+  // a continuation's clip is part of its output's length.
+  const auto& r = task.request;
+  const int in_s = r.kind == core::RequestKind::kVideoEdit ? out_s : 0;
+  json usage = {{"duration", in_s + out_s},
+                {"input_video_duration", in_s},
+                {"output_video_duration", out_s},
+                {"video_count", outs.size()},
+                {"SR", r.resolution_tier == "720p" ? 720 : 1080}};
+  if (r.kind == core::RequestKind::kReferenceToVideo) usage["ratio"] = r.aspect_ratio.empty() ? "16:9" : r.aspect_ratio;
+  return usage;
 }
 
 }  // namespace

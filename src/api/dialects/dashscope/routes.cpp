@@ -19,7 +19,7 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   auto request = parse(*body);
   if (!request.ok()) return RenderError(request.error());
   if (Status urls = ctx.CheckOutboundUrls(*request, *body); !urls.ok()) return RenderError(urls.error());
-  const std::string model = request->model;
+  const std::string model = (*body)["model"];  // as sent: a dated id is echoed as such
   auto task = ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, model, "{}", std::move(*request)});
   if (!task.ok()) return RenderError(task.error());
   return HttpResponse::Json(

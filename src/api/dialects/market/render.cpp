@@ -76,8 +76,10 @@ json RenderRecord(const core::Task& task, const ApiContext& ctx) {
                {"failCode", fail_code},
                {"failMsg", fail_msg},
                {"progress", task.progress},
-               {"costTime", task.finished_ms > 0 && task.started_ms > 0 ? json(task.finished_ms - task.started_ms)
-                                                                        : json(nullptr)},
+               // Whole seconds, as live kie reports it (its docs' example looks like ms).
+               {"costTime", task.finished_ms > 0 && task.started_ms > 0
+                                ? json((task.finished_ms - task.started_ms + 500) / 1000)
+                                : json(nullptr)},
                {"completeTime", MsOrNull(task.finished_ms)},
                {"createTime", task.created_ms},
                {"updateTime", task.updated_ms}};

@@ -35,7 +35,7 @@ void Register(Router& router, const ApiContext& ctx) {
                 auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs()), kDialect, rc.key_id, rc.account_id, parsed->model_alias,
                                               parsed->param.dump(), std::move(parsed->request)});
                 if (!task.ok()) return RenderError(task.error());
-                json out = {{"code", 200}, {"msg", "success"}, {"data", {{"taskId", task->id}}}};
+                json out = {{"code", 200}, {"msg", "success"}, {"data", {{"taskId", task->id}, {"recordId", task->id}}}};
                 return HttpResponse::Json(200, out.dump());
               },
               RenderError});
@@ -55,6 +55,24 @@ void Register(Router& router, const ApiContext& ctx) {
                 auto v = billing::ViewCredits(*ctx.accounts, rc.account_id, rc.key_id, ctx.clock->NowMs());
                 if (!v.ok()) return RenderError(v.error());
                 return HttpResponse::Json(200, json{{"code", 200}, {"msg", "success"}, {"data", v->key_remaining()}}.dump());
+              },
+              RenderError});
+  // A short-lived link to one of our outputs (kie: 20 minutes); anything else is "url is wrong".
+  router.Add({"POST", "/api/v1/common/download-url", Access::kApiKey,
+              [&ctx](const HttpRequest& req, const RequestContext&) {
+                auto body = ParseJsonObject(req.body);
+                if (!body.ok()) return RenderError(body.error());
+                Fields f(*body);
+                auto url = f.RequiredString("url", 1, 4096);
+                if (!url.ok()) return RenderError(url.error());
+                const std::string prefix = ctx.public_base_url + "/files/";
+                const int64_t now_s = ctx.clock->NowMs() / 1000;
+                auto blob = url->starts_with(prefix)
+                                ? ctx.signer.VerifyPath(std::string_view(*url).substr(ctx.public_base_url.size()), now_s)
+                                : Result<std::string>(MakeError(ErrorCode::kForbidden, "not ours"));
+                if (!blob.ok()) return RenderError(MakeError(ErrorCode::kInvalidInput, "url is wrong", "url"));
+                const std::string link = ctx.public_base_url + ctx.signer.SignedPath(*blob, now_s + 20 * 60);
+                return HttpResponse::Json(200, json{{"code", 200}, {"msg", "success"}, {"data", link}}.dump());
               },
               RenderError});
   router.Add({"POST", "/api/v1/jobs/cancelTask", Access::kApiKey,

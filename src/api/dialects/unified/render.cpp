@@ -22,7 +22,7 @@ WireError WireFor(ErrorCode code) {
     case ErrorCode::kInvalidId: return {400, "invalid_task_id", "invalid_request_error"};
     case ErrorCode::kUnsupportedModel: return {404, "model_not_found", "not_found_error"};
     case ErrorCode::kUnauthorized: return {401, "unauthorized", "authentication_error"};
-    case ErrorCode::kInsufficientCredits: return {402, "insufficient_quota", "insufficient_quota_error"};
+    case ErrorCode::kInsufficientCredits: return {402, "insufficient_quota", "insufficient_quota"};
     case ErrorCode::kForbidden: return {403, "permission_denied", "permission_error"};
     case ErrorCode::kNotFound: return {404, "task_not_found", "not_found_error"};
     case ErrorCode::kConflict: return {409, "invalid_task_state", "invalid_request_error"};

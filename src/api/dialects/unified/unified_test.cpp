@@ -104,5 +104,94 @@ TEST(UnifiedRender, ErrorEnvelope) {
   EXPECT_EQ(RenderError(MakeError(ErrorCode::kPayloadTooLarge, "x")).status, 413);
 }
 
+// One row per rule of API-DIALECTS-2 §2 and §6: a body and the field it is refused on ("" when
+// it is accepted).
+struct Rule {
+  const char* body;
+  const char* refused_field;
+};
+
+TEST(UnifiedParse, EveryRuleOfImageAndReferenceToVideoAndTheirAliases) {
+  const Rule rules[] = {
+      {R"({"model":"wan2.7-image-to-video","image_start":"https://a/1.png"})", ""},
+      {R"({"model":"wan2.7-i2v","image_start":"https://a/1.png","image_end":"https://a/2.png","quality":"1080P"})", ""},
+      {R"({"model":"wan2.7-image-to-video","video_urls":["https://a/c.mp4"],"image_end":"https://a/2.png"})", ""},
+      {R"({"model":"wan2.7-image-to-video","image_start":"https://a/1.png","audio_url":"https://a/a.mp3"})", ""},
+      {R"({"model":"wan2.7-image-to-video"})", "image_start"},
+      {R"({"model":"wan2.7-image-to-video","generation_mode":"first_frame","image_start":"https://a/1.png",
+          "image_end":"https://a/2.png"})", "image_end"},
+      {R"({"model":"wan2.7-image-to-video","generation_mode":"first_last_frame","image_start":"https://a/1.png"})",
+       "image_end"},
+      {R"({"model":"wan2.7-image-to-video","generation_mode":"video_continuation","image_start":"https://a/1.png"})",
+       "video_urls"},
+      {R"({"model":"wan2.7-image-to-video","video_urls":["https://a/c.mp4"],"image_start":"https://a/1.png"})",
+       "image_start"},
+      {R"({"model":"wan2.7-image-to-video","video_urls":["https://a/c.mp4"],"audio_urls":["https://a/a.mp3"]})",
+       "audio_urls"},
+      {R"({"model":"wan2.7-image-to-video","image_start":"https://a/1.png","video_urls":["https://a/1","https://a/2"]})",
+       "video_urls"},
+      {R"({"model":"wan2.7-image-to-video","image_start":"https://a/1.png","generation_mode":"loop"})", "generation_mode"},
+      {R"({"model":"wan2.7-image-to-video","image_start":"https://a/1.png","duration":16})", "duration"},
+      {R"({"model":"wan2.7-image-to-video","image_start":"https://a/1.png","seed":0})", "seed"},
+      {R"({"model":"wan2.7-image-to-video","image_start":"https://a/1.png","audio_url":"https://a/1.mp3",
+          "audio_urls":["https://a/2.mp3"]})", "audio_urls"},
+      {R"({"model":"wan2.7-reference-video","prompt":"Image 1 waves","image_urls":["https://a/1.png"]})", ""},
+      {R"({"model":"wan2.7-r2v","prompt":"x","image_urls":["https://a/1.png"],"video_urls":["https://a/v.mp4"],
+          "audio_urls":["https://a/v1.mp3","https://a/i1.mp3"]})", ""},
+      {R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1.png"],
+          "model_params":{"voice_bindings":{"image1":"https://a/v.mp3"}}})", ""},
+      {R"({"model":"wan2.7-reference-video","prompt":"x"})", "image_urls"},
+      {R"({"model":"wan2.7-reference-video","image_urls":["https://a/1.png"]})", "prompt"},
+      {R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1","https://a/2","https://a/3"],
+          "video_urls":["https://a/4","https://a/5","https://a/6"]})", "image_urls"},
+      {R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1.png"],
+          "model_params":{"voice_bindings":{"picture1":"https://a/v.mp3"}}})", "model_params.voice_bindings"},
+      {R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1.png"],
+          "model_params":{"voice_bindings":{"image2":"https://a/v.mp3"}}})", "model_params.voice_bindings"},
+      {R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1.png"],
+          "model_params":{"voice_bindings":{"image1":""}}})", "model_params.voice_bindings"},
+      {R"({"model":"wan2.7-reference-video","prompt":"x","video_urls":["https://a/v.mp4"],"duration":11})", "duration"},
+      {R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1.png"],"duration":15})", ""},
+      {R"({"model":"wan2.7-videoedit","video_urls":["https://a/v.mp4"],"quality":"1080P"})", ""},
+  };
+  for (const Rule& rule : rules) {
+    auto parsed = ParseVideo(json::parse(rule.body));
+    if (std::string(rule.refused_field).empty()) {
+      EXPECT_TRUE(parsed.ok()) << rule.body << ": " << parsed.error().message;
+    } else {
+      ASSERT_FALSE(parsed.ok()) << rule.body;
+      EXPECT_EQ(parsed.error().field, rule.refused_field) << rule.body << ": " << parsed.error().message;
+      EXPECT_EQ(RenderError(parsed.error()).status, 400);
+    }
+  }
+}
+
+TEST(UnifiedParse, WhatImageAndReferenceToVideoMean) {
+  auto i2v = ParseVideo(J(R"({"model":"wan2.7-i2v","image_start":"https://a/1.png","image_end":"https://a/2.png"})"));
+  ASSERT_TRUE(i2v.ok());
+  EXPECT_EQ(i2v->model_alias, "wan2.7-i2v") << "the id as sent is echoed";
+  EXPECT_EQ(i2v->request.model, "wan2.7-i2v");
+  EXPECT_EQ(i2v->request.generation_mode, core::kModeFirstLastFrame) << "inferred from the materials";
+  EXPECT_EQ(i2v->request.last_frame_url, "https://a/2.png");
+  EXPECT_EQ(i2v->request.prompt_extend, false);
+  auto r2v = ParseVideo(J(R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1.png"],
+                              "video_urls":["https://a/v.mp4"],"audio_urls":["https://a/v1.mp3","https://a/i1.mp3"]})"));
+  ASSERT_TRUE(r2v.ok()) << r2v.error().message;
+  EXPECT_EQ(r2v->request.voice_bindings,
+            (std::vector<std::pair<std::string, std::string>>{{"video1", "https://a/v1.mp3"}, {"image1", "https://a/i1.mp3"}}))
+      << "voices bind by position, videos first";
+  auto bound = ParseVideo(J(R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1.png"],
+                                "audio_urls":["https://a/ignored.mp3"],
+                                "model_params":{"voice_bindings":{"image1":"https://a/v.mp3"}}})"));
+  ASSERT_TRUE(bound.ok());
+  EXPECT_EQ(bound->request.voice_bindings.at(0).second, "https://a/v.mp3") << "voice_bindings win over audio_urls";
+  auto with_frame = ParseVideo(J(R"({"model":"wan2.7-reference-video","prompt":"x","image_urls":["https://a/1.png"],
+                                     "image_start":"https://a/f.png","aspect_ratio":"1:1"})"));
+  EXPECT_EQ(with_frame->request.aspect_ratio, "") << "the first frame's ratio wins";
+  auto quota = RenderError(MakeError(ErrorCode::kInsufficientCredits, "out of credits"));
+  EXPECT_EQ(quota.status, 402);
+  EXPECT_EQ(json::parse(quota.body)["error"]["type"], "insufficient_quota");
+}
+
 }  // namespace
 }  // namespace wanserve::api::dialects::unified
