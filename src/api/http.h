@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +24,26 @@ struct HttpRequest {
   std::optional<std::string> Query(const std::string& name) const;
 };
 
+// A body written as it is produced: server-sent events. The server asks for more on a handler
+// thread every poll_ms (after the previous part went out, so a slow reader gets fewer, later
+// parts, never a backlog) until a part says the stream is finished.
+class BodyStream {
+ public:
+  struct Part {
+    std::string bytes;  // may be empty: nothing new
+    bool finished = false;
+  };
+  virtual ~BodyStream() = default;
+  virtual Part Poll() = 0;
+  // Written after heartbeat_ms without a part, so that proxies keep the connection open and a
+  // client that left is noticed.
+  virtual std::string Heartbeat() const = 0;
+  // The server is shutting down: the last bytes of the stream. Whatever it reports on goes on.
+  virtual std::string Farewell() const = 0;
+  int poll_ms = 500;
+  int heartbeat_ms = 15'000;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -32,6 +53,8 @@ struct HttpResponse {
   std::string file_path;
   uint64_t file_offset = 0;
   uint64_t file_length = 0;
+  // When set, the body is this stream's output, sent with chunked transfer coding.
+  std::shared_ptr<BodyStream> stream;
 
   static HttpResponse Json(int status, std::string body);
   static HttpResponse Text(int status, std::string body, std::string content_type = "text/plain");

@@ -20,6 +20,8 @@ struct Route {
   Handler handler;
   ErrorRenderer render_error;
   size_t body_limit = 0;  // 0 = the server's http.body_limit
+  // Limit for multipart/form-data bodies, which carry files; 0 = body_limit.
+  size_t form_body_limit = 0;
 };
 
 namespace detail {

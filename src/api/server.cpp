@@ -13,8 +13,10 @@
 #include <ctime>
 #include <fstream>
 #include <list>
+#include <optional>
 #include <thread>
 
+#include "api/multipart.h"
 #include "api/route_stats.h"
 
 namespace wanserve::api {
@@ -73,7 +75,9 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append("\r\n");
 }
 
-std::string ResponseHead(const HttpResponse& res, uint64_t length, unsigned version, bool keep_alive) {
+// A streamed body (length unknown) goes chunked to HTTP/1.1 clients and ends the connection for
+// HTTP/1.0 ones.
+std::string ResponseHead(const HttpResponse& res, std::optional<uint64_t> length, unsigned version, bool keep_alive) {
   std::string out;
   out.reserve(192);
   fmt::format_to(std::back_inserter(out), "HTTP/{}.{} {} {}\r\n", version / 10, version % 10, res.status,
@@ -81,7 +85,11 @@ std::string ResponseHead(const HttpResponse& res, uint64_t length, unsigned vers
   AppendHeader(out, "Server", "wanserve");
   AppendHeader(out, "Date", HttpDate());
   AppendHeader(out, "Content-Type", res.content_type);
-  AppendHeader(out, "Content-Length", std::to_string(length));
+  if (length) {
+    AppendHeader(out, "Content-Length", std::to_string(*length));
+  } else if (version >= 11) {
+    AppendHeader(out, "Transfer-Encoding", "chunked");
+  }
   for (const auto& [name, value] : res.headers) AppendHeader(out, name, value);
   if (version >= 11 && !keep_alive) AppendHeader(out, "Connection", "close");
   if (version < 11 && keep_alive) AppendHeader(out, "Connection", "keep-alive");
@@ -247,6 +255,7 @@ class HttpServer::Impl {
   // download never sits in memory whole.
   Awaitable<bool> Write(Connection& conn, HttpResponse res, unsigned version, bool keep_alive) {
     keep_alive = keep_alive && !stopping_;
+    if (res.stream) co_return co_await WriteStream(conn, std::move(res), version, keep_alive);
     std::ifstream file;
     if (!res.file_path.empty()) {
       file.open(res.file_path, std::ios::binary);
@@ -275,6 +284,66 @@ class HttpServer::Impl {
     co_return !ec && keep_alive;
   }
 
+  // Sends a streamed body part by part. Between parts the connection has no deadline (the
+  // stream decides when to end); each write has the body timeout, so a client that stops
+  // reading is dropped. On shutdown the stream gets its farewell and ends cleanly.
+  Awaitable<bool> WriteStream(Connection& conn, HttpResponse res, unsigned version, bool keep_alive) {
+    const bool chunked = version >= 11;
+    keep_alive = keep_alive && chunked;
+    std::shared_ptr<BodyStream> stream = std::move(res.stream);
+    const std::string head = ResponseHead(res, std::nullopt, version, keep_alive);
+    auto send = [&](std::string_view bytes) -> Awaitable<bool> {
+      std::string framed;
+      if (chunked) {
+        if (!bytes.empty()) framed = fmt::format("{:x}\r\n{}\r\n", bytes.size(), bytes);
+      } else {
+        framed = bytes;
+      }
+      if (framed.empty()) co_return true;
+      conn.ExpireIn(options_.body_timeout_ms);
+      auto [ec, n] = co_await asio::async_write(conn.socket, asio::buffer(framed), kNoThrow);
+      (void)n;
+      conn.deadline_ms = 0;
+      co_return !ec;
+    };
+    conn.ExpireIn(options_.body_timeout_ms);
+    auto [hec, hn] = co_await asio::async_write(conn.socket, asio::buffer(head), kNoThrow);
+    (void)hn;
+    if (hec) co_return false;
+    conn.deadline_ms = 0;
+    Timer timer(conn.socket.get_executor());
+    int64_t last_sent = SteadyMs();
+    for (;;) {
+      if (stopping_) {
+        if (!co_await send(stream->Farewell())) co_return false;
+        break;
+      }
+      BodyStream::Part part = co_await asio::co_spawn(
+          handler_pool_, [&stream]() -> asio::awaitable<BodyStream::Part> { co_return stream->Poll(); }, kAwait);
+      if (!part.bytes.empty()) {
+        if (!co_await send(part.bytes)) co_return false;
+        last_sent = SteadyMs();
+      }
+      if (part.finished) break;
+      if (SteadyMs() - last_sent >= stream->heartbeat_ms) {
+        if (!co_await send(stream->Heartbeat())) co_return false;
+        last_sent = SteadyMs();
+      }
+      // Waits in short steps so that a shutdown is noticed at once.
+      for (int64_t until = SteadyMs() + stream->poll_ms; !stopping_ && SteadyMs() < until;) {
+        timer.expires_after(std::chrono::milliseconds(std::min<int64_t>(until - SteadyMs(), 50)));
+        co_await timer.async_wait(kNoThrow);
+      }
+    }
+    if (chunked) {
+      conn.ExpireIn(options_.body_timeout_ms);
+      auto [ec, n] = co_await asio::async_write(conn.socket, asio::buffer(std::string_view("0\r\n\r\n")), kNoThrow);
+      (void)n;
+      co_return !ec && keep_alive && !stopping_;
+    }
+    co_return false;
+  }
+
   // What the session learns about one request while it is handled.
   struct Exchange {
     size_t route_index;  // the route's stats slot; the last slot counts unmatched requests
@@ -299,7 +368,10 @@ class HttpServer::Impl {
     }
     ex.route_index = static_cast<size_t>(match.route - router_.routes().data());
     const auto length = parser.content_length();
-    const size_t limit = match.route->body_limit ? match.route->body_limit : options_.body_limit;
+    size_t limit = match.route->body_limit ? match.route->body_limit : options_.body_limit;
+    if (match.route->form_body_limit && IsMultipartFormData(std::string_view(head[http::field::content_type]))) {
+      limit = match.route->form_body_limit;
+    }
     auto too_large = [&] {
       ex.keep_alive = false;
       return match.route->render_error(

@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
+#include <atomic>
 #include <chrono>
 #include <fstream>
+
+#include <fmt/format.h>
 #include <thread>
 
 #include "testing/temp_dir.h"
@@ -19,6 +22,46 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+
+// Parts from a script, one per poll ("" = nothing new); finished after the last one unless it
+// runs forever. Counts its polls.
+class ScriptedStream : public BodyStream {
+ public:
+  ScriptedStream(std::vector<std::string> parts, bool forever) : parts_(std::move(parts)), forever_(forever) {
+    poll_ms = 20;
+    heartbeat_ms = 150;
+  }
+  Part Poll() override {
+    const size_t i = polls++;
+    if (i < parts_.size()) return {parts_[i], !forever_ && i + 1 == parts_.size()};
+    return {forever_ ? std::string() : "", !forever_};
+  }
+  std::string Heartbeat() const override { return ":hb\n"; }
+  std::string Farewell() const override { return "bye\n"; }
+  std::atomic<size_t> polls{0};
+
+ private:
+  std::vector<std::string> parts_;
+  bool forever_;
+};
+
+// The body of a chunked answer, its chunks joined; empty when the framing is wrong.
+std::string Dechunk(std::string_view text, bool* complete) {
+  std::string out;
+  *complete = false;
+  for (;;) {
+    const size_t eol = text.find("\r\n");
+    if (eol == std::string_view::npos) return out;
+    const size_t size = std::stoul(std::string(text.substr(0, eol)), nullptr, 16);
+    if (size == 0) {
+      *complete = text.substr(eol, 4) == "\r\n\r\n";
+      return out;
+    }
+    if (text.size() < eol + 2 + size + 2) return out;
+    out.append(text.substr(eol + 2, size));
+    text.remove_prefix(eol + 2 + size + 2);
+  }
+}
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -45,6 +88,24 @@ class HttpServerTest : public ::testing::Test {
                    res.file_path = file_;
                    res.file_offset = r.Query("from") ? std::stoull(*r.Query("from")) : 0;
                    res.file_length = blob_.size() - res.file_offset;
+                   return res;
+                 },
+                 plain});
+    router_.Add({"POST", "/form", Access::kPublic,
+                 [](const HttpRequest& r, const RequestContext&) { return HttpResponse::Text(200, r.body); }, plain,
+                 16, 64});
+    router_.Add({"GET", "/stream", Access::kPublic,
+                 [this](const HttpRequest& r, const RequestContext&) {
+                   HttpResponse res;
+                   res.content_type = "text/event-stream";
+                   stream_ = std::make_shared<ScriptedStream>(
+                       std::vector<std::string>{"one\n", "", "", "", "", "", "", "", "", "", "", "", "two\n"},
+                       r.Query("forever").has_value());
+                   if (auto big = r.Query("big")) {
+                     stream_ = std::make_shared<ScriptedStream>(
+                         std::vector<std::string>(60, std::string(std::stoul(*big), 'x')), false);
+                   }
+                   res.stream = stream_;
                    return res;
                  },
                  plain});
@@ -105,6 +166,7 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::string file_;
   std::string blob_;
+  std::shared_ptr<ScriptedStream> stream_;
   uint16_t port_ = 0;
   asio::io_context ioc_;
 };
@@ -217,6 +279,102 @@ TEST_F(HttpServerTest, AStalledBodyIsCutAtTheBodyTimeoutAndAnIdleConnectionAtThe
   const int64_t idle_ms = MsUntilClosed(idle, idle_since);
   EXPECT_GE(idle_ms, 650);
   EXPECT_LT(idle_ms, 2000);
+}
+
+TEST_F(HttpServerTest, AMultipartBodyMayBeAsLargeAsTheRoutesFormLimit) {
+  Start({});
+  auto post = [&](const std::string& type, size_t size) {
+    auto s = Connect();
+    asio::write(s, asio::buffer(fmt::format("POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: {}\r\n"
+                                            "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                                            type, size, std::string(size, 'a'))));
+    auto [got, closed] = ReadAll(s, milliseconds(3000));
+    return got;
+  };
+  // The route's error renderer answers every error with 400 and the message.
+  EXPECT_TRUE(post("application/json", 16).starts_with("HTTP/1.1 200 OK"));
+  EXPECT_TRUE(post("application/json", 17).ends_with("request body is larger than 16 bytes"));
+  EXPECT_TRUE(post("multipart/form-data; boundary=b", 64).starts_with("HTTP/1.1 200 OK"));
+  EXPECT_TRUE(post("Multipart/Form-Data; boundary=b", 65).ends_with("request body is larger than 64 bytes"));
+}
+
+TEST_F(HttpServerTest, AStreamIsSentChunkedWithHeartbeatsAndTheConnectionLivesOn) {
+  Start({});
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                                          "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  auto [got, closed] = ReadAll(s, milliseconds(5000));
+  ASSERT_TRUE(closed);
+  const size_t body = got.find("\r\n\r\n") + 4;
+  const std::string head = got.substr(0, body);
+  EXPECT_NE(head.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Type: text/event-stream\r\n"), std::string::npos) << head;
+  bool complete = false;
+  const std::string events = Dechunk(std::string_view(got).substr(body), &complete);
+  EXPECT_TRUE(complete) << got;
+  EXPECT_TRUE(events.starts_with("one\n")) << events;
+  EXPECT_TRUE(events.ends_with("two\n")) << events;
+  EXPECT_GE(Count(events, ":hb\n"), 1u) << "eleven empty polls of 20 ms pass the 150 ms heartbeat";
+  EXPECT_NE(got.find(R"({"hello":1})"), std::string::npos) << "the next request on the connection is answered";
+}
+
+TEST_F(HttpServerTest, AnHttp10StreamEndsByClosingTheConnection) {
+  Start({});
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")));
+  auto [got, closed] = ReadAll(s, milliseconds(5000));
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(got.find("Transfer-Encoding"), std::string::npos) << got;
+  EXPECT_TRUE(got.ends_with("two\n")) << got;
+}
+
+TEST_F(HttpServerTest, ShutdownEndsAStreamWithItsFarewellAtOnce) {
+  ServerOptions options;
+  options.shutdown_grace_ms = 10'000;
+  Start(options);
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("GET /stream?forever HTTP/1.1\r\nHost: x\r\n\r\n")));
+  auto [started, closed_early] = ReadAll(s, milliseconds(300));
+  ASSERT_FALSE(closed_early);
+  ASSERT_NE(started.find("one\n"), std::string::npos) << started;
+  const auto since = steady_clock::now();
+  std::thread stop([&] { server_->Shutdown(); });
+  auto [rest, closed] = ReadAll(s, milliseconds(5000));
+  stop.join();
+  EXPECT_TRUE(closed);
+  EXPECT_LT(steady_clock::now() - since, milliseconds(2000)) << "not the 10 s grace period";
+  bool complete = false;
+  const std::string events = Dechunk(std::string_view(started + rest).substr(started.find("\r\n\r\n") + 4), &complete);
+  EXPECT_TRUE(complete) << rest;
+  EXPECT_TRUE(events.ends_with("bye\n")) << events;
+}
+
+TEST_F(HttpServerTest, AStreamWaitsForASlowReaderAndDropsOneThatStopsReading) {
+  Start(Timeouts(5000, 600, 5000));
+  // 60 parts of 128 KiB: far more than the socket buffers hold. A reader that pauses gets every
+  // part once it reads again; the stream is not polled ahead of what was written.
+  auto slow = Connect();
+  asio::write(slow, asio::buffer(std::string("GET /stream?big=131072 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_LT(stream_->polls.load(), 60u);
+  auto [got, closed] = ReadAll(slow, milliseconds(10000));
+  EXPECT_TRUE(closed);
+  bool complete = false;
+  EXPECT_EQ(Dechunk(std::string_view(got).substr(got.find("\r\n\r\n") + 4), &complete).size(), 60u * 131072u);
+  EXPECT_TRUE(complete);
+
+  auto gone = Connect();
+  asio::write(gone, asio::buffer(std::string("GET /stream?big=131072 HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::this_thread::sleep_for(milliseconds(1500));
+  const size_t polls = stream_->polls.load();
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(stream_->polls.load(), polls) << "the stream stopped once its writes timed out";
+  EXPECT_LT(polls, 60u);
+  auto again = Connect();
+  asio::write(again, asio::buffer(std::string("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  auto [hello, hello_closed] = ReadAll(again, milliseconds(3000));
+  EXPECT_NE(hello.find("200 OK"), std::string::npos);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "api/api_context.h"
+#include "api/dialects/fields.h"
 #include "api/http.h"
 #include "core/task.h"
 
@@ -14,14 +15,16 @@ namespace wanserve::api::dialects::skills_video {
 
 using nlohmann::json;
 
-enum class Endpoint { kImage, kImagePro, kEditVideo };
+enum class Endpoint { kImage, kImagePro, kEditVideo, kVideo };
 
 struct Parsed {
   core::GenerationRequest request;
   json echo;  // the normalized `input` echo
 };
 
-Result<Parsed> Parse(Endpoint endpoint, const json& body);
+// Multipart bodies carry every value as a string; `leniency` lets numbers through as such.
+Result<Parsed> Parse(Endpoint endpoint, const json& body, Leniency leniency = {});
+Result<Parsed> ParseVideo(const json& body, Leniency leniency);
 
 // "IMAGE_GENERATION" or "VIDEO_GENERATION".
 std::string_view Family(bool video);

@@ -10,8 +10,8 @@ namespace {
 
 constexpr int64_t kSeedMax = 2147483647;
 
-Result<Parsed> ParseImage(const json& body, bool pro) {
-  Fields f(body);
+Result<Parsed> ParseImage(const json& body, bool pro, Leniency leniency) {
+  Fields f(body, "", leniency);
   Parsed p;
   auto& r = p.request;
   r.model = std::string(pro ? core::kModelImagePro : core::kModelImage);
@@ -68,8 +68,8 @@ Result<Parsed> ParseImage(const json& body, bool pro) {
   return p;
 }
 
-Result<Parsed> ParseEditVideo(const json& body) {
-  Fields f(body);
+Result<Parsed> ParseEditVideo(const json& body, Leniency leniency) {
+  Fields f(body, "", leniency);
   Parsed p;
   auto& r = p.request;
   r.kind = core::RequestKind::kVideoEdit;
@@ -98,11 +98,12 @@ Result<Parsed> ParseEditVideo(const json& body) {
 
 }  // namespace
 
-Result<Parsed> Parse(Endpoint endpoint, const json& body) {
+Result<Parsed> Parse(Endpoint endpoint, const json& body, Leniency leniency) {
   switch (endpoint) {
-    case Endpoint::kImage: return ParseImage(body, false);
-    case Endpoint::kImagePro: return ParseImage(body, true);
-    case Endpoint::kEditVideo: return ParseEditVideo(body);
+    case Endpoint::kImage: return ParseImage(body, false, leniency);
+    case Endpoint::kImagePro: return ParseImage(body, true, leniency);
+    case Endpoint::kEditVideo: return ParseEditVideo(body, leniency);
+    case Endpoint::kVideo: return ParseVideo(body, leniency);
   }
   return MakeError(ErrorCode::kInternal, "unknown endpoint");
 }

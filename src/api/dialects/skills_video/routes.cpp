@@ -1,6 +1,9 @@
 #include <charconv>
 
 #include "api/dialects/fields.h"
+#include "api/multipart.h"
+#include "api/task_events.h"
+#include "api/uploaded_files.h"
 #include "api/dialects/skills_video/internal.h"
 #include "api/dialects/skills_video/skills_video.h"
 #include "billing/credits.h"
@@ -10,49 +13,114 @@ namespace wanserve::api::dialects::skills_video {
 namespace {
 
 constexpr const char* kDialect = "skills_video";
+constexpr int64_t kFormUploadTtlMs = 24 * 3600 * 1000;  // files sent in a multipart create (I)
+
+bool IsVideo(Endpoint endpoint) { return endpoint == Endpoint::kEditVideo || endpoint == Endpoint::kVideo; }
 
 ErrorRenderer Renderer(bool video) {
   return [video](const Error& e) { return RenderError(e, Family(video)); };
 }
 
-HttpResponse Submit(const ApiContext& ctx, Endpoint endpoint, const std::string& alias,
-                    const HttpRequest& req, const RequestContext& rc) {
-  const std::string_view family = Family(endpoint == Endpoint::kEditVideo);
-  auto body = ParseJsonObject(req.body);
-  if (!body.ok()) return RenderError(body.error(), family);
-  auto parsed = Parse(endpoint, *body);
-  if (!parsed.ok()) return RenderError(parsed.error(), family);
-  if (Status urls = ctx.CheckOutboundUrls(parsed->request, *body); !urls.ok()) return RenderError(urls.error(), family);
-  auto task = ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, alias, parsed->echo.dump(),
-                                std::move(parsed->request)});
-  if (!task.ok()) return RenderError(task.error(), family);
-  return HttpResponse::Json(200, RenderGeneration(*task, ctx).dump());
+// Fields that hold a list; in a multipart body each of their parts is one element.
+bool IsListField(std::string_view name) {
+  return name == "image_urls" || name == "reference_image_urls" || name == "video_refs";
 }
 
-void AddCreate(Router& router, const ApiContext& ctx, const std::string& path, Endpoint endpoint,
-               const std::string& alias) {
-  router.Add({"POST", path, Access::kApiKey,
+// A multipart/form-data body as the JSON object it stands for: file parts are stored as
+// uploads (24 h) and replaced by their links, text parts become strings (the parsers accept
+// numbers and booleans spelled as strings from such bodies), empty text parts are left out.
+Result<json> FormBody(const ApiContext& ctx, const HttpRequest& req) {
+  auto parts = ParseMultipart(req.Header("content-type").value_or(""), req.body);
+  if (!parts.ok()) return parts.error();
+  json body = json::object();
+  for (const auto& part : *parts) {
+    std::string name = part.name;
+    if (name.ends_with("[]")) name.resize(name.size() - 2);
+    std::string value;
+    if (part.file_name) {
+      auto stored = StoreUpload(ctx, part.data, name, kFormUploadTtlMs);
+      if (!stored.ok()) return stored.error();
+      value = stored->url;
+    } else {
+      value = std::string(part.data);
+      if (value.empty()) continue;
+    }
+    if (IsListField(name)) {
+      body[name].push_back(std::move(value));
+    } else if (body.contains(name)) {
+      return MakeError(ErrorCode::kInvalidInput, name + ": given more than once", name);
+    } else {
+      body[name] = std::move(value);
+    }
+  }
+  return body;
+}
+
+// Parses and submits a create request; the task as stored.
+Result<core::Task> Create(const ApiContext& ctx, Endpoint endpoint, const std::string& alias,
+                          const HttpRequest& req, const RequestContext& rc) {
+  const bool form = IsMultipartFormData(req.Header("content-type").value_or(""));
+  auto body = form ? FormBody(ctx, req) : ParseJsonObject(req.body);
+  if (!body.ok()) return body.error();
+  auto parsed = Parse(endpoint, *body, Leniency{.numeric_strings = form});
+  if (!parsed.ok()) return parsed.error();
+  RETURN_IF_ERROR(ctx.CheckOutboundUrls(parsed->request, *body));
+  return ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, alias, parsed->echo.dump(),
+                           std::move(parsed->request)});
+}
+
+std::string RenderText(const ApiContext& ctx, const core::Task& task) { return RenderGeneration(task, ctx).dump(); }
+
+HttpResponse Events(const ApiContext& ctx, core::Task task, const std::string& key_id, bool created) {
+  const std::string hint = "GET /api/v1/generation/" + task.id;
+  auto stream = std::make_shared<TaskEventStream>(
+      ctx.tasks, std::make_shared<const core::Task>(std::move(task)), key_id,
+      [&ctx](const core::Task& t) { return RenderText(ctx, t); },
+      TaskEventStream::Options{.announce_created = created, .poll_hint = hint});
+  return EventStreamResponse(std::move(stream));
+}
+
+// The polling create and its streaming twin under /api/v1/generation/sse/.
+void AddCreate(Router& router, const ApiContext& ctx, const std::string& model_path, Endpoint endpoint) {
+  const std::string alias = model_path.substr(model_path.find('/') + 1);
+  router.Add({"POST", "/api/v1/generation/" + model_path, Access::kApiKey,
               [&ctx, endpoint, alias](const HttpRequest& req, const RequestContext& rc) {
-                return Submit(ctx, endpoint, alias, req, rc);
+                auto task = Create(ctx, endpoint, alias, req, rc);
+                if (!task.ok()) return RenderError(task.error(), Family(IsVideo(endpoint)));
+                return HttpResponse::Json(200, RenderText(ctx, *task));
               },
-              Renderer(endpoint == Endpoint::kEditVideo)});
+              Renderer(IsVideo(endpoint)), 0, ctx.upload_body_limit});
+  router.Add({"POST", "/api/v1/generation/sse/" + model_path, Access::kApiKey,
+              [&ctx, endpoint, alias](const HttpRequest& req, const RequestContext& rc) {
+                auto task = Create(ctx, endpoint, alias, req, rc);
+                if (!task.ok()) return RenderError(task.error(), Family(IsVideo(endpoint)));
+                return Events(ctx, std::move(*task), rc.key_id, true);
+              },
+              Renderer(IsVideo(endpoint)), 0, ctx.upload_body_limit});
+}
+
+// "wan/x" of "/api/v1/generation/wan/x" or "/api/v1/generation/sse/wan/x".
+std::string Model(std::string_view path) {
+  path.remove_prefix(std::string_view("/api/v1/generation/").size());
+  if (path.starts_with("sse/")) path.remove_prefix(4);
+  return std::string(path);
 }
 
 HttpResponse UnsupportedModel(const HttpRequest& req, const RequestContext& rc) {
   (void)rc;
   const bool video = req.path.find("video") != std::string::npos;
   return RenderError(MakeError(ErrorCode::kUnsupportedModel,
-                               "model not supported by this server: " + req.path.substr(19), "model"),
+                               "model not supported by this server: " + Model(req.path), "model"),
                      Family(video));
 }
 
 }  // namespace
 
 void Register(Router& router, const ApiContext& ctx) {
-  AddCreate(router, ctx, "/api/v1/generation/wan/wan-v2.7", Endpoint::kImage, "wan-v2.7");
-  AddCreate(router, ctx, "/api/v1/generation/wan/wan-v2.7-pro", Endpoint::kImagePro, "wan-v2.7-pro");
-  AddCreate(router, ctx, "/api/v1/generation/wan/wan-v2.7/edit-video", Endpoint::kEditVideo,
-            "wan-v2.7/edit-video");
+  AddCreate(router, ctx, "wan/wan-v2.7", Endpoint::kImage);
+  AddCreate(router, ctx, "wan/wan-v2.7-pro", Endpoint::kImagePro);
+  AddCreate(router, ctx, "wan/wan-v2.7/edit-video", Endpoint::kEditVideo);
+  AddCreate(router, ctx, "wan/wan-v2.7-video", Endpoint::kVideo);
 
   router.Add({"GET", "/api/v1/generations/running", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
@@ -87,6 +155,14 @@ void Register(Router& router, const ApiContext& ctx) {
               },
               [](const Error& e) { return RenderError(e, "GENERATION"); }});
 
+  router.Add({"GET", "/api/v1/generation/{id}/events", Access::kApiKey,
+              [&ctx](const HttpRequest&, const RequestContext& rc) {
+                auto task = ctx.tasks.Get(rc.params.at("id"), rc.key_id);
+                if (!task.ok()) return RenderError(task.error(), "GENERATION");
+                return Events(ctx, std::move(*task), rc.key_id, false);
+              },
+              [](const Error& e) { return RenderError(e, "GENERATION"); }});
+
   router.Add({"POST", "/api/v1/generation/{id}/cancel", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto task = ctx.tasks.Cancel(rc.params.at("id"), rc.key_id);
@@ -107,6 +183,9 @@ void Register(Router& router, const ApiContext& ctx) {
               },
               [](const Error& e) { return RenderError(e, "CREDITS"); }});
 
+  router.Add({"POST", "/api/v1/generation/sse/{provider}/{model}", Access::kApiKey, UnsupportedModel, Renderer(false)});
+  router.Add({"POST", "/api/v1/generation/sse/{provider}/{model}/{variant}", Access::kApiKey, UnsupportedModel,
+              Renderer(false)});
   router.Add({"POST", "/api/v1/generation/{provider}/{model}", Access::kApiKey, UnsupportedModel, Renderer(false)});
   router.Add({"POST", "/api/v1/generation/{provider}/{model}/{variant}", Access::kApiKey, UnsupportedModel, Renderer(false)});
 }
