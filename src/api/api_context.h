@@ -23,9 +23,10 @@ struct ApiContext {
   std::string public_base_url;               // e.g. "http://127.0.0.1:8080"
   int64_t link_ttl_ms = 24 * 3600 * 1000;    // links live 24 h after completion
   store::AccountStore* accounts = nullptr;   // credit balances for the credits endpoints
-  const net::OutboundClient* outbound = nullptr;  // judges callback and media URLs at submit
+  net::OutboundClient* outbound = nullptr;  // judges callback and media URLs at submit; URL uploads
   const media::OwnLinks* own_links = nullptr;     // our own signed links need no network
-  const media::BlobStore* uploads = nullptr;      // POST /v1/files stores here
+  const media::BlobStore* uploads = nullptr;      // uploaded files' bytes
+  store::FileStore* files = nullptr;              // uploaded files' owners, names and lifetimes
   size_t upload_body_limit = (100 << 20) + (1 << 20);  // largest upload (video) plus multipart framing
   mutable RenderedTasks rendered{};                    // query answers, once per task snapshot
 

@@ -20,6 +20,7 @@
 #include "api/router.h"
 #include "api/server.h"
 #include "api/system_routes.h"
+#include "api/uploaded_files.h"
 #include "cli/data_dir.h"
 #include "common/metrics.h"
 #include "media/blob_store.h"
@@ -27,6 +28,7 @@
 #include "tasks/output_sweeper.h"
 #include "tasks/output_writer.h"
 #include "tasks/task_service.h"
+#include "tasks/upload_sweeper.h"
 #include "tasks/upstream_poller.h"
 #include "tasks/worker_pool.h"
 
@@ -117,7 +119,7 @@ int RunServer(const Config& config) {
                              config.billing_enabled ? std::optional(config.prices) : std::nullopt);
   media::OwnLinks own_links({&blobs, &uploads}, signer, config.public_url, clock);
   api::ApiContext ctx{service,       signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
-                      data->store.get(), outbound.get(), &own_links, &uploads};
+                      data->store.get(), outbound.get(), &own_links, &uploads, data->store.get()};
   media::InputFetcher inputs(*outbound, own_links, data->root / "scratch");
   pool.UseInputs(&inputs);
   if (config.billing_enabled) pool.UsePrices(&config.prices);
@@ -157,6 +159,10 @@ int RunServer(const Config& config) {
   std::fflush(stdout);
 
   tasks::OutputSweeper sweeper(*data->store, blobs, clock, config.link_ttl_hours * 3600 * 1000);
+  // A blob without a record is kept a day past the longest any upload API grants.
+  const int64_t orphan_upload_age_ms =
+      std::max<int64_t>(api::kLongestUploadRetentionMs, ctx.link_ttl_ms) + 24LL * 3600 * 1000;
+  tasks::UploadSweeper upload_sweeper(*data->store, uploads, clock, orphan_upload_age_ms);
   std::mutex sweep_mu;
   std::condition_variable sweep_cv;
   bool stop_sweeping = false;
@@ -167,8 +173,9 @@ int RunServer(const Config& config) {
       auto swept = sweeper.SweepOnce();
       if (!swept.ok()) spdlog::warn("output sweep failed: {}", swept.error().message);
       else if (*swept > 0) spdlog::info("expired the outputs of {} task(s)", *swept);
-      const auto upload_cutoff = std::filesystem::file_time_type::clock::now() - std::chrono::hours(config.link_ttl_hours);
-      if (int n = uploads.DeleteOlderThan(upload_cutoff); n > 0) spdlog::info("deleted {} expired upload(s)", n);
+      auto uploads_swept = upload_sweeper.SweepOnce();
+      if (!uploads_swept.ok()) spdlog::warn("upload sweep failed: {}", uploads_swept.error().message);
+      else if (*uploads_swept > 0) spdlog::info("deleted {} expired upload(s)", *uploads_swept);
       lock.lock();
       sweep_cv.wait_for(lock, std::chrono::seconds(config.sweep_interval_s), [&] { return stop_sweeping; });
     }

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "core/task.h"
 #include "store/callback_store.h"
+#include "store/file_store.h"
 #include "store/upstream_store.h"
 
 namespace wanserve::store {
@@ -175,7 +176,12 @@ class AccountStore {
 };
 
 // One backend implements every interface over one database.
-class Store : public TaskStore, public KeyStore, public AccountStore, public CallbackStore, public UpstreamStore {};
+class Store : public TaskStore,
+              public KeyStore,
+              public AccountStore,
+              public CallbackStore,
+              public UpstreamStore,
+              public FileStore {};
 
 struct SqliteOptions {
   std::string path;        // database file

@@ -169,6 +169,26 @@ CREATE UNIQUE INDEX ledger_one_settlement ON ledger (task_id) WHERE kind IN ('ca
       R"sql(
 ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'client' CHECK (role IN ('client', 'admin'));
 )sql",
+      // 8: files clients upload through the providers' upload APIs; the bytes are blobs.
+      R"sql(
+CREATE TABLE uploaded_files (
+  id            TEXT PRIMARY KEY,
+  key_id        TEXT NOT NULL,
+  api           TEXT NOT NULL,
+  path          TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  original_name TEXT NOT NULL,
+  blob_id       TEXT NOT NULL,
+  mime_type     TEXT NOT NULL,
+  bytes         INTEGER NOT NULL,
+  model         TEXT NOT NULL,
+  created_ms    INTEGER NOT NULL,
+  expires_ms    INTEGER NOT NULL
+);
+CREATE INDEX uploaded_files_by_key ON uploaded_files (key_id, api, created_ms);
+CREATE INDEX uploaded_files_by_name ON uploaded_files (api, path, name);
+CREATE INDEX uploaded_files_by_expiry ON uploaded_files (expires_ms);
+)sql",
   };
   return kMigrations;
 }

@@ -10,6 +10,7 @@
 #include "store/sqlite/callbacks_sql.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/files_sql.h"
 #include "store/sqlite/upstream_sql.h"
 #include "store/task_store.h"
 
@@ -468,6 +469,54 @@ class SqliteStore final : public Store {
     ASSIGN_OR_RETURN(CallbackDelivery d, sqlite::ResendCallback(*writer_, task_id, now_ms));
     RETURN_IF_ERROR(tx.Commit());
     return d;
+  }
+
+  // --- FileStore ---
+
+  Result<std::optional<UploadedFile>> InsertFile(const UploadedFile& file, int64_t now_ms, int64_t max_files,
+                                                 bool overwrite) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(auto replaced, sqlite::InsertFile(*writer_, file, now_ms, max_files, overwrite));
+    RETURN_IF_ERROR(tx.Commit());
+    return replaced;
+  }
+
+  Result<UploadedFile> GetFile(const std::string& id, int64_t now_ms) override {
+    return WithReader([&](Db& db) { return sqlite::GetFile(db, id, now_ms); });
+  }
+
+  Result<UploadedFile> FindFileByName(const std::string& api, const std::string& path, const std::string& name,
+                                      int64_t now_ms) override {
+    return WithReader([&](Db& db) { return sqlite::FindFileByName(db, api, path, name, now_ms); });
+  }
+
+  Result<std::vector<UploadedFile>> ListFiles(const std::string& key_id, const std::string& api, int64_t now_ms,
+                                              int offset, int limit) override {
+    return WithReader([&](Db& db) { return sqlite::ListFiles(db, key_id, api, now_ms, offset, limit); });
+  }
+
+  Result<int64_t> CountFiles(const std::string& key_id, const std::string& api, int64_t now_ms) override {
+    return WithReader([&](Db& db) { return sqlite::CountFiles(db, key_id, api, now_ms); });
+  }
+
+  Result<UploadedFile> DeleteFile(const std::string& id, const std::string& key_id, int64_t now_ms) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(auto file, sqlite::DeleteFile(*writer_, id, key_id, now_ms));
+    RETURN_IF_ERROR(tx.Commit());
+    return file;
+  }
+
+  Result<std::vector<UploadedFile>> TakeExpiredFiles(int64_t now_ms, int limit) override {
+    std::lock_guard lock(writer_mu_);
+    Transaction tx(*writer_);
+    RETURN_IF_ERROR(tx.Begin());
+    ASSIGN_OR_RETURN(auto files, sqlite::TakeExpiredFiles(*writer_, now_ms, limit));
+    RETURN_IF_ERROR(tx.Commit());
+    return files;
   }
 
   // --- UpstreamStore ---

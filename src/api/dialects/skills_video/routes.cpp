@@ -13,7 +13,6 @@ namespace wanserve::api::dialects::skills_video {
 namespace {
 
 constexpr const char* kDialect = "skills_video";
-constexpr int64_t kFormUploadTtlMs = 24 * 3600 * 1000;  // files sent in a multipart create (I)
 
 bool IsVideo(Endpoint endpoint) { return endpoint == Endpoint::kEditVideo || endpoint == Endpoint::kVideo; }
 
@@ -29,7 +28,7 @@ bool IsListField(std::string_view name) {
 // A multipart/form-data body as the JSON object it stands for: file parts are stored as
 // uploads (24 h) and replaced by their links, text parts become strings (the parsers accept
 // numbers and booleans spelled as strings from such bodies), empty text parts are left out.
-Result<json> FormBody(const ApiContext& ctx, const HttpRequest& req) {
+Result<json> FormBody(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id) {
   auto parts = ParseMultipart(req.Header("content-type").value_or(""), req.body);
   if (!parts.ok()) return parts.error();
   json body = json::object();
@@ -38,7 +37,11 @@ Result<json> FormBody(const ApiContext& ctx, const HttpRequest& req) {
     if (name.ends_with("[]")) name.resize(name.size() - 2);
     std::string value;
     if (part.file_name) {
-      auto stored = StoreUpload(ctx, part.data, name, kFormUploadTtlMs);
+      UploadSpec spec;
+      spec.api = "form";
+      spec.original_name = *part.file_name;
+      spec.ttl_ms = kFormRetentionMs;
+      auto stored = StoreUpload(ctx, part.data, name, key_id, spec);
       if (!stored.ok()) return stored.error();
       value = stored->url;
     } else {
@@ -60,7 +63,7 @@ Result<json> FormBody(const ApiContext& ctx, const HttpRequest& req) {
 Result<core::Task> Create(const ApiContext& ctx, Endpoint endpoint, const std::string& alias,
                           const HttpRequest& req, const RequestContext& rc) {
   const bool form = IsMultipartFormData(req.Header("content-type").value_or(""));
-  auto body = form ? FormBody(ctx, req) : ParseJsonObject(req.body);
+  auto body = form ? FormBody(ctx, req, rc.key_id) : ParseJsonObject(req.body);
   if (!body.ok()) return body.error();
   auto parsed = Parse(endpoint, *body, Leniency{.numeric_strings = form});
   if (!parsed.ok()) return parsed.error();

@@ -21,7 +21,7 @@ Result<Parsed> ParseVideo(const json& body);
 
 HttpResponse RenderError(const Error& error);
 // POST /v1/files (raw body or multipart/form-data).
-HttpResponse Upload(const ApiContext& ctx, const HttpRequest& req);
+HttpResponse Upload(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id);
 json RenderTask(const core::Task& task, const ApiContext& ctx);
 std::string NewId(int64_t unix_seconds);
 bool IsValidId(const std::string& id);

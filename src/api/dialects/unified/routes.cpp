@@ -41,7 +41,7 @@ void Register(Router& router, const ApiContext& ctx) {
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
               RenderError});
   router.Add({"POST", "/v1/files", Access::kApiKey,
-              [&ctx](const HttpRequest& req, const RequestContext&) { return Upload(ctx, req); }, RenderError,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) { return Upload(ctx, req, rc.key_id); }, RenderError,
               ctx.upload_body_limit});
   router.Add({"GET", "/v1/credits", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {

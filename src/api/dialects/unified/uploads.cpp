@@ -26,18 +26,21 @@ Result<std::string_view> UploadedBytes(const HttpRequest& req) {
 
 }  // namespace
 
-HttpResponse Upload(const ApiContext& ctx, const HttpRequest& req) {
+HttpResponse Upload(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id) {
   auto bytes = UploadedBytes(req);
   if (!bytes.ok()) return RenderError(bytes.error());
-  auto stored = StoreUpload(ctx, *bytes, "file", ctx.link_ttl_ms);
+  UploadSpec spec;
+  spec.api = "files";
+  spec.ttl_ms = ctx.link_ttl_ms;
+  auto stored = StoreUpload(ctx, *bytes, "file", key_id, spec);
   if (!stored.ok()) return RenderError(stored.error());
-  json out = {{"id", stored->id},
+  json out = {{"id", stored->file.id},
               {"object", "file"},
               {"kind", stored->kind},
-              {"content_type", stored->content_type},
-              {"bytes", stored->bytes},
+              {"content_type", stored->file.mime_type},
+              {"bytes", stored->file.bytes},
               {"url", stored->url},
-              {"created_at", ctx.clock->NowMs() / 1000},
+              {"created_at", stored->file.created_ms / 1000},
               {"expires_at", stored->expires_s}};
   return HttpResponse::Json(200, out.dump());
 }
