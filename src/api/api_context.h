@@ -28,6 +28,8 @@ struct ApiContext {
   const media::BlobStore* uploads = nullptr;      // uploaded files' bytes
   store::FileStore* files = nullptr;              // uploaded files' owners, names and lifetimes
   size_t upload_body_limit = (100 << 20) + (1 << 20);  // largest upload (video) plus multipart framing
+  int64_t file_api_max_bytes = 100 << 20;              // largest file through the providers' files APIs
+  int64_t file_api_max_files = 2000;                   // live files per key in the EvoLink files API
   mutable RenderedTasks rendered{};                    // query answers, once per task snapshot
 
   // Signed link to an output; empty once the outputs expired.

@@ -88,6 +88,34 @@ std::optional<std::pair<int64_t, int64_t>> ParseByteRange(const std::string& hea
   return std::make_pair(a, std::min(b, size - 1));
 }
 
+Result<HttpResponse> ServeFile(const HttpRequest& req, const std::filesystem::path& path, std::string content_type) {
+  std::error_code ec;
+  const auto size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  if (ec) return MakeError(ErrorCode::kNotFound, "file no longer exists");
+  HttpResponse res;
+  res.content_type = std::move(content_type);
+  res.headers.emplace_back("Accept-Ranges", "bytes");
+  res.headers.emplace_back("Cache-Control", "private, max-age=3600");
+  res.file_path = path.string();
+  res.file_offset = 0;
+  res.file_length = static_cast<uint64_t>(size);
+  if (auto range_header = req.Header("range")) {
+    auto range = ParseByteRange(*range_header, size);
+    if (range && range->first < 0) {
+      auto r = JsonError(416, "range_not_satisfiable", "requested range is outside the file");
+      r.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
+      return r;
+    }
+    if (range) {
+      res.status = 206;
+      res.file_offset = static_cast<uint64_t>(range->first);
+      res.file_length = static_cast<uint64_t>(range->second - range->first + 1);
+      res.headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", range->first, range->second, size));
+    }
+  }
+  return res;
+}
+
 void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
   router.Add({"GET", "/healthz", Access::kPublic,
               [](const HttpRequest&, const RequestContext&) {
@@ -138,31 +166,9 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
     if (!exp || !sig) return JsonError(403, "forbidden", "missing link signature");
     auto valid = deps.signer.Verify(id, *exp, *sig, deps.clock->NowMs() / 1000);
     if (!valid.ok()) return JsonError(403, "forbidden", valid.error().message);
-    std::error_code ec;
-    const auto size = static_cast<int64_t>(std::filesystem::file_size(*path, ec));
-    if (ec) return JsonError(404, "not_found", "file no longer exists");
-    HttpResponse res;
-    res.content_type = media::BlobStore::ContentTypeFor(id);
-    res.headers.emplace_back("Accept-Ranges", "bytes");
-    res.headers.emplace_back("Cache-Control", "private, max-age=3600");
-    res.file_path = path->string();
-    res.file_offset = 0;
-    res.file_length = static_cast<uint64_t>(size);
-    if (auto range_header = req.Header("range")) {
-      auto range = ParseByteRange(*range_header, size);
-      if (range && range->first < 0) {
-        auto r = JsonError(416, "range_not_satisfiable", "requested range is outside the file");
-        r.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
-        return r;
-      }
-      if (range) {
-        res.status = 206;
-        res.file_offset = static_cast<uint64_t>(range->first);
-        res.file_length = static_cast<uint64_t>(range->second - range->first + 1);
-        res.headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", range->first, range->second, size));
-      }
-    }
-    return res;
+    auto served = ServeFile(req, *path, media::BlobStore::ContentTypeFor(id));
+    if (!served.ok()) return JsonError(404, "not_found", "file no longer exists");
+    return *served;
   };
   router.Add({"GET", "/files/{blob}", Access::kPublic, serve_file, PlainRenderer()});
 }

@@ -38,4 +38,7 @@ ReadinessReport Readiness(const providers::ProviderRegistry& registry);
 // nullopt = no usable range header (serve whole file); {-1,-1} = unsatisfiable.
 std::optional<std::pair<int64_t, int64_t>> ParseByteRange(const std::string& header, int64_t size);
 
+// The file's bytes as a response, honouring a Range header; kNotFound when it is gone.
+Result<HttpResponse> ServeFile(const HttpRequest& req, const std::filesystem::path& path, std::string content_type);
+
 }  // namespace wanserve::api

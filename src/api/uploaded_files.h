@@ -20,6 +20,9 @@ inline constexpr int64_t kOssRetentionMs = 48 * kHourMs;      // DashScope oss:/
 inline constexpr int64_t kFormRetentionMs = 24 * kHourMs;     // skills.video multipart parts
 inline constexpr int64_t kLongestUploadRetentionMs = 72 * kHourMs;
 
+// EvoLink's download links: <public url><prefix><file id>.
+inline constexpr const char* kFileDownloadPrefix = "/api/v1/files/download/";
+
 // What one upload API allows and records.
 struct UploadSpec {
   std::string api;            // store::UploadedFile::api

@@ -65,6 +65,18 @@ OptionSpec Spec(std::string key, std::string help, T* target) {
   return s;
 }
 
+std::pair<std::string, uint16_t> HostPort(const std::string& text, const std::string& option) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error(option + " must be host:port");
+  int port = -1;
+  const char* digits = text.data() + colon + 1;
+  auto [end, ec] = std::from_chars(digits, text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
+    throw std::runtime_error(option + ": the port must be a number from 0 to 65535");
+  }
+  return {text.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
 std::vector<OptionSpec> Specs(Config& c) {
   return {
       Spec("listen", "host:port to listen on", &c.listen),
@@ -88,6 +100,11 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("workers.max_attempts", "claims before a task fails", &c.workers.max_attempts),
       Spec("workers.recovery_every_ms", "interval of the expired-lease check", &c.workers.recovery_every_ms),
       Spec("outputs.link_ttl_hours", "hours output links stay valid after completion", &c.link_ttl_hours),
+      Spec("files.listen", "host:port of an extra listener serving only the files APIs (default none)",
+           &c.files_listen),
+      Spec("files.max_file_mb", "largest file in MB through the providers' files APIs", &c.files_max_mb),
+      Spec("files.max_files_per_key", "live files per key in the EvoLink files API (its quota)",
+           &c.files_max_per_key),
       Spec("outputs.sweep_interval_s", "seconds between expired-output sweeps", &c.sweep_interval_s),
       Spec("allow_network", "internal CIDR ranges outbound requests may reach, e.g. 10.1.0.0/16 (default none)",
            &c.allow_network),
@@ -273,12 +290,18 @@ void FinishConfig(CLI::App& cmd, Config& config) {
       }
     }
   }
-  auto colon = config.listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("listen must be host:port");
-  config.http.host = config.listen.substr(0, colon);
-  const int port = std::stoi(config.listen.substr(colon + 1));
-  if (port < 0 || port > 65535) throw std::runtime_error("listen port out of range");
-  config.http.port = static_cast<uint16_t>(port);
+  auto [host, port] = HostPort(config.listen, "listen");
+  config.http.host = host;
+  config.http.port = port;
+  if (!config.files_listen.empty()) {
+    api::ServerOptions files = config.http;
+    std::tie(files.host, files.port) = HostPort(config.files_listen, "files.listen");
+    config.files_http = files;
+  }
+  if (config.files_max_mb < 1 || config.files_max_mb > 100) {
+    throw std::runtime_error("files.max_file_mb must be from 1 to 100 (the largest input any model takes)");
+  }
+  if (config.files_max_per_key < 1) throw std::runtime_error("files.max_files_per_key must be at least 1");
 
   auto allow = net::ParseCidrList(config.allow_network);
   if (!allow.ok()) throw std::runtime_error("allow_network: " + allow.error().message);

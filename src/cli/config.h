@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,12 @@ struct Config {
   std::string local_models;               // comma-separated preset names
   providers::LocalEngineOptions local;    // derived from the above
   int64_t link_ttl_hours = 24;            // Default: 24 h, as the seeds promise
+  // The providers' files APIs are served on the main listener; files.listen adds a listener
+  // that serves them alone, for clients that use a separate files host. Default: none.
+  std::string files_listen;
+  std::optional<api::ServerOptions> files_http;  // derived from the above
+  int64_t files_max_mb = 100;             // Default: 100 MB per file through the files APIs
+  int64_t files_max_per_key = 2000;       // Default: 2000 live files per key (EvoLink quota)
   int64_t key_cache_ms = 1000;            // Default: 1 s; a revoked key stops working within it
   int64_t query_cache_ms = 250;           // Default: 250 ms staleness for polled running tasks
   int64_t sweep_interval_s = 300;         // Default: 5 min between expiry sweeps

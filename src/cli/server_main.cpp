@@ -120,6 +120,14 @@ int RunServer(const Config& config) {
   media::OwnLinks own_links({&blobs, &uploads}, signer, config.public_url, clock);
   api::ApiContext ctx{service,       signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
                       data->store.get(), outbound.get(), &own_links, &uploads, data->store.get()};
+  ctx.file_api_max_bytes = config.files_max_mb << 20;
+  ctx.file_api_max_files = config.files_max_per_key;
+  own_links.SetFileLookup(api::kFileDownloadPrefix, [store = data->store.get(), clock](const std::string& id) {
+    auto file = store->GetFile(id, clock->NowMs());
+    if (!file.ok()) return Result<std::string>(file.error());
+    if (file->api != "evolink") return Result<std::string>(MakeError(ErrorCode::kNotFound, "no such file"));
+    return Result<std::string>(file->blob_id);
+  });
   media::InputFetcher inputs(*outbound, own_links, data->root / "scratch");
   pool.UseInputs(&inputs);
   if (config.billing_enabled) pool.UsePrices(&config.prices);
@@ -139,6 +147,13 @@ int RunServer(const Config& config) {
   api::dialects::unified::Register(router, ctx);
   api::dialects::market::Register(router, ctx);
   api::dialects::dashscope::Register(router, ctx);
+  // The providers' files APIs, on the main listener and, when configured, a files listener.
+  api::Router files_router;
+  for (api::Router* r : {&router, &files_router}) {
+    api::dialects::market::RegisterFiles(*r, ctx);
+    api::dialects::unified::RegisterFiles(*r, ctx);
+    api::dialects::dashscope::RegisterUploads(*r, ctx);
+  }
   api::Authenticator auth(*data->store, clock, config.key_cache_ms);
   api::RegisterAdminRoutes(router, {*data->store, clock, auth});
 
@@ -148,14 +163,27 @@ int RunServer(const Config& config) {
     spdlog::error("{}", port.error().message);
     return 1;
   }
+  std::unique_ptr<api::HttpServer> files_server;
+  std::string files_line;
+  if (config.files_http) {
+    files_server = std::make_unique<api::HttpServer>(*config.files_http, files_router, auth, metrics);
+    auto files_port = files_server->Bind();
+    if (!files_port.ok()) {
+      spdlog::error("files.listen: {}", files_port.error().message);
+      return 1;
+    }
+    files_line = fmt::format("wanserve files APIs also on http://{}:{}\n", config.files_http->host, *files_port);
+  }
   if (ctx.public_base_url.empty()) ctx.public_base_url = fmt::format("http://{}:{}", config.http.host, *port);
   own_links.SetBaseUrl(ctx.public_base_url);
   pool.Start();
   poller.Start();
   dispatcher.Start();
   server.Run();
+  if (files_server) files_server->Run();
   // The line scripts and tests wait for; keep its shape.
-  fmt::print("wanserve listening on http://{}:{} (data {})\n", config.http.host, *port, data->root.string());
+  fmt::print("wanserve listening on http://{}:{} (data {})\n{}", config.http.host, *port, data->root.string(),
+             files_line);
   std::fflush(stdout);
 
   tasks::OutputSweeper sweeper(*data->store, blobs, clock, config.link_ttl_hours * 3600 * 1000);
@@ -185,6 +213,7 @@ int RunServer(const Config& config) {
   sigwait(&signals, &sig);
   spdlog::info("received signal {}; shutting down", sig);
   server.Shutdown();
+  if (files_server) files_server->Shutdown();
   pool.Stop();
   poller.Stop();
   dispatcher.Stop();

@@ -109,6 +109,15 @@ std::vector<uint8_t> HmacSha256(std::string_view key, std::string_view data) {
   return out;
 }
 
+std::vector<uint8_t> HmacSha1(std::string_view key, std::string_view data) {
+  std::vector<uint8_t> out(EVP_MAX_MD_SIZE);
+  unsigned int len = 0;
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out.data(), &len);
+  out.resize(len);
+  return out;
+}
+
 std::string Base64Encode(const std::vector<uint8_t>& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),

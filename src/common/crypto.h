@@ -37,6 +37,8 @@ class Sha256 {
 // Of a whole file, read in chunks; nullopt when it cannot be read.
 std::optional<std::string> Sha256FileHex(const std::string& path);
 std::vector<uint8_t> HmacSha256(std::string_view key, std::string_view data);
+// For OSS-compatible POST policies, whose clients expect SHA-1 signatures.
+std::vector<uint8_t> HmacSha1(std::string_view key, std::string_view data);
 std::string HexEncode(const std::vector<uint8_t>& bytes);
 std::string Base64UrlEncode(const std::vector<uint8_t>& bytes);
 std::string Base64Encode(const std::vector<uint8_t>& bytes);

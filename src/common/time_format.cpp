@@ -21,6 +21,8 @@ std::string FormatUtc(int64_t unix_ms, char separator, std::string_view suffix) 
 
 std::string FormatIso8601Utc(int64_t unix_ms) { return FormatUtc(unix_ms, 'T', "Z"); }
 
+std::string FormatIso8601Offset(int64_t unix_ms) { return FormatUtc(unix_ms, 'T', "+00:00"); }
+
 std::string FormatSpacedUtc(int64_t unix_ms) { return FormatUtc(unix_ms, ' ', ""); }
 
 int64_t ParseIso8601Utc(const std::string& text) {

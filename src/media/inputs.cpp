@@ -33,18 +33,33 @@ std::string SniffImage(const std::filesystem::path& path) {
 }  // namespace
 
 std::optional<Result<std::filesystem::path>> OwnLinks::Resolve(const std::string& url) const {
-  if (base_.empty() || !url.starts_with(base_ + "/files/")) return std::nullopt;
+  if (base_.empty()) return std::nullopt;
+  if (file_lookup_ && url.starts_with(base_ + file_prefix_)) {
+    std::string id = url.substr(base_.size() + file_prefix_.size());
+    if (const size_t query = id.find_first_of("?#"); query != std::string::npos) id.resize(query);
+    auto blob = file_lookup_(id);
+    if (!blob.ok()) {
+      return Result<std::filesystem::path>(
+          MakeError(ErrorCode::kNotFound, "the uploaded file expired or was deleted"));
+    }
+    return BlobPath(*blob);
+  }
+  if (!url.starts_with(base_ + "/files/")) return std::nullopt;
   auto blob = signer_.VerifyPath(std::string_view(url).substr(base_.size()), clock_->NowMs() / 1000);
   if (!blob.ok()) {
     Error e = blob.error();
     e.detail_code = "link_invalid";
     return Result<std::filesystem::path>(e);
   }
+  return BlobPath(*blob);
+}
+
+Result<std::filesystem::path> OwnLinks::BlobPath(const std::string& blob_id) const {
   for (const BlobStore* store : stores_) {
-    auto path = store->PathFor(*blob);
+    auto path = store->PathFor(blob_id);
     if (path.ok() && std::filesystem::exists(*path)) return path;
   }
-  return Result<std::filesystem::path>(MakeError(ErrorCode::kNotFound, "the linked file no longer exists"));
+  return MakeError(ErrorCode::kNotFound, "the linked file no longer exists");
 }
 
 InputFetcher::InputFetcher(net::OutboundClient& client, const OwnLinks& own, std::filesystem::path scratch_root,

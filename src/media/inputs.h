@@ -6,6 +6,7 @@
 // with a precise detail code, e.g. image_too_small: "image 2 is 300x300, minimum 384x384".
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,8 +47,15 @@ class OwnLinks {
            std::shared_ptr<Clock> clock)
       : stores_(std::move(stores)), signer_(signer), base_(std::move(public_base_url)), clock_(std::move(clock)) {}
   void SetBaseUrl(std::string base) { base_ = std::move(base); }
-  // nullopt when url is not under <base>/files/; else the blob's path, or kForbidden when the
-  // signature is wrong or expired.
+  // Maps the id of an uploaded file to its blob while the file lives; kNotFound after.
+  using FileLookup = std::function<Result<std::string>(const std::string& file_id)>;
+  // Links <base><prefix><file id> (the files APIs' download links) resolve through lookup.
+  void SetFileLookup(std::string prefix, FileLookup lookup) {
+    file_prefix_ = std::move(prefix);
+    file_lookup_ = std::move(lookup);
+  }
+  // nullopt when url is not under <base>/files/ or the file prefix; else the blob's path, or
+  // kForbidden when the signature is wrong or expired, kNotFound when the file is gone.
   std::optional<Result<std::filesystem::path>> Resolve(const std::string& url) const;
 
  private:
@@ -55,6 +63,10 @@ class OwnLinks {
   const UrlSigner& signer_;
   std::string base_;
   std::shared_ptr<Clock> clock_;
+  std::string file_prefix_;
+  FileLookup file_lookup_;
+
+  Result<std::filesystem::path> BlobPath(const std::string& blob_id) const;
 };
 
 class InputFetcher {

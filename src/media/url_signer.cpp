@@ -10,6 +10,11 @@ std::string UrlSigner::Signature(std::string_view blob_id, int64_t exp) const {
   return HexEncode(HmacSha256(secret_, std::string(blob_id) + "." + std::to_string(exp)));
 }
 
+std::string UrlSigner::PolicySignature(std::string_view policy_base64) const {
+  const std::vector<uint8_t> key = HmacSha256(secret_, "oss-post-policy");
+  return Base64Encode(HmacSha1(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), policy_base64));
+}
+
 std::string UrlSigner::SignedPath(std::string_view blob_id, int64_t exp) const {
   return "/files/" + std::string(blob_id) + "?exp=" + std::to_string(exp) +
          "&sig=" + Signature(blob_id, exp);

@@ -20,6 +20,9 @@ class UrlSigner {
   // kForbidden for a wrong signature or one that expired before now.
   Status Verify(std::string_view blob_id, std::string_view exp, std::string_view sig,
                 int64_t now_unix_s) const;
+  // Base64 HMAC-SHA1 of an OSS-style POST policy, under a key derived from the secret for
+  // that purpose alone (a policy signature can never pass as a link signature).
+  std::string PolicySignature(std::string_view policy_base64) const;
 
  private:
   std::string Signature(std::string_view blob_id, int64_t expires_unix_s) const;

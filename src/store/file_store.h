@@ -40,7 +40,8 @@ class FileStore {
                                                          int64_t max_files, bool overwrite) = 0;
   // kNotFound when unknown or expired at now_ms.
   virtual Result<UploadedFile> GetFile(const std::string& id, int64_t now_ms) = 0;
-  virtual Result<UploadedFile> FindFileByName(const std::string& api, const std::string& path,
+  // Names are per key: two keys may each have "uploads/a.png".
+  virtual Result<UploadedFile> FindFileByName(const std::string& key_id, const std::string& api, const std::string& path,
                                               const std::string& name, int64_t now_ms) = 0;
   // A key's live files of one api, newest first.
   virtual Result<std::vector<UploadedFile>> ListFiles(const std::string& key_id, const std::string& api,

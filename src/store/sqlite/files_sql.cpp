@@ -46,13 +46,11 @@ Status Remove(Db& db, const std::string& id) {
 Result<std::optional<UploadedFile>> InsertFile(Db& db, const UploadedFile& file, int64_t now_ms, int64_t max_files,
                                                bool overwrite) {
   // An expired file of the same name is gone already as far as clients can tell.
-  auto same = FindFileByName(db, file.api, file.path, file.name, now_ms);
+  auto same = FindFileByName(db, file.key_id, file.api, file.path, file.name, now_ms);
   std::optional<UploadedFile> replaced;
-  if (same.ok() && same->key_id == file.key_id) {
+  if (same.ok()) {
     if (!overwrite) return MakeError(ErrorCode::kConflict, "a file of that name exists and may not be overwritten");
     replaced = *same;
-  } else if (same.ok()) {
-    return MakeError(ErrorCode::kConflict, "another key's file has that name");
   } else if (same.error().code != ErrorCode::kNotFound) {
     return same.error();
   }
@@ -75,10 +73,10 @@ Result<UploadedFile> GetFile(Db& db, const std::string& id, int64_t now_ms) {
                "no such file");
 }
 
-Result<UploadedFile> FindFileByName(Db& db, const std::string& api, const std::string& path, const std::string& name,
-                                    int64_t now_ms) {
-  return First(Select(db, "api = ?1 AND path = ?2 AND name = ?3 AND expires_ms > ?4",
-                      [&](Statement& s) { s.Bind(1, api).Bind(2, path).Bind(3, name).Bind(4, now_ms); }),
+Result<UploadedFile> FindFileByName(Db& db, const std::string& key_id, const std::string& api, const std::string& path,
+                                    const std::string& name, int64_t now_ms) {
+  return First(Select(db, "key_id = ?1 AND api = ?2 AND path = ?3 AND name = ?4 AND expires_ms > ?5",
+                      [&](Statement& s) { s.Bind(1, key_id).Bind(2, api).Bind(3, path).Bind(4, name).Bind(5, now_ms); }),
                "no such file");
 }
 

@@ -12,7 +12,7 @@ namespace wanserve::store::sqlite {
 Result<std::optional<UploadedFile>> InsertFile(Db& db, const UploadedFile& file, int64_t now_ms, int64_t max_files,
                                                bool overwrite);
 Result<UploadedFile> GetFile(Db& db, const std::string& id, int64_t now_ms);
-Result<UploadedFile> FindFileByName(Db& db, const std::string& api, const std::string& path, const std::string& name,
+Result<UploadedFile> FindFileByName(Db& db, const std::string& key_id, const std::string& api, const std::string& path, const std::string& name,
                                     int64_t now_ms);
 Result<std::vector<UploadedFile>> ListFiles(Db& db, const std::string& key_id, const std::string& api, int64_t now_ms,
                                             int offset, int limit);

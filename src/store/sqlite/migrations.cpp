@@ -186,7 +186,7 @@ CREATE TABLE uploaded_files (
   expires_ms    INTEGER NOT NULL
 );
 CREATE INDEX uploaded_files_by_key ON uploaded_files (key_id, api, created_ms);
-CREATE INDEX uploaded_files_by_name ON uploaded_files (api, path, name);
+CREATE INDEX uploaded_files_by_name ON uploaded_files (key_id, api, path, name);
 CREATE INDEX uploaded_files_by_expiry ON uploaded_files (expires_ms);
 )sql",
   };

@@ -487,9 +487,10 @@ class SqliteStore final : public Store {
     return WithReader([&](Db& db) { return sqlite::GetFile(db, id, now_ms); });
   }
 
-  Result<UploadedFile> FindFileByName(const std::string& api, const std::string& path, const std::string& name,
+  Result<UploadedFile> FindFileByName(const std::string& key_id, const std::string& api, const std::string& path,
+                                      const std::string& name,
                                       int64_t now_ms) override {
-    return WithReader([&](Db& db) { return sqlite::FindFileByName(db, api, path, name, now_ms); });
+    return WithReader([&](Db& db) { return sqlite::FindFileByName(db, key_id, api, path, name, now_ms); });
   }
 
   Result<std::vector<UploadedFile>> ListFiles(const std::string& key_id, const std::string& api, int64_t now_ms,

@@ -12,6 +12,9 @@
 namespace wanserve::api::dialects::dashscope {
 
 void Register(Router& router, const ApiContext& ctx);
+// Temporary storage: GET /api/v1/uploads?action=getPolicy&model=… and the OSS PostObject form
+// at /api/v1/uploads/oss; the client then names the file oss://<key> (48 h).
+void RegisterUploads(Router& router, const ApiContext& ctx);
 // DashScope has no webhooks; an account endpoint gets the task query's JSON.
 callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery& delivery,
                                           const ApiContext& ctx);

@@ -15,6 +15,14 @@ using nlohmann::json;
 Result<core::GenerationRequest> ParseVideo(const json& body);
 Result<core::GenerationRequest> ParseImage(const json& body);
 
+// A dated video model id ("wan2.7-t2v-2026-04-25") is its base model; others are themselves.
+std::string BaseModel(const std::string& model);
+
+// Replaces, anywhere in a create body, oss://<key> URLs of files the key uploaded through the
+// temporary storage (only with the header X-DashScope-OssResourceResolve: enable, and only for
+// the model the upload policy named) and base64 data: URLs with links to the stored bytes.
+Status ResolveUploadedUrls(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id, json& body);
+
 HttpResponse RenderError(const Error& error);
 json RenderTask(const core::Task& task, const ApiContext& ctx);
 // A task id this dialect does not know: HTTP 200 with task_status UNKNOWN, as DashScope answers.

@@ -15,22 +15,6 @@ Error Invalid(std::string message, std::string field) {
   return MakeError(ErrorCode::kInvalidInput, std::move(message), std::move(field));
 }
 
-// A dated video model id ("wan2.7-t2v-2026-04-25") is its base model.
-std::string BaseModel(const std::string& model) {
-  constexpr std::string_view kDate = "-2026-04-25";  // the shape: -YYYY-MM-DD
-  if (model.size() <= kDate.size()) return model;
-  const std::string_view date = std::string_view(model).substr(model.size() - kDate.size());
-  for (size_t i = 0; i < date.size(); ++i) {
-    const bool dash = i == 0 || i == 5 || i == 8;
-    if (dash ? date[i] != '-' : (date[i] < '0' || date[i] > '9')) return model;
-  }
-  const std::string base = model.substr(0, model.size() - kDate.size());
-  for (auto m : {core::kModelTextToVideo, core::kModelImageToVideo, core::kModelReferenceToVideo, core::kModelVideoEdit}) {
-    if (base == m) return base;
-  }
-  return model;
-}
-
 Result<std::string> Model(const json& body, std::initializer_list<std::string_view> served) {
   if (!body.contains("model") || !body["model"].is_string() || body["model"].get_ref<const std::string&>().empty()) {
     return Invalid("Required parameter \"model\" missing from request.", "model");
@@ -186,6 +170,22 @@ Status ImageSize(const std::string& size, bool allow_4k, core::GenerationRequest
 }
 
 }  // namespace
+
+std::string BaseModel(const std::string& model) {
+  constexpr std::string_view kDate = "-2026-04-25";  // the shape: -YYYY-MM-DD
+  if (model.size() <= kDate.size()) return model;
+  const std::string_view date = std::string_view(model).substr(model.size() - kDate.size());
+  for (size_t i = 0; i < date.size(); ++i) {
+    const bool dash = i == 0 || i == 5 || i == 8;
+    if (dash ? date[i] != '-' : (date[i] < '0' || date[i] > '9')) return model;
+  }
+  const std::string base = model.substr(0, model.size() - kDate.size());
+  for (auto m : {core::kModelTextToVideo, core::kModelImageToVideo, core::kModelReferenceToVideo, core::kModelVideoEdit}) {
+    if (base == m) return base;
+  }
+  return model;
+}
+
 
 Result<core::GenerationRequest> ParseVideo(const json& body) {
   ASSIGN_OR_RETURN(std::string model, Model(body, {core::kModelTextToVideo, core::kModelImageToVideo,

@@ -16,6 +16,9 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   }
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return RenderError(body.error());
+  if (Status uploaded = ResolveUploadedUrls(ctx, req, rc.key_id, *body); !uploaded.ok()) {
+    return RenderError(uploaded.error());
+  }
   auto request = parse(*body);
   if (!request.ok()) return RenderError(request.error());
   if (Status urls = ctx.CheckOutboundUrls(*request, *body); !urls.ok()) return RenderError(urls.error());
@@ -42,12 +45,14 @@ Result<std::optional<core::Task>> Owned(const ApiContext& ctx, const RequestCont
 }  // namespace
 
 void Register(Router& router, const ApiContext& ctx) {
+  // Room for an image inlined as a base64 data: URL (20 MB grows to 27 MB).
+  constexpr size_t kCreateBodyLimit = 32 << 20;
   router.Add({"POST", "/api/v1/services/aigc/video-generation/video-synthesis", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
-              RenderError});
+              RenderError, kCreateBodyLimit});
   router.Add({"POST", "/api/v1/services/aigc/image-generation/generation", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
-              RenderError});
+              RenderError, kCreateBodyLimit});
   router.Add({"GET", "/api/v1/tasks/{task_id}", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto task = Owned(ctx, rc);

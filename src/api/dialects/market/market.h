@@ -8,6 +8,8 @@
 namespace wanserve::api::dialects::market {
 
 void Register(Router& router, const ApiContext& ctx);
+// kie's file upload API: /api/file-stream-upload, /api/file-url-upload, /api/file-base64-upload.
+void RegisterFiles(Router& router, const ApiContext& ctx);
 // The callback body: the recordInfo envelope (with data.taskId and data.task_id), signed also
 // with kie's X-Webhook-Signature over "<taskId>.<timestamp>".
 callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery& delivery,

@@ -9,6 +9,9 @@
 namespace wanserve::api::dialects::unified {
 
 void Register(Router& router, const ApiContext& ctx);
+// EvoLink's files API under /api/v1/files/: upload (stream, base64, url), list, quota, delete,
+// download.
+void RegisterFiles(Router& router, const ApiContext& ctx);
 // The callback body: exactly the task query's JSON.
 callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery& delivery,
                                           const ApiContext& ctx);
