@@ -69,4 +69,26 @@ Result<std::vector<Output>> DecodeOutputs(std::string_view text) {
   }
 }
 
+FailureClass ClassifyFailure(const TaskError& error) {
+  switch (error.code) {
+    case ErrorCode::kCanceled: return FailureClass::kCanceled;
+    case ErrorCode::kContentRejected: return FailureClass::kContentRejected;
+    case ErrorCode::kTimeout: return FailureClass::kTimeout;
+    case ErrorCode::kUpstreamFailed: return FailureClass::kGenerationFailed;
+    case ErrorCode::kUnavailable: return FailureClass::kUnavailable;
+    case ErrorCode::kRateLimited: return FailureClass::kRateLimited;
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kPayloadTooLarge:
+      return error.detail_code.ends_with("_unreachable") || error.detail_code == "address_blocked"
+                 ? FailureClass::kInputUnreachable
+                 : FailureClass::kInputInvalid;
+    default: return FailureClass::kInternal;
+  }
+}
+
+bool IsImageInputFailure(const TaskError& error) {
+  const std::string& d = error.detail_code;
+  return d == "image_unreachable" || d == "image_corrupt" || d == "image_format_unsupported";
+}
+
 }  // namespace wanserve::core

@@ -46,6 +46,23 @@ struct TaskError {
   std::string message;
 };
 
+// Why a task ended without outputs, in the classes a client acts on; each dialect names them
+// in its own words (docs/dialects.md, "Failure codes").
+enum class FailureClass {
+  kInputUnreachable,   // an input URL could not be downloaded: fix or re-host it
+  kInputInvalid,       // an input broke a rule (format, size, duration) or the request one
+  kContentRejected,    // a safety check refused the prompt or the media
+  kGenerationFailed,   // the model or the provider failed: retry
+  kTimeout,            // generation ran out of time: retry
+  kCanceled,
+  kUnavailable,        // no provider could take it now: retry later
+  kRateLimited,        // the provider throttled: back off
+  kInternal,
+};
+FailureClass ClassifyFailure(const TaskError& error);
+// An image input failed to download or decode (EvoLink's image_processing_error).
+bool IsImageInputFailure(const TaskError& error);
+
 struct Task {
   std::string id;           // public id in the dialect's format; unique across dialects
   std::string dialect;      // "skills_video" | "unified" | "market"

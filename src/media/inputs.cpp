@@ -66,14 +66,15 @@ InputFetcher::InputFetcher(net::OutboundClient& client, const OwnLinks& own, std
                            InputLimits limits)
     : client_(client), own_(own), scratch_root_(std::move(scratch_root)), limits_(limits) {}
 
-Result<InputFile> InputFetcher::Fetch(const std::string& url, const std::string& label, int64_t max_bytes,
-                                      const std::filesystem::path& dest) const {
+Result<InputFile> InputFetcher::Fetch(const std::string& url, std::string_view kind, const std::string& label,
+                                      int64_t max_bytes, const std::filesystem::path& dest) const {
   InputFile file{label, dest, {}};
+  const std::string unreachable = std::string(kind) + "_unreachable";
   if (auto own = own_.Resolve(url)) {
-    if (!own->ok()) return InputError("input_unreachable", fmt::format("{}: {}", label, own->error().message));
+    if (!own->ok()) return InputError(unreachable, fmt::format("{}: {}", label, own->error().message));
     std::error_code ec;
     const auto size = std::filesystem::file_size(own->value(), ec);
-    if (ec) return InputError("input_unreachable", fmt::format("{}: the uploaded file no longer exists", label));
+    if (ec) return InputError(unreachable, fmt::format("{}: the uploaded file no longer exists", label));
     if (static_cast<int64_t>(size) > max_bytes) {
       return InputError("input_too_large", fmt::format("{} is larger than {}", label, Megabytes(max_bytes)));
     }
@@ -92,10 +93,10 @@ Result<InputFile> InputFetcher::Fetch(const std::string& url, const std::string&
       return InputError("input_too_large", fmt::format("{} is larger than {}", label, Megabytes(max_bytes)));
     }
     if (e.detail_code == "address_blocked") return InputError("address_blocked", fmt::format("{}: {}", label, e.message));
-    return InputError("input_unreachable", fmt::format("{} could not be downloaded: {}", label, e.message));
+    return InputError(unreachable, fmt::format("{} could not be downloaded: {}", label, e.message));
   }
   if (response->status < 200 || response->status >= 300) {
-    return InputError("input_unreachable", fmt::format("{} could not be downloaded: {} answered HTTP {}", label,
+    return InputError(unreachable, fmt::format("{} could not be downloaded: {} answered HTTP {}", label,
                                                        response->url, response->status));
   }
   std::ofstream out(dest, std::ios::binary);
@@ -182,19 +183,19 @@ Result<PreparedInputs> InputFetcher::Prepare(const std::string& task_id, const c
   if (ec) return MakeError(ErrorCode::kInternal, "cannot create " + dir.string() + ": " + ec.message());
   const int min_side = r.min_image_side > 0 ? r.min_image_side : limits_.image_min_side;
   const auto image = [&](const std::string& url, const std::string& label, const std::string& file) -> Result<InputFile> {
-    ASSIGN_OR_RETURN(InputFile picture, Fetch(url, label, limits_.max_image_bytes, dir / file));
+    ASSIGN_OR_RETURN(InputFile picture, Fetch(url, "image", label, limits_.max_image_bytes, dir / file));
     RETURN_IF_ERROR(CheckImage(picture, min_side));
     return picture;
   };
   const auto video = [&](const std::string& url, const std::string& label, const std::string& file, double min_s,
                          double max_s) -> Result<InputFile> {
-    ASSIGN_OR_RETURN(InputFile clip, Fetch(url, label, limits_.max_video_bytes, dir / file));
+    ASSIGN_OR_RETURN(InputFile clip, Fetch(url, "video", label, limits_.max_video_bytes, dir / file));
     RETURN_IF_ERROR(CheckVideo(clip, min_s, max_s));
     return clip;
   };
   const auto audio = [&](const std::string& url, const std::string& label, const std::string& file, double min_s,
                          double max_s) -> Result<InputFile> {
-    ASSIGN_OR_RETURN(InputFile sound, Fetch(url, label, limits_.max_audio_bytes, dir / file));
+    ASSIGN_OR_RETURN(InputFile sound, Fetch(url, "audio", label, limits_.max_audio_bytes, dir / file));
     RETURN_IF_ERROR(CheckAudio(sound, min_s, max_s));
     return sound;
   };

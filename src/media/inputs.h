@@ -81,7 +81,9 @@ class InputFetcher {
   void Cleanup(const std::string& task_id) const;
 
  private:
-  Result<InputFile> Fetch(const std::string& url, const std::string& label, int64_t max_bytes,
+  // kind ("image", "video", "audio") names the detail code of a failed download, e.g.
+  // image_unreachable.
+  Result<InputFile> Fetch(const std::string& url, std::string_view kind, const std::string& label, int64_t max_bytes,
                           const std::filesystem::path& dest) const;
   Status CheckImage(InputFile& file, int min_side) const;
   Status CheckVideo(InputFile& file, double min_s, double max_s) const;

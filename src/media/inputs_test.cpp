@@ -137,7 +137,7 @@ TEST_F(InputFetcherTest, EachBadVideoGetsItsOwnCode) {
       {"clip.mkv", {"video_format_unsupported", "video is matroska,webm; MP4 or MOV is required"}},
       {"truncated.mp4", {"video_corrupt", "video: "}},
       {"photo.jpg", {"video_format_unsupported", "video is jpeg_pipe; MP4 or MOV is required"}},
-      {"missing", {"input_unreachable", "video could not be downloaded: "}},
+      {"missing", {"video_unreachable", "video could not be downloaded: "}},
       {"lying", {"input_too_large", "video is larger than 100 MB"}},
   };
   for (const auto& [name, expected] : cases) {
@@ -194,7 +194,7 @@ TEST_F(InputFetcherTest, InternalAddressesAreRefusedAndOwnLinksReadWithoutTheNet
   EXPECT_EQ(got->images.at(0).info.width, 512);
   EXPECT_EQ(server_.Connections(), before);
   r.image_urls = {"http://files.example/files/" + id + "?exp=" + std::to_string(exp) + "&sig=00"};
-  EXPECT_EQ(Failure(r).detail_code, "input_unreachable");
+  EXPECT_EQ(Failure(r).detail_code, "image_unreachable");
 }
 
 TEST(ApplyInputs, KeepsTheInputsDurationAndRatioWhenAsked) {

@@ -145,7 +145,8 @@ TEST_F(DashScopeE2E, AKeyDashScopeRefusesFailsTheTaskWithoutFallingBackAndReleas
       Submit("/api/v1/jobs/createTask", {{"model", "wan/2-7-image"}, {"input", {{"prompt", "refused"}}}}, key)["data"]["taskId"];
   json market = WaitDone(job, 60, key);
   EXPECT_EQ(market["data"]["state"], "fail");
-  EXPECT_EQ(market["data"]["failCode"], "provider_auth_failed") << market.dump();
+  EXPECT_EQ(market["data"]["failCode"], "455") << "kie's code for an unavailable service: " << market.dump();
+  EXPECT_NE(market["data"]["failMsg"].get<std::string>().find("InvalidApiKey"), std::string::npos) << market.dump();
   EXPECT_EQ(Credits(key)["total"], 100) << "both holds went back";
   EXPECT_EQ(sim_.Creates(), 0);
   ExpectLedgerClean();

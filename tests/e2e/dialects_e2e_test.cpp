@@ -1,5 +1,6 @@
 // Submit in each dialect -> poll -> download -> decode, through real sockets.
 #include <fstream>
+#include <thread>
 
 #include "e2e_fixture.h"
 #include "media/probe.h"
@@ -189,6 +190,7 @@ TEST_F(InputMediaE2E, ABadInputFailsTheTaskWithAPreciseReasonAndAGoodOneKeepsIts
 
   json good = Edit(UploadClip(3));
   ASSERT_EQ(good["status"], "completed") << good.dump();
+  EXPECT_EQ(good["task_info"]["video_duration"], 3) << "duration 0 reports what was made: " << good.dump();
   auto info = media::ProbeVideoFile(Download(good["results"][0]));
   ASSERT_TRUE(info.ok());
   EXPECT_NEAR(info->duration_s, 3.0, 0.1) << "duration 0 keeps the input's";
@@ -216,6 +218,34 @@ TEST_F(InputMediaE2E, ABadInputFailsTheTaskWithAPreciseReasonAndAGoodOneKeepsIts
   EXPECT_EQ(refused.status, 400);
   EXPECT_EQ(json::parse(refused.body)["error"]["param"], "file");
   EXPECT_EQ(Call("POST", "/v1/files", "x").status, 401);
+}
+
+// EvoLink's task_info.estimated_time counts down from the pace the task has shown so far.
+class EstimatedTimeE2E : public ServerTest {};
+
+TEST_F(EstimatedTimeE2E, CountsDownFromTheMeasuredPace) {
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "10",
+               "--providers-testpattern-step-delay-ms", "400"});
+  auto r = Authed("POST", "/v1/images/generations", R"({"model":"wan-2.7-image","prompt":"slow","size":"square"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = json::parse(r.body)["id"];
+  std::vector<std::pair<int, int>> seen;  // progress, estimated_time
+  for (int i = 0; i < 200; ++i) {
+    const json j = json::parse(Authed("GET", "/v1/tasks/" + id).body);
+    if (j["status"] == "completed") {
+      EXPECT_FALSE(j["task_info"].contains("estimated_time")) << j.dump();
+      break;
+    }
+    if (j["status"] == "processing" && j["progress"].get<int>() > 0) {
+      seen.emplace_back(j["progress"].get<int>(), j["task_info"]["estimated_time"].get<int>());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  // Ten steps of 0.4 s: about 4 s in all, never the 20 s a typical image is guessed at.
+  ASSERT_GE(seen.size(), 3u);
+  EXPECT_LE(seen.front().second, 6) << "measured, not guessed";
+  EXPECT_LT(seen.back().second, seen.front().second) << "it counts down";
+  EXPECT_GE(seen.back().second, 1);
 }
 
 }  // namespace

@@ -48,6 +48,26 @@ std::string NewId(int64_t now_ms) {
   return fmt::format("task_wan_{}{}", now_ms, RandomString(6, "abcdefghijklmnopqrstuvwxyz0123456789"));
 }
 
+namespace {
+
+// kie's failCode: its envelope codes as strings (API-DIALECTS §6.3); the reason is in failMsg.
+std::string FailCode(const core::TaskError& e) {
+  switch (core::ClassifyFailure(e)) {
+    case core::FailureClass::kCanceled: return "cancelled";
+    case core::FailureClass::kInputUnreachable:
+    case core::FailureClass::kInputInvalid: return "422";
+    case core::FailureClass::kContentRejected:
+    case core::FailureClass::kTimeout:
+    case core::FailureClass::kGenerationFailed: return "501";
+    case core::FailureClass::kUnavailable: return "455";
+    case core::FailureClass::kRateLimited: return "429";
+    case core::FailureClass::kInternal: return "500";
+  }
+  return "500";
+}
+
+}  // namespace
+
 HttpResponse RenderError(const Error& error) {
   json body = {{"code", EnvelopeCode(error.code)}, {"msg", error.message}, {"data", nullptr}};
   auto r = HttpResponse::Json(200, body.dump());
@@ -64,7 +84,7 @@ json RenderRecord(const core::Task& task, const ApiContext& ctx) {
   }
   std::string fail_code, fail_msg;
   if (task.error && core::IsTerminal(task.state) && task.state != core::TaskState::kSucceeded) {
-    fail_code = task.error->detail_code.empty() ? std::string(ToString(task.error->code)) : task.error->detail_code;
+    fail_code = FailCode(*task.error);
     fail_msg = task.error->message;
   }
   json data = {{"taskId", task.id},

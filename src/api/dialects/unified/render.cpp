@@ -1,5 +1,8 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "api/dialects/unified/internal.h"
 #include "api/dialects/unified/unified.h"
 #include "common/crypto.h"
@@ -39,18 +42,22 @@ WireError WireFor(ErrorCode code) {
 }
 
 // The task error codes of EvoLink's task query.
+// An input that could not be fetched, or an image that could not be decoded, is EvoLink's
+// image_processing_error ("use another image"); every other input rule is invalid_parameters.
 std::string_view TaskErrorCode(const core::TaskError& e) {
-  switch (e.code) {
-    case ErrorCode::kCanceled: return "request_cancelled";
-    case ErrorCode::kInvalidInput: return "invalid_parameters";
-    case ErrorCode::kContentRejected: return "content_policy_violation";
-    case ErrorCode::kTimeout: return "generation_timeout";
-    case ErrorCode::kUnavailable: return "service_unavailable";
-    case ErrorCode::kRateLimited: return "quota_exceeded";
-    case ErrorCode::kUpstreamFailed: return "generation_failed_no_content";
-    case ErrorCode::kInternal: return "service_error";
-    default: return "unknown_error";
+  switch (core::ClassifyFailure(e)) {
+    case core::FailureClass::kCanceled: return "request_cancelled";
+    case core::FailureClass::kInputUnreachable: return "image_processing_error";
+    case core::FailureClass::kInputInvalid:
+      return core::IsImageInputFailure(e) ? "image_processing_error" : "invalid_parameters";
+    case core::FailureClass::kContentRejected: return "content_policy_violation";
+    case core::FailureClass::kTimeout: return "generation_timeout";
+    case core::FailureClass::kUnavailable: return "service_unavailable";
+    case core::FailureClass::kRateLimited: return "quota_exceeded";
+    case core::FailureClass::kGenerationFailed: return "generation_failed_no_content";
+    case core::FailureClass::kInternal: return "service_error";
   }
+  return "service_error";
 }
 
 std::string_view StatusName(core::TaskState s) {
@@ -64,9 +71,23 @@ std::string_view StatusName(core::TaskState s) {
   return "pending";
 }
 
-int EstimatedSeconds(const core::GenerationRequest& r) {
+// What a task of this kind typically takes before anything is measured.
+int TypicalSeconds(const core::GenerationRequest& r) {
   if (core::IsVideo(r.kind)) return 60 + static_cast<int>((r.duration_s > 0 ? r.duration_s : 5) * 12) * r.count;
   return 20 * r.count;
+}
+
+// Seconds left. Once progress has moved, from the measured pace (time so far × what is left ÷
+// what is done, progress being reported per denoising step); before that, the typical time
+// less what has passed; a queued task has not started counting.
+int EstimatedSeconds(const core::Task& task, int64_t now_ms) {
+  const int typical = TypicalSeconds(task.request);
+  if (task.state != core::TaskState::kRunning || task.started_ms <= 0) return typical;
+  const double elapsed_s = static_cast<double>(std::max<int64_t>(0, now_ms - task.started_ms)) / 1000.0;
+  if (task.progress > 0 && task.progress < 100) {
+    return std::max(1, static_cast<int>(std::ceil(elapsed_s * (100 - task.progress) / task.progress)));
+  }
+  return std::max(1, typical - static_cast<int>(elapsed_s));
 }
 
 }  // namespace
@@ -100,8 +121,12 @@ json RenderTask(const core::Task& task, const ApiContext& ctx) {
   const bool video = core::IsVideo(task.request.kind);
   const bool active = !core::IsTerminal(task.state);
   json info = {{"can_cancel", active}};
-  if (active) info["estimated_time"] = EstimatedSeconds(task.request);
-  if (video) info["video_duration"] = task.request.duration_s;
+  if (active) info["estimated_time"] = EstimatedSeconds(task, ctx.clock->NowMs());
+  // Once finished, what was made (an edit with duration 0 keeps its input's length).
+  if (video) {
+    info["video_duration"] = task.outputs.empty() ? json(task.request.duration_s)
+                                                  : json(std::lround(task.outputs.front().duration_s));
+  }
   json out = {{"created", task.created_ms / 1000},
               {"id", task.id},
               {"model", task.model_alias},
