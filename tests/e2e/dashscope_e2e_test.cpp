@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -264,6 +265,13 @@ TEST_F(DashScopeE2E, DashScopeDialectCreateQueryCancelShapes) {
   std::string shape = time;
   for (char& c : shape) c = std::isdigit(static_cast<unsigned char>(c)) ? '9' : c;
   EXPECT_EQ(shape, "9999-99-99 99:99:99.999") << time;
+  std::tm beijing{};
+  ASSERT_EQ(std::sscanf(time.c_str(), "%d-%d-%d %d:%d:%d", &beijing.tm_year, &beijing.tm_mon, &beijing.tm_mday,
+                        &beijing.tm_hour, &beijing.tm_min, &beijing.tm_sec), 6);
+  beijing.tm_year -= 1900;
+  beijing.tm_mon -= 1;
+  EXPECT_NEAR(static_cast<double>(timegm(&beijing) - std::time(nullptr)), 8 * 3600, 120) << "UTC+8: " << time;
+  EXPECT_EQ(done["output"]["orig_prompt"], "a kitten");
   EXPECT_EQ(done["usage"]["video_count"], 1);
   EXPECT_EQ(done["usage"]["SR"], 720);
   auto video = media::ProbeVideoFile(Download(done["output"]["video_url"]));

@@ -1,4 +1,5 @@
 // Submit in each dialect -> poll -> download -> decode, through real sockets.
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -112,6 +113,7 @@ TEST_F(DialectsE2E, MarketImageAndVideoWithXApiKey) {
     json j = json::parse(r.body);
     EXPECT_EQ(j["code"], 200) << r.body;
     EXPECT_EQ(j["msg"], "success");
+    EXPECT_EQ(j["data"]["recordId"], j["data"]["taskId"]) << "live kie answers both";
     return j["data"]["taskId"].get<std::string>();
   };
   const auto img = create(R"({"model":"wan/2-7-image","input":{"prompt":"a fox","resolution":"1K","aspect_ratio":"16:9"}})");
@@ -131,6 +133,21 @@ TEST_F(DialectsE2E, MarketImageAndVideoWithXApiKey) {
   EXPECT_EQ(info->width, 1360);
   EXPECT_EQ(info->height, 768);
   EXPECT_GE(d["completeTime"].get<int64_t>(), d["createTime"].get<int64_t>());
+  EXPECT_LE(d["costTime"].get<int64_t>(), 60) << "whole seconds, as live kie reports it";
+
+  // download-url: a 20-minute link to one of our outputs; anything else is "url is wrong".
+  auto link = Call("POST", "/api/v1/common/download-url", json{{"url", urls[0]}}.dump(),
+                   {"x-api-key: " + key_, "Content-Type: application/json"});
+  json lj = json::parse(link.body);
+  ASSERT_EQ(lj["code"], 200) << link.body;
+  const std::string short_link = lj["data"];
+  const int64_t exp = std::stoll(short_link.substr(short_link.find("exp=") + 4));
+  EXPECT_NEAR(static_cast<double>(exp - std::time(nullptr)), 20 * 60, 30);
+  EXPECT_EQ(Call("GET", short_link.substr(short_link.find("/files/"))).status, 200);
+  auto foreign = Call("POST", "/api/v1/common/download-url", R"({"url":"https://example.com/a.png"})",
+                      {"x-api-key: " + key_, "Content-Type: application/json"});
+  EXPECT_EQ(json::parse(foreign.body)["code"], 422);
+  EXPECT_EQ(json::parse(foreign.body)["msg"], "url is wrong");
 
   json vdone = WaitDone(vid);
   ASSERT_EQ(vdone["data"]["state"], "success");

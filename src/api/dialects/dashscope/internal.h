@@ -24,6 +24,8 @@ std::string BaseModel(const std::string& model);
 Status ResolveUploadedUrls(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id, json& body);
 
 HttpResponse RenderError(const Error& error);
+// "YYYY-MM-DD HH:MM:SS.mmm" in UTC+8.
+std::string BeijingTime(int64_t unix_ms);
 json RenderTask(const core::Task& task, const ApiContext& ctx);
 // A task id this dialect does not know: HTTP 200 with task_status UNKNOWN, as DashScope answers.
 json RenderUnknown(const std::string& id);

@@ -84,6 +84,9 @@ json Usage(const core::Task& task) {
 
 std::string NewId() { return RandomUuid(); }
 
+// DashScope writes times without a zone, in Beijing time (UTC+8), and its clients read them so.
+std::string BeijingTime(int64_t unix_ms) { return FormatSpacedUtc(unix_ms + 8LL * 3600 * 1000); }
+
 HttpResponse RenderError(const Error& error) {
   const WireError w = WireFor(error.code);
   auto r = HttpResponse::Json(w.http, json{{"request_id", RandomUuid()}, {"code", w.code}, {"message", error.message}}.dump());
@@ -92,13 +95,14 @@ HttpResponse RenderError(const Error& error) {
 }
 
 json RenderTask(const core::Task& task, const ApiContext& ctx) {
-  json out = {{"task_id", task.id}, {"task_status", TaskStatus(task.state)}, {"submit_time", FormatSpacedUtc(task.created_ms)}};
-  if (task.started_ms > 0) out["scheduled_time"] = FormatSpacedUtc(task.started_ms);
-  if (core::IsTerminal(task.state)) out["end_time"] = FormatSpacedUtc(task.finished_ms);
+  json out = {{"task_id", task.id}, {"task_status", TaskStatus(task.state)}, {"submit_time", BeijingTime(task.created_ms)}};
+  if (task.started_ms > 0) out["scheduled_time"] = BeijingTime(task.started_ms);
+  if (core::IsTerminal(task.state)) out["end_time"] = BeijingTime(task.finished_ms);
   json body = {{"request_id", RandomUuid()}};
   if (task.state == core::TaskState::kSucceeded) {
     if (core::IsVideo(task.request.kind)) {
       if (!task.outputs.empty()) out["video_url"] = ctx.OutputUrl(task, task.outputs.front());
+      out["orig_prompt"] = task.request.prompt;
     } else {
       json content = json::array();
       for (const auto& o : task.outputs) content.push_back({{"image", ctx.OutputUrl(task, o)}, {"type", "image"}});
