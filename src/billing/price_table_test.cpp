@@ -38,5 +38,16 @@ TEST(PriceTable, VideoEditIsPricedOnTheProbedInput) {
   EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kVideoEdit, "wan2.7-videoedit", "720p", 10, 1), 12.5), 40);
 }
 
+TEST(PriceTable, ImageToVideoBillsOutputSecondsAndReferenceVideosAddTheirInput) {
+  PriceTable t;
+  EXPECT_EQ(PriceFor(t, Request(core::RequestKind::kImageToVideo, "wan2.7-i2v", "720p", 5, 1)), 20)
+      << "the text-to-video rate";
+  auto r2v = Request(core::RequestKind::kReferenceToVideo, "wan2.7-r2v", "720p", 5, 1);
+  EXPECT_EQ(PriceFor(t, r2v), 20) << "reference images add nothing";
+  r2v.reference_video_urls = {"https://a/1.mp4", "https://a/2.mp4"};
+  EXPECT_EQ(PriceFor(t, r2v), (5 + 2 * 30) * 4) << "held at the longest two references may be";
+  EXPECT_EQ(PriceFor(t, r2v, 7.5), (5 + 8) * 4) << "charged on their probed length";
+}
+
 }  // namespace
 }  // namespace wanserve::billing

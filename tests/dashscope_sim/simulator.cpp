@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+
 #include <charconv>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include "common/crypto.h"
 #include "common/time_format.h"
@@ -70,8 +73,69 @@ Problem CheckText(const json& input, const char* key, size_t max, bool required)
   return std::nullopt;
 }
 
+// The media list of wan2.7-i2v and wan2.7-r2v: {type, url} elements with http(s) URLs; the
+// count of each type.
+using MediaCounts = std::map<std::string, int>;
+std::variant<MediaCounts, ScriptedResponse> CountMedia(const json& input, const std::set<std::string>& types,
+                                                       bool voices_allowed) {
+  if (!input.contains("media") || !input["media"].is_array()) return *Invalid("input.media is required");
+  MediaCounts counts;
+  for (const auto& m : input["media"]) {
+    if (!m.is_object() || !m.contains("url") || !m["url"].is_string()) return *Invalid("input.media[].url is required");
+    const std::string url = m["url"];
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      return ErrorAnswer(400, "InvalidURL", "The url of input.media is not valid: " + url);
+    }
+    const std::string type = m.value("type", "");
+    if (!types.count(type)) return *Invalid("input.media[].type is not supported: " + type);
+    if (m.contains("reference_voice") && (!voices_allowed || !type.starts_with("reference_"))) {
+      return *Invalid("reference_voice is only allowed on reference_image and reference_video");
+    }
+    ++counts[type];
+  }
+  return counts;
+}
+
+// wan2.7-i2v: first frame; first frame + audio; first + last frame (+ audio); a clip to
+// continue (+ last frame).
+Problem CheckImageToVideo(const json& input, const json& p) {
+  auto counted = CountMedia(input, {"first_frame", "last_frame", "driving_audio", "first_clip"}, false);
+  if (auto* answer = std::get_if<ScriptedResponse>(&counted)) return *answer;
+  auto& c = std::get<MediaCounts>(counted);
+  for (const auto& [type, n] : c) {
+    if (n > 1) return Invalid("input.media holds at most one " + type);
+  }
+  const bool frame = c["first_frame"] > 0, clip = c["first_clip"] > 0;
+  if (frame == clip) return Invalid("input.media needs a first_frame or a first_clip");
+  if (clip && c["driving_audio"] > 0) return Invalid("driving_audio cannot be combined with first_clip");
+  if (p.contains("duration") && !IsInt(p["duration"], 2, 15)) return Invalid("parameters.duration must be 2-15");
+  return CheckCommon(p);
+}
+
+// wan2.7-r2v: 1-5 reference images and videos, at most one first frame.
+Problem CheckReferenceToVideo(const json& input, const json& p) {
+  auto counted = CountMedia(input, {"reference_image", "reference_video", "first_frame"}, true);
+  if (auto* answer = std::get_if<ScriptedResponse>(&counted)) return *answer;
+  auto& c = std::get<MediaCounts>(counted);
+  const int references = c["reference_image"] + c["reference_video"];
+  if (references < 1 || references > 5) return Invalid("input.media must hold 1-5 reference images and videos");
+  if (c["first_frame"] > 1) return Invalid("input.media holds at most one first_frame");
+  const int max_s = c["reference_video"] > 0 ? 10 : 15;
+  if (p.contains("duration") && !IsInt(p["duration"], 2, max_s)) {
+    return Invalid(fmt::format("parameters.duration must be 2-{}", max_s));
+  }
+  return CheckCommon(p);
+}
+
 Problem CheckVideo(const std::string& model, const json& input, const json& p) {
   if (auto bad = CheckText(input, "negative_prompt", 500, false)) return bad;
+  if (model == "wan2.7-i2v" || model == "wan2.7-r2v") {
+    if (auto bad = CheckText(input, "prompt", 5000, model == "wan2.7-r2v")) return bad;
+    if (p.contains("resolution") && p["resolution"] != "720P" && p["resolution"] != "1080P") {
+      return Invalid("parameters.resolution must be 720P or 1080P");
+    }
+    return model == "wan2.7-i2v" ? CheckImageToVideo(input, p) : CheckReferenceToVideo(input, p);
+  }
   const bool edit = model == "wan2.7-videoedit";
   if (auto bad = CheckText(input, "prompt", 5000, !edit)) return bad;
   if (p.contains("resolution") && p["resolution"] != "720P" && p["resolution"] != "1080P") {
@@ -281,7 +345,7 @@ ScriptedResponse DashScopeSimulator::Create(const ReceivedRequest& request, bool
     return ErrorAnswer(400, "BadRequest.EmptyModel", "Required parameter \"model\" missing from request.");
   }
   const std::string model = body["model"];
-  static const std::set<std::string> kVideoModels = {"wan2.7-t2v", "wan2.7-videoedit"};
+  static const std::set<std::string> kVideoModels = {"wan2.7-t2v", "wan2.7-videoedit", "wan2.7-i2v", "wan2.7-r2v"};
   static const std::set<std::string> kImageModels = {"wan2.7-image", "wan2.7-image-pro"};
   if (!(video ? kVideoModels : kImageModels).count(model)) return *Invalid("Model not exist.");
   if (!body.contains("input") || !body["input"].is_object()) {
@@ -338,11 +402,13 @@ ScriptedResponse DashScopeSimulator::Query(const std::string& id) {
       } else if (status == "SUCCEEDED") {
         out["end_time"] = TimeString(std::chrono::system_clock::now());
         const json& p = t.request.contains("parameters") ? t.request["parameters"] : json::object();
-        if (t.model == "wan2.7-t2v" || t.model == "wan2.7-videoedit") {
+        if (t.model != "wan2.7-image" && t.model != "wan2.7-image-pro") {
           out["video_url"] = server_->Url(fmt::format("/results/{}.mp4?Expires=86400", id));
+          out["orig_prompt"] = t.request["input"].value("prompt", "");
           const int seconds = p.value("duration", 5);
-          body["usage"] = {{"duration", seconds}, {"output_video_duration", seconds}, {"video_count", 1},
-                           {"SR", p.value("resolution", "1080P") == "720P" ? 720 : 1080}};
+          body["usage"] = {{"duration", seconds}, {"input_video_duration", 0}, {"output_video_duration", seconds},
+                           {"video_count", 1}, {"SR", p.value("resolution", "1080P") == "720P" ? 720 : 1080}};
+          if (t.model == "wan2.7-r2v") body["usage"]["ratio"] = p.value("ratio", "16:9");
         } else {
           const int n = p.value("n", 1);
           json content = json::array();

@@ -227,6 +227,79 @@ TEST_F(DashScopeE2E, AnUpstreamTaskThatOutlivesItsTimeoutFailsAndReleasesTheHold
   ExpectLedgerClean();
 }
 
+// Image-to-video and reference-to-video from every dialect reach DashScope's Wan 2.7 models
+// in its own media shape, and come back as each dialect's finished task.
+TEST_F(DashScopeE2E, ImageAndReferenceToVideoOfEveryDialectRunOnDashScope) {
+  StartServer(Flags(sim_.BaseUrl()));
+  const std::string frame = UploadPicture(320, 240);
+  const std::string last = UploadPicture(320, 240);
+  const std::string clip = UploadClip(2);
+  auto types = [](const json& create) {
+    std::vector<std::string> out;
+    for (const auto& m : create["input"]["media"]) out.push_back(m["type"]);
+    return out;
+  };
+  using Types = std::vector<std::string>;
+  const struct {
+    std::string path;
+    json body;
+    std::string model;
+    Types media;
+  } cases[] = {
+      {"/v1/videos/generations",
+       {{"model", "wan2.7-image-to-video"}, {"prompt", "unified i2v"}, {"image_start", frame}, {"duration", 2}},
+       "wan2.7-i2v", {"first_frame"}},
+      {"/v1/videos/generations",
+       {{"model", "wan2.7-reference-video"}, {"prompt", "Image 1 meets Video 1"}, {"image_urls", {frame}},
+        {"video_urls", {clip}}, {"duration", 2}},
+       "wan2.7-r2v", {"reference_image", "reference_video"}},
+      {"/api/v1/jobs/createTask",
+       {{"model", "wan/2-7-image-to-video"},
+        {"input", {{"prompt", "market i2v"}, {"first_frame_url", frame}, {"last_frame_url", last}, {"duration", 2}}}},
+       "wan2.7-i2v", {"first_frame", "last_frame"}},
+      {"/api/v1/jobs/createTask",
+       {{"model", "wan/2-7-r2v"}, {"input", {{"prompt", "Image 1 dances"}, {"reference_image", {frame}}, {"duration", 2}}}},
+       "wan2.7-r2v", {"reference_image"}},
+      {"/api/v1/generation/wan/wan-v2.7-video",
+       {{"feature", "frames"}, {"prompt", "skills frames"}, {"image_url", frame}, {"end_image_url", last}, {"duration", 2}},
+       "wan2.7-i2v", {"first_frame", "last_frame"}},
+      {"/api/v1/generation/wan/wan-v2.7-video",
+       {{"feature", "reference"}, {"prompt", "Video 1 runs"}, {"video_refs", {clip}}, {"duration", 2}},
+       "wan2.7-r2v", {"reference_video"}},
+  };
+  for (const auto& c : cases) {
+    const json created = Submit(c.path, c.body);
+    std::string id = created.contains("data") && created["data"].is_object() ? created["data"].value("taskId", "")
+                                                                              : created.value("id", "");
+    ASSERT_FALSE(id.empty()) << created.dump();
+    const json done = WaitDone(id, 60);
+    EXPECT_TRUE(done.value("status", "") == "completed" || done.value("status", "") == "COMPLETED" ||
+                (done.contains("data") && done["data"].is_object() && done["data"].value("state", "") == "success"))
+        << c.path << ": " << done.dump();
+    EXPECT_EQ(sim_.LastCreate()["model"], c.model) << c.body.dump();
+    EXPECT_EQ(types(sim_.LastCreate()), c.media) << sim_.LastCreate().dump();
+  }
+
+  // The native dialect, with a dated model id echoed as sent.
+  const std::vector<std::string> headers = {"Authorization: Bearer " + key_, "X-DashScope-Async: enable",
+                                            "Content-Type: application/json"};
+  auto native = Call("POST", "/api/v1/services/aigc/video-generation/video-synthesis",
+                     json{{"model", "wan2.7-r2v-2026-06-12"},
+                          {"input", {{"prompt", "Image 1 waves"},
+                                     {"media", {{{"type", "reference_image"}, {"url", frame}},
+                                                {{"type", "first_frame"}, {"url", last}}}}}},
+                          {"parameters", {{"duration", 2}, {"resolution", "720P"}}}}.dump(),
+                     headers);
+  ASSERT_EQ(native.status, 200) << native.body;
+  const json done = WaitDone(json::parse(native.body)["output"]["task_id"], 60);
+  ASSERT_EQ(done["output"]["task_status"], "SUCCEEDED") << done.dump();
+  EXPECT_EQ(sim_.LastCreate()["model"], "wan2.7-r2v");
+  EXPECT_EQ(types(sim_.LastCreate()), (Types{"reference_image", "first_frame"}));
+  EXPECT_EQ(done["usage"]["SR"], 720);
+  auto video = media::ProbeVideoFile(Download(done["output"]["video_url"]));
+  EXPECT_TRUE(video.ok());
+}
+
 // The DashScope dialect, as Alibaba's SDKs call it: here served by the local provider.
 TEST_F(DashScopeE2E, DashScopeDialectCreateQueryCancelShapes) {
   StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "4", "--providers-testpattern-step-delay-ms", "150"});
