@@ -195,6 +195,8 @@ TEST_F(LocalEngineE2E, VideoEditsOfEveryDialectRunOnTheEngine) {
   const media::MediaInfo n = probe(dn["output"]["video_url"]);
   EXPECT_NEAR(static_cast<double>(n.width) / n.height, 16.0 / 9.0, 0.2) << "an asked ratio wins over the input's";
   EXPECT_EQ(n.frames, 32);
+  EXPECT_TRUE(dn["usage"]["output_video_duration"].is_number_float()) << "edits report hundredths: " << dn.dump();
+  EXPECT_NEAR(dn["usage"]["duration"].get<double>(), 4.0, 0.01) << "input and output seconds";
 
   // A reference image needs VACE (not built yet): refused at submit with the reason.
   auto referenced = Authed("POST", "/api/v1/generation/wan/wan-v2.7/edit-video",

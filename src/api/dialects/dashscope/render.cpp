@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "api/dialects/dashscope/dashscope.h"
 #include "api/dialects/dashscope/internal.h"
 #include "common/crypto.h"
@@ -67,12 +69,19 @@ json Usage(const core::Task& task) {
   }
   const double seconds = outs.empty() ? 0 : outs.front().duration_s;
   const int out_s = static_cast<int>(seconds + 0.5);
-  // An edit reads as much of its input as it writes (duration 0 keeps it, otherwise it is cut);
-  // a continuation's clip is part of its output's length.
+  // An edit reads as much of its input as it writes (duration 0 keeps it, otherwise it is cut).
   const auto& r = task.request;
-  const int in_s = r.kind == core::RequestKind::kVideoEdit ? out_s : 0;
-  json usage = {{"duration", in_s + out_s},
-                {"input_video_duration", in_s},
+  if (r.kind == core::RequestKind::kVideoEdit) {
+    // Edits report seconds to the hundredth (10.04, 5.02), as DashScope does.
+    const double exact = std::round(seconds * 100) / 100;
+    return {{"duration", 2 * exact},
+            {"input_video_duration", exact},
+            {"output_video_duration", exact},
+            {"video_count", outs.size()},
+            {"SR", r.resolution_tier == "720p" ? 720 : 1080}};
+  }
+  json usage = {{"duration", out_s},
+                {"input_video_duration", 0},
                 {"output_video_duration", out_s},
                 {"video_count", outs.size()},
                 {"SR", r.resolution_tier == "720p" ? 720 : 1080}};
