@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "engine/ops.h"
 
 namespace wanserve::engine {
@@ -56,12 +58,27 @@ Result<DitConfig> DitConfig::FromJson(const nlohmann::json& json) {
     c.qk_norm = json.value("qk_norm", c.qk_norm);
     c.cross_attn_norm = json.value("cross_attn_norm", c.cross_attn_norm);
     c.eps = json.value("eps", c.eps);
+    if (json.contains("vace_layers")) c.vace_layers = json.at("vace_layers").get<std::vector<int64_t>>();
+    c.vace_in_dim = json.value("vace_in_dim", c.vace_in_dim);
   } catch (const nlohmann::json::exception& e) {
     return MakeError(ErrorCode::kInvalidInput, std::string("DiT config: ") + e.what());
   }
-  if (c.model_type != "t2v" && c.model_type != "ti2v") {
+  if (c.model_type != "t2v" && c.model_type != "ti2v" && c.model_type != "vace") {
     return MakeError(ErrorCode::kInvalidInput,
                      "DiT config: model_type " + c.model_type + " is not supported yet");
+  }
+  if ((c.model_type == "vace") != c.vace()) {
+    return MakeError(ErrorCode::kInvalidInput, "DiT config: model_type vace and vace_layers go together");
+  }
+  if (c.vace()) {
+    if (c.vace_in_dim <= 0) return MakeError(ErrorCode::kInvalidInput, "DiT config: vace_in_dim");
+    std::vector<int64_t> seen;
+    for (int64_t layer : c.vace_layers) {
+      if (layer < 0 || layer >= c.num_layers || std::find(seen.begin(), seen.end(), layer) != seen.end()) {
+        return MakeError(ErrorCode::kInvalidInput, "DiT config: vace_layers must be distinct main blocks");
+      }
+      seen.push_back(layer);
+    }
   }
   if (c.dim % c.num_heads != 0 || (c.dim / c.num_heads) % 2 != 0) {
     return MakeError(ErrorCode::kInvalidInput, "DiT config: dim must split into even heads");
@@ -90,37 +107,23 @@ Result<WanDiT> WanDiT::Create(const DitConfig& config, const Weights& weights, P
   m.time2_b_ = w("time_embedding.2.bias", {d});
   m.proj_w_ = w("time_projection.1.weight", {6 * d, d});
   m.proj_b_ = w("time_projection.1.bias", {6 * d});
-  auto read_attention = [&](WeightReader r) {
-    AttentionWeights a;
-    a.q_w = r.Compute("q.weight", {d, d});
-    a.q_b = r.Compute("q.bias", {d});
-    a.k_w = r.Compute("k.weight", {d, d});
-    a.k_b = r.Compute("k.bias", {d});
-    a.v_w = r.Compute("v.weight", {d, d});
-    a.v_b = r.Compute("v.bias", {d});
-    a.o_w = r.Compute("o.weight", {d, d});
-    a.o_b = r.Compute("o.bias", {d});
-    if (config.qk_norm) {
-      a.norm_q = r("norm_q.weight", {d});
-      a.norm_k = r("norm_k.weight", {d});
+  for (int64_t i = 0; i < config.num_layers; ++i) m.blocks_.push_back(m.ReadBlock(w.Scope("blocks." + std::to_string(i))));
+  m.hint_of_block_.assign(static_cast<size_t>(config.num_layers), -1);
+  if (config.vace()) {
+    m.vace_patch_w_ = w.Compute("vace_patch_embedding.weight", {d, config.vace_in_dim, p[0], p[1], p[2]});
+    m.vace_patch_b_ = w.Compute("vace_patch_embedding.bias", {d});
+    for (size_t j = 0; j < config.vace_layers.size(); ++j) {
+      WeightReader b = w.Scope("vace_blocks." + std::to_string(j));
+      VaceBlock vace{m.ReadBlock(b), {}, {}, {}, {}};
+      if (j == 0) {
+        vace.before_w = b.Compute("before_proj.weight", {d, d});
+        vace.before_b = b.Compute("before_proj.bias", {d});
+      }
+      vace.after_w = b.Compute("after_proj.weight", {d, d});
+      vace.after_b = b.Compute("after_proj.bias", {d});
+      m.vace_blocks_.push_back(std::move(vace));
+      m.hint_of_block_[static_cast<size_t>(config.vace_layers[j])] = static_cast<int>(j);
     }
-    return a;
-  };
-  for (int64_t i = 0; i < config.num_layers; ++i) {
-    WeightReader b = w.Scope("blocks." + std::to_string(i));
-    Block block;
-    block.self_attn = read_attention(b.Scope("self_attn"));
-    block.cross_attn = read_attention(b.Scope("cross_attn"));
-    if (config.cross_attn_norm) {
-      block.norm3_w = b("norm3.weight", {d});
-      block.norm3_b = b("norm3.bias", {d});
-    }
-    block.ffn0_w = b.Compute("ffn.0.weight", {config.ffn_dim, d});
-    block.ffn0_b = b.Compute("ffn.0.bias", {config.ffn_dim});
-    block.ffn2_w = b.Compute("ffn.2.weight", {d, config.ffn_dim});
-    block.ffn2_b = b.Compute("ffn.2.bias", {d});
-    block.modulation = b("modulation", {1, 6, d});
-    m.blocks_.push_back(std::move(block));
   }
   const int64_t patch_volume = p[0] * p[1] * p[2];
   m.head_w_ = w("head.head.weight", {patch_volume * config.out_dim, d});
@@ -134,6 +137,39 @@ Result<WanDiT> WanDiT::Create(const DitConfig& config, const Weights& weights, P
   m.rope_angles_h_ = RopeAngles(2 * part).to(placement.device);
   m.rope_angles_w_ = RopeAngles(2 * part).to(placement.device);
   return m;
+}
+
+WanDiT::Block WanDiT::ReadBlock(WeightReader b) const {
+  const int64_t d = config_.dim;
+  auto read_attention = [&](WeightReader r) {
+    AttentionWeights a;
+    a.q_w = r.Compute("q.weight", {d, d});
+    a.q_b = r.Compute("q.bias", {d});
+    a.k_w = r.Compute("k.weight", {d, d});
+    a.k_b = r.Compute("k.bias", {d});
+    a.v_w = r.Compute("v.weight", {d, d});
+    a.v_b = r.Compute("v.bias", {d});
+    a.o_w = r.Compute("o.weight", {d, d});
+    a.o_b = r.Compute("o.bias", {d});
+    if (config_.qk_norm) {
+      a.norm_q = r("norm_q.weight", {d});
+      a.norm_k = r("norm_k.weight", {d});
+    }
+    return a;
+  };
+  Block block;
+  block.self_attn = read_attention(b.Scope("self_attn"));
+  block.cross_attn = read_attention(b.Scope("cross_attn"));
+  if (config_.cross_attn_norm) {
+    block.norm3_w = b("norm3.weight", {d});
+    block.norm3_b = b("norm3.bias", {d});
+  }
+  block.ffn0_w = b.Compute("ffn.0.weight", {config_.ffn_dim, d});
+  block.ffn0_b = b.Compute("ffn.0.bias", {config_.ffn_dim});
+  block.ffn2_w = b.Compute("ffn.2.weight", {d, config_.ffn_dim});
+  block.ffn2_b = b.Compute("ffn.2.bias", {d});
+  block.modulation = b("modulation", {1, 6, d});
+  return block;
 }
 
 at::Tensor WanDiT::Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const {
@@ -210,27 +246,61 @@ at::Tensor WanDiT::CrossAttention(const AttentionWeights& a, const at::Tensor& x
   return Linear(at::stack(out).flatten(2), a.o_w, a.o_b);
 }
 
+at::Tensor WanDiT::Embed(const std::vector<at::Tensor>& x, const at::Tensor& weight, const at::Tensor& bias,
+                         int64_t seq_len, std::vector<std::array<int64_t, 3>>* grids,
+                         std::vector<int64_t>* lengths) const {
+  const auto& p = config_.patch_size;
+  std::vector<at::Tensor> tokens;
+  for (const at::Tensor& latent : x) {
+    const at::Tensor patches = at::conv3d(latent.unsqueeze(0).to(compute_), weight, bias, {p[0], p[1], p[2]});
+    if (grids) grids->push_back({patches.size(2), patches.size(3), patches.size(4)});
+    const at::Tensor flat = patches.flatten(2).transpose(1, 2);  // [1, L, dim]
+    if (lengths) lengths->push_back(flat.size(1));
+    TORCH_CHECK(flat.size(1) <= seq_len, "seq_len ", seq_len, " is shorter than a sample's ", flat.size(1), " tokens");
+    tokens.push_back(at::cat({flat, flat.new_zeros({1, seq_len - flat.size(1), config_.dim})}, 1));
+  }
+  return at::cat(tokens);
+}
+
+at::Tensor WanDiT::RunBlock(const Block& block, const at::Tensor& h_in, const BlockInputs& in) const {
+  const at::Tensor mod = Modulate(block.modulation, in.e0);
+  auto chunk = [&](int64_t i) { return mod.select(2, i); };
+  at::Tensor h = h_in;
+  const at::Tensor attn_in = LayerNorm(h, config_.eps) * (1 + chunk(1)) + chunk(0);
+  h = h + SelfAttention(block.self_attn, attn_in, in.lengths, in.grids) * chunk(2);
+  const at::Tensor cross_in = config_.cross_attn_norm ? LayerNorm(h, config_.eps, block.norm3_w, block.norm3_b) : h;
+  h = h + CrossAttention(block.cross_attn, cross_in, in.text);
+  const at::Tensor ffn_in = LayerNorm(h, config_.eps) * (1 + chunk(4)) + chunk(3);
+  return h + Linear(GeluTanh(Linear(ffn_in, block.ffn0_w, block.ffn0_b)), block.ffn2_w, block.ffn2_b) * chunk(5);
+}
+
+std::vector<at::Tensor> WanDiT::VaceHints(const VaceInput& vace, const at::Tensor& x, int64_t seq_len,
+                                          const BlockInputs& in) const {
+  TORCH_CHECK(vace.context.size() == in.lengths.size(), "one VACE context per sample");
+  // The context takes the latent's grid, so the same rotary positions and key lengths apply.
+  at::Tensor c = Embed(vace.context, vace_patch_w_, vace_patch_b_, seq_len, nullptr, nullptr);
+  std::vector<at::Tensor> hints;
+  for (size_t j = 0; j < vace_blocks_.size(); ++j) {
+    const VaceBlock& v = vace_blocks_[j];
+    if (j == 0) c = Linear(c, v.before_w, v.before_b) + x;
+    c = RunBlock(v.block, c, in);
+    hints.push_back(Linear(c, v.after_w, v.after_b));
+  }
+  return hints;
+}
+
 std::vector<at::Tensor> WanDiT::Forward(const std::vector<at::Tensor>& x, const at::Tensor& t,
-                                        const std::vector<at::Tensor>& context,
-                                        int64_t seq_len) const {
+                                        const std::vector<at::Tensor>& context, int64_t seq_len,
+                                        const VaceInput* vace) const {
   const auto& p = config_.patch_size;
   const int64_t batch = static_cast<int64_t>(x.size());
   const int64_t d = config_.dim;
+  TORCH_CHECK(config_.vace() == (vace != nullptr), config_.vace() ? "a VACE model needs its context"
+                                                                 : "this model has no VACE blocks");
 
   std::vector<std::array<int64_t, 3>> grids;
   std::vector<int64_t> lengths;
-  std::vector<at::Tensor> tokens;
-  for (const at::Tensor& latent : x) {
-    const at::Tensor patches =
-        at::conv3d(latent.unsqueeze(0).to(compute_), patch_w_, patch_b_, {p[0], p[1], p[2]});
-    grids.push_back({patches.size(2), patches.size(3), patches.size(4)});
-    const at::Tensor flat = patches.flatten(2).transpose(1, 2);  // [1, L, dim]
-    lengths.push_back(flat.size(1));
-    TORCH_CHECK(flat.size(1) <= seq_len, "seq_len ", seq_len, " is shorter than a sample's ",
-                flat.size(1), " tokens");
-    tokens.push_back(at::cat({flat, flat.new_zeros({1, seq_len - flat.size(1), d})}, 1));
-  }
-  at::Tensor h = at::cat(tokens);
+  at::Tensor h = Embed(x, patch_w_, patch_b_, seq_len, &grids, &lengths);
 
   // Time: [B, S', dim] with S' = 1 for a timestep per sample, S' = seq_len per token.
   const int64_t steps_per_sample = t.dim() == 1 ? 1 : t.size(1);
@@ -249,18 +319,12 @@ std::vector<at::Tensor> WanDiT::Forward(const std::vector<at::Tensor>& x, const 
   const at::Tensor text =
       Linear(GeluTanh(Linear(at::stack(padded), text0_w_, text0_b_)), text2_w_, text2_b_);
 
-  for (const Block& block : blocks_) {
-    const at::Tensor mod = Modulate(block.modulation, e0);
-    auto chunk = [&](int64_t i) { return mod.select(2, i); };
-    const at::Tensor attn_in = LayerNorm(h, config_.eps) * (1 + chunk(1)) + chunk(0);
-    h = h + SelfAttention(block.self_attn, attn_in, lengths, grids) * chunk(2);
-    const at::Tensor cross_in =
-        config_.cross_attn_norm ? LayerNorm(h, config_.eps, block.norm3_w, block.norm3_b) : h;
-    h = h + CrossAttention(block.cross_attn, cross_in, text);
-    const at::Tensor ffn_in = LayerNorm(h, config_.eps) * (1 + chunk(4)) + chunk(3);
-    h = h + Linear(GeluTanh(Linear(ffn_in, block.ffn0_w, block.ffn0_b)), block.ffn2_w,
-                   block.ffn2_b) *
-                chunk(5);
+  const BlockInputs in{e0, lengths, grids, text};
+  // Every hint is made before the first main block, from that block's input.
+  const std::vector<at::Tensor> hints = vace ? VaceHints(*vace, h, seq_len, in) : std::vector<at::Tensor>();
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    h = RunBlock(blocks_[i], h, in);
+    if (const int hint = hint_of_block_[i]; hint >= 0) h = h + hints[static_cast<size_t>(hint)] * vace->scale;
   }
 
   // The head is modulated by the time embedding itself, not by its six-way projection.

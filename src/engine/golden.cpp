@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "engine/dit.h"
@@ -78,10 +79,12 @@ Outputs RunDit(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, P
   const DitConfig config = Unwrap(DitConfig::FromJson(c.at("config")));
   const Weights weights = LoadWeights(dir, c.at("weights"), 0);
   const WanDiT model = Unwrap(WanDiT::Create(config, weights, placement));
+  std::optional<VaceInput> vace;
+  if (config.vace()) vace = VaceInput{io.List("input.vace_context"), io.Get("input.vace_context_scale").item<double>()};
   Outputs out;
   AddList(out, "output.y",
           model.Forward(io.List("input.x"), io.In("input.t"), io.List("input.context"),
-                        io.Get("input.seq_len").item<int64_t>()));
+                        io.Get("input.seq_len").item<int64_t>(), vace ? &*vace : nullptr));
   return out;
 }
 
@@ -270,9 +273,9 @@ Outputs RunTi2vImageToVideo(const fs::path& dir, const nlohmann::json& c, const 
 Outputs RunCase(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement,
                 std::map<std::string, double>& own_bounds) {
   const nlohmann::json config = c.value("config", nlohmann::json::object());
-  const bool vace = config.contains("vace_layers") || config.contains("frames_fhw") ||
-                    (config.contains("dit") && config["dit"].contains("vace_layers"));
-  TORCH_CHECK(!vace, "VACE is not built yet");
+  const bool vace_pipeline = config.contains("frames_fhw") ||
+                             (config.contains("dit") && config["dit"].contains("vace_layers"));
+  TORCH_CHECK(!vace_pipeline, "the VACE context and pipeline are not built yet");
   if (c.contains("settings")) return RunSamplers(c, io);
   if (config.contains("strength")) return RunSdedit(dir, c, io, placement);
   if (config.contains("max_area")) return RunTi2vImageToVideo(dir, c, io, placement, own_bounds);

@@ -47,6 +47,7 @@ TEST(GoldenTest, Ti2vImageToVideoMatchesWithPilsResizeToTheBit) {
   ExpectCasesPass({"wan22_ti2v_i2v_pipeline"}, EditDir());
 }
 TEST(GoldenTest, SdeditVideoAndImageEditsMatchAtEachStrength) { ExpectCasesPass({"sdedit_"}, EditDir()); }
+TEST(GoldenTest, VaceDitMatchesWithItsHintsAtEachContextScale) { ExpectCasesPass({"vace_dit"}, EditDir()); }
 
 // In bf16 (the models' matrix products, as on a GPU in production) every output stays within
 // the documented share of its scale; the bound replaces the float32 tolerance only when larger.
