@@ -12,6 +12,7 @@
 #include "engine/image_ops.h"
 #include "engine/golden.h"
 #include "engine/pipeline.h"
+#include "engine/vace.h"
 #include "engine/safetensors.h"
 #include "engine/sampler.h"
 #include "engine/t5.h"
@@ -156,6 +157,37 @@ Outputs RunSamplers(const nlohmann::json& c, const CaseIo& io) {
   return out;
 }
 
+// A picture of the set ([H, W, 3] 8-bit) as the official code reads it: to_tensor, then
+// (x - 0.5) / 0.5, in float32: [3, H, W] in [-1, 1].
+at::Tensor PictureTensor(const at::Tensor& rgb8) {
+  return (rgb8.to(at::kFloat).permute({2, 0, 1}).contiguous() / 255.0f - 0.5f) / 0.5f;
+}
+
+// The reference images of a VACE case, letterboxed to the frames' size.
+std::vector<at::Tensor> VaceReferences(const CaseIo& io, Outputs& out, int64_t height, int64_t width) {
+  std::vector<at::Tensor> references;
+  for (size_t j = 0; io.Has("input.ref_images_rgb8." + std::to_string(j)); ++j) {
+    references.push_back(LetterboxReference(PictureTensor(io.In("input.ref_images_rgb8." + std::to_string(j))), height, width));
+    out["output.ref_images." + std::to_string(j)] = references.back();
+  }
+  return references;
+}
+
+// WanVace.prepare_source (its tensor part), vace_encode_frames, vace_encode_masks, vace_latent.
+Outputs RunVaceContext(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement) {
+  const nlohmann::json vae_case = {{"config", c.at("config").at("vae")}, {"component", c.value("component", "")}};
+  const WanVae vae = Unwrap(WanVae::Create(VaeConfigFor(vae_case, io), LoadWeights(dir, c.at("weights"), 0), placement.device));
+  const at::Tensor frames = io.In("input.frames");
+  Outputs out;
+  out["output.mask"] = VaceMaskFromVideo(io.In("input.mask_video"));
+  const std::vector<at::Tensor> references = VaceReferences(io, out, frames.size(2), frames.size(3));
+  const VaceContext context = BuildVaceContext(vae, frames, out["output.mask"], references);
+  out["output.z0"] = context.z0;
+  out["output.m0"] = context.m0;
+  out["output.z"] = context.z;
+  return out;
+}
+
 // The three models of a pipeline case: UMT5, the DiT (weights 0, 1, 2) and the VAE.
 struct PipelineModels {
   T5Encoder t5;
@@ -200,6 +232,31 @@ Outputs RunT2vPipeline(const fs::path& dir, const nlohmann::json& c, const CaseI
   const at::Tensor latent = Unwrap(Denoise({&m.dit}, io.In("input.noise"), out["output.context"],
                                            out["output.context_null"], settings, nullptr));
   AddLatentAndVideo(out, m, latent);
+  return out;
+}
+
+// WanVace.generate without a mask video (everything is regenerated) and with the case's
+// references: the context once, the text-to-video loop on the VACE DiT, the reference frames
+// dropped before the decode.
+Outputs RunVacePipeline(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement) {
+  const PipelineModels m = LoadPipeline(dir, c, io, placement);
+  DenoiseSettings settings = SettingsOf(c.at("config"));
+  Outputs out;
+  out["output.context"] = m.t5.Encode(io.In("input.prompt_ids"), io.In("input.prompt_mask"))[0];
+  out["output.context_null"] = m.t5.Encode(io.In("input.negative_ids"), io.In("input.negative_mask"))[0];
+  out["output.timesteps"] = at::tensor(MakeSampler(settings.sampler, settings.steps, settings.shift)->timesteps(), at::kLong);
+  const at::Tensor frames = io.In("input.frames");
+  const at::Tensor mask = at::ones({1, frames.size(1), frames.size(2), frames.size(3)}, frames.options());
+  const std::vector<at::Tensor> references = VaceReferences(io, out, frames.size(2), frames.size(3));
+  out["output.vace_context"] = BuildVaceContext(m.vae, frames, mask, references).z;
+  settings.vace_context = out["output.vace_context"];
+  settings.vace_scale = c.at("config").value("context_scale", 1.0);
+  const at::Tensor latent = Unwrap(Denoise({&m.dit}, io.In("input.noise"), out["output.context"],
+                                           out["output.context_null"], settings, nullptr));
+  out["output.latent"] = latent;
+  const auto refs = static_cast<int64_t>(references.size());
+  out["output.video_unclamped"] = m.vae.Decode(latent.narrow(1, refs, latent.size(1) - refs));
+  out["output.video"] = out["output.video_unclamped"].clamp(-1, 1);
   return out;
 }
 
@@ -273,9 +330,8 @@ Outputs RunTi2vImageToVideo(const fs::path& dir, const nlohmann::json& c, const 
 Outputs RunCase(const fs::path& dir, const nlohmann::json& c, const CaseIo& io, Placement placement,
                 std::map<std::string, double>& own_bounds) {
   const nlohmann::json config = c.value("config", nlohmann::json::object());
-  const bool vace_pipeline = config.contains("frames_fhw") ||
-                             (config.contains("dit") && config["dit"].contains("vace_layers"));
-  TORCH_CHECK(!vace_pipeline, "the VACE context and pipeline are not built yet");
+  if (config.contains("dit") && config["dit"].contains("vace_layers")) return RunVacePipeline(dir, c, io, placement);
+  if (config.contains("frames_fhw")) return RunVaceContext(dir, c, io, placement);
   if (c.contains("settings")) return RunSamplers(c, io);
   if (config.contains("strength")) return RunSdedit(dir, c, io, placement);
   if (config.contains("max_area")) return RunTi2vImageToVideo(dir, c, io, placement, own_bounds);

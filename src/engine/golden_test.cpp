@@ -48,6 +48,8 @@ TEST(GoldenTest, Ti2vImageToVideoMatchesWithPilsResizeToTheBit) {
 }
 TEST(GoldenTest, SdeditVideoAndImageEditsMatchAtEachStrength) { ExpectCasesPass({"sdedit_"}, EditDir()); }
 TEST(GoldenTest, VaceDitMatchesWithItsHintsAtEachContextScale) { ExpectCasesPass({"vace_dit"}, EditDir()); }
+TEST(GoldenTest, VaceContextMatchesWithAndWithoutReferences) { ExpectCasesPass({"vace_context"}, EditDir()); }
+TEST(GoldenTest, VaceVideoToVideoPipelineMatches) { ExpectCasesPass({"vace_v2v_pipeline"}, EditDir()); }
 
 // In bf16 (the models' matrix products, as on a GPU in production) every output stays within
 // the documented share of its scale; the bound replaces the float32 tolerance only when larger.

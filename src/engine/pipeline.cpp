@@ -7,6 +7,7 @@
 #include <c10/util/Exception.h>
 
 #include <cstring>
+#include <optional>
 
 #include "engine/cpu_allocator.h"
 #include "engine/t5.h"
@@ -174,6 +175,8 @@ Result<at::Tensor> Denoise(const std::vector<const WanDiT*>& experts, at::Tensor
   sampler->SetBeginIndex(static_cast<size_t>(s.begin_index));
   const double boundary = s.boundary * 1000.0;
   const bool hold_first = s.first_frame.defined();
+  std::optional<VaceInput> vace;
+  if (s.vace_context.defined()) vace = VaceInput{{s.vace_context}, s.vace_scale};
   int done = 0;
   const auto& timesteps = sampler->timesteps();
   for (size_t i = static_cast<size_t>(s.begin_index); i < timesteps.size(); ++i) {
@@ -184,8 +187,9 @@ Result<at::Tensor> Denoise(const std::vector<const WanDiT*>& experts, at::Tensor
     const at::Tensor timestep =
         hold_first ? FirstFrameTimesteps(t, dit.config(), latent.sizes(), s.seq_len, latent.device())
                    : at::full({1}, static_cast<float>(t), latent.options().dtype(at::kFloat));
-    const at::Tensor cond = dit.Forward({latent}, timestep, {context}, s.seq_len)[0];
-    const at::Tensor uncond = dit.Forward({latent}, timestep, {context_null}, s.seq_len)[0];
+    const VaceInput* v_in = vace ? &*vace : nullptr;
+    const at::Tensor cond = dit.Forward({latent}, timestep, {context}, s.seq_len, v_in)[0];
+    const at::Tensor uncond = dit.Forward({latent}, timestep, {context_null}, s.seq_len, v_in)[0];
     const at::Tensor v = uncond + guide * (cond - uncond);
     latent = sampler->Step(v.unsqueeze(0), latent.unsqueeze(0)).squeeze(0);
     if (hold_first) latent = WithFirstFrame(latent, s.first_frame);

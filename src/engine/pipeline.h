@@ -5,7 +5,8 @@
 // the two A14B experts switched at the boundary timestep, then the VAE decode; image to video
 // (WanTI2V.i2v: the image's latent held as frame 0, whose tokens get timestep 0); and SDEdit
 // (diffusers' video-to-video method on these components: the source's latent noised to the
-// first kept step of the schedule, the remaining steps run).
+// first kept step of the schedule, the remaining steps run); and VACE (WanVace.generate: the
+// text-to-video loop on a VACE DiT that reads the VACE context at every step).
 #include <ATen/ATen.h>
 
 #include <functional>
@@ -34,6 +35,10 @@ struct DenoiseSettings {
   // Image to video (TI2V): latent frame 0 is held at this latent [C, 1, h, w] before the first
   // step and after each, and its tokens get timestep 0.
   at::Tensor first_frame;
+  // VACE (WanVace.generate): the context [96, F, h, w] (BuildVaceContext), the same for the
+  // conditional and the unconditional pass, and the scale of its hints.
+  at::Tensor vace_context;
+  double vace_scale = 1.0;
 };
 
 // Runs the sampler from `latent` ([C, F, H, W]: noise, the noised source for SDEdit, frame 0
