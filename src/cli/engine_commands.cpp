@@ -65,6 +65,7 @@ struct GenerateArgs {
   std::string out;
   std::string image;  // image to video: the first frame
   std::string edit;   // an edit: the video or picture to restyle
+  std::vector<std::string> references;  // VACE presets: reference images
   bool keep_audio = false;
   int threads = 0;
 };
@@ -73,6 +74,10 @@ struct GenerateArgs {
 // output takes the preset's default area in the input's aspect ratio (as WanTI2V sizes it).
 Status LoadInputs(GenerateArgs& args, const engine::Generator& generator, std::vector<float>& audio) {
   const engine::Preset& preset = generator.preset();
+  for (const std::string& reference : args.references) {
+    ASSIGN_OR_RETURN(core::RgbImage image, media::DecodeImage(reference));
+    args.request.references.push_back(std::move(image));
+  }
   const std::string& path = args.image.empty() ? args.edit : args.image;
   if (path.empty()) return Status::Ok();
   const bool picture = !args.image.empty() || path.ends_with(".png") || path.ends_with(".jpg") ||
@@ -278,6 +283,8 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
   auto* image = generate->add_option("--image", gen->image, "image to video: the first frame (presets that make it: *ti2v*)");
   generate->add_option("--edit", gen->edit, "edit (SDEdit) this video or picture; the output has its length")
       ->excludes(image);
+  generate->add_option("--reference", gen->references,
+                       "a reference image to follow (VACE presets: *vace*); repeat for several, in order");
   generate->add_option("--strength", gen->request.strength,
                        fmt::format("how much of the schedule an edit runs again, (0, 1] (default {})",
                                    engine::kDefaultEditStrength));

@@ -98,8 +98,13 @@ struct GenerateRequest {
   // How much of the schedule an edit runs again, in (0, 1]: lower keeps more of the source.
   // -1: kDefaultEditStrength.
   double strength = -1;
-  // Image to video (presets that make it): the first frame, scaled and cropped likewise.
+  // Image to video (presets that make it): the first frame, scaled and cropped likewise. On a
+  // VACE preset, the frame the video starts from (reference to video).
   std::optional<core::RgbImage> first_frame;
+  // VACE presets: reference images, in order (the prompt's "Image 1" is the first), each
+  // letterboxed onto a white frame. With `source` the edit follows them; without, they make a
+  // video of `frames` frames (reference to video).
+  std::vector<core::RgbImage> references;
 };
 
 struct GeneratedVideo {

@@ -10,7 +10,7 @@
 
 namespace wanserve::engine {
 
-inline constexpr int kEngineApiVersion = 7;
+inline constexpr int kEngineApiVersion = 8;
 
 // A request with every default filled in and the prompts tokenized (Generator does both).
 struct ModelRequest {
@@ -23,8 +23,11 @@ struct ModelRequest {
   // and how much of the schedule is run again.
   std::vector<core::RgbImage> source;
   double strength = 1.0;
-  // Image to video (TI2V presets): the first frame, width x height.
+  // Image to video (TI2V presets): the first frame, width x height; on VACE presets the frame a
+  // reference-to-video run starts from.
   std::optional<core::RgbImage> first_frame;
+  // VACE presets: reference images as given (letterboxed by the runner).
+  std::vector<core::RgbImage> references;
 };
 
 class ModelRunner {

@@ -84,9 +84,18 @@ Result<GeneratedVideo> Generator::Generate(const GenerateRequest& request, const
                              : static_cast<int64_t>(std::random_device{}() & 0x7fffffff);
   r.strength = request.strength < 0 ? kDefaultEditStrength : request.strength;
   if (r.strength <= 0 || r.strength > 1) return FieldError("strength", "must be in (0, 1]");
-  if (request.first_frame && !p.image_to_video) {
+  if (request.first_frame && !p.image_to_video && !p.vace) {
     return FieldError("image", p.name + " does not make video from an image");
   }
+  if (!request.references.empty() && !p.vace) {
+    return FieldError("references", p.name + " does not follow reference images (a VACE preset does)");
+  }
+  for (const auto& picture : request.references) {
+    if (picture.width <= 0 || picture.height <= 0 || picture.rgb.size() != size_t(picture.width) * picture.height * 3) {
+      return FieldError("references", "a reference image is empty or malformed");
+    }
+  }
+  r.references = request.references;
   if (request.first_frame && !request.source.empty()) return FieldError("image", "an edit takes no first frame");
   for (const auto& picture : request.source) {
     if (picture.width <= 0 || picture.height <= 0 || picture.rgb.size() != size_t(picture.width) * picture.height * 3) {

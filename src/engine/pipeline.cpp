@@ -11,6 +11,7 @@
 
 #include "engine/cpu_allocator.h"
 #include "engine/t5.h"
+#include "engine/vace.h"
 #include "engine/vae.h"
 #include "engine/weights.h"
 
@@ -55,6 +56,28 @@ class WanRunner final : public ModelRunner {
 
   std::string placement() const override { return PlacementName(placement_); }
 
+  // What a VACE run reads (WanVace.prepare_source): the video to edit, regenerated everywhere
+  // and followed as the reactive part; or, for reference to video, a blank video (with the
+  // first frame kept when there is one); the reference images letterboxed onto white.
+  at::Tensor VaceContextOf(const ModelRequest& r, int frames, at::Device device) const {
+    at::Tensor video;
+    at::Tensor mask = at::ones({1, frames, r.height, r.width});
+    if (!r.source.empty()) {
+      video = FramesToTensor(r.source);
+    } else {
+      video = at::zeros({3, frames, r.height, r.width});
+      if (r.first_frame) {
+        video.narrow(1, 0, 1).copy_(FramesToTensor({*r.first_frame}));
+        mask.narrow(1, 0, 1).zero_();
+      }
+    }
+    std::vector<at::Tensor> references;
+    for (const auto& picture : r.references) {
+      references.push_back(LetterboxReference(ImageToTensor(picture).squeeze(1), r.height, r.width).to(device));
+    }
+    return BuildVaceContext(vae_, video.to(device), mask.to(device), references).z;
+  }
+
   Result<core::VideoClip> Run(const ModelRequest& r, const StepFn& on_step) override {
     // The cache serves one generation's repeated shapes; between tasks it holds nothing.
     struct ReleaseAfter {
@@ -63,12 +86,17 @@ class WanRunner final : public ModelRunner {
     try {
       at::NoGradGuard no_grad;
       ASSIGN_OR_RETURN(const SamplerKind kind, ParseSamplerKind(r.sampler));
-      if (r.first_frame && dit_config_.model_type != "ti2v") {
+      if (r.first_frame && dit_config_.model_type != "ti2v" && !dit_config_.vace()) {
         return MakeError(ErrorCode::kInvalidInput, preset_.name + " does not make video from an image");
+      }
+      if (!r.references.empty() && !dit_config_.vace()) {
+        return MakeError(ErrorCode::kInvalidInput, preset_.name + " does not follow reference images");
       }
       const int frames = r.source.empty() ? r.frames : static_cast<int>(r.source.size());
       const int64_t z_dim = dit_config_.in_dim;
-      const std::vector<int64_t> shape{z_dim, (frames - 1) / 4 + 1, r.height / preset_.vae_stride,
+      // VACE: one latent frame in front per reference image.
+      const auto references = dit_config_.vace() ? static_cast<int64_t>(r.references.size()) : 0;
+      const std::vector<int64_t> shape{z_dim, references + (frames - 1) / 4 + 1, r.height / preset_.vae_stride,
                                        r.width / preset_.vae_stride};
       // Drawn on the CPU whatever the device, so a seed makes the same video on every machine
       // (the official code draws on the device's own generator, whose streams differ).
@@ -87,7 +115,9 @@ class WanRunner final : public ModelRunner {
       settings.boundary = preset_.boundary;
       settings.seq_len = SequenceLength(dit_config_, shape);
       at::Tensor latent = noise;
-      if (!r.source.empty()) {
+      if (dit_config_.vace()) {
+        settings.vace_context = VaceContextOf(r, frames, device);
+      } else if (!r.source.empty()) {
         const at::Tensor x0 = vae_.Encode(FramesToTensor(r.source).to(device));
         settings.begin_index = SdeditBeginIndex(r.steps, r.strength);
         latent = NoisedTo(x0, noise, MakeSampler(kind, r.steps, r.shift)->sigmas()[settings.begin_index]);
@@ -100,7 +130,7 @@ class WanRunner final : public ModelRunner {
       const int total = r.steps - settings.begin_index + 1;
       ASSIGN_OR_RETURN(latent, Denoise(experts, latent, context, context_null, settings,
                                        [&](int done) { return !on_step || on_step(done, total); }));
-      const at::Tensor video = vae_.Decode(latent).to(at::kCPU);
+      const at::Tensor video = vae_.Decode(latent.narrow(1, references, latent.size(1) - references)).to(at::kCPU);
       if (on_step && !on_step(total, total)) return MakeError(ErrorCode::kCanceled, "canceled");
       return ToClip(video, preset_.fps);
     } catch (const c10::Error& e) {

@@ -32,6 +32,15 @@ nlohmann::json Dit(const char* type, int in_dim, int dim, int ffn_dim, int heads
           {"qk_norm", true},    {"cross_attn_norm", true}, {"eps", 1e-6}};
 }
 
+// A VACE DiT: hints for main blocks 0, every, 2 * every, ... below layers.
+nlohmann::json Vace(nlohmann::json dit, int layers, int every) {
+  std::vector<int> vace_layers;
+  for (int i = 0; i < layers; i += every) vace_layers.push_back(i);
+  dit["vace_layers"] = vace_layers;
+  dit["vace_in_dim"] = 96;
+  return dit;
+}
+
 nlohmann::json Wan21Vae() {
   return {{"dim", 96}, {"z_dim", 16}, {"dim_mult", {1, 2, 4, 4}}, {"num_res_blocks", 2},
           {"attn_scales", nlohmann::json::array()}, {"temperal_downsample", {false, true, true}}};
@@ -90,6 +99,26 @@ std::vector<Preset> MakePresets() {
   ti2v.image_to_video = true;
   presets.push_back(ti2v);
 
+  // Wan2.1-VACE: the T2V DiT of its size plus VACE blocks, whose hints go to every second main
+  // block (1.3B) or every fifth (14B), as the releases' config.json files name them.
+  Preset vace_small = Official("wan2.1-vace-1.3b", "Wan-AI/Wan2.1-VACE-1.3B");
+  vace_small.dit = Vace(Dit("vace", 16, 1536, 8960, 12, 30, 512, 4096), 30, 2);
+  vace_small.shift = 16.0;  // the VACE default of the official generate.py
+  vace_small.tiers = {k480p};
+  vace_small.max_image_pixels = 832 * 480;
+  vace_small.vace = true;
+  presets.push_back(vace_small);
+
+  Preset vace_large = Official("wan2.1-vace-14b", "Wan-AI/Wan2.1-VACE-14B");
+  vace_large.dit = Vace(Dit("vace", 16, 5120, 13824, 40, 40, 512, 4096), 40, 5);
+  vace_large.shift = 16.0;
+  vace_large.width = 1280;
+  vace_large.height = 720;
+  vace_large.tiers = {k480p, k720p};
+  vace_large.max_image_pixels = 1280 * 720;
+  vace_large.vace = true;
+  presets.push_back(vace_large);
+
   Preset experts = Official("wan2.2-t2v-a14b", "Wan-AI/Wan2.2-T2V-A14B");
   experts.dit = Dit("t2v", 16, 5120, 13824, 40, 40, 512, 4096);
   experts.dit_paths = {"high_noise_model", "low_noise_model"};
@@ -136,6 +165,14 @@ std::vector<Preset> MakePresets() {
   tiny_ti2v.max_frames = 121;
   tiny_ti2v.image_to_video = true;
   presets.push_back(tiny_ti2v);
+
+  // And Wan2.1-VACE's (the golden set's VACE DiT: two main blocks, a hint on the first).
+  Preset tiny_vace = tiny;
+  tiny_vace.name = "tiny-vace";
+  tiny_vace.dit = Vace(Dit("vace", 16, 64, 128, 4, 2, 16, 32), 2, 2);
+  tiny_vace.shift = 16.0;
+  tiny_vace.vace = true;
+  presets.push_back(tiny_vace);
   return presets;
 }
 

@@ -46,6 +46,9 @@ struct Preset {
   int64_t max_image_pixels = 0;
   int max_frames = 81;
   bool image_to_video = false;  // TI2V: a first frame as well as text
+  // Wan2.1-VACE: video edits that follow reference images, and reference to video (the DiT
+  // config has vace_layers).
+  bool vace = false;
   // Test presets render every size divided by this (tiny: 8), never scaled back up.
   int render_divisor = 1;
 };
