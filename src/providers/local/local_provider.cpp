@@ -2,7 +2,8 @@
 // first preset that makes its kind at its size and length (engine/presets.h), is rendered at
 // that preset's own size and never scaled up. Text to image and video on every preset; image and
 // video edits (SDEdit: the input decoded at the preset's fps, re-noised and denoised) on every
-// preset; image to video on the presets that make it (TI2V). Presets are loaded on first use and
+// preset; image to video on the presets that make it (TI2V); video edits that follow reference
+// images and reference to video on VACE presets. Presets are loaded on first use and
 // evicted, least recently used first, when memory runs short; the engine runs one task at a time
 // (a model fills the device it runs on).
 #include <fmt/format.h>
@@ -76,7 +77,7 @@ class LocalProvider final : public Provider {
     std::vector<Capability> out;
     for (core::RequestKind kind : core::KindsOfModel(model)) {
       for (const engine::Preset* preset : presets_) {
-        if (!Makes(*preset, kind)) continue;
+        if (!MakesKind(*preset, kind)) continue;
         out.push_back({kind, engine::DescribeSizes(*preset), preset->name});
       }
     }
@@ -110,6 +111,7 @@ class LocalProvider final : public Provider {
       request.strength = edit_strength_;
       request.source = sources.frames;
       request.first_frame = sources.first_frame;
+      request.references = sources.references;
       auto generated = generator->Generate(request, [&](int done, int total) {
         progress(static_cast<int>((static_cast<int64_t>(o) * total + done) * 100 / (int64_t{outputs} * total)));
         return !canceled();
@@ -138,14 +140,21 @@ class LocalProvider final : public Provider {
   struct Sources {
     std::vector<core::RgbImage> frames;
     std::optional<core::RgbImage> first_frame;
+    std::vector<core::RgbImage> references;  // VACE: the images to follow, in order
     std::vector<float> audio;
     int sample_rate = 48000;
   };
 
-  // Reference to video needs VACE, which the engine does not have yet.
-  static bool Makes(const engine::Preset& preset, core::RequestKind kind) {
-    if (kind == core::RequestKind::kReferenceToVideo) return false;
+  // Reference to video on VACE presets, image to video on TI2V presets, the rest on every one.
+  static bool MakesKind(const engine::Preset& preset, core::RequestKind kind) {
+    if (kind == core::RequestKind::kReferenceToVideo) return preset.vace;
     return kind != core::RequestKind::kImageToVideo || preset.image_to_video;
+  }
+
+  // A video edit that follows reference images needs VACE as well.
+  static bool Makes(const engine::Preset& preset, const core::GenerationRequest& r) {
+    if (r.kind == core::RequestKind::kVideoEdit && !r.image_urls.empty()) return preset.vace;
+    return MakesKind(preset, r.kind);
   }
 
   // The request's own refusals, whatever the preset.
@@ -167,10 +176,14 @@ class LocalProvider final : public Provider {
                        "continue needs a provider that takes them (DashScope)",
                        "generation_mode");
     }
-    if (r.kind == core::RequestKind::kVideoEdit && !r.image_urls.empty()) {
+    if (r.kind == core::RequestKind::kReferenceToVideo && !r.reference_video_urls.empty()) {
       return MakeError(ErrorCode::kInvalidInput,
-                       "the local engine does not edit video after a reference image yet (it restyles the video)",
-                       "reference_image_url");
+                       "the local engine follows reference images (VACE); reference videos need a provider that "
+                       "takes them (DashScope)",
+                       "video_urls");
+    }
+    if (!r.voice_bindings.empty()) {
+      return MakeError(ErrorCode::kInvalidInput, "the local engine makes no sound, so it takes no voices", "audio_urls");
     }
     return Status::Ok();
   }
@@ -180,7 +193,7 @@ class LocalProvider final : public Provider {
     std::string reasons;
     std::string field;
     for (const engine::Preset* preset : presets_) {
-      if (!Makes(*preset, r.kind)) continue;
+      if (!Makes(*preset, r)) continue;
       Plan plan{preset, {}, 1};
       const bool image = !core::IsVideo(r.kind);
       Result<engine::RenderSize> size = image ? engine::ImageRenderSize(*preset, r.width, r.height)
@@ -188,7 +201,8 @@ class LocalProvider final : public Provider {
       Status fits = size.ok() ? Status::Ok() : Status(size.error());
       if (size.ok()) plan.size = *size;
       // An edit is as long as its input (in windows); text and image to video are one pass.
-      if (fits.ok() && (r.kind == core::RequestKind::kTextToVideo || r.kind == core::RequestKind::kImageToVideo)) {
+      if (fits.ok() && (r.kind == core::RequestKind::kTextToVideo || r.kind == core::RequestKind::kImageToVideo ||
+                        r.kind == core::RequestKind::kReferenceToVideo)) {
         auto frames = engine::VideoFrames(*preset, r.duration_s > 0 ? r.duration_s : 5.0);
         if (frames.ok()) plan.frames = *frames;
         else fits = frames.error();
@@ -219,6 +233,7 @@ class LocalProvider final : public Provider {
       sources.frames = std::move(clip.frames);
       sources.audio = std::move(clip.audio);
       sources.sample_rate = clip.sample_rate;
+      ASSIGN_OR_RETURN(sources.references, DecodeImages(inputs.images));
     } else if (r.kind == core::RequestKind::kImageEdit) {
       if (inputs.images.empty()) return MakeError(ErrorCode::kInvalidInput, "no input image", "image_urls");
       ASSIGN_OR_RETURN(core::RgbImage picture, media::DecodeImage(inputs.images.front().path.string()));
@@ -229,8 +244,26 @@ class LocalProvider final : public Provider {
       ASSIGN_OR_RETURN(plan.size, engine::ImageToVideoRenderSize(*plan.preset, r.resolution_tier, picture.width,
                                                                  picture.height));
       sources.first_frame = std::move(picture);
+    } else if (r.kind == core::RequestKind::kReferenceToVideo) {
+      ASSIGN_OR_RETURN(sources.references, DecodeImages(inputs.images));
+      if (inputs.first_frame) {
+        // The first frame's ratio wins over the asked one.
+        ASSIGN_OR_RETURN(core::RgbImage picture, media::DecodeImage(inputs.first_frame->path.string()));
+        ASSIGN_OR_RETURN(plan.size, engine::ImageToVideoRenderSize(*plan.preset, r.resolution_tier, picture.width,
+                                                                   picture.height));
+        sources.first_frame = std::move(picture);
+      }
     }
     return sources;
+  }
+
+  static Result<std::vector<core::RgbImage>> DecodeImages(const std::vector<media::InputFile>& files) {
+    std::vector<core::RgbImage> out;
+    for (const auto& file : files) {
+      ASSIGN_OR_RETURN(core::RgbImage picture, media::DecodeImage(file.path.string()));
+      out.push_back(std::move(picture));
+    }
+    return out;
   }
 
   // The preset's generator, loaded if need be. REQUIRES: run_mutex_ held.

@@ -124,8 +124,7 @@ json RenderTask(const core::Task& task, const ApiContext& ctx) {
   if (active) info["estimated_time"] = EstimatedSeconds(task, ctx.clock->NowMs());
   // Once finished, what was made (an edit with duration 0 keeps its input's length).
   if (video) {
-    info["video_duration"] = task.outputs.empty() ? json(task.request.duration_s)
-                                                  : json(std::lround(task.outputs.front().duration_s));
+    info["video_duration"] = std::lround(task.outputs.empty() ? task.request.duration_s : task.outputs.front().duration_s);
   }
   json out = {{"created", task.created_ms / 1000},
               {"id", task.id},
