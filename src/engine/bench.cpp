@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "engine/dit.h"
 #include "engine/pipeline.h"
@@ -49,6 +50,15 @@ DitConfig MidDit() {
   return c;
 }
 
+// The mid-size DiT as Wan2.1-VACE-1.3B extends it: a VACE block hinting every second block.
+DitConfig MidVaceDit() {
+  DitConfig c = MidDit();
+  c.model_type = "vace";
+  c.vace_layers = {0, 2};
+  c.vace_in_dim = 96;
+  return c;
+}
+
 BenchFigure DitFigure(const std::string& name, const DitConfig& config, const Weights& weights,
                       std::vector<int64_t> latent_shape, int repeats) {
   const WanDiT dit = [&] {
@@ -60,8 +70,16 @@ BenchFigure DitFigure(const std::string& name, const DitConfig& config, const We
   const at::Tensor context = at::randn({config.text_len, config.text_dim});
   const int64_t seq_len = SequenceLength(config, latent.sizes());
   const at::Tensor t = at::full({1}, 999.0f);
-  const double seconds = MedianSeconds(repeats, [&] { (void)dit.Forward({latent}, t, {context}, seq_len); });
-  return {name, seconds, DitGflop(config, seq_len, config.text_len)};
+  std::optional<VaceInput> vace;
+  if (config.vace()) {
+    latent_shape[0] = config.vace_in_dim;
+    vace = VaceInput{{at::randn(latent_shape)}, 1.0};
+  }
+  const double seconds =
+      MedianSeconds(repeats, [&] { (void)dit.Forward({latent}, t, {context}, seq_len, vace ? &*vace : nullptr); });
+  DitConfig counted = config;
+  counted.num_layers += static_cast<int64_t>(config.vace_layers.size());
+  return {name, seconds, DitGflop(counted, seq_len, config.text_len)};
 }
 
 }  // namespace
@@ -81,6 +99,7 @@ Result<std::vector<BenchFigure>> MeasureEngine(const Preset& tiny, int repeats) 
   const at::Tensor z = at::randn({16, 5, 16, 16});
   figures.push_back({"tiny_vae_decode", MedianSeconds(repeats, [&] { (void)vae.Decode(z); }), 0});
   figures.push_back(DitFigure("mid_dit_forward", MidDit(), random, {16, 1, 60, 104}, repeats));
+  figures.push_back(DitFigure("mid_vace_forward", MidVaceDit(), random, {16, 1, 60, 104}, repeats));
   return figures;
 } catch (const c10::Error& e) {
   return MakeError(ErrorCode::kInternal, e.what_without_backtrace());
