@@ -66,6 +66,7 @@ struct GenerateArgs {
   std::string image;  // image to video: the first frame
   std::string edit;   // an edit: the video or picture to restyle
   std::vector<std::string> references;  // VACE presets: reference images
+  std::string mask;                     // VACE presets: what an edit regenerates
   bool keep_audio = false;
   int threads = 0;
 };
@@ -77,6 +78,17 @@ Status LoadInputs(GenerateArgs& args, const engine::Generator& generator, std::v
   for (const std::string& reference : args.references) {
     ASSIGN_OR_RETURN(core::RgbImage image, media::DecodeImage(reference));
     args.request.references.push_back(std::move(image));
+  }
+  if (!args.mask.empty()) {
+    const bool picture = args.mask.ends_with(".png") || args.mask.ends_with(".jpg") || args.mask.ends_with(".jpeg") ||
+                         args.mask.ends_with(".webp") || args.mask.ends_with(".bmp");
+    if (picture) {
+      ASSIGN_OR_RETURN(core::RgbImage image, media::DecodeImage(args.mask));
+      args.request.mask.push_back(std::move(image));
+    } else {
+      ASSIGN_OR_RETURN(core::VideoClip clip, media::DecodeVideo(args.mask, {.fps = preset.fps}));
+      args.request.mask = std::move(clip.frames);
+    }
   }
   const std::string& path = args.image.empty() ? args.edit : args.image;
   if (path.empty()) return Status::Ok();
@@ -285,6 +297,8 @@ void AddEngineCommands(CLI::App& app, int& exit_code) {
       ->excludes(image);
   generate->add_option("--reference", gen->references,
                        "a reference image to follow (VACE presets: *vace*); repeat for several, in order");
+  generate->add_option("--mask", gen->mask,
+                       "with --edit on a VACE preset: a picture or video, white where to regenerate, black where to keep");
   generate->add_option("--strength", gen->request.strength,
                        fmt::format("how much of the schedule an edit runs again, (0, 1] (default {})",
                                    engine::kDefaultEditStrength));

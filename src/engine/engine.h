@@ -105,6 +105,9 @@ struct GenerateRequest {
   // letterboxed onto a white frame. With `source` the edit follows them; without, they make a
   // video of `frames` frames (reference to video).
   std::vector<core::RgbImage> references;
+  // VACE presets, with `source`: what to regenerate (white) and what to keep (black), one
+  // picture for every frame or one per frame (in- and outpainting); empty: everything.
+  std::vector<core::RgbImage> mask;
 };
 
 struct GeneratedVideo {
@@ -150,7 +153,8 @@ class Generator {
   Generator() = default;
   // An edit: the source in windows of at most the preset's one-pass length, overlapping and
   // cross-faded, each padded to 1 + 4k frames and trimmed back.
-  Result<core::VideoClip> Edit(ModelRequest request, std::vector<core::RgbImage> frames, const StepFn& on_step);
+  Result<core::VideoClip> Edit(ModelRequest request, std::vector<core::RgbImage> frames, std::vector<core::RgbImage> mask,
+                               const StepFn& on_step);
   const Preset* preset_ = nullptr;
   std::shared_ptr<const Tokenizer> tokenizer_;
   std::shared_ptr<ModelRunner> runner_;

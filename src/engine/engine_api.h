@@ -26,8 +26,10 @@ struct ModelRequest {
   // Image to video (TI2V presets): the first frame, width x height; on VACE presets the frame a
   // reference-to-video run starts from.
   std::optional<core::RgbImage> first_frame;
-  // VACE presets: reference images as given (letterboxed by the runner).
+  // VACE presets: reference images as given (letterboxed by the runner), and the mask of an
+  // edit, one picture per source frame, width x height (empty: regenerate everything).
   std::vector<core::RgbImage> references;
+  std::vector<core::RgbImage> mask;
 };
 
 class ModelRunner {

@@ -96,6 +96,18 @@ Result<GeneratedVideo> Generator::Generate(const GenerateRequest& request, const
     }
   }
   r.references = request.references;
+  if (!request.mask.empty()) {
+    if (!p.vace) return FieldError("mask", p.name + " takes no mask (a VACE preset does)");
+    if (request.source.empty()) return FieldError("mask", "a mask needs a video or picture to edit");
+    if (request.mask.size() != 1 && request.mask.size() != request.source.size()) {
+      return FieldError("mask", "one mask picture, or one per frame of the source");
+    }
+    for (const auto& picture : request.mask) {
+      if (picture.width <= 0 || picture.height <= 0 || picture.rgb.size() != size_t(picture.width) * picture.height * 3) {
+        return FieldError("mask", "a mask picture is empty or malformed");
+      }
+    }
+  }
   if (request.first_frame && !request.source.empty()) return FieldError("image", "an edit takes no first frame");
   for (const auto& picture : request.source) {
     if (picture.width <= 0 || picture.height <= 0 || picture.rgb.size() != size_t(picture.width) * picture.height * 3) {
@@ -114,15 +126,19 @@ Result<GeneratedVideo> Generator::Generate(const GenerateRequest& request, const
   r.negative_mask = std::move(negative.mask);
   const int64_t seed = r.seed;
   if (!request.source.empty()) {
-    ASSIGN_OR_RETURN(core::VideoClip clip, Edit(std::move(r), request.source, on_step));
+    std::vector<core::RgbImage> mask = request.mask;
+    if (mask.size() == 1) mask.resize(request.source.size(), mask.front());
+    ASSIGN_OR_RETURN(core::VideoClip clip, Edit(std::move(r), request.source, std::move(mask), on_step));
     return GeneratedVideo{std::move(clip), seed};
   }
   ASSIGN_OR_RETURN(core::VideoClip clip, runner_->Run(r, on_step));
   return GeneratedVideo{std::move(clip), seed};
 }
 
-Result<core::VideoClip> Generator::Edit(ModelRequest r, std::vector<core::RgbImage> frames, const StepFn& on_step) {
+Result<core::VideoClip> Generator::Edit(ModelRequest r, std::vector<core::RgbImage> frames,
+                                       std::vector<core::RgbImage> mask, const StepFn& on_step) {
   for (auto& frame : frames) frame = CoverAndCrop(frame, r.width, r.height);
+  for (auto& frame : mask) frame = CoverAndCrop(frame, r.width, r.height);
   const int total_frames = static_cast<int>(frames.size());
   const int length = std::max(1, (preset_->max_frames - 1) / 4 * 4 + 1);
   const std::vector<int> starts = WindowStarts(total_frames, length);
@@ -132,8 +148,12 @@ Result<core::VideoClip> Generator::Edit(ModelRequest r, std::vector<core::RgbIma
   for (const int start : starts) {
     const int count = std::min(length, total_frames - start);
     r.source.assign(frames.begin() + start, frames.begin() + start + count);
+    if (!mask.empty()) r.mask.assign(mask.begin() + start, mask.begin() + start + count);
     // The VAE takes 1 + 4k frames: the last one repeated, and the output trimmed back.
-    while ((r.source.size() - 1) % 4 != 0) r.source.push_back(r.source.back());
+    while ((r.source.size() - 1) % 4 != 0) {
+      r.source.push_back(r.source.back());
+      if (!r.mask.empty()) r.mask.push_back(r.mask.back());
+    }
     ASSIGN_OR_RETURN(core::VideoClip clip, runner_->Run(r, [&](int done, int total) {
       return !on_step || on_step(windows_done * total + done, static_cast<int>(starts.size()) * total);
     }));

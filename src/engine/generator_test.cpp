@@ -255,6 +255,49 @@ TEST_F(GeneratorTest, ImageToVideoStartsFromThePictureOnPresetsThatMakeIt) {
   EXPECT_NE(AllPixels(a->clip), AllPixels(b->clip)) << "the picture decides the video";
 }
 
+TEST_F(GeneratorTest, VacePresetsFollowReferencesAndMasksAndOthersRefuseThem) {
+  auto plain = Tiny();
+  ASSERT_NE(plain, nullptr);
+  GenerateRequest request = Small("Image 1 walks", 4);
+  request.steps = 2;
+  request.references = {Picture(50, 30, 0)};
+  auto refused = plain->Generate(request, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "references");
+
+  auto vace = Tiny(0, "auto", "tiny-vace");
+  ASSERT_NE(vace, nullptr);
+  request.frames = 9;
+  auto a = vace->Generate(request, nullptr);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->clip.frames.size(), 9u) << "the reference's latent frame is not part of the video";
+  request.references = {Picture(50, 30, 120)};
+  auto b = vace->Generate(request, nullptr);
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(AllPixels(a->clip), AllPixels(b->clip)) << "the reference decides the video";
+
+  // A masked edit: the mask reaches the model, one picture for every frame or one per frame.
+  request.references.clear();
+  request.frames = 0;
+  for (int f = 0; f < 5; ++f) request.source.push_back(Picture(64, 64, f * 20));
+  auto whole = vace->Generate(request, nullptr);
+  ASSERT_TRUE(whole.ok()) << whole.error().message;
+  EXPECT_EQ(whole->clip.frames.size(), 5u);
+  request.mask = {Picture(64, 64, 0)};
+  for (size_t i = 0; i < request.mask[0].rgb.size() / 2; ++i) request.mask[0].rgb[i] = 255;  // top half white
+  auto masked = vace->Generate(request, nullptr);
+  ASSERT_TRUE(masked.ok()) << masked.error().message;
+  EXPECT_NE(AllPixels(whole->clip), AllPixels(masked->clip)) << "what to keep changes the context";
+  request.mask.resize(3, request.mask[0]);
+  auto miscounted = vace->Generate(request, nullptr);
+  ASSERT_FALSE(miscounted.ok());
+  EXPECT_EQ(miscounted.error().field, "mask");
+  request.mask.resize(1);
+  auto no_vace = plain->Generate(request, nullptr);
+  ASSERT_FALSE(no_vace.ok());
+  EXPECT_EQ(no_vace.error().field, "mask");
+}
+
 // The two A14B experts: the high-noise one runs while t >= 875, then the low-noise one.
 TEST(PresetTest, RealPresetsCarryTheOfficialShapesAndDefaults) {
   const Preset* a14b = FindPreset("wan2.2-t2v-a14b");

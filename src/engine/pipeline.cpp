@@ -56,14 +56,17 @@ class WanRunner final : public ModelRunner {
 
   std::string placement() const override { return PlacementName(placement_); }
 
-  // What a VACE run reads (WanVace.prepare_source): the video to edit, regenerated everywhere
-  // and followed as the reactive part; or, for reference to video, a blank video (with the
+  // What a VACE run reads (WanVace.prepare_source): the video to edit, regenerated where the
+  // mask is white (everywhere without one) and followed as the reactive part; or, for reference
+  // to video, a blank video (with the
   // first frame kept when there is one); the reference images letterboxed onto white.
   at::Tensor VaceContextOf(const ModelRequest& r, int frames, at::Device device) const {
     at::Tensor video;
     at::Tensor mask = at::ones({1, frames, r.height, r.width});
     if (!r.source.empty()) {
       video = FramesToTensor(r.source);
+      // A mask picture loads like a frame; its first channel, in [0, 1], is the mask.
+      if (!r.mask.empty()) mask = VaceMaskFromVideo(FramesToTensor(r.mask));
     } else {
       video = at::zeros({3, frames, r.height, r.width});
       if (r.first_frame) {
