@@ -28,9 +28,10 @@ REPEATS=${GPU_CHECK_REPEATS:-3}
 ROUNDS=${GPU_CHECK_ROUNDS:-1}
 if [ "${1:-}" = --cpu ]; then
   DEVICE=cpu PY=${PYTHON:-/usr/bin/python3} DTYPE=float32 PRESETS="tiny tiny-ti2v" RUN_PRESET=tiny STEPS=8
+  VACE_PRESET=tiny-vace
   PREFIX=/usr/lib/x86_64-linux-gnu/cmake BUILD=build-gpucheck-cpu
 else
-  DEVICE=cuda PY=${PYTHON:-python3} DTYPE=bfloat16 PRESETS="wan2.1-t2v-1.3b wan2.2-ti2v-5b"
+  DEVICE=cuda PY=${PYTHON:-python3} DTYPE=bfloat16 PRESETS="wan2.1-t2v-1.3b wan2.2-ti2v-5b" VACE_PRESET=wan2.1-vace-1.3b
   RUN_PRESET=wan2.1-t2v-1.3b STEPS=${GPU_CHECK_STEPS:-50} BUILD=build-gpucheck
   PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)') || exit 2
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -49,12 +50,12 @@ FAILED=0
 stage "golden sets on $DEVICE, float32 and bf16"
 for precision in float32 bf16; do
   "$BIN" golden .gpu/golden/wan "$DEVICE" "$precision" | tail -1 || FAILED=1
-  for only in ti2v sdedit; do "$BIN" golden .gpu/golden/wan-edit "$DEVICE" "$precision" "$only" | tail -1 || FAILED=1; done
+  for only in ti2v sdedit vace; do "$BIN" golden .gpu/golden/wan-edit "$DEVICE" "$precision" "$only" | tail -1 || FAILED=1; done
 done
 # The failing checks, if any, in full.
 for precision in float32 bf16; do
   "$BIN" golden .gpu/golden/wan "$DEVICE" "$precision" | grep FAIL
-  for only in ti2v sdedit; do "$BIN" golden .gpu/golden/wan-edit "$DEVICE" "$precision" "$only" | grep FAIL; done
+  for only in ti2v sdedit vace; do "$BIN" golden .gpu/golden/wan-edit "$DEVICE" "$precision" "$only" | grep FAIL; done
 done
 
 FIGURES="$OUT_DIR/figures.jsonl"
@@ -70,6 +71,9 @@ for preset in $PRESETS; do
       | sed 's/^{/{"side":"py",/' >> "$FIGURES"
   done
 done
+
+stage "$VACE_PRESET: one denoising step with the VACE context (C++ only: no PyTorch VACE here)"
+timeout 120 "$BIN" step "$VACE_PRESET" "$DEVICE" "$PRECISION" "$REPEATS" | sed 's/^{/{"side":"cpp",/' >> "$FIGURES"
 
 stage "$RUN_PRESET: a whole generation of $STEPS steps, text encoder offloaded"
 timeout 240 "$BIN" run "$RUN_PRESET" "$DEVICE" "$STEPS" offload | sed 's/^{/{"side":"cpp",/' >> "$FIGURES" || FAILED=1
@@ -89,6 +93,12 @@ for name in names:
     cg, pg = median("cpp", name, "peak_gib"), median("py", name, "peak_gib")
     ratio = f"{c / p:.2f}" if c and p else "-"
     print(f"{name:<28} {c or 0:>9.3f} {(p or 0):>10.3f} {ratio:>7} {cg or 0:>8.2f} {pg or 0:>7.2f}")
+vace = [n for n in names if "vace" in n and n.endswith("_step")]
+plain = {"tiny-vace_step": "tiny_step", "wan2.1-vace-1.3b_step": "wan2.1-t2v-1.3b_step"}
+for name in vace:
+    v, t = median("cpp", name), median("cpp", plain.get(name, ""))
+    if v and t:
+        print(f"VACE step / plain step ({name}): {v / t:.2f} (its VACE blocks add 1.5x the blocks on the 1.3B)")
 for r in rows:
     if "_run_" in r["name"]:
         print(f"{r['name']}: {r['seconds']:.1f} s, peak {r['peak_gib']:.2f} GiB (denoising {r['denoise_peak_gib']:.2f}, "

@@ -11,7 +11,8 @@ mkdir -p .gpu/include/nlohmann .gpu/golden/wan .gpu/golden/wan-edit
 cp /usr/include/nlohmann/json.hpp .gpu/include/nlohmann/
 cp -r /usr/include/fmt .gpu/include/
 cp "$GOLDEN"/wan/manifest.json "$GOLDEN"/wan/*.safetensors .gpu/golden/wan/
-# The edit set's image-to-video and SDEdit cases (VACE is not built yet).
+# The edit set's image-to-video, SDEdit and VACE cases.
 cp "$GOLDEN"/wan-edit/manifest.json "$GOLDEN"/wan-edit/wan22_ti2v_i2v_pipeline.io.safetensors \
-   "$GOLDEN"/wan-edit/sdedit_*.io.safetensors .gpu/golden/wan-edit/
+   "$GOLDEN"/wan-edit/sdedit_*.io.safetensors "$GOLDEN"/wan-edit/vace_*.io.safetensors \
+   "$GOLDEN"/wan-edit/wan21_vace_dit.safetensors .gpu/golden/wan-edit/
 du -sh .gpu

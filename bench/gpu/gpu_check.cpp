@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <functional>
 #include <string>
 #include <vector>
@@ -126,10 +127,14 @@ int Step(const Preset& p, const Placement& placement, int repeats) {
   const at::Tensor context = at::randn({config.text_len, config.text_dim}, options);
   const at::Tensor t = at::full({1}, 999.0f, options);
   const int64_t seq_len = SequenceLength(config, shape);
+  // A VACE preset reads its context (96 channels on the latent's grid) in both passes.
+  std::optional<VaceInput> vace;
+  if (config.vace()) vace = VaceInput{{at::randn(LatentShape(p, config.vace_in_dim), options)}, 1.0};
+  const VaceInput* v = vace ? &*vace : nullptr;
   ResetPeak(placement.device);
   const double seconds = MedianSeconds(repeats, placement.device, [&] {
-    dit.Forward({latent}, t, {context}, seq_len);
-    dit.Forward({latent}, t, {context}, seq_len);
+    dit.Forward({latent}, t, {context}, seq_len, v);
+    dit.Forward({latent}, t, {context}, seq_len, v);
   });
   PrintFigure(p.name + "_step", seconds, placement.device);
   return 0;

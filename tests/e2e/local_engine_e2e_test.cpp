@@ -289,6 +289,17 @@ TEST_F(LocalEngineE2E, ReferenceToVideoAndReferencedEditsOfEveryDialectRunOnTheV
   const std::string edit = json::parse(Authed("POST", "/v1/videos/generations",
       json{{"model", "wan2.7-video-edit"}, {"prompt", "in the style of Image 1"}, {"video_urls", {clip}},
            {"image_urls", {cat}}}.dump()).body)["id"];
+  const std::string market_edit = json::parse(Authed("POST", "/api/v1/jobs/createTask",
+      json{{"model", "wan/2-7-videoedit"}, {"input", {{"prompt", "like Image 1"}, {"video_url", clip},
+                                                      {"reference_image", cat}, {"resolution", "720p"}}}}.dump()).body)["data"]["taskId"];
+  auto native_edit = Call("POST", "/api/v1/services/aigc/video-generation/video-synthesis",
+                          json{{"model", "wan2.7-videoedit"},
+                               {"input", {{"prompt", "like Image 1"},
+                                          {"media", {{{"type", "video"}, {"url", clip}},
+                                                     {{"type", "reference_image"}, {"url", dog}}}}}},
+                               {"parameters", {{"resolution", "720P"}}}}.dump(),
+                          native_headers);
+  ASSERT_EQ(native_edit.status, 200) << native_edit.body;
 
   auto probe = [&](const std::string& url) {
     auto info = media::ProbeVideoFile(Download(url));
@@ -314,6 +325,12 @@ TEST_F(LocalEngineE2E, ReferenceToVideoAndReferencedEditsOfEveryDialectRunOnTheV
   const media::MediaInfo e = probe(de["results"][0]);
   EXPECT_EQ(e.frames, 32) << "the input's length";
   EXPECT_NEAR(static_cast<double>(e.width) / e.height, 4.0 / 3.0, 0.15) << "the input's ratio";
+  const json dm = WaitDone(market_edit);
+  ASSERT_EQ(dm["data"]["state"], "success") << dm.dump();
+  EXPECT_EQ(probe(json::parse(dm["data"]["resultJson"].get<std::string>())["resultUrls"][0]).frames, 32);
+  const json dne = WaitDone(json::parse(native_edit.body)["output"]["task_id"]);
+  ASSERT_EQ(dne["output"]["task_status"], "SUCCEEDED") << dne.dump();
+  EXPECT_EQ(probe(dne["output"]["video_url"]).frames, 32);
 
   // Reference videos are not something VACE takes: refused at submit, naming the field.
   auto with_video = Authed("POST", "/v1/videos/generations",
