@@ -32,6 +32,13 @@ class LocalEngineE2E : public ServerTest {
     return seen;
   }
 
+  // The video behind url, decoded as a player would; an empty record (and a failure) if it is not.
+  media::MediaInfo ProbeVideo(const std::string& url) {
+    auto info = media::ProbeVideoFile(Download(url));
+    EXPECT_TRUE(info.ok()) << (info.ok() ? "" : info.error().message);
+    return info.ok() ? *info : media::MediaInfo{};
+  }
+
   std::string Bytes(const std::string& url) {
     std::ifstream in(Download(url), std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -166,14 +173,9 @@ TEST_F(LocalEngineE2E, VideoEditsOfEveryDialectRunOnTheEngine) {
                      {"Authorization: Bearer " + key_, "X-DashScope-Async: enable", "Content-Type: application/json"});
   ASSERT_EQ(native.status, 200) << native.body;
 
-  auto probe = [&](const std::string& url) {
-    auto info = media::ProbeVideoFile(Download(url));
-    EXPECT_TRUE(info.ok()) << (info.ok() ? "" : info.error().message);
-    return info.ok() ? *info : media::MediaInfo{};
-  };
   const json dk = WaitDone(kept);
   ASSERT_EQ(dk["status"], "COMPLETED") << dk.dump();
-  const media::MediaInfo k = probe(dk["data"]["video"]["url"]);
+  const media::MediaInfo k = ProbeVideo(dk["data"]["video"]["url"]);
   EXPECT_EQ(k.frames, 32) << "duration 0 keeps the input's 2 s, at the model's 16 fps";
   EXPECT_TRUE(k.has_audio) << "audio_setting origin keeps the input's sound";
   EXPECT_NEAR(static_cast<double>(k.width) / k.height, 4.0 / 3.0, 0.15) << "the input's aspect ratio";
@@ -181,18 +183,18 @@ TEST_F(LocalEngineE2E, VideoEditsOfEveryDialectRunOnTheEngine) {
 
   const json dc = WaitDone(cut);
   ASSERT_EQ(dc["status"], "completed") << dc.dump();
-  const media::MediaInfo c = probe(dc["results"][0]);
+  const media::MediaInfo c = ProbeVideo(dc["results"][0]);
   EXPECT_EQ(c.frames, 32) << "duration 2 keeps the first 2 s of 3";
   EXPECT_FALSE(c.has_audio) << "audio_setting auto: the engine makes no sound, and none is made up";
 
   const json dl = WaitDone(longer);
   ASSERT_EQ(dl["data"]["state"], "success") << dl.dump();
-  EXPECT_EQ(probe(json::parse(dl["data"]["resultJson"].get<std::string>())["resultUrls"][0]).frames, 32)
+  EXPECT_EQ(ProbeVideo(json::parse(dl["data"]["resultJson"].get<std::string>())["resultUrls"][0]).frames, 32)
       << "10 s asked of a 2 s input: never longer than the input";
 
   const json dn = WaitDone(json::parse(native.body)["output"]["task_id"]);
   ASSERT_EQ(dn["output"]["task_status"], "SUCCEEDED") << dn.dump();
-  const media::MediaInfo n = probe(dn["output"]["video_url"]);
+  const media::MediaInfo n = ProbeVideo(dn["output"]["video_url"]);
   EXPECT_NEAR(static_cast<double>(n.width) / n.height, 16.0 / 9.0, 0.2) << "an asked ratio wins over the input's";
   EXPECT_EQ(n.frames, 32);
   EXPECT_TRUE(dn["usage"]["output_video_duration"].is_number_float()) << "edits report hundredths: " << dn.dump();
@@ -204,7 +206,7 @@ TEST_F(LocalEngineE2E, VideoEditsOfEveryDialectRunOnTheEngine) {
   ASSERT_EQ(referenced.status, 200) << referenced.body;
   const json dr = WaitDone(json::parse(referenced.body)["id"]);
   ASSERT_EQ(dr["status"], "COMPLETED") << dr.dump();
-  EXPECT_EQ(probe(dr["data"]["video"]["url"]).frames, 32) << "the input's length";
+  EXPECT_EQ(ProbeVideo(dr["data"]["video"]["url"]).frames, 32) << "the input's length";
 }
 
 TEST_F(LocalEngineE2E, ImageToVideoOfEveryDialectRunsOnTheTi2vPresetAndReferenceToVideoIsRefused) {
@@ -301,36 +303,31 @@ TEST_F(LocalEngineE2E, ReferenceToVideoAndReferencedEditsOfEveryDialectRunOnTheV
                           native_headers);
   ASSERT_EQ(native_edit.status, 200) << native_edit.body;
 
-  auto probe = [&](const std::string& url) {
-    auto info = media::ProbeVideoFile(Download(url));
-    EXPECT_TRUE(info.ok()) << (info.ok() ? "" : info.error().message);
-    return info.ok() ? *info : media::MediaInfo{};
-  };
   const json du = WaitDone(unified);
   ASSERT_EQ(du["status"], "completed") << du.dump();
-  const media::MediaInfo u = probe(du["results"][0]);
+  const media::MediaInfo u = ProbeVideo(du["results"][0]);
   EXPECT_EQ(u.width, u.height) << "the asked 1:1";
   EXPECT_NEAR(u.duration_s, 2.0, 0.15) << "the reference frames are not part of the video";
   const json dj = WaitDone(job);
   ASSERT_EQ(dj["data"]["state"], "success") << dj.dump();
-  EXPECT_NEAR(probe(json::parse(dj["data"]["resultJson"].get<std::string>())["resultUrls"][0]).duration_s, 2.0, 0.15);
+  EXPECT_NEAR(ProbeVideo(json::parse(dj["data"]["resultJson"].get<std::string>())["resultUrls"][0]).duration_s, 2.0, 0.15);
   const json dg = WaitDone(gen);
   ASSERT_EQ(dg["status"], "COMPLETED") << dg.dump();
   const json dn = WaitDone(json::parse(native.body)["output"]["task_id"]);
   ASSERT_EQ(dn["output"]["task_status"], "SUCCEEDED") << dn.dump();
-  const media::MediaInfo n = probe(dn["output"]["video_url"]);
+  const media::MediaInfo n = ProbeVideo(dn["output"]["video_url"]);
   EXPECT_LT(n.width, n.height) << "the first frame's portrait ratio wins";
   const json de = WaitDone(edit);
   ASSERT_EQ(de["status"], "completed") << de.dump();
-  const media::MediaInfo e = probe(de["results"][0]);
+  const media::MediaInfo e = ProbeVideo(de["results"][0]);
   EXPECT_EQ(e.frames, 32) << "the input's length";
   EXPECT_NEAR(static_cast<double>(e.width) / e.height, 4.0 / 3.0, 0.15) << "the input's ratio";
   const json dm = WaitDone(market_edit);
   ASSERT_EQ(dm["data"]["state"], "success") << dm.dump();
-  EXPECT_EQ(probe(json::parse(dm["data"]["resultJson"].get<std::string>())["resultUrls"][0]).frames, 32);
+  EXPECT_EQ(ProbeVideo(json::parse(dm["data"]["resultJson"].get<std::string>())["resultUrls"][0]).frames, 32);
   const json dne = WaitDone(json::parse(native_edit.body)["output"]["task_id"]);
   ASSERT_EQ(dne["output"]["task_status"], "SUCCEEDED") << dne.dump();
-  EXPECT_EQ(probe(dne["output"]["video_url"]).frames, 32);
+  EXPECT_EQ(ProbeVideo(dne["output"]["video_url"]).frames, 32);
 
   // Reference videos are not something VACE takes: refused at submit, naming the field.
   auto with_video = Authed("POST", "/v1/videos/generations",
