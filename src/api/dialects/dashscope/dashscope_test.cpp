@@ -89,6 +89,19 @@ TEST(DashScopeParse, EveryRangeIsEnforcedNamingTheField) {
   EXPECT_EQ(field(ParseVideo(J(R"({"model":"wan2.7-t2v","input":{}})"))), "input.prompt");
   EXPECT_EQ(field(ParseVideo(J(R"({"model":"wan2.7-t2v"})"))), "input");
   EXPECT_EQ(field(ParseVideo(J(R"({"input":{"prompt":"p"}})"))), "model");
+  // Hostile shapes are refused, never thrown (a throw dropped the connection).
+  EXPECT_EQ(field(ParseImage(J(R"({"model":"wan2.7-image","input":{"messages":[{"role":5,"content":[{"text":"p"}]}]}})"))),
+            "input.messages");
+  EXPECT_EQ(field(ParseImage(J(R"({"model":"wan2.7-image","input":{"messages":[{"content":[{"text":"p"}]}]}})"))),
+            "input.messages");
+  EXPECT_EQ(field(ParseVideo(J(R"({"model":"wan2.7-videoedit","input":{"prompt":"p","media":[{"type":5,"url":"https://e.com/v.mp4"}]}})"))),
+            "input.media[0]");
+  // The image prompt counts characters: 5000 three-byte characters pass, 5001 do not.
+  std::string han;
+  for (int i = 0; i < 5000; ++i) han += "\u6c34";
+  const std::string image = R"({"model":"wan2.7-image","input":{"messages":[{"role":"user","content":[{"text":")";
+  EXPECT_EQ(field(ParseImage(J((image + han + R"("}]}]}})").c_str()))), "accepted");
+  EXPECT_EQ(field(ParseImage(J((image + han + R"(\u6c34"}]}]}})").c_str()))), "input.messages[0].content[0].text");
   EXPECT_EQ(ParseVideo(J(R"({"model":"wan2.7-s2v","input":{"prompt":"p"}})")).error().code,
             ErrorCode::kUnsupportedModel);
   EXPECT_EQ(field(ParseVideo(J(R"({"model":"wan2.7-videoedit","input":{"media":[]}})"))), "input.media");

@@ -7,6 +7,7 @@
 #include "api/dialects/common_rules.h"
 #include "api/dialects/dashscope/internal.h"
 #include "api/dialects/fields.h"
+#include "common/text.h"
 
 namespace wanserve::api::dialects::dashscope {
 namespace {
@@ -254,7 +255,8 @@ Result<core::GenerationRequest> ParseImage(const json& body) {
   core::GenerationRequest r;
   r.model = model;
   if (!input.contains("messages") || !input["messages"].is_array() || input["messages"].size() != 1 ||
-      !input["messages"][0].is_object() || input["messages"][0].value("role", "") != "user" ||
+      !input["messages"][0].is_object() || !input["messages"][0].contains("role") ||
+      input["messages"][0]["role"] != "user" ||
       !input["messages"][0].contains("content") || !input["messages"][0]["content"].is_array()) {
     return Invalid("input.messages: must hold one user message with a content list", "input.messages");
   }
@@ -265,7 +267,10 @@ Result<core::GenerationRequest> ParseImage(const json& body) {
     const std::string field = fmt::format("input.messages[0].content[{}]", i);
     if (part.is_object() && part.contains("text") && part["text"].is_string()) {
       r.prompt = part["text"];
-      if (r.prompt.empty() || r.prompt.size() > 5000) {
+      // Characters, not bytes: 5000 Chinese characters are 15000 bytes.
+      const std::optional<size_t> characters = Utf8Length(r.prompt);
+      if (!characters) return Invalid(field + ".text: must be valid UTF-8", field + ".text");
+      if (*characters < 1 || *characters > 5000) {
         return Invalid(field + ".text: must be 1-5000 characters", field + ".text");
       }
       ++texts;
