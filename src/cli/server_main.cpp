@@ -201,6 +201,17 @@ int RunServer(const Config& config) {
       auto swept = sweeper.SweepOnce();
       if (!swept.ok()) spdlog::warn("output sweep failed: {}", swept.error().message);
       else if (*swept > 0) spdlog::info("expired the outputs of {} task(s)", *swept);
+      // What a crash mid-write or mid-task left: half-written files and input folders of tasks
+      // that are over, once they are older than any write or task could still be using.
+      const auto leftover_cutoff = std::filesystem::file_time_type::clock::now() - std::chrono::hours(6);
+      const int partials = blobs.DeleteStalePartials(leftover_cutoff) + uploads.DeleteStalePartials(leftover_cutoff);
+      const int folders = inputs.SweepLeftovers(leftover_cutoff, [&](const std::string& task_id) {
+        auto task = data->store->Get(task_id);
+        return !task.ok() ? task.error().code == ErrorCode::kNotFound : core::IsTerminal(task->state);
+      });
+      if (partials + folders > 0) {
+        spdlog::info("removed {} half-written file(s) and {} input folder(s) left by a crash", partials, folders);
+      }
       auto uploads_swept = upload_sweeper.SweepOnce();
       if (!uploads_swept.ok()) spdlog::warn("upload sweep failed: {}", uploads_swept.error().message);
       else if (*uploads_swept > 0) spdlog::info("deleted {} expired upload(s)", *uploads_swept);

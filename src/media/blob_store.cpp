@@ -97,6 +97,18 @@ Status BlobStore::Delete(std::string_view id) const {
   return Status::Ok();
 }
 
+int BlobStore::DeleteStalePartials(std::filesystem::file_time_type cutoff) const {
+  int deleted = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(root_ / "tmp", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file() || it->path().extension() != ".part") continue;
+    std::error_code fec;
+    if (it->last_write_time(fec) < cutoff && !fec && std::filesystem::remove(it->path(), fec)) ++deleted;
+  }
+  return deleted;
+}
+
 int BlobStore::DeleteOlderThan(std::filesystem::file_time_type cutoff) const {
   int deleted = 0;
   std::error_code ec;

@@ -28,6 +28,9 @@ class BlobStore {
   Status Delete(std::string_view blob_id) const;
   // Deletes blobs last written before cutoff; returns how many.
   int DeleteOlderThan(std::filesystem::file_time_type cutoff) const;
+  // Deletes half-written files (tmp/*.part) last written before cutoff: what a crash mid-write
+  // leaves behind. Returns how many.
+  int DeleteStalePartials(std::filesystem::file_time_type cutoff) const;
 
   static bool IsValidId(std::string_view blob_id);
   static std::string ContentTypeFor(std::string_view blob_id);

@@ -239,6 +239,20 @@ void InputFetcher::Cleanup(const std::string& task_id) const {
   if (ec) spdlog::warn("task={} input files not removed: {}", task_id, ec.message());
 }
 
+int InputFetcher::SweepLeftovers(std::filesystem::file_time_type cutoff,
+                                  const std::function<bool(const std::string& task_id)>& finished) const {
+  int removed = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(scratch_root_, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code fec;
+    if (!it->is_directory(fec) || it->last_write_time(fec) >= cutoff || fec) continue;
+    if (!finished(it->path().filename().string())) continue;
+    if (std::filesystem::remove_all(it->path(), fec) > 0 && !fec) ++removed;
+  }
+  return removed;
+}
+
 core::GenerationRequest ApplyInputs(core::GenerationRequest r, const PreparedInputs& inputs, double max_seconds) {
   if (!inputs.video) return r;
   const MediaInfo& v = inputs.video->info;

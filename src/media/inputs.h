@@ -79,6 +79,10 @@ class InputFetcher {
   Result<PreparedInputs> Prepare(const std::string& task_id, const core::GenerationRequest& request) const;
   // Removes what Prepare left for the task.
   void Cleanup(const std::string& task_id) const;
+  // Removes the input folders a crash left behind: those last changed before cutoff whose task
+  // `finished` says is over (or unknown). Returns how many.
+  int SweepLeftovers(std::filesystem::file_time_type cutoff,
+                     const std::function<bool(const std::string& task_id)>& finished) const;
 
  private:
   // kind ("image", "video", "audio") names the detail code of a failed download, e.g.

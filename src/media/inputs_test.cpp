@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -167,6 +168,22 @@ TEST_F(InputFetcherTest, EachBadImageOrAudioGetsItsOwnCode) {
   EXPECT_EQ(Failure(audio("blip.wav")).detail_code, "audio_too_short");
   EXPECT_EQ(Failure(audio("song.ogg")).detail_code, "audio_format_unsupported");
   EXPECT_EQ(Failure(audio("long.mp4")).detail_code, "audio_format_unsupported");
+}
+
+TEST_F(InputFetcherTest, InputFoldersACrashLeftAreSweptOnlyWhenTheirTaskIsOver) {
+  const auto root = scratch_.path() / "inputs";
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(7);
+  for (const char* task : {"done", "running", "fresh"}) {
+    std::filesystem::create_directories(root / task);
+    std::ofstream(root / task / "image_0.png") << "x";
+    if (std::string(task) != "fresh") std::filesystem::last_write_time(root / task, old);
+  }
+  const int removed = fetcher_.SweepLeftovers(std::filesystem::file_time_type::clock::now() - std::chrono::hours(6),
+                                              [](const std::string& task) { return task != "running"; });
+  EXPECT_EQ(removed, 1);
+  EXPECT_FALSE(std::filesystem::exists(root / "done"));
+  EXPECT_TRUE(std::filesystem::exists(root / "running")) << "its task may still read it";
+  EXPECT_TRUE(std::filesystem::exists(root / "fresh"));
 }
 
 TEST_F(InputFetcherTest, SizeCapsHoldWhileStreaming) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <chrono>
 #include <fstream>
 
 #include "media/blob_store.h"
@@ -112,6 +113,24 @@ TEST(BlobStore, IdsCannotEscapeTheStore) {
   EXPECT_EQ(BlobStore::ContentTypeFor(id), "image/png");
   ASSERT_TRUE(blobs.Delete(id).ok());
   EXPECT_FALSE(std::filesystem::exists(*blobs.PathFor(id)));
+}
+
+TEST(BlobStore, StaleHalfWrittenFilesAreSweptAndFreshOnesAndBlobsKept) {
+  testing::TempDir dir;
+  BlobStore blobs(dir.path() / "blobs");
+  const auto now = std::filesystem::file_time_type::clock::now();
+  const auto stale = dir.path() / "blobs" / "tmp" / "0123456789abcdef0123456789abcdef.mp4.part";
+  const auto fresh = dir.path() / "blobs" / "tmp" / "fedcba9876543210fedcba9876543210.mp4.part";
+  std::ofstream(stale) << "half";
+  std::ofstream(fresh) << "half";
+  std::filesystem::last_write_time(stale, now - std::chrono::hours(7));
+  const std::string id = blobs.NewId("png");
+  ASSERT_TRUE(blobs.Write(id, "whole").ok());
+  std::filesystem::last_write_time(*blobs.PathFor(id), now - std::chrono::hours(7));
+  EXPECT_EQ(blobs.DeleteStalePartials(now - std::chrono::hours(6)), 1);
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(fresh)) << "a write may still be under way";
+  EXPECT_TRUE(std::filesystem::exists(*blobs.PathFor(id))) << "finished blobs are the sweeper's, not this";
 }
 
 TEST(UrlSigner, SignsVerifiesAndExpires) {
