@@ -102,4 +102,23 @@ Result<UploadRequest> ReadUploadRequest(const ApiContext& ctx, const HttpRequest
   return out;
 }
 
+Result<StoredUpload> ReceiveFileApiUpload(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id,
+                                          UploadVia via, const UploadFieldNames& names, const FileApiPolicy& policy) {
+  ASSIGN_OR_RETURN(UploadRequest read, ReadUploadRequest(ctx, req, via, names, ctx.file_api_max_bytes));
+  UploadSpec spec;
+  spec.api = policy.api;
+  spec.id = policy.id;
+  ASSIGN_OR_RETURN(spec.path, CleanUploadPath(read.path, "uploads", policy.path_field));
+  spec.name = read.name.empty() ? policy.default_name(read.bytes) : read.name;
+  RETURN_IF_ERROR(CheckFileName(spec.name, policy.name_field));
+  spec.original_name = read.original_name.empty() ? spec.name : read.original_name;
+  spec.ttl_ms = policy.ttl_ms;
+  spec.max_bytes = ctx.file_api_max_bytes;
+  spec.max_files = policy.max_files;
+  spec.allow_gif = true;
+  return StoreUpload(ctx, read.bytes, names.data.front(), key_id, spec);
+}
+
+size_t Base64UploadBodyLimit(const ApiContext& ctx) { return ctx.upload_body_limit / 3 * 4 + (1 << 20); }
+
 }  // namespace wanserve::api

@@ -3,11 +3,14 @@
 // URL to download), read into one shape. Each API names its fields its own way, and some
 // spell one field two ways; the names are given per call.
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/api_context.h"
 #include "api/http.h"
+#include "api/uploaded_files.h"
 
 namespace wanserve::api {
 
@@ -31,5 +34,24 @@ struct UploadRequest {
 // outbound guard and stop at max_bytes.
 Result<UploadRequest> ReadUploadRequest(const ApiContext& ctx, const HttpRequest& req, UploadVia via,
                                         const UploadFieldNames& names, int64_t max_bytes);
+
+// How a providers' files API (kie, EvoLink) names and keeps what it receives.
+struct FileApiPolicy {
+  std::string api;         // store::UploadedFile::api
+  std::string id;          // public id; "" = the blob id
+  std::string path_field;  // named in upload path errors
+  std::string name_field;  // named in file name errors
+  std::function<std::string(std::string_view bytes)> default_name;  // for uploads sent without a name
+  int64_t ttl_ms = 0;
+  int64_t max_files = 0;  // live files per key; 0 = no quota
+};
+
+// Reads one upload of a files API, cleans its path ("uploads" when absent), names it and
+// stores it for key_id within ctx.file_api_max_bytes; GIF is accepted.
+Result<StoredUpload> ReceiveFileApiUpload(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id,
+                                          UploadVia via, const UploadFieldNames& names, const FileApiPolicy& policy);
+
+// The body limit of a base64 upload: the largest file grown by a third, plus room for the JSON.
+size_t Base64UploadBodyLimit(const ApiContext& ctx);
 
 }  // namespace wanserve::api

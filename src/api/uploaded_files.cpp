@@ -14,6 +14,12 @@ std::string Megabytes(int64_t bytes) { return fmt::format("{} MB", bytes >> 20);
 
 }  // namespace
 
+Result<std::string> DownloadableFileBlob(store::FileStore& files, const std::string& file_id, int64_t now_ms) {
+  ASSIGN_OR_RETURN(store::UploadedFile file, files.GetFile(file_id, now_ms));
+  if (file.api != kDownloadableFilesApi) return MakeError(ErrorCode::kNotFound, "no such file");
+  return file.blob_id;
+}
+
 int64_t UploadCapFor(std::string_view kind) {
   if (kind == "video") return 100 << 20;
   if (kind == "audio") return 15 << 20;

@@ -22,6 +22,11 @@ inline constexpr int64_t kLongestUploadRetentionMs = 72 * kHourMs;
 
 // EvoLink's download links: <public url><prefix><file id>.
 inline constexpr const char* kFileDownloadPrefix = "/api/v1/files/download/";
+// The upload API whose files have download links.
+inline constexpr const char* kDownloadableFilesApi = "evolink";
+
+// The blob of a live file a download link names; kNotFound for other APIs' files.
+Result<std::string> DownloadableFileBlob(store::FileStore& files, const std::string& file_id, int64_t now_ms);
 
 // What one upload API allows and records.
 struct UploadSpec {

@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "media/blob_store.h"
 #include "media/url_signer.h"
+#include "tasks/leftover_sweeper.h"
 #include "tasks/output_sweeper.h"
 #include "tasks/output_writer.h"
 #include "tasks/task_service.h"
@@ -123,10 +124,7 @@ int RunServer(const Config& config) {
   ctx.file_api_max_bytes = config.files_max_mb << 20;
   ctx.file_api_max_files = config.files_max_per_key;
   own_links.SetFileLookup(api::kFileDownloadPrefix, [store = data->store.get(), clock](const std::string& id) {
-    auto file = store->GetFile(id, clock->NowMs());
-    if (!file.ok()) return Result<std::string>(file.error());
-    if (file->api != "evolink") return Result<std::string>(MakeError(ErrorCode::kNotFound, "no such file"));
-    return Result<std::string>(file->blob_id);
+    return api::DownloadableFileBlob(*store, id, clock->NowMs());
   });
   media::InputFetcher inputs(*outbound, own_links, data->root / "scratch");
   pool.UseInputs(&inputs);
@@ -191,6 +189,7 @@ int RunServer(const Config& config) {
   const int64_t orphan_upload_age_ms =
       std::max<int64_t>(api::kLongestUploadRetentionMs, ctx.link_ttl_ms) + 24LL * 3600 * 1000;
   tasks::UploadSweeper upload_sweeper(*data->store, uploads, clock, orphan_upload_age_ms);
+  const tasks::LeftoverSweeper leftover_sweeper({&blobs, &uploads}, inputs, *data->store);
   std::mutex sweep_mu;
   std::condition_variable sweep_cv;
   bool stop_sweeping = false;
@@ -201,16 +200,10 @@ int RunServer(const Config& config) {
       auto swept = sweeper.SweepOnce();
       if (!swept.ok()) spdlog::warn("output sweep failed: {}", swept.error().message);
       else if (*swept > 0) spdlog::info("expired the outputs of {} task(s)", *swept);
-      // What a crash mid-write or mid-task left: half-written files and input folders of tasks
-      // that are over, once they are older than any write or task could still be using.
-      const auto leftover_cutoff = std::filesystem::file_time_type::clock::now() - std::chrono::hours(6);
-      const int partials = blobs.DeleteStalePartials(leftover_cutoff) + uploads.DeleteStalePartials(leftover_cutoff);
-      const int folders = inputs.SweepLeftovers(leftover_cutoff, [&](const std::string& task_id) {
-        auto task = data->store->Get(task_id);
-        return !task.ok() ? task.error().code == ErrorCode::kNotFound : core::IsTerminal(task->state);
-      });
-      if (partials + folders > 0) {
-        spdlog::info("removed {} half-written file(s) and {} input folder(s) left by a crash", partials, folders);
+      const auto leftovers = leftover_sweeper.SweepOnce();
+      if (leftovers.partial_files + leftovers.input_folders > 0) {
+        spdlog::info("removed {} half-written file(s) and {} input folder(s) left by a crash", leftovers.partial_files,
+                     leftovers.input_folders);
       }
       auto uploads_swept = upload_sweeper.SweepOnce();
       if (!uploads_swept.ok()) spdlog::warn("upload sweep failed: {}", uploads_swept.error().message);

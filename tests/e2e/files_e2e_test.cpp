@@ -297,6 +297,24 @@ TEST_F(FilesE2E, DashScopeTemporaryStorageServesOssUrlsToTheModelOfThePolicy) {
       {"Authorization: Bearer " + key_, "X-DashScope-Async: enable", "Content-Type: application/json"});
   ASSERT_EQ(inline_image.status, 200) << inline_image.body;
   EXPECT_EQ(WaitDone(json::parse(inline_image.body)["output"]["task_id"])["output"]["task_status"], "SUCCEEDED");
+
+  // A refused create keeps none of the data: URL files it decoded.
+  auto stored_uploads = [&] {
+    int count = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(data_dir_ + "/uploads")) {
+      count += e.is_regular_file() && e.path().extension() != ".part";
+    }
+    return count;
+  };
+  const int before = stored_uploads();
+  auto refused = Call(
+      "POST", "/api/v1/services/aigc/image-generation/generation",
+      json{{"model", "wan2.7-image"},
+           {"input", {{"messages", {{{"role", "user"}, {"content", {{{"image", DataUrl(picture)}}, {{"text", "red"}}}}}}}}},
+           {"parameters", {{"size", "1*1"}}}}.dump(),
+      {"Authorization: Bearer " + key_, "X-DashScope-Async: enable", "Content-Type: application/json"});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(stored_uploads(), before);
 }
 
 TEST_F(FilesE2E, AFilesListenerServesTheFilesApisAlone) {

@@ -16,7 +16,8 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   }
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return RenderError(body.error());
-  if (Status uploaded = ResolveUploadedUrls(ctx, req, rc.key_id, *body); !uploaded.ok()) {
+  InlineUploads inline_uploads(ctx, rc.key_id);
+  if (Status uploaded = ResolveUploadedUrls(ctx, req, *body, inline_uploads, rc.key_id); !uploaded.ok()) {
     return RenderError(uploaded.error());
   }
   auto request = parse(*body);
@@ -25,6 +26,7 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   const std::string model = (*body)["model"];  // as sent: a dated id is echoed as such
   auto task = ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, model, "{}", std::move(*request)});
   if (!task.ok()) return RenderError(task.error());
+  inline_uploads.Keep();
   return HttpResponse::Json(
       200, json{{"request_id", NewId()}, {"output", {{"task_id", task->id}, {"task_status", "PENDING"}}}}.dump());
 }

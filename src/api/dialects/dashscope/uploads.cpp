@@ -186,14 +186,16 @@ Result<std::string> ResolveOss(const ApiContext& ctx, const std::string& key_id,
 }
 
 Status ResolveIn(const ApiContext& ctx, bool oss_enabled, const std::string& key_id, const std::string& model,
-                 json& node, const std::string& field) {
+                 json& node, const std::string& field, InlineUploads& stored_inline) {
   if (node.is_object()) {
     for (auto& [name, child] : node.items()) {
-      RETURN_IF_ERROR(ResolveIn(ctx, oss_enabled, key_id, model, child, field.empty() ? name : field + "." + name));
+      RETURN_IF_ERROR(ResolveIn(ctx, oss_enabled, key_id, model, child, field.empty() ? name : field + "." + name,
+                                stored_inline));
     }
   } else if (node.is_array()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      RETURN_IF_ERROR(ResolveIn(ctx, oss_enabled, key_id, model, node[i], fmt::format("{}[{}]", field, i)));
+      RETURN_IF_ERROR(
+          ResolveIn(ctx, oss_enabled, key_id, model, node[i], fmt::format("{}[{}]", field, i), stored_inline));
     }
   } else if (node.is_string()) {
     const std::string& text = node.get_ref<const std::string&>();
@@ -209,6 +211,7 @@ Status ResolveIn(const ApiContext& ctx, bool oss_enabled, const std::string& key
       spec.api = "inline";
       spec.ttl_ms = kOssRetentionMs;
       ASSIGN_OR_RETURN(StoredUpload stored, StoreUpload(ctx, bytes, field, key_id, spec));
+      stored_inline.Add(stored.file.id);
       node = stored.url;
     }
   }
@@ -217,11 +220,19 @@ Status ResolveIn(const ApiContext& ctx, bool oss_enabled, const std::string& key
 
 }  // namespace
 
-Status ResolveUploadedUrls(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id, json& body) {
+InlineUploads::~InlineUploads() {
+  for (const auto& id : file_ids_) {
+    auto gone = ctx_.files->DeleteFile(id, key_id_, ctx_.clock->NowMs());
+    if (gone.ok()) (void)ctx_.uploads->Delete(gone->blob_id);
+  }
+}
+
+Status ResolveUploadedUrls(const ApiContext& ctx, const HttpRequest& req, json& body, InlineUploads& stored,
+                           const std::string& key_id) {
   if (!body.contains("input")) return Status::Ok();
   const bool oss_enabled = req.Header("x-dashscope-ossresourceresolve").value_or("") == "enable";
   const std::string model = body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : "";
-  return ResolveIn(ctx, oss_enabled, key_id, model, body["input"], "input");
+  return ResolveIn(ctx, oss_enabled, key_id, model, body["input"], "input", stored);
 }
 
 void RegisterUploads(Router& router, const ApiContext& ctx) {

@@ -51,20 +51,13 @@ std::string GeneratedName(const ApiContext& ctx, std::string_view bytes) {
 
 HttpResponse Upload(const ApiContext& ctx, const HttpRequest& req, const RequestContext& rc, UploadVia via,
                     const std::string& data_field) {
-  auto read = ReadUploadRequest(ctx, req, via, {{data_field}, {"uploadPath"}, {"fileName"}}, ctx.file_api_max_bytes);
-  if (!read.ok()) return RenderFileError(read.error());
-  auto path = CleanUploadPath(read->path, "uploads", "uploadPath");
-  if (!path.ok()) return RenderFileError(path.error());
-  UploadSpec spec;
-  spec.api = "kie";
-  spec.path = *path;
-  spec.name = read->name.empty() ? GeneratedName(ctx, read->bytes) : read->name;
-  if (Status name = CheckFileName(spec.name, "fileName"); !name.ok()) return RenderFileError(name.error());
-  spec.original_name = read->original_name.empty() ? spec.name : read->original_name;
-  spec.ttl_ms = kKieRetentionMs;
-  spec.max_bytes = ctx.file_api_max_bytes;
-  spec.allow_gif = true;
-  auto stored = StoreUpload(ctx, read->bytes, data_field, rc.key_id, spec);
+  FileApiPolicy policy;
+  policy.api = "kie";
+  policy.path_field = "uploadPath";
+  policy.name_field = "fileName";
+  policy.default_name = [&ctx](std::string_view bytes) { return GeneratedName(ctx, bytes); };
+  policy.ttl_ms = kKieRetentionMs;
+  auto stored = ReceiveFileApiUpload(ctx, req, rc.key_id, via, {{data_field}, {"uploadPath"}, {"fileName"}}, policy);
   if (!stored.ok()) return RenderFileError(stored.error());
   const store::UploadedFile& f = stored->file;
   json data = {{"success", true},
@@ -87,8 +80,6 @@ HttpResponse MethodNotAllowed(const HttpRequest&, const RequestContext&) {
 }  // namespace
 
 void RegisterFiles(Router& router, const ApiContext& ctx) {
-  // base64 grows a file by a third; the JSON around it is small.
-  const size_t base64_limit = ctx.upload_body_limit / 3 * 4 + (1 << 20);
   const struct {
     const char* path;
     UploadVia via;
@@ -105,7 +96,7 @@ void RegisterFiles(Router& router, const ApiContext& ctx) {
                 },
                 RenderFileError};
     if (via == UploadVia::kStream) route.form_body_limit = ctx.upload_body_limit;
-    if (via == UploadVia::kBase64) route.body_limit = base64_limit;
+    if (via == UploadVia::kBase64) route.body_limit = Base64UploadBodyLimit(ctx);
     router.Add(std::move(route));
     for (const char* method : {"GET", "PUT", "PATCH", "DELETE"}) {
       router.Add({method, e.path, Access::kPublic, MethodNotAllowed, RenderFileError});

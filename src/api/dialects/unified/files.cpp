@@ -18,8 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kApi = "evolink";
-
 // HTTP status = code, {"success":false,"code","msg"}: EvoLink's client reads msg and code.
 HttpResponse RenderFileError(const Error& e) {
   int status = 400;
@@ -51,30 +49,20 @@ std::string DownloadUrl(const ApiContext& ctx, const std::string& file_id) {
 
 HttpResponse Upload(const ApiContext& ctx, const HttpRequest& req, const RequestContext& rc, UploadVia via,
                     std::vector<std::string> data_fields) {
-  const std::string field = data_fields.front();
-  auto read = ReadUploadRequest(ctx, req, via,
-                                {std::move(data_fields), {"upload_path", "uploadPath"}, {"file_name", "fileName"}},
-                                ctx.file_api_max_bytes);
-  if (!read.ok()) return RenderFileError(read.error());
-  auto path = CleanUploadPath(read->path, "uploads", "upload_path");
-  if (!path.ok()) return RenderFileError(path.error());
-  UploadSpec spec;
-  spec.api = kApi;
-  spec.id = "file_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
-  spec.path = *path;
-  if (read->name.empty()) {
-    auto type = media::SniffMedia(read->bytes);
-    spec.name = fmt::format("{}.{}", spec.id, type ? type->extension : "bin");
-  } else {
-    spec.name = read->name;
-  }
-  if (Status name = CheckFileName(spec.name, "file_name"); !name.ok()) return RenderFileError(name.error());
-  spec.original_name = read->original_name.empty() ? spec.name : read->original_name;
-  spec.ttl_ms = kEvoLinkRetentionMs;
-  spec.max_bytes = ctx.file_api_max_bytes;
-  spec.max_files = ctx.file_api_max_files;
-  spec.allow_gif = true;
-  auto stored = StoreUpload(ctx, read->bytes, field, rc.key_id, spec);
+  FileApiPolicy policy;
+  policy.api = kDownloadableFilesApi;
+  policy.id = "file_" + RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
+  policy.path_field = "upload_path";
+  policy.name_field = "file_name";
+  policy.ttl_ms = kEvoLinkRetentionMs;
+  policy.max_files = ctx.file_api_max_files;
+  policy.default_name = [id = policy.id](std::string_view bytes) {
+    auto type = media::SniffMedia(bytes);
+    return fmt::format("{}.{}", id, type ? type->extension : "bin");
+  };
+  auto stored = ReceiveFileApiUpload(
+      ctx, req, rc.key_id, via,
+      {std::move(data_fields), {"upload_path", "uploadPath"}, {"file_name", "fileName"}}, policy);
   if (!stored.ok()) return RenderFileError(stored.error());
   const store::UploadedFile& f = stored->file;
   return Ok({{"file_id", f.id},
@@ -105,7 +93,6 @@ Result<int> PageParam(const HttpRequest& req, const std::string& name, int fallb
 }  // namespace
 
 void RegisterFiles(Router& router, const ApiContext& ctx) {
-  const size_t base64_limit = ctx.upload_body_limit / 3 * 4 + (1 << 20);
   Route stream{"POST", "/api/v1/files/upload/stream", Access::kApiKey,
                [&ctx](const HttpRequest& req, const RequestContext& rc) {
                  return Upload(ctx, req, rc, UploadVia::kStream, {"file"});
@@ -118,7 +105,7 @@ void RegisterFiles(Router& router, const ApiContext& ctx) {
                  return Upload(ctx, req, rc, UploadVia::kBase64, {"base64_data", "base64Data"});
                },
                RenderFileError};
-  base64.body_limit = base64_limit;
+  base64.body_limit = Base64UploadBodyLimit(ctx);
   router.Add(std::move(base64));
   router.Add({"POST", "/api/v1/files/upload/url", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
@@ -128,7 +115,7 @@ void RegisterFiles(Router& router, const ApiContext& ctx) {
   router.Add({"GET", "/api/v1/files/quota", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 if (!ctx.files) return RenderFileError(MakeError(ErrorCode::kUnavailable, "files are not enabled"));
-                auto used = ctx.files->CountFiles(rc.key_id, kApi, ctx.clock->NowMs());
+                auto used = ctx.files->CountFiles(rc.key_id, kDownloadableFilesApi, ctx.clock->NowMs());
                 if (!used.ok()) return RenderFileError(used.error());
                 return Ok({{"user_group", "default"},
                            {"used_files", *used},
@@ -146,9 +133,9 @@ void RegisterFiles(Router& router, const ApiContext& ctx) {
                 auto size = PageParam(req, "pageSize", 20, 100);
                 if (!size.ok()) return RenderFileError(size.error());
                 const int64_t now = ctx.clock->NowMs();
-                auto total = ctx.files->CountFiles(rc.key_id, kApi, now);
+                auto total = ctx.files->CountFiles(rc.key_id, kDownloadableFilesApi, now);
                 if (!total.ok()) return RenderFileError(total.error());
-                auto listed = ctx.files->ListFiles(rc.key_id, kApi, now, (*page - 1) * *size, *size);
+                auto listed = ctx.files->ListFiles(rc.key_id, kDownloadableFilesApi, now, (*page - 1) * *size, *size);
                 if (!listed.ok()) return RenderFileError(listed.error());
                 json files = json::array();
                 for (const auto& f : *listed) {
@@ -181,7 +168,7 @@ void RegisterFiles(Router& router, const ApiContext& ctx) {
                 auto not_found = [] { return RenderFileError(MakeError(ErrorCode::kNotFound, "file not found or expired")); };
                 if (!ctx.files || !ctx.uploads) return not_found();
                 auto file = ctx.files->GetFile(rc.params.at("file_id"), ctx.clock->NowMs());
-                if (!file.ok() || file->api != kApi) return not_found();
+                if (!file.ok() || file->api != kDownloadableFilesApi) return not_found();
                 auto path = ctx.uploads->PathFor(file->blob_id);
                 if (!path.ok()) return not_found();
                 auto served = ServeFile(req, *path, file->mime_type);
