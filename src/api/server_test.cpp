@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <thread>
 
+#include "store/sqlite/sqlite_store.h"
 #include "testing/temp_dir.h"
 
 namespace wanserve::api {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "callbacks/signature.h"
+#include "store/sqlite/sqlite_store.h"
 #include "testing/loopback_http_server.h"
 #include "testing/sample_task.h"
 #include "testing/temp_dir.h"

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/crypto.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace wanserve::cli {
 namespace {

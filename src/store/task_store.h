@@ -1,6 +1,19 @@
 #pragma once
 // Durable task storage. Every state change is a compare-and-swap on the current state, so two
 // workers (or a worker and a canceling client) can never both win a transition.
+//
+// The isolation contract every backend gives (SQLite: one writer; PostgreSQL: row locks):
+// - Each method is one transaction: all of its writes commit, or none do.
+// - Submits of one account are serialised: the balances, the concurrency count and the key's
+//   rate bucket and credit cap a submit is judged by cannot change before it commits, so
+//   limits and balances hold however many API nodes submit at once.
+// - A task's terminal transition, its ledger settlement, its upstream job's close and its
+//   callback's outbox row commit together; the ledger allows one settlement per task.
+// - Writes to a running task are fenced on lease owner and attempt (kConflict when lost).
+// - A claim takes each queued task once, however many workers claim at once.
+// Errors: kConflict means the compare-and-swap lost (do not retry the same write);
+// kUnavailable means the database could not be reached or the transaction was aborted for
+// contention or a failover: nothing was committed, and the caller may retry.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -182,13 +195,5 @@ class Store : public TaskStore,
               public CallbackStore,
               public UpstreamStore,
               public FileStore {};
-
-struct SqliteOptions {
-  std::string path;        // database file
-  int busy_timeout_ms = 5000;
-  int reader_connections = 4;
-};
-
-Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
 
 }  // namespace wanserve::store

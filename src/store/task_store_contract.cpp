@@ -278,20 +278,45 @@ TEST_P(LedgerContract, LeaseExpiryAfterMaxAttemptsReleasesAndSubscriptionThatLap
   auto claimed = store_->ClaimNext("w", 2, 10);
   ASSERT_TRUE(claimed.ok()) << claimed.error().message;
   ASSERT_TRUE(claimed->has_value());
-  // The subscription expires at 100; the worker vanished; recovery at 200 gives up.
+  // The subscription expires at 100; the worker vanished; recovery at 200 gives up. The held
+  // part goes back to the expired subscription and lapses with the rest of it.
   auto rep = store_->RecoverExpiredLeases(200, 1);
   ASSERT_TRUE(rep.ok()) << rep.error().message;
   EXPECT_EQ(rep->failed, 1);
-  auto a = store_->GetAccount("acct_a");
-  EXPECT_EQ(a->subscription_balance, 15) << "the held subscription part lapsed, not returned";
-  Expect(15, 0);
-  // A hold after the expiry records the lapse of what remained, and finds nothing to spend.
+  Expect(0, 0);
+  EXPECT_EQ(store_->Get("t")->usage.total, 0) << "a failed task costs nothing";
+  // Nothing of the expired subscription is left to spend.
   auto late = Paid("t2");
   late.created_ms = 300;
   auto refused = store_->Insert(late, {"acct_a", 1, ""});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kInsufficientCredits);
-  Expect(15, 0);
+  Expect(0, 0);
+}
+
+TEST_P(LedgerContract, APriceLoweredAfterTheSubscriptionExpiredChargesExactlyTheUsage) {
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {40, 100, 10, "short plan"}, 1).ok());
+  ASSERT_TRUE(store_->Insert(Paid("t"), {"acct_a", 30, ""}).ok());
+  Expect(10, 10);  // 30 of the subscription held, 10 left
+  auto claimed = store_->ClaimNext("w", 2, 1000);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  const LeaseToken lease{"t", "w", (*claimed)->attempts};
+  // The edit's input is probed at 150, after the subscription expired: the price is 16.
+  auto lowered = store_->LowerHold(lease, 16, 150);
+  ASSERT_TRUE(lowered.ok()) << lowered.error().message;
+  EXPECT_EQ(lowered->total, 16);
+  ASSERT_TRUE(store_->Complete(lease, {}, 160).ok());
+  auto a = store_->GetAccount("acct_a");
+  EXPECT_EQ(a->subscription_balance, 0) << "the 14 given back lapsed with the expired subscription";
+  EXPECT_EQ(a->permanent_balance, 10);
+  EXPECT_EQ(store_->Get("t")->usage.total, 16);
+  // The ledger explains the balance and the task's usage alike.
+  auto problems = store_->CheckLedger();
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty()) << problems->front().what;
+  // A new subscription grant starts from nothing expired.
+  ASSERT_TRUE(store_->GrantCredits("acct_a", {50, 1000, 0, "renewal"}, 200).ok());
+  EXPECT_EQ(store_->GetAccount("acct_a")->subscription_balance, 50);
 }
 
 TEST_P(LedgerContract, ConcurrentSubmitsNeverOverdraw) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "store/sqlite/sqlite_store.h"
 #include "store/task_store.h"
 #include "testing/fake_clock.h"
 #include "testing/temp_dir.h"

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "media/probe.h"
+#include "store/sqlite/sqlite_store.h"
 #include "tasks/output_sweeper.h"
 #include "tasks/task_service.h"
 #include "testing/fake_clock.h"

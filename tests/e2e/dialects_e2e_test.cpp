@@ -258,9 +258,10 @@ TEST_F(EstimatedTimeE2E, CountsDownFromTheMeasuredPace) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  // Ten steps of 0.4 s: about 4 s in all, never the 20 s a typical image is guessed at.
+  // Ten steps of 0.4 s: about 4 s in all (more on a loaded machine, where the first step
+  // also waits for the worker to start), never the 20 s a typical image is guessed at.
   ASSERT_GE(seen.size(), 3u);
-  EXPECT_LE(seen.front().second, 6) << "measured, not guessed";
+  EXPECT_LE(seen.front().second, 12) << "measured, not guessed";
   EXPECT_LT(seen.back().second, seen.front().second) << "it counts down";
   EXPECT_GE(seen.back().second, 1);
 }

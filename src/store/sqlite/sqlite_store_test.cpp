@@ -7,6 +7,7 @@
 #include "store/sqlite/migrations.h"
 #include "store/task_store_contract.h"
 #include "testing/temp_dir.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace wanserve::store {
 namespace {
