@@ -65,6 +65,8 @@ struct RequestContext {
   std::map<std::string, std::string> params;  // path parameters, e.g. {"id": "gen_…"}
   std::string key_id;                          // authenticated API key, empty on public routes
   std::string account_id;                      // the key's account
+  std::string idempotency_key;                 // the Idempotency-Key header of an API-key POST
+  std::string request_hash;                    // RequestFingerprint, when there is such a key
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&, const RequestContext&)>;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <thread>
 
+#include "api/idempotency.h"
 #include "api/multipart.h"
 #include "api/route_stats.h"
 
@@ -247,6 +248,12 @@ class HttpServer::Impl {
       }
       rc.key_id = key->key_id;
       rc.account_id = key->account_id;
+    }
+    if (match.route->access == Access::kApiKey && req.method == "POST") {
+      auto idempotency_key = ReadIdempotencyKey(req);
+      if (!idempotency_key.ok()) return match.route->render_error(idempotency_key.error());
+      rc.idempotency_key = std::move(*idempotency_key);
+      if (!rc.idempotency_key.empty()) rc.request_hash = RequestFingerprint(req);
     }
     return match.route->handler(req, rc);
   }

@@ -205,6 +205,8 @@ int RunServer(const Config& config) {
         spdlog::info("removed {} half-written file(s) and {} input folder(s) left by a crash", leftovers.partial_files,
                      leftovers.input_folders);
       }
+      auto pruned = data->store->PruneIdempotencyKeys(clock->NowMs() - tasks::kIdempotencyWindowMs);
+      if (!pruned.ok()) spdlog::warn("idempotency key sweep failed: {}", pruned.error().message);
       auto uploads_swept = upload_sweeper.SweepOnce();
       if (!uploads_swept.ok()) spdlog::warn("upload sweep failed: {}", uploads_swept.error().message);
       else if (*uploads_swept > 0) spdlog::info("deleted {} expired upload(s)", *uploads_swept);

@@ -46,12 +46,30 @@ struct ExpiredOutputs {
   std::vector<core::Output> outputs;
 };
 
+// A submit's Idempotency-Key header: the task is recorded under it for the key, unless a live
+// record (made at or after since_ms) holds it already.
+struct IdempotencyClaim {
+  std::string idempotency_key;  // empty = none
+  std::string request_hash;     // what the request was, to tell a replay from a reuse
+  int64_t since_ms = 0;         // records older than this are expired and taken over
+};
+
 // The price of a task, held on its account when the task is inserted.
 struct Hold {
   std::string account_id;
   int64_t amount = 0;  // credits; 0 = nothing to hold
   std::string key_id;  // whose limits apply (rate, credit cap); empty = none
+  IdempotencyClaim idempotency = {};
 };
+
+// The task an Idempotency-Key names, and the hash of the request that made it.
+struct IdempotentSubmit {
+  std::string task_id;
+  std::string request_hash;
+};
+
+// The detail_code of Insert's kConflict when the Idempotency-Key is already taken.
+inline constexpr const char* kIdempotencyKeyTaken = "idempotency_key_taken";
 
 class TaskStore {
  public:
@@ -61,9 +79,17 @@ class TaskStore {
   // subscription credits first (while unexpired), then permanent ones. Returns the split.
   // kInsufficientCredits (and no task) when the balances or the key's credit cap do not cover
   // it; kRateLimited when the key's submits-per-minute or the account's concurrent tasks are
-  // at their limit; kConflict if the id exists. Every way a task ends settles the hold exactly once: success captures it, any
-  // other end releases it to the balances it came from.
+  // at their limit; kConflict if the id exists, or with detail_code kIdempotencyKeyTaken (and
+  // no task, nothing held) when hold.idempotency names a key a live record holds. Every way a
+  // task ends settles the hold exactly once: success captures it, any other end releases it
+  // to the balances it came from.
   virtual Result<core::Usage> Insert(const core::Task& task, const Hold& hold) = 0;
+  // The live record (made at or after since_ms) of a key's Idempotency-Key; nullopt if none.
+  virtual Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(const std::string& key_id,
+                                                                      const std::string& idempotency_key,
+                                                                      int64_t since_ms) = 0;
+  // Deletes Idempotency-Key records made before before_ms; returns how many.
+  virtual Result<int> PruneIdempotencyKeys(int64_t before_ms) = 0;
   // kNotFound when absent.
   virtual Result<core::Task> Get(const std::string& id) = 0;
   // Queued and running tasks of a key, oldest first.

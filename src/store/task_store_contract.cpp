@@ -49,6 +49,39 @@ TEST_P(TaskStoreContract, DuplicateIdIsAConflictAndUnknownIdNotFound) {
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
+TEST_P(TaskStoreContract, AnIdempotencyKeyNamesOneLiveTaskPerApiKey) {
+  auto with_key = [](int64_t since_ms) {
+    Hold h;
+    h.idempotency = {"order-1", "hash-a", since_ms};
+    return h;
+  };
+  auto first = MakeTask("t1", 1000);
+  ASSERT_TRUE(store_->Insert(first, with_key(0)).ok());
+  auto found = store_->FindIdempotentSubmit(first.key_id, "order-1", 0);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->task_id, "t1");
+  EXPECT_EQ((*found)->request_hash, "hash-a");
+
+  auto taken = store_->Insert(MakeTask("t2", 2000), with_key(0));
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().detail_code, kIdempotencyKeyTaken);
+  EXPECT_EQ(store_->Get("t2").error().code, ErrorCode::kNotFound) << "the refused task is not stored";
+
+  auto other_key = MakeTask("t3", 2000);
+  other_key.key_id = "another_key";
+  EXPECT_TRUE(store_->Insert(other_key, with_key(0)).ok()) << "keys are per API key";
+
+  // Once the record is older than the window, the key names the next task.
+  EXPECT_FALSE(store_->FindIdempotentSubmit(first.key_id, "order-1", 1001)->has_value());
+  ASSERT_TRUE(store_->Insert(MakeTask("t4", 5000), with_key(1001)).ok());
+  EXPECT_EQ((*store_->FindIdempotentSubmit(first.key_id, "order-1", 0))->task_id, "t4");
+
+  auto pruned = store_->PruneIdempotencyKeys(4000);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 1) << "another_key's record of 2000";
+  EXPECT_TRUE(store_->FindIdempotentSubmit(first.key_id, "order-1", 0)->has_value());
+}
+
 TEST_P(TaskStoreContract, ClaimTakesOldestFirstAndSetsLease) {
   ASSERT_TRUE(store_->Insert(MakeTask("late", 2000), {}).ok());
   ASSERT_TRUE(store_->Insert(MakeTask("early", 1000), {}).ok());

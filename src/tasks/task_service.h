@@ -25,7 +25,15 @@ struct SubmitParams {
   std::string model_alias;
   std::string client_echo;  // opaque to this layer
   core::GenerationRequest request;
+  std::string idempotency_key = "";  // the Idempotency-Key header; empty = none
+  std::string request_hash = "";     // what the request was (RequestFingerprint), with a key
 };
+
+// How long an Idempotency-Key names its task.
+inline constexpr int64_t kIdempotencyWindowMs = 24LL * 3600 * 1000;
+// The detail_code of Submit's kConflict for a key reused with another request (HTTP 409 in
+// every dialect).
+inline constexpr const char* kIdempotencyKeyReused = "idempotency_key_reused";
 
 class TaskService {
  public:
@@ -39,6 +47,9 @@ class TaskService {
   // only after that committed. kInsufficientCredits and no task when the account is short;
   // kUnsupportedModel or kInvalidInput (ProviderRegistry::CheckServed) and nothing held when no
   // configured provider generates the request as asked.
+  // With an Idempotency-Key, a submit the key made within the window with the same request
+  // returns that task (charged once, however many replays race); another request under the
+  // key is kConflict with detail_code "idempotency_key_reused".
   Result<core::Task> Submit(SubmitParams params);
   // kNotFound for unknown ids and for other keys' tasks alike.
   Result<core::Task> Get(const std::string& id, const std::string& key_id);
@@ -49,6 +60,8 @@ class TaskService {
   Result<std::vector<core::Task>> ListActive(const std::string& key_id, int limit);
 
  private:
+  Result<std::optional<core::Task>> Replay(const SubmitParams& p, int64_t now_ms);
+
   store::TaskStore& store_;
   const providers::ProviderRegistry& routes_;
   std::shared_ptr<Clock> clock_;

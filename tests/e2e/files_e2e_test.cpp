@@ -289,12 +289,15 @@ TEST_F(FilesE2E, DashScopeTemporaryStorageServesOssUrlsToTheModelOfThePolicy) {
   EXPECT_EQ(done["output"]["task_status"], "SUCCEEDED") << done.dump();
 
   // A base64 data: URL works as well, without any header.
-  auto inline_image = Call(
-      "POST", "/api/v1/services/aigc/image-generation/generation",
-      json{{"model", "wan2.7-image"},
-           {"input", {{"messages", {{{"role", "user"}, {"content", {{{"image", DataUrl(picture)}}, {{"text", "red"}}}}}}}}},
-           {"parameters", {{"size", "640*512"}}}}.dump(),
-      {"Authorization: Bearer " + key_, "X-DashScope-Async: enable", "Content-Type: application/json"});
+  auto create_inline = [&](const std::string& size) {
+    return Call("POST", "/api/v1/services/aigc/image-generation/generation",
+                json{{"model", "wan2.7-image"},
+                     {"input",
+                      {{"messages", {{{"role", "user"}, {"content", {{{"image", DataUrl(picture)}}, {{"text", "red"}}}}}}}}},
+                     {"parameters", {{"size", size}}}}.dump(),
+                {"Authorization: Bearer " + key_, "X-DashScope-Async: enable", "Content-Type: application/json"});
+  };
+  auto inline_image = create_inline("640*512");
   ASSERT_EQ(inline_image.status, 200) << inline_image.body;
   EXPECT_EQ(WaitDone(json::parse(inline_image.body)["output"]["task_id"])["output"]["task_status"], "SUCCEEDED");
 
@@ -307,12 +310,7 @@ TEST_F(FilesE2E, DashScopeTemporaryStorageServesOssUrlsToTheModelOfThePolicy) {
     return count;
   };
   const int before = stored_uploads();
-  auto refused = Call(
-      "POST", "/api/v1/services/aigc/image-generation/generation",
-      json{{"model", "wan2.7-image"},
-           {"input", {{"messages", {{{"role", "user"}, {"content", {{{"image", DataUrl(picture)}}, {{"text", "red"}}}}}}}}},
-           {"parameters", {{"size", "1*1"}}}}.dump(),
-      {"Authorization: Bearer " + key_, "X-DashScope-Async: enable", "Content-Type: application/json"});
+  auto refused = create_inline("1*1");
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_EQ(stored_uploads(), before);
 }

@@ -189,6 +189,18 @@ CREATE INDEX uploaded_files_by_key ON uploaded_files (key_id, api, created_ms);
 CREATE INDEX uploaded_files_by_name ON uploaded_files (key_id, api, path, name);
 CREATE INDEX uploaded_files_by_expiry ON uploaded_files (expires_ms);
 )sql",
+      // 9: Idempotency-Key headers of submits: one live task per key and header value.
+      R"sql(
+CREATE TABLE idempotency_keys (
+  key_id          TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  request_hash    TEXT NOT NULL,
+  task_id         TEXT NOT NULL,
+  created_ms      INTEGER NOT NULL,
+  PRIMARY KEY (key_id, idempotency_key)
+);
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_ms);
+)sql",
   };
   return kMigrations;
 }

@@ -116,6 +116,17 @@ class SqliteStore final : public Store {
     return WithReader([&](Db& db) { return sqlite::GetTask(db, id); });
   }
 
+  Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(const std::string& key_id,
+                                                              const std::string& idempotency_key,
+                                                              int64_t since_ms) override {
+    return WithReader([&](Db& db) { return sqlite::FindIdempotentSubmit(db, key_id, idempotency_key, since_ms); });
+  }
+
+  Result<int> PruneIdempotencyKeys(int64_t before_ms) override {
+    std::lock_guard lock(writer_mu_);
+    return sqlite::PruneIdempotencyKeys(*writer_, before_ms);
+  }
+
   Result<std::vector<Task>> ListActive(const std::string& key_id, int limit) override {
     return WithReader([&](Db& db) { return sqlite::ListActive(db, key_id, limit); });
   }
@@ -443,6 +454,9 @@ class SqliteStore final : public Store {
     if (plan.bucket) RETURN_IF_ERROR(sqlite::WriteRateBucket(*writer_, hold.key_id, *plan.bucket));
     RETURN_IF_ERROR(sqlite::AppendEntries(*writer_, account_id, t.id, plan.entries, t.created_ms));
     RETURN_IF_ERROR(sqlite::InsertTask(*writer_, t, account_id, plan.usage));
+    if (!hold.idempotency.idempotency_key.empty()) {
+      RETURN_IF_ERROR(sqlite::ClaimIdempotencyKey(*writer_, t.key_id, hold.idempotency, t.id, t.created_ms));
+    }
     return plan.usage;
   }
 

@@ -78,6 +78,43 @@ Result<Task> GetTask(Db& db, const std::string& id) {
   return s->One<Task>(ReadTask, "task not found");
 }
 
+Status ClaimIdempotencyKey(Db& db, const std::string& key_id, const IdempotencyClaim& claim, const std::string& task_id,
+                           int64_t now_ms) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+      "INSERT INTO idempotency_keys (key_id, idempotency_key, request_hash, task_id, created_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key_id, idempotency_key) DO UPDATE SET "
+      "request_hash = excluded.request_hash, task_id = excluded.task_id, created_ms = excluded.created_ms "
+      "WHERE idempotency_keys.created_ms < ?6"));
+  s->Bind(1, key_id).Bind(2, claim.idempotency_key).Bind(3, claim.request_hash).Bind(4, task_id).Bind(5, now_ms)
+      .Bind(6, claim.since_ms);
+  ASSIGN_OR_RETURN(int changed, s->Run());
+  if (changed == 0) {
+    Error e = MakeError(ErrorCode::kConflict, "the Idempotency-Key names another task");
+    e.detail_code = kIdempotencyKeyTaken;
+    return e;
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(Db& db, const std::string& key_id,
+                                                            const std::string& idempotency_key, int64_t since_ms) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+      "SELECT task_id, request_hash FROM idempotency_keys "
+      "WHERE key_id = ?1 AND idempotency_key = ?2 AND created_ms >= ?3"));
+  s->Bind(1, key_id).Bind(2, idempotency_key).Bind(3, since_ms);
+  ASSIGN_OR_RETURN(auto found, s->Collect<IdempotentSubmit>([](const Statement& row) {
+    return IdempotentSubmit{row.Text(0), row.Text(1)};
+  }));
+  if (found.empty()) return std::optional<IdempotentSubmit>();
+  return std::optional<IdempotentSubmit>(std::move(found.front()));
+}
+
+Result<int> PruneIdempotencyKeys(Db& db, int64_t before_ms) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare("DELETE FROM idempotency_keys WHERE created_ms < ?1"));
+  s->Bind(1, before_ms);
+  return s->Run();
+}
+
 Result<std::vector<Task>> ListActive(Db& db, const std::string& key_id, int limit) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
       "SELECT {} FROM tasks WHERE key_id = ?1 AND state IN ('queued','running') ORDER BY created_ms, rowid LIMIT ?2",

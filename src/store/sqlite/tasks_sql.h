@@ -17,6 +17,14 @@ namespace wanserve::store::sqlite {
 // A new queued task charged `usage` on account_id; kConflict if the id exists.
 Status InsertTask(Db& db, const core::Task& task, const std::string& account_id, const core::Usage& usage);
 Result<core::Task> GetTask(Db& db, const std::string& id);
+
+// Records the task under its Idempotency-Key, taking over a record older than since_ms;
+// kConflict with detail_code kIdempotencyKeyTaken when a live record holds the key.
+Status ClaimIdempotencyKey(Db& db, const std::string& key_id, const IdempotencyClaim& claim, const std::string& task_id,
+                           int64_t now_ms);
+Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(Db& db, const std::string& key_id,
+                                                            const std::string& idempotency_key, int64_t since_ms);
+Result<int> PruneIdempotencyKeys(Db& db, int64_t before_ms);
 Result<std::vector<core::Task>> ListActive(Db& db, const std::string& key_id, int limit);
 
 Result<std::optional<core::Task>> ClaimNext(Db& db, const std::string& owner, int64_t now_ms, int64_t lease_ms);

@@ -6,6 +6,7 @@
 #include "api/dialects/dashscope/internal.h"
 #include "common/crypto.h"
 #include "common/time_format.h"
+#include "tasks/task_service.h"
 
 namespace wanserve::api::dialects::dashscope {
 namespace {
@@ -97,7 +98,9 @@ std::string NewId() { return RandomUuid(); }
 std::string BeijingTime(int64_t unix_ms) { return FormatSpacedUtc(unix_ms + 8LL * 3600 * 1000); }
 
 HttpResponse RenderError(const Error& error) {
-  const WireError w = WireFor(error.code);
+  const WireError w = error.detail_code == tasks::kIdempotencyKeyReused
+                          ? WireError{409, "IdempotentParameterMismatch"}
+                          : WireFor(error.code);
   auto r = HttpResponse::Json(w.http, json{{"request_id", RandomUuid()}, {"code", w.code}, {"message", error.message}}.dump());
   if (error.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(error.retry_after_s));
   return r;

@@ -24,9 +24,12 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   if (!request.ok()) return RenderError(request.error());
   if (Status urls = ctx.CheckOutboundUrls(*request, *body); !urls.ok()) return RenderError(urls.error());
   const std::string model = (*body)["model"];  // as sent: a dated id is echoed as such
-  auto task = ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, model, "{}", std::move(*request)});
+  const std::string id = NewId();
+  auto task = ctx.tasks.Submit(
+      {id, kDialect, rc.key_id, rc.account_id, model, "{}", std::move(*request), rc.idempotency_key, rc.request_hash});
   if (!task.ok()) return RenderError(task.error());
-  inline_uploads.Keep();
+  // A replay answers with the earlier task, which has its own copies of the inputs.
+  if (task->id == id) inline_uploads.Keep();
   return HttpResponse::Json(
       200, json{{"request_id", NewId()}, {"output", {{"task_id", task->id}, {"task_status", "PENDING"}}}}.dump());
 }

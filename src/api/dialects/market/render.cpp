@@ -3,6 +3,7 @@
 #include "api/dialects/market/internal.h"
 #include "api/dialects/market/market.h"
 #include "common/crypto.h"
+#include "tasks/task_service.h"
 
 namespace wanserve::api::dialects::market {
 std::string_view StateName(core::TaskState s) {
@@ -69,7 +70,8 @@ std::string FailCode(const core::TaskError& e) {
 }  // namespace
 
 HttpResponse RenderError(const Error& error) {
-  json body = {{"code", EnvelopeCode(error.code)}, {"msg", error.message}, {"data", nullptr}};
+  const int code = error.detail_code == tasks::kIdempotencyKeyReused ? 409 : EnvelopeCode(error.code);
+  json body = {{"code", code}, {"msg", error.message}, {"data", nullptr}};
   auto r = HttpResponse::Json(200, body.dump());
   if (error.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(error.retry_after_s));
   return r;

@@ -33,7 +33,8 @@ void Register(Router& router, const ApiContext& ctx) {
                   return RenderError(urls.error());
                 }
                 auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs()), kDialect, rc.key_id, rc.account_id, parsed->model_alias,
-                                              parsed->param.dump(), std::move(parsed->request)});
+                                              parsed->param.dump(), std::move(parsed->request),
+                                              rc.idempotency_key, rc.request_hash});
                 if (!task.ok()) return RenderError(task.error());
                 json out = {{"code", 200}, {"msg", "success"}, {"data", {{"taskId", task->id}, {"recordId", task->id}}}};
                 return HttpResponse::Json(200, out.dump());

@@ -69,7 +69,7 @@ Result<core::Task> Create(const ApiContext& ctx, Endpoint endpoint, const std::s
   if (!parsed.ok()) return parsed.error();
   RETURN_IF_ERROR(ctx.CheckOutboundUrls(parsed->request, *body));
   return ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, alias, parsed->echo.dump(),
-                           std::move(parsed->request)});
+                           std::move(parsed->request), rc.idempotency_key, rc.request_hash});
 }
 
 std::string RenderText(const ApiContext& ctx, const core::Task& task) { return RenderGeneration(task, ctx).dump(); }

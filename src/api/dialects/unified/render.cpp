@@ -6,6 +6,7 @@
 #include "api/dialects/unified/internal.h"
 #include "api/dialects/unified/unified.h"
 #include "common/crypto.h"
+#include "tasks/task_service.h"
 
 namespace wanserve::api::dialects::unified {
 namespace {
@@ -108,7 +109,9 @@ bool IsValidId(const std::string& id) {
 }
 
 HttpResponse RenderError(const Error& error) {
-  const WireError w = WireFor(error.code);
+  const WireError w = error.detail_code == tasks::kIdempotencyKeyReused
+                          ? WireError{409, "idempotency_key_reused", "invalid_request_error"}
+                          : WireFor(error.code);
   json e = {{"code", w.code}, {"message", error.message}, {"type", w.type}};
   e["param"] = error.field.empty() ? json(nullptr) : json(error.field);
   auto r = HttpResponse::Json(w.http, json{{"error", e}}.dump());

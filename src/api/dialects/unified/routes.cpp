@@ -18,7 +18,7 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   if (Status urls = ctx.CheckOutboundUrls(parsed->request, *body); !urls.ok()) return RenderError(urls.error());
   auto task = ctx.tasks.Submit({NewId(ctx.clock->NowMs() / 1000), kDialect, rc.key_id, rc.account_id,
                                 parsed->model_alias, "{}",
-                                std::move(parsed->request)});
+                                std::move(parsed->request), rc.idempotency_key, rc.request_hash});
   if (!task.ok()) return RenderError(task.error());
   return HttpResponse::Json(200, RenderTask(*task, ctx).dump());
 }
