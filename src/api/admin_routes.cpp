@@ -16,18 +16,7 @@ using dialects::Fields;
 constexpr int64_t kMaxCredits = int64_t{1} << 50;  // far above any real grant, far below overflow
 
 HttpResponse AdminError(const Error& e) {
-  int status = 500;
-  switch (e.code) {
-    case ErrorCode::kInvalidInput:
-    case ErrorCode::kInvalidId: status = 400; break;
-    case ErrorCode::kUnauthorized: status = 401; break;
-    case ErrorCode::kForbidden: status = 403; break;
-    case ErrorCode::kNotFound: status = 404; break;
-    case ErrorCode::kConflict: status = 409; break;
-    case ErrorCode::kPayloadTooLarge: status = 413; break;
-    case ErrorCode::kUnavailable: status = 503; break;
-    default: break;
-  }
+  const int status = PlainHttpStatus(e.code);
   json body = {{"error", {{"code", ToString(e.code)}, {"message", e.message}}}};
   if (!e.field.empty()) body["error"]["field"] = e.field;
   return HttpResponse::Json(status, body.dump());

@@ -14,6 +14,23 @@ std::optional<std::string> HttpRequest::Query(const std::string& name) const {
   return it->second;
 }
 
+int PlainHttpStatus(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kInvalidId:
+    case ErrorCode::kUnsupportedModel: return 400;
+    case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kInsufficientCredits: return 402;
+    case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kConflict: return 409;
+    case ErrorCode::kPayloadTooLarge: return 413;
+    case ErrorCode::kRateLimited: return 429;
+    case ErrorCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
 HttpResponse HttpResponse::Json(int status, std::string body) {
   HttpResponse r;
   r.status = status;

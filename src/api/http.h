@@ -60,6 +60,11 @@ struct HttpResponse {
   static HttpResponse Text(int status, std::string body, std::string content_type = "text/plain");
 };
 
+// The plain HTTP status of an error, for APIs whose error shape carries no status of its own
+// (the admin API, EvoLink's files API): 400 for bad input, 401/403/404/409/413, 402 for
+// credits, 429, 503, and 500 for the rest.
+int PlainHttpStatus(ErrorCode code);
+
 // What the router knows about the caller once the route matched and auth passed.
 struct RequestContext {
   std::map<std::string, std::string> params;  // path parameters, e.g. {"id": "gen_…"}

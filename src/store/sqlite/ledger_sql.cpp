@@ -3,6 +3,11 @@
 #include "store/sqlite/accounts_sql.h"
 
 namespace wanserve::store::sqlite {
+namespace {
+
+int64_t FirstInt(const Statement& row) { return row.Int(0); }
+
+}  // namespace
 
 Result<billing::SubmitInputs> ReadSubmitInputs(Db& db, const std::string& account_id, const std::string& key_id,
                                                int64_t price, int64_t now_ms) {
@@ -33,9 +38,7 @@ Result<billing::SubmitInputs> ReadSubmitInputs(Db& db, const std::string& accoun
     ASSIGN_OR_RETURN(Statement * c, db.Prepare(
         "SELECT COUNT(*) FROM tasks WHERE account_id = ?1 AND state IN ('queued', 'running')"));
     c->Bind(1, account_id);
-    ASSIGN_OR_RETURN(bool row, c->Step());
-    in.active_tasks = row ? c->Int(0) : 0;
-    c->Reset();
+    ASSIGN_OR_RETURN(in.active_tasks, c->One<int64_t>(FirstInt, "no count"));
   }
   if (in.credit_cap > 0 && price > 0) {
     // What the key's tasks hold or have spent: holds less what adjustments and releases gave back.
@@ -44,9 +47,7 @@ Result<billing::SubmitInputs> ReadSubmitInputs(Db& db, const std::string& accoun
         "WHEN l.kind IN ('adjust', 'release') THEN -(l.amount_subscription + l.amount_permanent) ELSE 0 END), 0) "
         "FROM ledger l JOIN tasks t ON t.id = l.task_id WHERE t.key_id = ?1"));
     c->Bind(1, key_id);
-    ASSIGN_OR_RETURN(bool row, c->Step());
-    in.key_credits_used = row ? c->Int(0) : 0;
-    c->Reset();
+    ASSIGN_OR_RETURN(in.key_credits_used, c->One<int64_t>(FirstInt, "no sum"));
   }
   return in;
 }

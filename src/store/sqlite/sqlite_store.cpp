@@ -480,7 +480,10 @@ class SqliteStore final : public Store {
       const billing::Settlement settled =
           billing::PlanSettlement(hold->held, final_state == TaskState::kSucceeded, now_ms);
       RETURN_IF_ERROR(sqlite::AppendEntries(*writer_, hold->account_id, task_id, settled.entries, now_ms));
-      RETURN_IF_ERROR(sqlite::SetUsage(*writer_, task_id, settled.usage_after));
+      // A capture keeps the usage as held; only a release changes the row again.
+      if (settled.usage_after.total != hold->held.total()) {
+        RETURN_IF_ERROR(sqlite::SetUsage(*writer_, task_id, settled.usage_after));
+      }
     }
     RETURN_IF_ERROR(sqlite::CloseUpstreamJob(*writer_, task_id));
     return sqlite::EnqueueCallback(*writer_, task_id, final_state, now_ms);

@@ -20,18 +20,7 @@ using nlohmann::json;
 
 // HTTP status = code, {"success":false,"code","msg"}: EvoLink's client reads msg and code.
 HttpResponse RenderFileError(const Error& e) {
-  int status = 400;
-  switch (e.code) {
-    case ErrorCode::kUnauthorized: status = 401; break;
-    case ErrorCode::kForbidden: status = 403; break;
-    case ErrorCode::kNotFound: status = 404; break;
-    case ErrorCode::kConflict: status = 409; break;
-    case ErrorCode::kPayloadTooLarge: status = 413; break;
-    case ErrorCode::kRateLimited: status = 429; break;
-    case ErrorCode::kUnavailable: status = 503; break;
-    case ErrorCode::kInternal: status = 500; break;
-    default: break;
-  }
+  const int status = PlainHttpStatus(e.code);
   auto r = HttpResponse::Json(status, json{{"success", false}, {"code", status}, {"msg", e.message}}.dump());
   if (e.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s));
   return r;
