@@ -15,7 +15,11 @@ using StoreFactory = std::function<std::unique_ptr<Store>()>;
 
 class TaskStoreContract : public ::testing::TestWithParam<StoreFactory> {
  protected:
-  void SetUp() override { store_ = GetParam()(); }
+  // A factory returns nullptr when its backend cannot run here (no PostgreSQL server): skipped.
+  void SetUp() override {
+    store_ = GetParam()();
+    if (!store_) GTEST_SKIP() << "this backend's database server is not installed";
+  }
   std::unique_ptr<Store> store_;
 };
 
@@ -23,6 +27,7 @@ class LedgerContract : public TaskStoreContract {
  protected:
   void SetUp() override {
     TaskStoreContract::SetUp();
+    if (IsSkipped()) return;
     ASSERT_TRUE(store_->InsertAccount({"acct_a", "a", 0, false, 0, 0, 0, 0, "", ""}, {}, 1).ok());
   }
   void Expect(int64_t sub, int64_t perm) {
@@ -31,7 +36,7 @@ class LedgerContract : public TaskStoreContract {
     EXPECT_EQ(a->subscription_balance, sub);
     EXPECT_EQ(a->permanent_balance, perm);
     auto problems = store_->CheckLedger();
-    ASSERT_TRUE(problems.ok());
+    ASSERT_TRUE(problems.ok()) << problems.error().message;
     for (const auto& p : *problems) ADD_FAILURE() << p.account_id << " " << p.task_id << ": " << p.what;
   }
   core::Task Paid(const std::string& id) {
@@ -40,7 +45,5 @@ class LedgerContract : public TaskStoreContract {
     return t;
   }
 };
-
-
 
 }  // namespace wanserve::store

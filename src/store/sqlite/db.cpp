@@ -16,19 +16,19 @@ Error SqliteError(int rc, const std::string& what) {
   return MakeError(code, fmt::format("database: {} ({})", what, sqlite3_errstr(rc)));
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
 
-Statement& Statement::Bind(int index, int64_t v) {
+sql::Statement& SqliteStatement::BindInt(int index, int64_t v) {
   sqlite3_bind_int64(stmt_, index, v);
   return *this;
 }
 
-Statement& Statement::Bind(int index, std::string_view v) {
+sql::Statement& SqliteStatement::BindText(int index, std::string_view v) {
   sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
 
-Result<bool> Statement::Step() {
+Result<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -37,7 +37,7 @@ Result<bool> Statement::Step() {
   return SqliteError(sqlite3_extended_errcode(sqlite3_db_handle(stmt_)), msg);
 }
 
-Result<int> Statement::Run() {
+Result<int> SqliteStatement::Run() {
   for (;;) {
     ASSIGN_OR_RETURN(bool row, Step());
     if (!row) break;
@@ -45,14 +45,19 @@ Result<int> Statement::Run() {
   return sqlite3_changes(sqlite3_db_handle(stmt_));
 }
 
-std::string Statement::Text(int col) const {
+std::string SqliteStatement::Text(int col) const {
   const auto* p = sqlite3_column_text(stmt_, col);
   if (!p) return {};
   return std::string(reinterpret_cast<const char*>(p),
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
-void Statement::Reset() {
+sql::Statement& SqliteStatement::BindDouble(int index, double v) {
+  sqlite3_bind_double(stmt_, index, v);
+  return *this;
+}
+
+void SqliteStatement::Clear() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
@@ -94,40 +99,18 @@ Status Db::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
-Result<Statement*> Db::Prepare(const std::string& sql) {
+Result<sql::Statement*> Db::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
-    it->second->Reset();
+    it->second->Clear();
     return it->second.get();
   }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return SqliteError(rc, "prepare: " + LastError());
-  auto [pos, _] = cache_.emplace(sql, std::make_unique<Statement>(stmt));
+  auto [pos, _] = cache_.emplace(sql, std::make_unique<SqliteStatement>(stmt));
   return pos->second.get();
-}
-
-Transaction::~Transaction() {
-  if (open_) (void)db_.Exec("ROLLBACK");
-}
-
-Status Transaction::Begin() {
-  RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
-  open_ = true;
-  return Status::Ok();
-}
-
-Status Transaction::Commit() {
-  RETURN_IF_ERROR(db_.Exec("COMMIT"));
-  open_ = false;
-  return Status::Ok();
-}
-
-Status ExpectChanged(const Result<int>& changed, const char* what) {
-  if (!changed.ok()) return changed.error();
-  if (changed.value() == 0) return MakeError(ErrorCode::kConflict, what);
-  return Status::Ok();
 }
 
 }  // namespace wanserve::store::sqlite

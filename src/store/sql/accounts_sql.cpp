@@ -1,8 +1,8 @@
-#include "store/sqlite/accounts_sql.h"
+#include "store/sql/accounts_sql.h"
 
 #include "common/crypto.h"
 
-namespace wanserve::store::sqlite {
+namespace wanserve::store::sql {
 namespace {
 
 constexpr const char* kAccountSelect =
@@ -44,7 +44,7 @@ ApiKey ReadKey(const Statement& s) {
 
 }  // namespace
 
-Status InsertAccountRow(Db& db, const Account& a, int64_t now_ms) {
+Status InsertAccountRow(Connection& db, const Account& a, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "INSERT INTO accounts (id, name, created_ms, unlimited, max_concurrent, webhook_url, webhook_key) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
@@ -53,7 +53,7 @@ Status InsertAccountRow(Db& db, const Account& a, int64_t now_ms) {
   return s->Exec();
 }
 
-Status SetAccountWebhookUrl(Db& db, const std::string& account_id, const std::string& url) {
+Status SetAccountWebhookUrl(Connection& db, const std::string& account_id, const std::string& url) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("UPDATE accounts SET webhook_url = ?1 WHERE id = ?2"));
   s->Bind(1, url).Bind(2, account_id);
   ASSIGN_OR_RETURN(int changed, s->Run());
@@ -61,7 +61,7 @@ Status SetAccountWebhookUrl(Db& db, const std::string& account_id, const std::st
   return Status::Ok();
 }
 
-Status SetSubscriptionExpiry(Db& db, const std::string& account_id, int64_t expires_ms) {
+Status SetSubscriptionExpiry(Connection& db, const std::string& account_id, int64_t expires_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("UPDATE accounts SET subscription_expires_ms = ?1 WHERE id = ?2"));
   s->Bind(1, expires_ms).Bind(2, account_id);
   ASSIGN_OR_RETURN(int changed, s->Run());
@@ -69,21 +69,21 @@ Status SetSubscriptionExpiry(Db& db, const std::string& account_id, int64_t expi
   return Status::Ok();
 }
 
-Result<Account> GetAccount(Db& db, const std::string& id) {
+Result<Account> GetAccount(Connection& db, const std::string& id) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kAccountSelect) + " WHERE id = ?1"));
   s->Bind(1, id);
   return s->One<Account>(ReadAccount, "no account " + id);
 }
 
-Result<std::vector<Account>> ListAccounts(Db& db) {
+Result<std::vector<Account>> ListAccounts(Connection& db) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kAccountSelect) + " ORDER BY created_ms, id"));
   return s->Collect<Account>(ReadAccount);
 }
 
-Result<std::optional<billing::AccountState>> ReadAccountState(Db& db, const std::string& account_id) {
+Result<std::optional<billing::AccountState>> ReadAccountState(Connection& db, const std::string& account_id) {
   ASSIGN_OR_RETURN(Statement * a, db.Prepare(
       "SELECT unlimited, subscription_balance, subscription_expires_ms, permanent_balance, max_concurrent "
-      "FROM accounts WHERE id = ?1"));
+      "FROM accounts WHERE id = ?1" + ForUpdate(db)));
   a->Bind(1, account_id);
   ASSIGN_OR_RETURN(bool row, a->Step());
   if (!row) return std::optional<billing::AccountState>();
@@ -92,7 +92,7 @@ Result<std::optional<billing::AccountState>> ReadAccountState(Db& db, const std:
   return std::optional<billing::AccountState>(state);
 }
 
-Status InsertKey(Db& db, const ApiKey& k) {
+Status InsertKey(Connection& db, const ApiKey& k) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "INSERT INTO api_keys (id, name, hash, prefix, created_ms, account_id, rpm_limit, credit_cap, role) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
@@ -101,18 +101,18 @@ Status InsertKey(Db& db, const ApiKey& k) {
   return s->Exec();
 }
 
-Result<ApiKey> FindActiveKeyByHash(Db& db, const std::string& hash) {
+Result<ApiKey> FindActiveKeyByHash(Connection& db, const std::string& hash) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kKeySelect) + " WHERE hash = ?1 AND revoked_ms = 0"));
   s->Bind(1, hash);
   return s->One<ApiKey>(ReadKey, "no such key");
 }
 
-Result<std::vector<ApiKey>> ListKeys(Db& db) {
+Result<std::vector<ApiKey>> ListKeys(Connection& db) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string(kKeySelect) + " ORDER BY created_ms, id"));
   return s->Collect<ApiKey>(ReadKey);
 }
 
-Status RevokeKey(Db& db, const std::string& id, int64_t now_ms) {
+Status RevokeKey(Connection& db, const std::string& id, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("UPDATE api_keys SET revoked_ms = ?1 WHERE id = ?2 AND revoked_ms = 0"));
   s->Bind(1, now_ms).Bind(2, id);
   ASSIGN_OR_RETURN(int changed, s->Run());
@@ -120,4 +120,4 @@ Status RevokeKey(Db& db, const std::string& id, int64_t now_ms) {
   return Status::Ok();
 }
 
-}  // namespace wanserve::store::sqlite
+}  // namespace wanserve::store::sql

@@ -7,20 +7,20 @@
 #include <vector>
 
 #include "billing/credit_policy.h"
-#include "store/sqlite/db.h"
+#include "store/sql/connection.h"
 #include "store/task_store.h"
 
-namespace wanserve::store::sqlite {
+namespace wanserve::store::sql {
 
 // The account and key state a submit of `price` is judged by (kInternal for an account that
 // does not exist). Counts are read only where a limit needs them.
-Result<billing::SubmitInputs> ReadSubmitInputs(Db& db, const std::string& account_id, const std::string& key_id,
+Result<billing::SubmitInputs> ReadSubmitInputs(Connection& db, const std::string& account_id, const std::string& key_id,
                                                int64_t price, int64_t now_ms);
-Status WriteRateBucket(Db& db, const std::string& key_id, const billing::RateBucket& bucket);
+Status WriteRateBucket(Connection& db, const std::string& key_id, const billing::RateBucket& bucket);
 
 // Writes each entry as a ledger row (task_id on rows of the task) and adds its deltas to the
 // account's balances.
-Status AppendEntries(Db& db, const std::string& account_id, const std::string& task_id,
+Status AppendEntries(Connection& db, const std::string& account_id, const std::string& task_id,
                      const std::vector<billing::LedgerEntry>& entries, int64_t now_ms);
 
 // A task's hold as it stands; nullopt when it holds nothing.
@@ -28,9 +28,9 @@ struct TaskHold {
   std::string account_id;
   billing::HeldCredits held;
 };
-Result<std::optional<TaskHold>> ReadHold(Db& db, const std::string& task_id);
+Result<std::optional<TaskHold>> ReadHold(Connection& db, const std::string& task_id);
 
-Result<std::vector<LedgerProblem>> CheckLedger(Db& db);
-Result<CreditUse> CreditUseOf(Db& db, const std::string& account_id, const std::string& key_id);
+Result<std::vector<LedgerProblem>> CheckLedger(Connection& db);
+Result<CreditUse> CreditUseOf(Connection& db, const std::string& account_id, const std::string& key_id);
 
-}  // namespace wanserve::store::sqlite
+}  // namespace wanserve::store::sql

@@ -1,15 +1,15 @@
-#include "store/sqlite/ledger_sql.h"
+#include "store/sql/ledger_sql.h"
 
-#include "store/sqlite/accounts_sql.h"
+#include "store/sql/accounts_sql.h"
 
-namespace wanserve::store::sqlite {
+namespace wanserve::store::sql {
 namespace {
 
 int64_t FirstInt(const Statement& row) { return row.Int(0); }
 
 }  // namespace
 
-Result<billing::SubmitInputs> ReadSubmitInputs(Db& db, const std::string& account_id, const std::string& key_id,
+Result<billing::SubmitInputs> ReadSubmitInputs(Connection& db, const std::string& account_id, const std::string& key_id,
                                                int64_t price, int64_t now_ms) {
   billing::SubmitInputs in;
   in.price = price;
@@ -52,7 +52,7 @@ Result<billing::SubmitInputs> ReadSubmitInputs(Db& db, const std::string& accoun
   return in;
 }
 
-Status WriteRateBucket(Db& db, const std::string& key_id, const billing::RateBucket& bucket) {
+Status WriteRateBucket(Connection& db, const std::string& key_id, const billing::RateBucket& bucket) {
   ASSIGN_OR_RETURN(Statement * u, db.Prepare(
       "INSERT INTO key_buckets (key_id, tokens, updated_ms) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (key_id) DO UPDATE SET tokens = excluded.tokens, updated_ms = excluded.updated_ms"));
@@ -61,7 +61,7 @@ Status WriteRateBucket(Db& db, const std::string& key_id, const billing::RateBuc
   return u->Exec();
 }
 
-Status AppendEntries(Db& db, const std::string& account_id, const std::string& task_id,
+Status AppendEntries(Connection& db, const std::string& account_id, const std::string& task_id,
                      const std::vector<billing::LedgerEntry>& entries, int64_t now_ms) {
   for (const auto& e : entries) {
     ASSIGN_OR_RETURN(Statement * s, db.Prepare(
@@ -82,13 +82,13 @@ Status AppendEntries(Db& db, const std::string& account_id, const std::string& t
   return Status::Ok();
 }
 
-Result<std::optional<TaskHold>> ReadHold(Db& db, const std::string& task_id) {
+Result<std::optional<TaskHold>> ReadHold(Connection& db, const std::string& task_id) {
   // The task's usage columns are its hold as it stands: they change with every hold, adjust
   // and release, in the same transaction.
   ASSIGN_OR_RETURN(Statement * h, db.Prepare(
       "SELECT t.account_id, t.usage_subscription, t.usage_permanent, a.unlimited, a.subscription_balance, "
       "a.subscription_expires_ms FROM tasks t JOIN accounts a ON a.id = t.account_id "
-      "WHERE t.id = ?1 AND t.usage_total > 0"));
+      "WHERE t.id = ?1 AND t.usage_total > 0" + ForUpdate(db, "a")));
   h->Bind(1, task_id);
   ASSIGN_OR_RETURN(bool row, h->Step());
   if (!row) return std::optional<TaskHold>();
@@ -97,7 +97,7 @@ Result<std::optional<TaskHold>> ReadHold(Db& db, const std::string& task_id) {
   return std::optional<TaskHold>(std::move(hold));
 }
 
-Result<std::vector<LedgerProblem>> CheckLedger(Db& db) {
+Result<std::vector<LedgerProblem>> CheckLedger(Connection& db) {
   std::vector<LedgerProblem> problems;
   ASSIGN_OR_RETURN(Statement * b, db.Prepare(
       "SELECT a.id, a.subscription_balance, a.permanent_balance, "
@@ -137,7 +137,7 @@ Result<std::vector<LedgerProblem>> CheckLedger(Db& db) {
       "THEN s.amount_subscription + s.amount_permanent END), 0) END, COALESCE(t.usage_total, 0) "
       "FROM ledger h LEFT JOIN tasks t ON t.id = h.task_id "
       "LEFT JOIN ledger s ON s.task_id = h.task_id AND s.kind IN ('adjust', 'capture', 'release') "
-      "WHERE h.kind = 'hold' GROUP BY h.id"));
+      "WHERE h.kind = 'hold' GROUP BY h.id, t.id"));
   for (;;) {
     ASSIGN_OR_RETURN(bool row, h->Step());
     if (!row) break;
@@ -147,7 +147,7 @@ Result<std::vector<LedgerProblem>> CheckLedger(Db& db) {
   return problems;
 }
 
-Result<CreditUse> CreditUseOf(Db& db, const std::string& account_id, const std::string& key_id) {
+Result<CreditUse> CreditUseOf(Connection& db, const std::string& account_id, const std::string& key_id) {
   // A task's usage columns change in the same transactions as its ledger entries: what a
   // succeeded task shows was captured, what an unfinished one shows is held.
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
@@ -163,4 +163,4 @@ Result<CreditUse> CreditUseOf(Db& db, const std::string& account_id, const std::
   return use;
 }
 
-}  // namespace wanserve::store::sqlite
+}  // namespace wanserve::store::sql

@@ -1,10 +1,10 @@
-#include "store/sqlite/callbacks_sql.h"
+#include "store/sql/callbacks_sql.h"
 
 #include <fmt/format.h>
 
 #include "common/crypto.h"
 
-namespace wanserve::store::sqlite {
+namespace wanserve::store::sql {
 namespace {
 
 constexpr const char* kDeliveryColumns =
@@ -44,7 +44,7 @@ std::string NewDeliveryId() {
 
 // Inserts a delivery of the task's terminal event to its own callback URL or, failing that,
 // its account's default endpoint. Returns the new id, or empty when there is nowhere to send.
-Result<std::string> InsertDelivery(Db& db, const std::string& task_id, const std::string& event, int64_t now_ms) {
+Result<std::string> InsertDelivery(Connection& db, const std::string& task_id, const std::string& event, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "INSERT INTO callbacks (id, task_id, account_id, url, event, state, next_attempt_ms, created_ms) "
       "SELECT ?1, t.id, t.account_id, CASE WHEN t.callback_url != '' THEN t.callback_url ELSE a.webhook_url END, "
@@ -71,21 +71,21 @@ std::string CallbackEvent(core::TaskState state) {
   }
 }
 
-Status EnqueueCallback(Db& db, const std::string& task_id, core::TaskState final_state, int64_t now_ms) {
+Status EnqueueCallback(Connection& db, const std::string& task_id, core::TaskState final_state, int64_t now_ms) {
   auto id = InsertDelivery(db, task_id, CallbackEvent(final_state), now_ms);
   return id.ok() ? Status::Ok() : Status(id.error());
 }
 
-Result<std::vector<CallbackDelivery>> ClaimDueCallbacks(Db& db, int64_t now_ms, int64_t lease_ms, int limit) {
+Result<std::vector<CallbackDelivery>> ClaimDueCallbacks(Connection& db, int64_t now_ms, int64_t lease_ms, int limit) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
       "UPDATE callbacks SET attempts = attempts + 1, next_attempt_ms = ?2 WHERE id IN ("
       "SELECT id FROM callbacks WHERE state = 'pending' AND next_attempt_ms <= ?1 "
-      "ORDER BY next_attempt_ms LIMIT ?3) RETURNING {}", kDeliveryColumns)));
+      "ORDER BY next_attempt_ms LIMIT ?3{}) RETURNING {}", SkipLocked(db), kDeliveryColumns)));
   s->Bind(1, now_ms).Bind(2, now_ms + lease_ms).Bind(3, limit);
   return s->Collect<CallbackDelivery>(ReadDelivery);
 }
 
-Status RecordCallbackAttempt(Db& db, const CallbackAttempt& a, bool delivered, int64_t retry_at_ms, int64_t now_ms) {
+Status RecordCallbackAttempt(Connection& db, const CallbackAttempt& a, bool delivered, int64_t retry_at_ms, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * u, db.Prepare(
       "UPDATE callbacks SET state = ?1, next_attempt_ms = ?2, finished_ms = ?3 "
       "WHERE id = ?4 AND attempts = ?5 AND state = 'pending'"));
@@ -104,14 +104,14 @@ Status RecordCallbackAttempt(Db& db, const CallbackAttempt& a, bool delivered, i
   return s->Exec();
 }
 
-Result<std::vector<CallbackDelivery>> ListCallbacks(Db& db, const std::string& task_id) {
+Result<std::vector<CallbackDelivery>> ListCallbacks(Connection& db, const std::string& task_id) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
       "SELECT {} FROM callbacks WHERE task_id = ?1 ORDER BY created_ms, rowid", kDeliveryColumns)));
   s->Bind(1, task_id);
   return s->Collect<CallbackDelivery>(ReadDelivery);
 }
 
-Result<std::vector<CallbackAttempt>> ListCallbackAttempts(Db& db, const std::string& callback_id) {
+Result<std::vector<CallbackAttempt>> ListCallbackAttempts(Connection& db, const std::string& callback_id) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "SELECT callback_id, attempt, started_ms, latency_ms, status_code, error FROM callback_attempts "
       "WHERE callback_id = ?1 ORDER BY attempt"));
@@ -119,7 +119,7 @@ Result<std::vector<CallbackAttempt>> ListCallbackAttempts(Db& db, const std::str
   return s->Collect<CallbackAttempt>(ReadAttempt);
 }
 
-Result<CallbackDelivery> ResendCallback(Db& db, const std::string& task_id, int64_t now_ms) {
+Result<CallbackDelivery> ResendCallback(Connection& db, const std::string& task_id, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * t, db.Prepare("SELECT state FROM tasks WHERE id = ?1"));
   t->Bind(1, task_id);
   ASSIGN_OR_RETURN(std::string state_text, t->One<std::string>([](const Statement& s) { return s.Text(0); },
@@ -135,4 +135,4 @@ Result<CallbackDelivery> ResendCallback(Db& db, const std::string& task_id, int6
   return s->One<CallbackDelivery>(ReadDelivery, "callback vanished");
 }
 
-}  // namespace wanserve::store::sqlite
+}  // namespace wanserve::store::sql

@@ -1,8 +1,8 @@
-#include "store/sqlite/tasks_sql.h"
+#include "store/sql/tasks_sql.h"
 
 #include <fmt/format.h>
 
-namespace wanserve::store::sqlite {
+namespace wanserve::store::sql {
 namespace {
 
 using core::Task;
@@ -61,7 +61,7 @@ std::string ReadId(const Statement& s) { return s.Text(0); }
 
 }  // namespace
 
-Status InsertTask(Db& db, const Task& t, const std::string& account_id, const core::Usage& usage) {
+Status InsertTask(Connection& db, const Task& t, const std::string& account_id, const core::Usage& usage) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "INSERT INTO tasks (id, dialect, key_id, model_alias, client_echo, request_json, state, "
       "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent, account_id, callback_url) "
@@ -72,13 +72,13 @@ Status InsertTask(Db& db, const Task& t, const std::string& account_id, const co
   return s->Exec();
 }
 
-Result<Task> GetTask(Db& db, const std::string& id) {
+Result<Task> GetTask(Connection& db, const std::string& id) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format("SELECT {} FROM tasks WHERE id = ?1", kTaskColumns)));
   s->Bind(1, id);
   return s->One<Task>(ReadTask, "task not found");
 }
 
-Status ClaimIdempotencyKey(Db& db, const std::string& key_id, const IdempotencyClaim& claim, const std::string& task_id,
+Status ClaimIdempotencyKey(Connection& db, const std::string& key_id, const IdempotencyClaim& claim, const std::string& task_id,
                            int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "INSERT INTO idempotency_keys (key_id, idempotency_key, request_hash, task_id, created_ms) "
@@ -96,7 +96,7 @@ Status ClaimIdempotencyKey(Db& db, const std::string& key_id, const IdempotencyC
   return Status::Ok();
 }
 
-Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(Db& db, const std::string& key_id,
+Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(Connection& db, const std::string& key_id,
                                                             const std::string& idempotency_key, int64_t since_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "SELECT task_id, request_hash FROM idempotency_keys "
@@ -109,13 +109,13 @@ Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(Db& db, const std::
   return std::optional<IdempotentSubmit>(std::move(found.front()));
 }
 
-Result<int> PruneIdempotencyKeys(Db& db, int64_t before_ms) {
+Result<int> PruneIdempotencyKeys(Connection& db, int64_t before_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("DELETE FROM idempotency_keys WHERE created_ms < ?1"));
   s->Bind(1, before_ms);
   return s->Run();
 }
 
-Result<std::vector<Task>> ListActive(Db& db, const std::string& key_id, int limit) {
+Result<std::vector<Task>> ListActive(Connection& db, const std::string& key_id, int limit) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
       "SELECT {} FROM tasks WHERE key_id = ?1 AND state IN ('queued','running') ORDER BY created_ms, rowid LIMIT ?2",
       kTaskColumns)));
@@ -123,13 +123,13 @@ Result<std::vector<Task>> ListActive(Db& db, const std::string& key_id, int limi
   return s->Collect<Task>(ReadTask);
 }
 
-Result<std::optional<Task>> ClaimNext(Db& db, const std::string& owner, int64_t now_ms, int64_t lease_ms) {
+Result<std::optional<Task>> ClaimNext(Connection& db, const std::string& owner, int64_t now_ms, int64_t lease_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
       "UPDATE tasks SET state = 'running', attempts = attempts + 1, lease_owner = ?1, "
       "lease_expires_ms = ?2, started_ms = CASE WHEN started_ms = 0 THEN ?3 ELSE started_ms END, "
       "updated_ms = ?3 "
-      "WHERE id = (SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_ms, rowid LIMIT 1) "
-      "AND state = 'queued' RETURNING {}", kTaskColumns)));
+      "WHERE id = (SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_ms, rowid LIMIT 1{}) "
+      "AND state = 'queued' RETURNING {}", SkipLocked(db), kTaskColumns)));
   s->Bind(1, owner).Bind(2, now_ms + lease_ms).Bind(3, now_ms);
   ASSIGN_OR_RETURN(bool row, s->Step());
   if (!row) return std::optional<Task>();
@@ -141,7 +141,7 @@ Result<std::optional<Task>> ClaimNext(Db& db, const std::string& owner, int64_t 
   return std::optional<Task>(std::move(t).value());
 }
 
-Result<bool> RenewLease(Db& db, const LeaseToken& lease, int64_t now_ms, int64_t lease_ms) {
+Result<bool> RenewLease(Connection& db, const LeaseToken& lease, int64_t now_ms, int64_t lease_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE tasks SET lease_expires_ms = ?1 WHERE " + LeaseFence(2) + " RETURNING cancel_requested"));
   BindLease(s->Bind(1, now_ms + lease_ms), 2, lease);
@@ -153,20 +153,20 @@ Result<bool> RenewLease(Db& db, const LeaseToken& lease, int64_t now_ms, int64_t
   return cancel;
 }
 
-Status UpdateProgress(Db& db, const LeaseToken& lease, int progress, int64_t now_ms) {
+Status UpdateProgress(Connection& db, const LeaseToken& lease, int progress, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s,
                    db.Prepare("UPDATE tasks SET progress = ?1, updated_ms = ?2 WHERE " + LeaseFence(3)));
   BindLease(s->Bind(1, progress).Bind(2, now_ms), 3, lease);
   return ExpectOneRow(s->Run());
 }
 
-Status SetProvider(Db& db, const LeaseToken& lease, const std::string& provider) {
+Status SetProvider(Connection& db, const LeaseToken& lease, const std::string& provider) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("UPDATE tasks SET provider = ?1 WHERE " + LeaseFence(2)));
   BindLease(s->Bind(1, provider), 2, lease);
   return ExpectOneRow(s->Run());
 }
 
-Status MarkSucceeded(Db& db, const LeaseToken& lease, const std::vector<core::Output>& outputs, int64_t now_ms) {
+Status MarkSucceeded(Connection& db, const LeaseToken& lease, const std::vector<core::Output>& outputs, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE tasks SET state = 'succeeded', progress = 100, outputs_json = ?1, finished_ms = ?2, updated_ms = ?2, "
       "lease_owner = '', lease_expires_ms = 0 WHERE " + LeaseFence(3)));
@@ -174,7 +174,7 @@ Status MarkSucceeded(Db& db, const LeaseToken& lease, const std::vector<core::Ou
   return ExpectOneRow(s->Run());
 }
 
-Status MarkFailed(Db& db, const LeaseToken& lease, const core::TaskError& error, int64_t now_ms) {
+Status MarkFailed(Connection& db, const LeaseToken& lease, const core::TaskError& error, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE tasks SET state = 'failed', error_class = ?1, error_code = ?2, error_message = ?3, finished_ms = ?4, "
       "updated_ms = ?4, lease_owner = '', lease_expires_ms = 0 WHERE " + LeaseFence(5)));
@@ -183,7 +183,7 @@ Status MarkFailed(Db& db, const LeaseToken& lease, const core::TaskError& error,
   return ExpectOneRow(s->Run());
 }
 
-Status MarkCanceled(Db& db, const LeaseToken& lease, int64_t now_ms) {
+Status MarkCanceled(Connection& db, const LeaseToken& lease, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE tasks SET state = 'canceled', error_class = 'canceled', error_code = 'canceled', "
       "error_message = 'canceled by request', finished_ms = ?1, updated_ms = ?1, lease_owner = '', "
@@ -192,7 +192,7 @@ Status MarkCanceled(Db& db, const LeaseToken& lease, int64_t now_ms) {
   return ExpectOneRow(s->Run());
 }
 
-Status Release(Db& db, const LeaseToken& lease, int64_t now_ms) {
+Status Release(Connection& db, const LeaseToken& lease, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE tasks SET state = 'queued', progress = 0, attempts = attempts - 1, lease_owner = '', "
       "lease_expires_ms = 0, updated_ms = ?1 WHERE " + LeaseFence(2)));
@@ -200,7 +200,7 @@ Status Release(Db& db, const LeaseToken& lease, int64_t now_ms) {
   return ExpectOneRow(s->Run());
 }
 
-Result<core::Usage> ReadLeasedUsage(Db& db, const LeaseToken& lease) {
+Result<core::Usage> ReadLeasedUsage(Connection& db, const LeaseToken& lease) {
   ASSIGN_OR_RETURN(Statement * t, db.Prepare(
       "SELECT usage_total, usage_subscription, usage_permanent FROM tasks WHERE " + LeaseFence(1)));
   BindLease(*t, 1, lease);
@@ -211,14 +211,14 @@ Result<core::Usage> ReadLeasedUsage(Db& db, const LeaseToken& lease) {
   return usage;
 }
 
-Status SetUsage(Db& db, const std::string& task_id, const core::Usage& usage) {
+Status SetUsage(Connection& db, const std::string& task_id, const core::Usage& usage) {
   ASSIGN_OR_RETURN(Statement * u, db.Prepare(
       "UPDATE tasks SET usage_total = ?1, usage_subscription = ?2, usage_permanent = ?3 WHERE id = ?4"));
   u->Bind(1, usage.total).Bind(2, usage.subscription).Bind(3, usage.permanent).Bind(4, task_id);
   return ExpectOneRow(u->Run());
 }
 
-Result<TaskState> ReadState(Db& db, const std::string& id) {
+Result<TaskState> ReadState(Connection& db, const std::string& id) {
   ASSIGN_OR_RETURN(Statement * get, db.Prepare("SELECT state FROM tasks WHERE id = ?1"));
   get->Bind(1, id);
   ASSIGN_OR_RETURN(bool row, get->Step());
@@ -229,7 +229,7 @@ Result<TaskState> ReadState(Db& db, const std::string& id) {
   return *state;
 }
 
-Status CancelQueued(Db& db, const std::string& id, int64_t now_ms) {
+Status CancelQueued(Connection& db, const std::string& id, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE tasks SET state = 'canceled', cancel_requested = 1, error_class = 'canceled', "
       "error_code = 'canceled', error_message = 'canceled by request', finished_ms = ?1, "
@@ -238,42 +238,44 @@ Status CancelQueued(Db& db, const std::string& id, int64_t now_ms) {
   return ExpectOneRow(s->Run());
 }
 
-Status FlagCancel(Db& db, const std::string& id, int64_t now_ms) {
+Status FlagCancel(Connection& db, const std::string& id, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE tasks SET cancel_requested = 1, updated_ms = ?1 WHERE id = ?2 AND state = 'running'"));
   s->Bind(1, now_ms).Bind(2, id);
   return ExpectOneRow(s->Run());
 }
 
-Result<std::vector<std::string>> CancelExpiredCanceling(Db& db, int64_t now_ms) {
+Result<std::vector<std::string>> CancelExpiredCanceling(Connection& db, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * c, db.Prepare(
       "UPDATE tasks SET state = 'canceled', error_class = 'canceled', error_code = 'canceled', "
       "error_message = 'canceled by request', finished_ms = ?1, updated_ms = ?1, lease_owner = '', "
-      "lease_expires_ms = 0 WHERE state = 'running' AND lease_expires_ms < ?1 AND cancel_requested = 1 RETURNING id"));
+      "lease_expires_ms = 0 WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND lease_expires_ms < ?1 "
+      "AND cancel_requested = 1" + SkipLocked(db) + ") RETURNING id"));
   c->Bind(1, now_ms);
   return c->Collect<std::string>(ReadId);
 }
 
-Result<std::vector<std::string>> FailExpiredExhausted(Db& db, int64_t now_ms, int max_attempts) {
+Result<std::vector<std::string>> FailExpiredExhausted(Connection& db, int64_t now_ms, int max_attempts) {
   ASSIGN_OR_RETURN(Statement * f, db.Prepare(
       "UPDATE tasks SET state = 'failed', error_class = 'internal', error_code = 'lease_expired', "
       "error_message = ?2, finished_ms = ?1, updated_ms = ?1, lease_owner = '', lease_expires_ms = 0 "
-      "WHERE state = 'running' AND lease_expires_ms < ?1 AND attempts >= ?3 RETURNING id"));
+      "WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND lease_expires_ms < ?1 AND attempts >= ?3" +
+      SkipLocked(db) + ") RETURNING id"));
   f->Bind(1, now_ms)
       .Bind(2, fmt::format("the worker running this task stopped {} times; giving up", max_attempts))
       .Bind(3, max_attempts);
   return f->Collect<std::string>(ReadId);
 }
 
-Result<int> RequeueExpired(Db& db, int64_t now_ms) {
+Result<int> RequeueExpired(Connection& db, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * q, db.Prepare(
       "UPDATE tasks SET state = 'queued', progress = 0, lease_owner = '', lease_expires_ms = 0, updated_ms = ?1 "
-      "WHERE state = 'running' AND lease_expires_ms < ?1"));
+      "WHERE id IN (SELECT id FROM tasks WHERE state = 'running' AND lease_expires_ms < ?1" + SkipLocked(db) + ")"));
   q->Bind(1, now_ms);
   return q->Run();
 }
 
-Result<std::vector<ExpiredOutputs>> ListOutputsFinishedBefore(Db& db, int64_t cutoff_ms, int limit) {
+Result<std::vector<ExpiredOutputs>> ListOutputsFinishedBefore(Connection& db, int64_t cutoff_ms, int limit) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "SELECT id, outputs_json FROM tasks WHERE state = 'succeeded' AND outputs_expired = 0 "
       "AND finished_ms < ?1 ORDER BY finished_ms LIMIT ?2"));
@@ -284,13 +286,13 @@ Result<std::vector<ExpiredOutputs>> ListOutputsFinishedBefore(Db& db, int64_t cu
   });
 }
 
-Status MarkOutputsExpired(Db& db, const std::string& task_id) {
+Status MarkOutputsExpired(Connection& db, const std::string& task_id) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("UPDATE tasks SET outputs_expired = 1 WHERE id = ?1"));
   s->Bind(1, task_id);
   return ExpectOneRow(s->Run());
 }
 
-Result<std::map<TaskState, int64_t>> CountByState(Db& db) {
+Result<std::map<TaskState, int64_t>> CountByState(Connection& db) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("SELECT state, COUNT(*) FROM tasks GROUP BY state"));
   std::map<TaskState, int64_t> counts;
   for (;;) {
@@ -301,4 +303,4 @@ Result<std::map<TaskState, int64_t>> CountByState(Db& db) {
   return counts;
 }
 
-}  // namespace wanserve::store::sqlite
+}  // namespace wanserve::store::sql

@@ -1,6 +1,6 @@
-#include "store/sqlite/files_sql.h"
+#include "store/sql/files_sql.h"
 
-namespace wanserve::store::sqlite {
+namespace wanserve::store::sql {
 namespace {
 
 constexpr const char* kColumns =
@@ -23,7 +23,7 @@ UploadedFile ReadFile(const Statement& s) {
   return f;
 }
 
-Result<std::vector<UploadedFile>> Select(Db& db, const std::string& where, auto bind) {
+Result<std::vector<UploadedFile>> Select(Connection& db, const std::string& where, auto bind) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(std::string("SELECT ") + kColumns + " FROM uploaded_files WHERE " + where));
   bind(*s);
   return s->Collect<UploadedFile>(ReadFile);
@@ -35,7 +35,7 @@ Result<UploadedFile> First(Result<std::vector<UploadedFile>> rows, const std::st
   return std::move(rows->front());
 }
 
-Status Remove(Db& db, const std::string& id) {
+Status Remove(Connection& db, const std::string& id) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("DELETE FROM uploaded_files WHERE id = ?1"));
   s->Bind(1, id);
   return s->Exec();
@@ -43,8 +43,10 @@ Status Remove(Db& db, const std::string& id) {
 
 }  // namespace
 
-Result<std::optional<UploadedFile>> InsertFile(Db& db, const UploadedFile& file, int64_t now_ms, int64_t max_files,
+Result<std::optional<UploadedFile>> InsertFile(Connection& db, const UploadedFile& file, int64_t now_ms, int64_t max_files,
                                                bool overwrite) {
+  // Nodes uploading for one key at once must not both pass the quota or both take a name.
+  RETURN_IF_ERROR(SerialiseOn(db, "files:" + file.key_id + ":" + file.api));
   // An expired file of the same name is gone already as far as clients can tell.
   auto same = FindFileByName(db, file.key_id, file.api, file.path, file.name, now_ms);
   std::optional<UploadedFile> replaced;
@@ -68,43 +70,43 @@ Result<std::optional<UploadedFile>> InsertFile(Db& db, const UploadedFile& file,
   return replaced;
 }
 
-Result<UploadedFile> GetFile(Db& db, const std::string& id, int64_t now_ms) {
+Result<UploadedFile> GetFile(Connection& db, const std::string& id, int64_t now_ms) {
   return First(Select(db, "id = ?1 AND expires_ms > ?2", [&](Statement& s) { s.Bind(1, id).Bind(2, now_ms); }),
                "no such file");
 }
 
-Result<UploadedFile> FindFileByName(Db& db, const std::string& key_id, const std::string& api, const std::string& path,
+Result<UploadedFile> FindFileByName(Connection& db, const std::string& key_id, const std::string& api, const std::string& path,
                                     const std::string& name, int64_t now_ms) {
   return First(Select(db, "key_id = ?1 AND api = ?2 AND path = ?3 AND name = ?4 AND expires_ms > ?5",
                       [&](Statement& s) { s.Bind(1, key_id).Bind(2, api).Bind(3, path).Bind(4, name).Bind(5, now_ms); }),
                "no such file");
 }
 
-Result<std::vector<UploadedFile>> ListFiles(Db& db, const std::string& key_id, const std::string& api, int64_t now_ms,
+Result<std::vector<UploadedFile>> ListFiles(Connection& db, const std::string& key_id, const std::string& api, int64_t now_ms,
                                             int offset, int limit) {
   return Select(db, "key_id = ?1 AND api = ?2 AND expires_ms > ?3 ORDER BY created_ms DESC, id DESC LIMIT ?4 OFFSET ?5",
                 [&](Statement& s) { s.Bind(1, key_id).Bind(2, api).Bind(3, now_ms).Bind(4, limit).Bind(5, offset); });
 }
 
-Result<int64_t> CountFiles(Db& db, const std::string& key_id, const std::string& api, int64_t now_ms) {
+Result<int64_t> CountFiles(Connection& db, const std::string& key_id, const std::string& api, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s,
                    db.Prepare("SELECT COUNT(*) FROM uploaded_files WHERE key_id = ?1 AND api = ?2 AND expires_ms > ?3"));
   s->Bind(1, key_id).Bind(2, api).Bind(3, now_ms);
   return s->One<int64_t>([](const Statement& row) { return row.Int(0); }, "no count");
 }
 
-Result<UploadedFile> DeleteFile(Db& db, const std::string& id, const std::string& key_id, int64_t now_ms) {
+Result<UploadedFile> DeleteFile(Connection& db, const std::string& id, const std::string& key_id, int64_t now_ms) {
   ASSIGN_OR_RETURN(UploadedFile file, GetFile(db, id, now_ms));
   if (file.key_id != key_id) return MakeError(ErrorCode::kNotFound, "no such file");
   RETURN_IF_ERROR(Remove(db, id));
   return file;
 }
 
-Result<std::vector<UploadedFile>> TakeExpiredFiles(Db& db, int64_t now_ms, int limit) {
-  ASSIGN_OR_RETURN(auto expired, Select(db, "expires_ms <= ?1 ORDER BY expires_ms LIMIT ?2",
+Result<std::vector<UploadedFile>> TakeExpiredFiles(Connection& db, int64_t now_ms, int limit) {
+  ASSIGN_OR_RETURN(auto expired, Select(db, "expires_ms <= ?1 ORDER BY expires_ms LIMIT ?2" + SkipLocked(db),
                                         [&](Statement& s) { s.Bind(1, now_ms).Bind(2, limit); }));
   for (const auto& f : expired) RETURN_IF_ERROR(Remove(db, f.id));
   return expired;
 }
 
-}  // namespace wanserve::store::sqlite
+}  // namespace wanserve::store::sql

@@ -1,10 +1,10 @@
-#include "store/sqlite/upstream_sql.h"
+#include "store/sql/upstream_sql.h"
 
 #include <fmt/format.h>
 
 #include <limits>
 
-namespace wanserve::store::sqlite {
+namespace wanserve::store::sql {
 namespace {
 
 constexpr const char* kJobColumns =
@@ -39,7 +39,7 @@ Result<UpstreamJob> ReadJob(const Statement& s) {
   return j;
 }
 
-Status CheckLease(Db& db, const LeaseToken& lease) {
+Status CheckLease(Connection& db, const LeaseToken& lease) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "SELECT 1 FROM tasks WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 AND attempts = ?3"));
   s->Bind(1, lease.task_id).Bind(2, lease.owner).Bind(3, lease.attempt);
@@ -51,7 +51,7 @@ Status CheckLease(Db& db, const LeaseToken& lease) {
 
 }  // namespace
 
-Status BeginUpstreamSubmit(Db& db, const LeaseToken& lease, const std::string& provider, int64_t now_ms) {
+Status BeginUpstreamSubmit(Connection& db, const LeaseToken& lease, const std::string& provider, int64_t now_ms) {
   RETURN_IF_ERROR(CheckLease(db, lease));
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "INSERT INTO upstream_jobs (task_id, provider, state, created_ms) VALUES (?1, ?2, 'submitting', ?3)"));
@@ -59,7 +59,7 @@ Status BeginUpstreamSubmit(Db& db, const LeaseToken& lease, const std::string& p
   return s->Exec();
 }
 
-Status AbandonUpstreamSubmit(Db& db, const LeaseToken& lease) {
+Status AbandonUpstreamSubmit(Connection& db, const LeaseToken& lease) {
   RETURN_IF_ERROR(CheckLease(db, lease));
   ASSIGN_OR_RETURN(Statement * s,
                    db.Prepare("DELETE FROM upstream_jobs WHERE task_id = ?1 AND state = 'submitting'"));
@@ -67,7 +67,7 @@ Status AbandonUpstreamSubmit(Db& db, const LeaseToken& lease) {
   return ExpectChanged(s->Run(), "no upstream submit in progress");
 }
 
-Status RecordUpstreamSubmitted(Db& db, const LeaseToken& lease, const std::string& upstream_id,
+Status RecordUpstreamSubmitted(Connection& db, const LeaseToken& lease, const std::string& upstream_id,
                                int64_t first_poll_ms, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * t, db.Prepare(
       "UPDATE tasks SET lease_owner = ?1, lease_expires_ms = ?2, updated_ms = ?3, "
@@ -83,7 +83,7 @@ Status RecordUpstreamSubmitted(Db& db, const LeaseToken& lease, const std::strin
   return ExpectChanged(s->Run(), "no upstream submit in progress");
 }
 
-Result<std::optional<UpstreamJob>> FindUpstreamJob(Db& db, const std::string& task_id) {
+Result<std::optional<UpstreamJob>> FindUpstreamJob(Connection& db, const std::string& task_id) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
       "SELECT {} FROM upstream_jobs j JOIN tasks t ON t.id = j.task_id WHERE j.task_id = ?1", kJobColumns)));
   s->Bind(1, task_id);
@@ -92,10 +92,11 @@ Result<std::optional<UpstreamJob>> FindUpstreamJob(Db& db, const std::string& ta
   return std::optional<UpstreamJob>(std::move(jobs.front()));
 }
 
-Result<std::vector<UpstreamJob>> ClaimDuePolls(Db& db, int64_t now_ms, int64_t lease_ms, int limit) {
+Result<std::vector<UpstreamJob>> ClaimDuePolls(Connection& db, int64_t now_ms, int64_t lease_ms, int limit) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
       "SELECT {} FROM upstream_jobs j JOIN tasks t ON t.id = j.task_id "
-      "WHERE j.state = 'submitted' AND j.next_poll_ms <= ?1 ORDER BY j.next_poll_ms LIMIT ?2", kJobColumns)));
+      "WHERE j.state = 'submitted' AND j.next_poll_ms <= ?1 ORDER BY j.next_poll_ms LIMIT ?2{}", kJobColumns,
+      SkipLocked(db, "j"))));
   s->Bind(1, now_ms).Bind(2, limit);
   ASSIGN_OR_RETURN(auto jobs, s->Collect<UpstreamJob>(ReadJob));
   ASSIGN_OR_RETURN(Statement * claim, db.Prepare(
@@ -109,7 +110,7 @@ Result<std::vector<UpstreamJob>> ClaimDuePolls(Db& db, int64_t now_ms, int64_t l
   return jobs;
 }
 
-Status RecordPoll(Db& db, const UpstreamJob& claimed, const std::string& status, const std::string& usage_json,
+Status RecordPoll(Connection& db, const UpstreamJob& claimed, const std::string& status, const std::string& usage_json,
                   int64_t next_poll_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE upstream_jobs SET last_status = ?1, usage_json = CASE WHEN ?2 = '' THEN usage_json ELSE ?2 END, "
@@ -118,17 +119,17 @@ Status RecordPoll(Db& db, const UpstreamJob& claimed, const std::string& status,
   return ExpectChanged(s->Run(), "poll claim lost");
 }
 
-Status CloseUpstreamJob(Db& db, const std::string& task_id) {
+Status CloseUpstreamJob(Connection& db, const std::string& task_id) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare("UPDATE upstream_jobs SET state = 'done' WHERE task_id = ?1"));
   s->Bind(1, task_id);
   return s->Exec();
 }
 
-Status PollNow(Db& db, const std::string& task_id, int64_t now_ms) {
+Status PollNow(Connection& db, const std::string& task_id, int64_t now_ms) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "UPDATE upstream_jobs SET next_poll_ms = ?1 WHERE task_id = ?2 AND state = 'submitted'"));
   s->Bind(1, now_ms).Bind(2, task_id);
   return s->Exec();
 }
 
-}  // namespace wanserve::store::sqlite
+}  // namespace wanserve::store::sql
