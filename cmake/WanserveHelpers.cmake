@@ -8,13 +8,14 @@ function(wanserve_library name)
   target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# wanserve_test(<name> SOURCES ... DEPS ... [LABELS ...])
+# wanserve_test(<name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s] [POSTGRES])
 # A GoogleTest binary whose cases are registered with ctest one by one.
 function(wanserve_test name)
   if(NOT WANSERVE_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  # POSTGRES: the tests use the run's PostgreSQL server (src/testing/postgres_cluster.h).
+  cmake_parse_arguments(ARG "POSTGRES" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   if(NOT ARG_TIMEOUT)
@@ -23,6 +24,9 @@ function(wanserve_test name)
   set(props TIMEOUT ${ARG_TIMEOUT})
   if(ARG_LABELS)
     list(APPEND props LABELS "${ARG_LABELS}")
+  endif()
+  if(ARG_POSTGRES)
+    list(APPEND props FIXTURES_REQUIRED postgres)
   endif()
   gtest_discover_tests(${name}
     PROPERTIES ${props}

@@ -14,6 +14,7 @@ namespace {
 
 struct AdminArgs {
   std::string data = "./data";
+  std::string store_url;
   std::string name = "default";
   std::string key_id;
   std::string account = store::kDefaultAccountId;
@@ -67,8 +68,15 @@ int Report(const Error& e) {
   return 1;
 }
 
+// Where a command finds the data: the folder, and the shared database when there is one.
+void AddDataOptions(CLI::App* command, AdminArgs& args) {
+  command->add_option("--data", args.data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  command->add_option("--store-url", args.store_url, "PostgreSQL database of a scaled-out deployment (postgresql://…)")
+      ->envname("WANSERVE_STORE_URL");
+}
+
 int WithData(const AdminArgs& args, const std::function<int(DataDir&)>& fn) {
-  auto data = OpenDataDir(args.data);
+  auto data = OpenDataDir(args.data, {args.store_url, 2});
   if (!data.ok()) return Report(data.error());
   return fn(*data);
 }
@@ -81,7 +89,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   auto* keys = admin->add_subcommand("keys", "API keys")->require_subcommand(1);
 
   auto* create = keys->add_subcommand("create", "Create a key; prints the secret as the last line");
-  create->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  AddDataOptions(create, *args);
   create->add_option("--name", args->name, "label shown in listings")->capture_default_str();
   create->add_option("--account", args->account, "account that pays for this key's tasks")->capture_default_str();
   create->add_option("--rpm", args->rpm, "submits per minute (0 = unlimited)");
@@ -97,7 +105,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   });
 
   auto* list = keys->add_subcommand("list", "List keys (never their secrets)");
-  list->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  AddDataOptions(list, *args);
   list->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto all = d.store->ListKeys();
@@ -113,7 +121,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   });
 
   auto* revoke = keys->add_subcommand("revoke", "Revoke a key by id");
-  revoke->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  AddDataOptions(revoke, *args);
   revoke->add_option("key_id", args->key_id, "key id (key_…)")->required();
   revoke->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
@@ -126,7 +134,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
 
   auto* tokens = admin->add_subcommand("tokens", "Admin tokens for the /admin/v1 HTTP API")->require_subcommand(1);
   auto* tcreate = tokens->add_subcommand("create", "Create an admin token; prints the secret as the last line");
-  tcreate->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  AddDataOptions(tcreate, *args);
   tcreate->add_option("--name", args->name, "label shown in listings")->capture_default_str();
   tcreate->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
@@ -145,7 +153,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   auto* alist = accounts->add_subcommand("list", "List accounts");
   auto* ahook = accounts->add_subcommand("set-webhook", "Set the endpoint for tasks that name no callback URL");
   for (auto* c : {acreate, ashow, agrant, alist, ahook}) {
-    c->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+    AddDataOptions(c, *args);
   }
   for (auto* c : {acreate, agrant}) {
     c->add_option("--subscription-credits", args->subscription_credits, "subscription credits (spent first)");
@@ -212,7 +220,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   auto* clist = callbacks->add_subcommand("list", "A task's deliveries and every attempt");
   auto* cresend = callbacks->add_subcommand("resend", "Send a finished task's callback again (new webhook-id)");
   for (auto* c : {clist, cresend}) {
-    c->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+    AddDataOptions(c, *args);
   }
   clist->add_option("--task", args->task_id, "task id")->required();
   cresend->add_option("task_id", args->task_id, "task id")->required();
@@ -236,7 +244,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
 
   auto* ledger = admin->add_subcommand("ledger", "The credit ledger")->require_subcommand(1);
   auto* check = ledger->add_subcommand("check", "Recompute balances from the ledger; exit 1 on any mismatch");
-  check->add_option("--data", args->data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
+  AddDataOptions(check, *args);
   check->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto problems = d.store->CheckLedger();

@@ -81,6 +81,11 @@ std::vector<OptionSpec> Specs(Config& c) {
   return {
       Spec("listen", "host:port to listen on", &c.listen),
       Spec("data", "data folder (database, secret, output files)", &c.data),
+      Spec("store.url", "shared PostgreSQL database of several nodes, postgresql://… (default: SQLite in the data folder)",
+           &c.store_url),
+      Spec("store.max_connections", "PostgreSQL connections this process opens at most", &c.store_max_connections),
+      Spec("role", "api (serves HTTP, runs no tasks), worker (runs tasks; HTTP for health and metrics only), or all",
+           &c.role),
       Spec("public_url", "base URL of output links (default http://<listen>)", &c.public_url),
       Spec("log_level", "trace, debug, info, warn, error", &c.log_level),
       Spec("http.io_threads", "io threads (0 = one per core)", &c.http.io_threads),
@@ -293,6 +298,10 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   auto [host, port] = HostPort(config.listen, "listen");
   config.http.host = host;
   config.http.port = port;
+  if (config.role != "all" && config.role != "api" && config.role != "worker") {
+    throw std::runtime_error("role must be api, worker or all");
+  }
+  if (config.store_max_connections < 1) throw std::runtime_error("store.max_connections must be at least 1");
   if (!config.files_listen.empty()) {
     api::ServerOptions files = config.http;
     std::tie(files.host, files.port) = HostPort(config.files_listen, "files.listen");

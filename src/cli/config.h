@@ -25,6 +25,12 @@ struct Config {
   std::string public_url;                 // Default: http://<listen>; base of output links
   std::string log_level = "info";         // Default: info
   std::string config_file;
+  // The shared PostgreSQL database of a scaled-out deployment (docs/scale-out.md). Default:
+  // empty, SQLite in the data folder.
+  std::string store_url;
+  int64_t store_max_connections = 16;     // Default: 16 PostgreSQL connections per process
+  // What this process does: api (HTTP), worker (runs tasks), all. Default: all.
+  std::string role = "all";
   api::ServerOptions http;
   tasks::WorkerOptions workers;
   providers::TestPatternOptions testpattern;

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/crypto.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace wanserve::cli {
@@ -34,7 +35,7 @@ Result<std::string> LoadOrCreateSecret(const std::filesystem::path& file) {
 
 }  // namespace
 
-Result<DataDir> OpenDataDir(const std::string& path) {
+Result<DataDir> OpenDataDir(const std::string& path, const StoreLocation& store) {
   DataDir d;
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
@@ -42,7 +43,14 @@ Result<DataDir> OpenDataDir(const std::string& path) {
   d.root = std::filesystem::canonical(path, ec);
   if (ec) return MakeError(ErrorCode::kUnavailable, "cannot open data folder " + path + ": " + ec.message());
   ASSIGN_OR_RETURN(d.secret, LoadOrCreateSecret(d.root / "secret"));
-  ASSIGN_OR_RETURN(d.store, store::OpenSqliteStore({(d.root / "wanserve.db").string()}));
+  if (store.url.empty()) {
+    ASSIGN_OR_RETURN(d.store, store::OpenSqliteStore({(d.root / "wanserve.db").string()}));
+  } else if (store::IsPostgresUrl(store.url)) {
+    ASSIGN_OR_RETURN(d.store, store::OpenPostgresStore({store.url, store.max_connections}));
+  } else {
+    return MakeError(ErrorCode::kInvalidInput,
+                     "store.url must be a postgresql:// URL (or empty for SQLite in the data folder)");
+  }
   return d;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The data folder: database, server secret, output files.
+// The data folder: database, server secret, output files. The database is the SQLite file in
+// the folder unless a store URL names a PostgreSQL database shared by several nodes.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -15,6 +16,11 @@ struct DataDir {
   std::unique_ptr<store::Store> store;
 };
 
-Result<DataDir> OpenDataDir(const std::string& path);
+struct StoreLocation {
+  std::string url;          // empty: SQLite in the data folder; postgresql://…: that database
+  int max_connections = 8;  // PostgreSQL connections this process opens at most
+};
+
+Result<DataDir> OpenDataDir(const std::string& path, const StoreLocation& store = {});
 
 }  // namespace wanserve::cli

@@ -70,7 +70,7 @@ int RunServer(const Config& config) {
   // error value, not the end of the process.
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto data = OpenDataDir(config.data);
+  auto data = OpenDataDir(config.data, {config.store_url, static_cast<int>(config.store_max_connections)});
   if (!data.ok()) {
     spdlog::error("{}", data.error().message);
     return 1;
@@ -133,6 +133,9 @@ int RunServer(const Config& config) {
                                            config.callbacks);
   pool.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });
   poller.OnTaskFinished([&dispatcher] { dispatcher.Notify(); });
+  // A worker node answers health and metrics only; the APIs are the api nodes' (docs/scale-out.md).
+  const bool serves_api = config.role != "worker";
+  const bool runs_tasks = config.role != "api";
   api::Router router;
   api::RegisterSystemRoutes(router, {.store = *data->store,
                                      .blobs = blobs,
@@ -141,19 +144,21 @@ int RunServer(const Config& config) {
                                      .clock = clock,
                                      .providers = registry,
                                      .uploads = &uploads});
-  api::dialects::skills_video::Register(router, ctx);
-  api::dialects::unified::Register(router, ctx);
-  api::dialects::market::Register(router, ctx);
-  api::dialects::dashscope::Register(router, ctx);
-  // The providers' files APIs, on the main listener and, when configured, a files listener.
   api::Router files_router;
-  for (api::Router* r : {&router, &files_router}) {
-    api::dialects::market::RegisterFiles(*r, ctx);
-    api::dialects::unified::RegisterFiles(*r, ctx);
-    api::dialects::dashscope::RegisterUploads(*r, ctx);
-  }
   api::Authenticator auth(*data->store, clock, config.key_cache_ms);
-  api::RegisterAdminRoutes(router, {*data->store, clock, auth});
+  if (serves_api) {
+    api::dialects::skills_video::Register(router, ctx);
+    api::dialects::unified::Register(router, ctx);
+    api::dialects::market::Register(router, ctx);
+    api::dialects::dashscope::Register(router, ctx);
+    // The providers' files APIs, on the main listener and, when configured, a files listener.
+    for (api::Router* r : {&router, &files_router}) {
+      api::dialects::market::RegisterFiles(*r, ctx);
+      api::dialects::unified::RegisterFiles(*r, ctx);
+      api::dialects::dashscope::RegisterUploads(*r, ctx);
+    }
+    api::RegisterAdminRoutes(router, {*data->store, clock, auth});
+  }
 
   api::HttpServer server(config.http, router, auth, metrics);
   auto port = server.Bind();
@@ -174,14 +179,24 @@ int RunServer(const Config& config) {
   }
   if (ctx.public_base_url.empty()) ctx.public_base_url = fmt::format("http://{}:{}", config.http.host, *port);
   own_links.SetBaseUrl(ctx.public_base_url);
-  pool.Start();
-  poller.Start();
+  std::unique_ptr<store::QueueWatch> queue_watch;
+  if (runs_tasks) {
+    // Submits on other nodes wake this one's workers (a store shared by nodes tells of them).
+    queue_watch = data->store->WatchQueue([&pool] { pool.Notify(); });
+    pool.Start();
+    poller.Start();
+  }
   dispatcher.Start();
   server.Run();
   if (files_server) files_server->Run();
   // The line scripts and tests wait for; keep its shape.
   fmt::print("wanserve listening on http://{}:{} (data {})\n{}", config.http.host, *port, data->root.string(),
              files_line);
+  spdlog::info("role {}: {}; store {}", config.role,
+               serves_api && runs_tasks ? "serves the APIs and runs tasks"
+               : serves_api             ? "serves the APIs, runs no tasks"
+                                        : "runs tasks; HTTP for health and metrics only",
+               config.store_url.empty() ? "SQLite in the data folder" : "PostgreSQL");
   std::fflush(stdout);
 
   tasks::OutputSweeper sweeper(*data->store, blobs, clock, config.link_ttl_hours * 3600 * 1000);
@@ -220,8 +235,11 @@ int RunServer(const Config& config) {
   spdlog::info("received signal {}; shutting down", sig);
   server.Shutdown();
   if (files_server) files_server->Shutdown();
-  pool.Stop();
-  poller.Stop();
+  queue_watch.reset();
+  if (runs_tasks) {
+    pool.Stop();
+    poller.Stop();
+  }
   dispatcher.Stop();
   {
     std::lock_guard lock(sweep_mu);

@@ -15,6 +15,7 @@
 // kUnavailable means the database could not be reached or the transaction was aborted for
 // contention or a failover: nothing was committed, and the caller may retry.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,6 +71,12 @@ struct IdempotentSubmit {
 
 // The detail_code of Insert's kConflict when the Idempotency-Key is already taken.
 inline constexpr const char* kIdempotencyKeyTaken = "idempotency_key_taken";
+
+// Stops its wake-ups when destroyed (TaskStore::WatchQueue).
+class QueueWatch {
+ public:
+  virtual ~QueueWatch() = default;
+};
 
 class TaskStore {
  public:
@@ -133,6 +140,15 @@ class TaskStore {
   virtual Status MarkOutputsExpired(const std::string& task_id) = 0;
 
   virtual Result<std::map<core::TaskState, int64_t>> CountByState() = 0;
+
+  // Calls wake (on a thread of the store's) whenever any process queues a task, until the
+  // returned watch is destroyed: how a worker on one node hears of a submit on another. A
+  // store that serves one process has nothing to add to the wake-ups its own submits give:
+  // the default watches nothing.
+  virtual std::unique_ptr<QueueWatch> WatchQueue(std::function<void()> wake) {
+    (void)wake;
+    return nullptr;
+  }
 };
 
 struct ApiKey {

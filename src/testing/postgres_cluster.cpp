@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,23 +32,67 @@ void Run(const std::string& command) {
   if (std::system(command.c_str()) != 0) throw std::runtime_error("test PostgreSQL: failed: " + command);
 }
 
+// Where the ctest fixture keeps its server: in the temp folder (the server user must reach
+// it), named after the build folder (WANSERVE_TEST_PG_NAME, set by CMake).
+std::string FixtureDir() { return (fs::temp_directory_path() / WANSERVE_TEST_PG_NAME).string(); }
+
 }  // namespace
 
 PostgresCluster* PostgresCluster::Shared(std::string* why_not) {
   static std::unique_ptr<PostgresCluster> shared = []() -> std::unique_ptr<PostgresCluster> {
     const std::string bin = FindBinDir();
-    if (bin.empty()) return nullptr;
-    std::string pattern = (fs::temp_directory_path() / "wanserve-pg-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("test PostgreSQL: mkdtemp failed");
-    auto cluster = std::unique_ptr<PostgresCluster>(new PostgresCluster(bin, pattern));
-    cluster->Start();
-    return cluster;
+    if (!bin.empty() && fs::exists(FixtureDir() + "/data/postmaster.pid")) {
+      return std::unique_ptr<PostgresCluster>(new PostgresCluster(bin, FixtureDir(), false));
+    }
+    return StartPrivate(nullptr);
   }();
   if (!shared && why_not) *why_not = "PostgreSQL server binaries not found (install postgresql-15)";
   return shared.get();
 }
 
-PostgresCluster::PostgresCluster(std::string bin_dir, std::string dir) : bin_dir_(std::move(bin_dir)), dir_(std::move(dir)) {
+std::unique_ptr<PostgresCluster> PostgresCluster::StartPrivate(std::string* why_not) {
+  const std::string bin = FindBinDir();
+  if (bin.empty()) {
+    if (why_not) *why_not = "PostgreSQL server binaries not found (install postgresql-15)";
+    return nullptr;
+  }
+  std::string pattern = (fs::temp_directory_path() / "wanserve-pg-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("test PostgreSQL: mkdtemp failed");
+  auto cluster = std::unique_ptr<PostgresCluster>(new PostgresCluster(bin, pattern, true));
+  cluster->Create();
+  cluster->Start();
+  return cluster;
+}
+
+int PostgresCluster::StartFixture() {
+  const std::string bin = FindBinDir();
+  if (bin.empty()) {
+    std::printf("no PostgreSQL server binaries: the tests that need one skip\n");
+    return 0;
+  }
+  StopFixture();  // what a killed run may have left
+  fs::create_directories(FixtureDir());
+  PostgresCluster cluster(bin, FixtureDir(), false);
+  cluster.Create();
+  cluster.Start();
+  std::printf("PostgreSQL for the tests in %s\n", FixtureDir().c_str());
+  return 0;
+}
+
+int PostgresCluster::StopFixture() {
+  const std::string bin = FindBinDir();
+  if (!bin.empty() && fs::exists(FixtureDir() + "/data/postmaster.pid")) {
+    PostgresCluster(bin, FixtureDir(), false).Stop("immediate");
+  }
+  std::error_code ec;
+  fs::remove_all(FixtureDir(), ec);
+  return 0;
+}
+
+PostgresCluster::PostgresCluster(std::string bin_dir, std::string dir, bool owned)
+    : bin_dir_(std::move(bin_dir)), dir_(std::move(dir)), owned_(owned) {}
+
+void PostgresCluster::Create() {
   if (geteuid() == 0) {
     const passwd* pw = getpwnam("postgres");
     if (!pw) throw std::runtime_error("test PostgreSQL: running as root and there is no postgres user");
@@ -64,6 +109,7 @@ PostgresCluster::PostgresCluster(std::string bin_dir, std::string dir) : bin_dir
 }
 
 PostgresCluster::~PostgresCluster() {
+  if (!owned_) return;
   Stop("immediate");
   std::error_code ec;
   fs::remove_all(dir_, ec);

@@ -2,7 +2,9 @@
 // A throwaway PostgreSQL server for tests: initdb and pg_ctl from the Debian server package in
 // a temporary folder, listening on a Unix socket there only, fsync off. As root the server
 // runs as the postgres user (it refuses root). Every test gets its own schema, so tests share
-// one server per process and still start from an empty database.
+// one server and still start from an empty database. Under ctest the server is the one the
+// `postgres` test fixture started for the whole run (pg_test_cluster); a test binary run by
+// hand starts its own.
 #include <memory>
 #include <string>
 
@@ -10,9 +12,18 @@ namespace wanserve::testing {
 
 class PostgresCluster {
  public:
-  // The process's server, started on first use and stopped at exit; nullptr when the server
-  // binaries are absent (why says so: tests skip), and a failure to start is fatal.
+  // The fixture's server when it runs, else the process's own, started on first use and
+  // stopped at exit; nullptr when the server binaries are absent (why says so: tests skip).
+  // A failure to start throws.
   static PostgresCluster* Shared(std::string* why_not);
+
+  // A server of the caller's own, for tests that restart or stop it; nullptr as above.
+  static std::unique_ptr<PostgresCluster> StartPrivate(std::string* why_not);
+
+  // The ctest fixture's server (pg_test_cluster start|stop): started afresh in its folder, or
+  // stopped and removed. Return a process exit code.
+  static int StartFixture();
+  static int StopFixture();
 
   ~PostgresCluster();
   PostgresCluster(const PostgresCluster&) = delete;
@@ -22,17 +33,20 @@ class PostgresCluster {
   std::string FreshSchemaUrl();
   // The server's database as a URL (public schema).
   std::string Url() const;
-  // Stops the server as a crash would (-m immediate) and starts it again.
+  // Stops the server as a crash would (-m immediate) and starts it again. Only on a private
+  // server: the shared one serves tests running beside.
   void RestartImmediate();
 
  private:
-  PostgresCluster(std::string bin_dir, std::string dir);
+  PostgresCluster(std::string bin_dir, std::string dir, bool owned);
+  void Create();
   void Start();
   void Stop(const char* mode);
   std::string AsServerUser(const std::string& command) const;
 
   std::string bin_dir_;
   std::string dir_;  // data/, the socket and the log
+  bool owned_;       // stopped and removed with this object
   int schemas_ = 0;
 };
 

@@ -8,11 +8,21 @@
 #include <thread>
 
 #include "common/crypto.h"
+#include "testing/postgres_cluster.h"
 
 namespace wanserve::e2e {
 
 void ServerTest::TearDown() {
   if (HasFailure() && server_) std::cerr << "server log:\n" << server_->log() << "\n";
+  if (!store_url_.empty()) unsetenv("WANSERVE_STORE_URL");
+}
+
+void ServerTest::UsePostgres() {
+  std::string why;
+  testing::PostgresCluster* cluster = testing::PostgresCluster::Shared(&why);
+  if (!cluster) GTEST_SKIP() << why;
+  store_url_ = cluster->FreshSchemaUrl();
+  setenv("WANSERVE_STORE_URL", store_url_.c_str(), 1);
 }
 
 void ServerTest::StartServer(std::vector<std::string> extra) {

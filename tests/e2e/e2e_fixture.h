@@ -20,6 +20,10 @@ class ServerTest : public ::testing::Test {
  protected:
   // A failed test shows what the server logged.
   void TearDown() override;
+  // Servers and admin commands of this test use a fresh PostgreSQL schema instead of the data
+  // folder's SQLite file (WANSERVE_STORE_URL); the test is skipped when no PostgreSQL server
+  // is installed. Call before StartServer.
+  void UsePostgres();
   // By default the server generates with the testpattern provider, enabled on purpose (it is
   // off unless configured) and fast; tests that need slow tasks or a model pass their own flags.
   void StartServer(std::vector<std::string> extra = {"--providers-testpattern-enabled", "true",
@@ -58,6 +62,11 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<testing::ServerProcess> server_;
   int accounts_ = 0;
   std::string account_;
+  std::string store_url_;  // set by UsePostgres
+
+ public:
+  // For tests that run on both backends (INSTANTIATE_TEST_SUITE_P with ::testing::Values(...)).
+  static std::string BackendName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 };
 
 }  // namespace wanserve::e2e

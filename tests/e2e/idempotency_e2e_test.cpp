@@ -45,8 +45,13 @@ std::vector<Create> Creates() {
   };
 }
 
-class IdempotencyE2E : public ServerTest {
+// On both backends: the key is recorded in the submit's transaction either way.
+class IdempotencyE2E : public ServerTest, public ::testing::WithParamInterface<std::string> {
  protected:
+  void SetUp() override {
+    if (GetParam() == "postgres") UsePostgres();
+  }
+
   net::HttpResult Send(const Create& c, const std::string& body, const std::string& key,
                        const std::string& idempotency_key) {
     std::vector<std::string> headers = c.headers;
@@ -57,7 +62,7 @@ class IdempotencyE2E : public ServerTest {
   }
 };
 
-TEST_F(IdempotencyE2E, AReplayReturnsTheSameTaskAndChargesOnceInEveryDialect) {
+TEST_P(IdempotencyE2E, AReplayReturnsTheSameTaskAndChargesOnceInEveryDialect) {
   StartServer();
   const std::string key = FundedKey(10'000);
   for (const Create& c : Creates()) {
@@ -82,7 +87,7 @@ TEST_F(IdempotencyE2E, AReplayReturnsTheSameTaskAndChargesOnceInEveryDialect) {
   ExpectLedgerClean();
 }
 
-TEST_F(IdempotencyE2E, AKeyReusedForAnotherRequestIs409InTheDialectsShape) {
+TEST_P(IdempotencyE2E, AKeyReusedForAnotherRequestIs409InTheDialectsShape) {
   StartServer();
   const std::string key = FundedKey(10'000);
   for (const Create& c : Creates()) {
@@ -113,7 +118,7 @@ TEST_F(IdempotencyE2E, AKeyReusedForAnotherRequestIs409InTheDialectsShape) {
   ExpectLedgerClean();
 }
 
-TEST_F(IdempotencyE2E, ConcurrentDuplicatesResolveToOneTask) {
+TEST_P(IdempotencyE2E, ConcurrentDuplicatesResolveToOneTask) {
   StartServer();
   const std::string key = FundedKey(10'000);
   const Create c = Creates()[1];
@@ -140,6 +145,8 @@ TEST_F(IdempotencyE2E, ConcurrentDuplicatesResolveToOneTask) {
   EXPECT_EQ(before - after_race, one_task) << "eight racing duplicates were charged as one task";
   ExpectLedgerClean();
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, IdempotencyE2E, ::testing::Values("sqlite", "postgres"), ServerTest::BackendName);
 
 }  // namespace
 }  // namespace wanserve::e2e

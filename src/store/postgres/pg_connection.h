@@ -67,6 +67,8 @@ class PgConnection final : public sql::Connection {
   Result<sql::Statement*> Prepare(const std::string& sql) override;
   // Connected and outside any transaction: fit to go back to a pool.
   bool Reusable() const;
+  // For what the Connection interface does not cover (notifications).
+  PGconn* raw() { return conn_; }
 
  private:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}

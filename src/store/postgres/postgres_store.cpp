@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "store/postgres/pg_connection.h"
+#include "store/postgres/queue_listener.h"
 #include "store/postgres/schema.h"
 #include "store/sql/accounts_sql.h"
 #include "store/sql/callbacks_sql.h"
@@ -100,7 +101,8 @@ class ConnectionPool {
 // in that SQL too (the account row read for update, SKIP LOCKED picks).
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(const PostgresOptions& options) : pool_(options.url, options.max_connections) {}
+  explicit PostgresStore(const PostgresOptions& options)
+      : url_(options.url), pool_(options.url, options.max_connections) {}
 
   Status Open() {
     ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
@@ -111,7 +113,11 @@ class PostgresStore final : public Store {
   // --- TaskStore ---
 
   Result<core::Usage> Insert(const Task& t, const Hold& hold) override {
-    return InTransaction([&](Connection& db) { return sql::InsertTaskWithHold(db, t, hold); });
+    return InTransaction([&](Connection& db) -> Result<core::Usage> {
+      ASSIGN_OR_RETURN(core::Usage usage, sql::InsertTaskWithHold(db, t, hold));
+      RETURN_IF_ERROR(NotifyQueued(db));
+      return usage;
+    });
   }
   Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(const std::string& key_id,
                                                               const std::string& idempotency_key,
@@ -149,7 +155,10 @@ class PostgresStore final : public Store {
     return InTransaction([&](Connection& db) { return sql::FinishCanceledTask(db, lease, now_ms); });
   }
   Status Release(const LeaseToken& lease, int64_t now_ms) override {
-    return Run([&](Connection& db) { return sql::Release(db, lease, now_ms); });
+    return InTransaction([&](Connection& db) -> Status {
+      RETURN_IF_ERROR(sql::Release(db, lease, now_ms));
+      return NotifyQueued(db);
+    });
   }
   Result<core::Usage> LowerHold(const LeaseToken& lease, int64_t amount, int64_t now_ms) override {
     return InTransaction([&](Connection& db) { return sql::LowerHold(db, lease, amount, now_ms); });
@@ -158,8 +167,11 @@ class PostgresStore final : public Store {
     return InTransaction([&](Connection& db) { return sql::RequestCancel(db, id, now_ms); });
   }
   Result<RecoveryReport> RecoverExpiredLeases(int64_t now_ms, int max_attempts) override {
-    return InTransaction(
-        [&](Connection& db) { return sql::RecoverExpiredLeases(db, LeaseClock(db, now_ms), max_attempts); });
+    return InTransaction([&](Connection& db) -> Result<RecoveryReport> {
+      ASSIGN_OR_RETURN(RecoveryReport report, sql::RecoverExpiredLeases(db, LeaseClock(db, now_ms), max_attempts));
+      if (report.requeued > 0) RETURN_IF_ERROR(NotifyQueued(db));
+      return report;
+    });
   }
   Result<std::vector<ExpiredOutputs>> ListOutputsFinishedBefore(int64_t cutoff_ms, int limit) override {
     return Run([&](Connection& db) { return sql::ListOutputsFinishedBefore(db, cutoff_ms, limit); });
@@ -169,6 +181,9 @@ class PostgresStore final : public Store {
   }
   Result<std::map<TaskState, int64_t>> CountByState() override {
     return Run([&](Connection& db) { return sql::CountByState(db); });
+  }
+  std::unique_ptr<QueueWatch> WatchQueue(std::function<void()> wake) override {
+    return std::make_unique<postgres::QueueListener>(url_, std::move(wake));
   }
 
   // --- KeyStore ---
@@ -303,6 +318,11 @@ class PostgresStore final : public Store {
     return Status::Ok();
   }
 
+  // Delivered at commit to every node listening (postgres/queue_listener.h).
+  static Status NotifyQueued(Connection& db) {
+    return db.Exec(std::string("NOTIFY ") + postgres::kQueueChannel);
+  }
+
   template <typename Fn>
   auto Run(Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {
     ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
@@ -324,6 +344,7 @@ class PostgresStore final : public Store {
     return result;
   }
 
+  std::string url_;
   ConnectionPool pool_;
   std::atomic<int64_t> clock_offset_ms_{0};
   std::atomic<int64_t> measured_at_ms_{0};

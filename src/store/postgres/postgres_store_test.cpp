@@ -2,6 +2,8 @@
 // several nodes would open them) claiming, submitting and migrating at once, and a database
 // restart under a running store.
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -127,10 +129,35 @@ TEST_F(PostgresNodes, SubmitsOfOneAccountOnSeveralNodesNeverOverspend) {
   EXPECT_TRUE(problems->empty());
 }
 
-TEST_F(PostgresNodes, AStoreOutlivesADatabaseRestart) {
-  auto store = OpenAt(url_);
+TEST_F(PostgresNodes, ASubmitOnOneNodeWakesTheWorkersOfAnother) {
+  auto worker_node = OpenAt(url_);
+  auto api_node = OpenAt(url_);
+  std::mutex mu;
+  std::condition_variable cv;
+  int wakes = 0;
+  auto watch = worker_node->WatchQueue([&] {
+    std::lock_guard lock(mu);
+    ++wakes;
+    cv.notify_all();
+  });
+  // The listener wakes once when it starts listening (for what it may have missed).
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return wakes >= 1; }));
+  }
+  const int before = wakes;
+  ASSERT_TRUE(api_node->Insert(testing::SampleTask("wake"), {}).ok());
+  std::unique_lock lock(mu);
+  EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return wakes > before; }));
+}
+
+TEST(PostgresRestart, AStoreOutlivesADatabaseRestart) {
+  std::string why;
+  auto own = PostgresCluster::StartPrivate(&why);
+  if (!own) GTEST_SKIP() << why;
+  auto store = OpenAt(own->FreshSchemaUrl());
   ASSERT_TRUE(store->Insert(testing::SampleTask("before"), {}).ok());
-  cluster_->RestartImmediate();
+  own->RestartImmediate();
   // The pooled connection died with the server: the first use reports it as retryable, and
   // the pool connects afresh for the next.
   Result<core::Task> first = store->Get("before");
