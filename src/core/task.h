@@ -44,6 +44,8 @@ struct TaskError {
   ErrorCode code = ErrorCode::kInternal;
   std::string detail_code;  // stable machine code, e.g. "lease_expired"
   std::string message;
+
+  bool operator==(const TaskError&) const = default;
 };
 
 // Why a task ended without outputs, in the classes a client acts on; each dialect names them

@@ -4,6 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "common/crypto.h"
 
 namespace wanserve::tasks {
@@ -115,10 +119,31 @@ void WorkerPool::FinishWithError(const std::shared_ptr<Running>& run, const Task
                                  const Error& e) {
   core::TaskError err{e.code, e.detail_code.empty() ? std::string(ToString(e.code)) : e.detail_code,
                       e.message};
-  auto st = store_.Fail(run->lease, err, clock_->NowMs());
+  auto st = WriteTerminal(
+      task.id, [&] { return store_.Fail(run->lease, err, clock_->NowMs()); },
+      [&](const Task& stored) { return stored.state == core::TaskState::kFailed && stored.error == err; });
   if (st.ok()) {
     spdlog::info("task={} failed: {} ({})", task.id, err.detail_code, err.message);
     metrics_.Increment("wanserve_tasks_finished_total", {{"state", "failed"}});
+  }
+}
+
+Status WorkerPool::WriteTerminal(const std::string& task_id, const std::function<Status()>& write,
+                                 const std::function<bool(const Task&)>& ended_as_ours) {
+  const int64_t give_up_ms = clock_->NowMs() + options_.lease_ms;
+  bool ambiguous = false;
+  for (int64_t backoff_ms = 100;; backoff_ms = std::min<int64_t>(backoff_ms * 2, 2000)) {
+    Status st = write();
+    if (st.ok()) return st;
+    if (st.error().code == ErrorCode::kConflict && ambiguous) {
+      auto stored = store_.Get(task_id);
+      if (stored.ok() && ended_as_ours(*stored)) return Status::Ok();
+      return st;
+    }
+    if (st.error().code != ErrorCode::kUnavailable || clock_->NowMs() + backoff_ms > give_up_ms) return st;
+    spdlog::warn("task={} could not be recorded yet ({}); retrying", task_id, st.error().message);
+    ambiguous = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
   }
 }
 
@@ -289,7 +314,12 @@ WorkerPool::Handoff WorkerPool::RunLocally(const std::shared_ptr<Running>& run, 
     auto outputs = writer_.Write(task.id, *media);
     if (!outputs.ok()) {
       FinishWithError(run, task, outputs.error());
-    } else if (auto done = store_.Complete(run->lease, *outputs, clock_->NowMs()); done.ok()) {
+    } else if (auto done = WriteTerminal(
+                   task.id, [&] { return store_.Complete(run->lease, *outputs, clock_->NowMs()); },
+                   [&](const Task& stored) {
+                     return stored.state == core::TaskState::kSucceeded && stored.outputs == *outputs;
+                   });
+               done.ok()) {
       spdlog::info("task={} succeeded with {} output(s) on {}", task.id, outputs->size(), provider.Name());
       Finished(task, "succeeded", started);
     } else {

@@ -76,6 +76,12 @@ class WorkerPool {
   Handoff SubmitUpstream(const std::shared_ptr<Running>& run, const core::Task& task, providers::Provider& provider,
                          Error* refusal);
   void Finished(const core::Task& task, std::string_view state, int64_t started_ms);
+  // A terminal write (write: Complete, Fail or FinishCanceled of this run) that outlives a lost
+  // database connection: retried while the store is unavailable, within the lease. When a retry
+  // finds the task already ended, ended_as_ours (given the task as stored) tells whether the
+  // earlier try committed before its answer was lost: then the write is done.
+  Status WriteTerminal(const std::string& task_id, const std::function<Status()>& write,
+                       const std::function<bool(const core::Task&)>& ended_as_ours);
   void FinishWithError(const std::shared_ptr<Running>& run, const core::Task& task, const Error& e);
   void Recover();
   // Lowers the task's hold to its price on the probed inputs, where that is less.

@@ -163,6 +163,10 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conn
   std::unique_ptr<PgConnection> db(new PgConnection(conn));
   // Notices (e.g. "relation already exists, skipping") are not errors; keep them out of stderr.
   PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  // A node that stalls inside a transaction (paused, partitioned) must not hold an account's
+  // row lock, and with it every submit of the account, for long; nor may a statement run away.
+  RETURN_IF_ERROR(db->Exec("SET idle_in_transaction_session_timeout = '30s'"));
+  RETURN_IF_ERROR(db->Exec("SET statement_timeout = '60s'"));
   return db;
 }
 

@@ -73,11 +73,15 @@ CREATE TABLE tasks (
   usage_permanent    BIGINT NOT NULL DEFAULT 0,
   account_id         TEXT NOT NULL DEFAULT 'acct_default',
   callback_url       TEXT NOT NULL DEFAULT ''
-);
+) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
 -- Claims read the queue through a partial index that holds only queued tasks, so a claim
--- costs the same after a million finished tasks as after none; the lease sweep likewise.
+-- costs the same after a million finished tasks as after none; the lease sweep reads the
+-- running ones likewise. No index holds the lease expiry, progress or update time: renewals
+-- and progress writes then stay HOT updates (in place, in the page the fillfactor leaves
+-- free) and leave no index entries behind. The request JSON needs no table of its own:
+-- PostgreSQL keeps a large value out of line (TOAST), and a HOT update does not copy it.
 CREATE INDEX tasks_queue ON tasks (created_ms, rowid) WHERE state = 'queued';
-CREATE INDEX tasks_leases ON tasks (lease_expires_ms) WHERE state = 'running';
+CREATE INDEX tasks_running ON tasks (id) WHERE state = 'running';
 CREATE INDEX tasks_by_key ON tasks (key_id, state, created_ms);
 CREATE INDEX tasks_active_by_account ON tasks (account_id, state);
 CREATE INDEX tasks_finished ON tasks (finished_ms) WHERE state = 'succeeded' AND outputs_expired = 0;
