@@ -302,6 +302,8 @@ void FinishConfig(CLI::App& cmd, Config& config) {
     throw std::runtime_error("role must be api, worker or all");
   }
   if (config.store_max_connections < 1) throw std::runtime_error("store.max_connections must be at least 1");
+  // Nodes of a shared store may serve different models: each claims only what it can run.
+  config.workers.claim_only_served = !config.store_url.empty();
   if (!config.files_listen.empty()) {
     api::ServerOptions files = config.http;
     std::tie(files.host, files.port) = HostPort(config.files_listen, "files.listen");

@@ -45,6 +45,10 @@ std::vector<RequestKind> KindsOfModel(std::string_view model) {
   return {};
 }
 
+std::string RouteOf(std::string_view model, RequestKind kind) {
+  return std::string(model) + "/" + std::string(ToString(kind));
+}
+
 namespace {
 
 template <typename T>

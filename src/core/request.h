@@ -35,6 +35,9 @@ inline constexpr std::string_view kModeContinuation = "video_continuation";
 // given reference images).
 const std::vector<std::string_view>& KnownModels();
 std::vector<RequestKind> KindsOfModel(std::string_view model);
+// "<model>/<kind>": what a worker must serve to run a request (stored with each task, so that
+// workers of a shared store claim only what their providers make).
+std::string RouteOf(std::string_view model, RequestKind kind);
 
 struct GenerationRequest {
   RequestKind kind = RequestKind::kTextToImage;

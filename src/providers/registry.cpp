@@ -148,6 +148,15 @@ std::vector<ServingRow> ProviderRegistry::ServingTable() const {
   return rows;
 }
 
+std::vector<std::string> ProviderRegistry::Routes() const {
+  std::vector<std::string> routes;
+  for (const ServingRow& row : ServingTable()) {
+    std::string route = core::RouteOf(row.model, row.capability.kind);
+    if (!row.provider.empty() && (routes.empty() || routes.back() != route)) routes.push_back(std::move(route));
+  }
+  return routes;
+}
+
 void ProviderRegistry::ReportFault(std::string_view provider) {
   std::lock_guard lock(mu_);
   auto it = health_.try_emplace(std::string(provider)).first;

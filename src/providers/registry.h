@@ -47,6 +47,8 @@ class ProviderRegistry {
   // Every known model and kind with the providers of its route that make it, in route order;
   // a model or kind nobody makes has one row with an empty provider.
   std::vector<ServingRow> ServingTable() const;
+  // The routes (core::RouteOf) some provider here serves.
+  std::vector<std::string> Routes() const;
 
   // Health, fed by whoever talks to the provider. Only the upstream's own faults count.
   void ReportFault(std::string_view provider);

@@ -103,8 +103,13 @@ class TaskStore {
   virtual Result<std::vector<core::Task>> ListActive(const std::string& key_id, int limit) = 0;
 
   // Takes the oldest queued task, marks it running with a lease of lease_ms; nullopt if none.
-  virtual Result<std::optional<core::Task>> ClaimNext(const std::string& owner, int64_t now_ms,
-                                                      int64_t lease_ms) = 0;
+  Result<std::optional<core::Task>> ClaimNext(const std::string& owner, int64_t now_ms, int64_t lease_ms) {
+    return ClaimNextOf(owner, now_ms, lease_ms, {});
+  }
+  // The same, of the oldest queued task whose route (core::RouteOf its model and kind) is
+  // among routes; empty routes: any task.
+  virtual Result<std::optional<core::Task>> ClaimNextOf(const std::string& owner, int64_t now_ms, int64_t lease_ms,
+                                                        const std::vector<std::string>& routes) = 0;
   // Extends the lease. Returns whether a cancel was requested; kConflict if the lease was lost.
   virtual Result<bool> RenewLease(const LeaseToken& lease, int64_t now_ms, int64_t lease_ms) = 0;
   virtual Status UpdateProgress(const LeaseToken& lease, int progress, int64_t now_ms) = 0;

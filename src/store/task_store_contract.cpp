@@ -101,6 +101,24 @@ TEST_P(TaskStoreContract, ClaimTakesOldestFirstAndSetsLease) {
   EXPECT_FALSE(none->has_value());
 }
 
+TEST_P(TaskStoreContract, AClaimOfRoutesTakesOnlyTasksOfThoseModelsAndKinds) {
+  Task image = MakeTask("image", 1000);
+  image.request.model = "wan2.7-image";
+  image.request.kind = core::RequestKind::kTextToImage;
+  ASSERT_TRUE(store_->Insert(image, {}).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("video", 2000), {}).ok());
+  const std::string video_route = core::RouteOf("wan2.7-t2v", core::RequestKind::kTextToVideo);
+  auto none = store_->ClaimNextOf("w", 5000, 30000, {core::RouteOf("wan2.7-t2v", core::RequestKind::kImageToVideo)});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value()) << "the same model, another kind";
+  auto video = store_->ClaimNextOf("w", 5000, 30000, {"wan2.7-r2v/reference_to_video", video_route});
+  ASSERT_TRUE(video.ok() && video->has_value());
+  EXPECT_EQ((*video)->id, "video") << "the older image task is not this worker's";
+  auto any = store_->ClaimNext("w2", 5000, 30000);
+  ASSERT_TRUE(any.ok() && any->has_value());
+  EXPECT_EQ((*any)->id, "image");
+}
+
 TEST_P(TaskStoreContract, ConcurrentClaimsNeverHandOutATaskTwice) {
   for (int i = 0; i < 60; ++i) ASSERT_TRUE(store_->Insert(MakeTask(fmt::format("t{}", i), i), {}).ok());
   std::mutex mu;

@@ -71,8 +71,15 @@ void WorkerPool::Recover() {
 
 void WorkerPool::WorkerLoop(int index) {
   const std::string owner = fmt::format("{}/w{}", options_.owner_id, index);
+  const std::vector<std::string> routes = options_.claim_only_served ? providers_.Routes() : std::vector<std::string>{};
+  if (options_.claim_only_served && routes.empty()) {
+    if (index == 0) spdlog::warn("no provider here serves any model: this node claims no tasks");
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopping_.load(); });
+    return;
+  }
   while (!stopping_) {
-    auto claimed = store_.ClaimNext(owner, clock_->NowMs(), options_.lease_ms);
+    auto claimed = store_.ClaimNextOf(owner, clock_->NowMs(), options_.lease_ms, routes);
     if (claimed.ok() && claimed->has_value()) {
       Execute(std::move(**claimed), owner);
       continue;

@@ -33,6 +33,9 @@ struct WorkerOptions {
   int64_t progress_every_ms = 500;   // Default: persist progress at most twice a second
   int64_t recovery_every_ms = 2'000; // Default: 2 s
   std::string owner_id;              // unique per process; generated when empty
+  // Claim only tasks whose model and kind a provider here serves (a store shared by nodes with
+  // different providers); off: claim any, and fail what nothing here can run (one node).
+  bool claim_only_served = false;
 };
 
 class WorkerPool {

@@ -37,9 +37,10 @@ class WorkerPoolTest : public ::testing::Test {
     return registry.get();
   }
 
-  std::unique_ptr<WorkerPool> MakePool(int step_delay_ms, int steps = 4) {
+  std::unique_ptr<WorkerPool> MakePool(int step_delay_ms, int steps = 4, bool claim_only_served = false) {
     registry_ = MakeRegistry(step_delay_ms, steps);
     WorkerOptions o;
+    o.claim_only_served = claim_only_served;
     o.poll_ms = 20;
     o.renew_every_ms = 20;
     o.recovery_every_ms = 50;
@@ -158,6 +159,29 @@ TEST_F(WorkerPoolTest, AQueuedTaskWhoseRouteIsGoneFailsWithAClearError) {
   ASSERT_TRUE(done.error.has_value());
   EXPECT_EQ(done.error->code, ErrorCode::kUnavailable);
   EXPECT_NE(done.error->message.find("wan2.7-videoedit"), std::string::npos);
+}
+
+TEST_F(WorkerPoolTest, OnASharedStoreATaskNoProviderHereServesIsLeftForAnotherNode) {
+  auto pool = MakePool(0, 4, /*claim_only_served=*/true);
+  pool->Start();
+  core::Task other;
+  other.id = "other";
+  other.dialect = "unified";
+  other.key_id = "k";
+  other.request = Video();
+  other.request.model = "wan2.7-videoedit";  // served by another node's providers
+  ASSERT_TRUE(store_->Insert(other, {store::kDefaultAccountId, 0, "k"}).ok());
+  core::Task mine = other;
+  mine.id = "mine";
+  mine.created_ms = other.created_ms + 1;
+  mine.request = Video();
+  ASSERT_TRUE(store_->Insert(mine, {store::kDefaultAccountId, 0, "k"}).ok());
+  pool->Notify();
+  EXPECT_EQ(WaitFor("mine", [](const core::Task& t) { return core::IsTerminal(t.state); }).state,
+            TaskState::kSucceeded);
+  auto left = store_->Get("other");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->state, TaskState::kQueued);
 }
 
 // Runs nothing: fails every task with `code`, as a local engine that would not load does.

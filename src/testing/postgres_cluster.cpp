@@ -64,28 +64,30 @@ std::unique_ptr<PostgresCluster> PostgresCluster::StartPrivate(std::string* why_
   return cluster;
 }
 
-int PostgresCluster::StartFixture() {
+int PostgresCluster::StartFixture(const std::string& dir) {
+  const std::string where = dir.empty() ? FixtureDir() : dir;
   const std::string bin = FindBinDir();
   if (bin.empty()) {
     std::printf("no PostgreSQL server binaries: the tests that need one skip\n");
     return 0;
   }
-  StopFixture();  // what a killed run may have left
-  fs::create_directories(FixtureDir());
-  PostgresCluster cluster(bin, FixtureDir(), false);
+  StopFixture(where);  // what a killed run may have left
+  fs::create_directories(where);
+  PostgresCluster cluster(bin, where, false);
   cluster.Create();
   cluster.Start();
-  std::printf("PostgreSQL for the tests in %s\n", FixtureDir().c_str());
+  std::printf("%s\n", cluster.Url().c_str());
   return 0;
 }
 
-int PostgresCluster::StopFixture() {
+int PostgresCluster::StopFixture(const std::string& dir) {
+  const std::string where = dir.empty() ? FixtureDir() : dir;
   const std::string bin = FindBinDir();
-  if (!bin.empty() && fs::exists(FixtureDir() + "/data/postmaster.pid")) {
-    PostgresCluster(bin, FixtureDir(), false).Stop("immediate");
+  if (!bin.empty() && fs::exists(where + "/data/postmaster.pid")) {
+    PostgresCluster(bin, where, false).Stop("immediate");
   }
   std::error_code ec;
-  fs::remove_all(FixtureDir(), ec);
+  fs::remove_all(where, ec);
   return 0;
 }
 

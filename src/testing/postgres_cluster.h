@@ -20,10 +20,10 @@ class PostgresCluster {
   // A server of the caller's own, for tests that restart or stop it; nullptr as above.
   static std::unique_ptr<PostgresCluster> StartPrivate(std::string* why_not);
 
-  // The ctest fixture's server (pg_test_cluster start|stop): started afresh in its folder, or
-  // stopped and removed. Return a process exit code.
-  static int StartFixture();
-  static int StopFixture();
+  // The ctest fixture's server (pg_test_cluster start|stop): started afresh in its folder (or
+  // dir), printing its URL, or stopped and removed. Return a process exit code.
+  static int StartFixture(const std::string& dir = "");
+  static int StopFixture(const std::string& dir = "");
 
   ~PostgresCluster();
   PostgresCluster(const PostgresCluster&) = delete;

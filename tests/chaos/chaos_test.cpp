@@ -296,6 +296,7 @@ TEST_F(ChaosTest, NothingIsLostChargedTwiceOrLeftRunning) {
   // Every accepted task ends, and its outputs are there.
   std::map<std::string, std::string> final_status;
   std::map<std::string, int> succeeded_per_account;
+  std::map<std::string, int> ended_by;  // failed tasks by error code
   int accepted = 0;
   for (const Outcome& o : outcomes) {
     if (o.id.empty()) continue;
@@ -311,6 +312,7 @@ TEST_F(ChaosTest, NothingIsLostChargedTwiceOrLeftRunning) {
       SleepMs(200);
     }
     final_status[o.id] = status;
+    if (status == "failed") ++ended_by[view.value("error", json::object()).value("code", "") + (o.cancel_sent ? " (canceled)" : "")];
     EXPECT_TRUE(status == "completed" || status == "failed") << o.id << " never ended: " << view.dump();
     if (status != "completed") continue;
     ++succeeded_per_account[o.account];
@@ -327,6 +329,7 @@ TEST_F(ChaosTest, NothingIsLostChargedTwiceOrLeftRunning) {
               "%d pause, %d database restart\n",
               tasks, accepted, completed, accepted - completed, worker_kills.load(), api_kills.load(), pauses.load(),
               db_restarts.load());
+  for (const auto& [code, n] : ended_by) std::printf("chaos: %d ended %s\n", n, code.c_str());
 
   // Charged exactly for what succeeded; the ledger explains every balance and settles each
   // hold once.

@@ -12,7 +12,7 @@ constexpr const char* kMigrationLock = "8531474357118575205";
 
 const std::vector<std::string>& Migrations() {
   static const std::vector<std::string> kMigrations = {
-      // 1: the schema of SQLite migration 9. Integers are BIGINT throughout (every value is
+      // 1: the schema of SQLite migration 10. Integers are BIGINT throughout (every value is
       // bound as int8). tasks and callbacks carry a `rowid` identity column that stands for
       // SQLite's implicit one: the order rows were inserted in, which breaks ties in listings
       // and in the queue.
@@ -72,7 +72,8 @@ CREATE TABLE tasks (
   usage_subscription BIGINT NOT NULL DEFAULT 0,
   usage_permanent    BIGINT NOT NULL DEFAULT 0,
   account_id         TEXT NOT NULL DEFAULT 'acct_default',
-  callback_url       TEXT NOT NULL DEFAULT ''
+  callback_url       TEXT NOT NULL DEFAULT '',
+  route              TEXT NOT NULL DEFAULT ''
 ) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
 -- Claims read the queue through a partial index that holds only queued tasks, so a claim
 -- costs the same after a million finished tasks as after none; the lease sweep reads the

@@ -64,11 +64,12 @@ std::string ReadId(const Statement& s) { return s.Text(0); }
 Status InsertTask(Connection& db, const Task& t, const std::string& account_id, const core::Usage& usage) {
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(
       "INSERT INTO tasks (id, dialect, key_id, model_alias, client_echo, request_json, state, "
-      "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent, account_id, callback_url) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10, ?11, ?12)"));
+      "created_ms, updated_ms, usage_total, usage_subscription, usage_permanent, account_id, callback_url, route) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
   s->Bind(1, t.id).Bind(2, t.dialect).Bind(3, t.key_id).Bind(4, t.model_alias).Bind(5, t.client_echo)
       .Bind(6, core::EncodeRequest(t.request)).Bind(7, t.created_ms).Bind(8, usage.total).Bind(9, usage.subscription)
-      .Bind(10, usage.permanent).Bind(11, account_id).Bind(12, t.request.callback_url);
+      .Bind(10, usage.permanent).Bind(11, account_id).Bind(12, t.request.callback_url)
+      .Bind(13, core::RouteOf(t.request.model, t.request.kind));
   return s->Exec();
 }
 
@@ -123,14 +124,22 @@ Result<std::vector<Task>> ListActive(Connection& db, const std::string& key_id, 
   return s->Collect<Task>(ReadTask);
 }
 
-Result<std::optional<Task>> ClaimNext(Connection& db, const std::string& owner, int64_t now_ms, int64_t lease_ms) {
+Result<std::optional<Task>> ClaimNext(Connection& db, const std::string& owner, int64_t now_ms, int64_t lease_ms,
+                                      const std::vector<std::string>& routes) {
+  // The routes travel as one parameter, ",a,b,", so the statement stays one prepared statement.
+  std::string route_list;
+  for (const auto& r : routes) route_list += "," + r;
+  if (!route_list.empty()) route_list += ",";
+  const char* contains = db.dialect() == Dialect::kPostgres ? "strpos(?4, ',' || route || ',') > 0"
+                                                             : "instr(?4, ',' || route || ',') > 0";
   ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
       "UPDATE tasks SET state = 'running', attempts = attempts + 1, lease_owner = ?1, "
       "lease_expires_ms = ?2, started_ms = CASE WHEN started_ms = 0 THEN ?3 ELSE started_ms END, "
       "updated_ms = ?3 "
-      "WHERE id = (SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_ms, rowid LIMIT 1{}) "
-      "AND state = 'queued' RETURNING {}", SkipLocked(db), kTaskColumns)));
-  s->Bind(1, owner).Bind(2, now_ms + lease_ms).Bind(3, now_ms);
+      "WHERE id = (SELECT id FROM tasks WHERE state = 'queued' AND (?4 = '' OR route = '' OR {}) "
+      "ORDER BY created_ms, rowid LIMIT 1{}) AND state = 'queued' RETURNING {}",
+      contains, SkipLocked(db), kTaskColumns)));
+  s->Bind(1, owner).Bind(2, now_ms + lease_ms).Bind(3, now_ms).Bind(4, route_list);
   ASSIGN_OR_RETURN(bool row, s->Step());
   if (!row) return std::optional<Task>();
   auto t = ReadTask(*s);

@@ -27,7 +27,9 @@ Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(Connection& db, con
 Result<int> PruneIdempotencyKeys(Connection& db, int64_t before_ms);
 Result<std::vector<core::Task>> ListActive(Connection& db, const std::string& key_id, int limit);
 
-Result<std::optional<core::Task>> ClaimNext(Connection& db, const std::string& owner, int64_t now_ms, int64_t lease_ms);
+// routes: the task routes the claimer serves (core::RouteOf); empty = any.
+Result<std::optional<core::Task>> ClaimNext(Connection& db, const std::string& owner, int64_t now_ms, int64_t lease_ms,
+                                            const std::vector<std::string>& routes);
 // Returns the cancel flag.
 Result<bool> RenewLease(Connection& db, const LeaseToken& lease, int64_t now_ms, int64_t lease_ms);
 Status UpdateProgress(Connection& db, const LeaseToken& lease, int progress, int64_t now_ms);

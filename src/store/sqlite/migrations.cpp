@@ -201,6 +201,11 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_ms);
 )sql",
+      // 10: each task's route (model/kind), so that workers claim only what they serve. Tasks
+      // queued before have none and any worker may claim them, as before.
+      R"sql(
+ALTER TABLE tasks ADD COLUMN route TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

@@ -131,9 +131,10 @@ class SqliteStore final : public Store {
     return WithReader([&](Db& db) { return sql::ListActive(db, key_id, limit); });
   }
 
-  Result<std::optional<Task>> ClaimNext(const std::string& owner, int64_t now_ms, int64_t lease_ms) override {
+  Result<std::optional<Task>> ClaimNextOf(const std::string& owner, int64_t now_ms, int64_t lease_ms,
+                                          const std::vector<std::string>& routes) override {
     std::lock_guard lock(writer_mu_);
-    return sql::ClaimNext(*writer_, owner, now_ms, lease_ms);
+    return sql::ClaimNext(*writer_, owner, now_ms, lease_ms, routes);
   }
 
   Result<bool> RenewLease(const LeaseToken& lease, int64_t now_ms, int64_t lease_ms) override {
