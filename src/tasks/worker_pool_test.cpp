@@ -10,6 +10,7 @@
 #include "tasks/output_sweeper.h"
 #include "tasks/task_service.h"
 #include "testing/fake_clock.h"
+#include "testing/forwarding_store.h"
 #include "testing/temp_dir.h"
 
 namespace wanserve::tasks {
@@ -100,6 +101,48 @@ TEST_F(WorkerPoolTest, RunsATaskToAPlayableVideo) {
   EXPECT_EQ(info->frames, 16);
   EXPECT_TRUE(info->has_audio);
   EXPECT_EQ(metrics_.Value("wanserve_tasks_finished_total", {{"state", "succeeded"}}), 1);
+}
+
+// The database commits a completion, then the connection drops before the answer arrives (a
+// failover mid-commit), and stays away for a few calls.
+class LosesTheFirstCompletionsAnswer final : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status Complete(const store::LeaseToken& lease, const std::vector<core::Output>& outputs, int64_t now_ms) override {
+    if (calls_++ == 0) {
+      RETURN_IF_ERROR(inner_.Complete(lease, outputs, now_ms));
+      return MakeError(ErrorCode::kUnavailable, "server closed the connection unexpectedly");
+    }
+    if (calls_ <= 3) return MakeError(ErrorCode::kUnavailable, "connection refused");
+    return inner_.Complete(lease, outputs, now_ms);
+  }
+  int calls() const { return calls_; }
+
+ private:
+  std::atomic<int> calls_{0};
+};
+
+TEST_F(WorkerPoolTest, ACompletionWhoseAnswerWasLostIsRecognisedAndItsOutputsKept) {
+  LosesTheFirstCompletionsAnswer flaky(*store_);
+  WorkerOptions options;
+  options.poll_ms = 20;
+  WorkerPool pool(flaky, *registry_, *writer_, clock_, metrics_, options);
+  TaskService service(flaky, *registry_, clock_, [&] { pool.Notify(); });
+  pool.Start();
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", Video()}).ok());
+  auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); });
+  ASSERT_EQ(done.state, TaskState::kSucceeded);
+  ASSERT_EQ(done.outputs.size(), 1u);
+  // Counted as succeeded once the retries found the task ended with these outputs...
+  for (int i = 0; i < 200 && metrics_.Value("wanserve_tasks_finished_total", {{"state", "succeeded"}}) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(metrics_.Value("wanserve_tasks_finished_total", {{"state", "succeeded"}}), 1);
+  EXPECT_GE(flaky.calls(), 4) << "retried while the store was away";
+  // ...and the outputs the task names are still there, not discarded as an unrecorded attempt's.
+  auto path = blobs_->PathFor(done.outputs[0].blob_id);
+  ASSERT_TRUE(path.ok());
+  EXPECT_TRUE(std::filesystem::exists(*path));
 }
 
 TEST_F(WorkerPoolTest, CancelWhileRunningStopsAtTheNextStep) {
