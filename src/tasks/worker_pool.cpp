@@ -110,8 +110,9 @@ void WorkerPool::KeeperLoop() {
       auto renewed = store_.RenewLease(run->lease, clock_->NowMs(), options_.lease_ms);
       if (renewed.ok()) {
         if (*renewed) run->cancel = true;
-      } else if (renewed.error().code == ErrorCode::kConflict) {
+      } else if (renewed.error().code == ErrorCode::kConflict && !EndedByThisAttempt(run->lease)) {
         spdlog::warn("task={} lease lost; abandoning this attempt", run->lease.task_id);
+        metrics_.Increment("wanserve_leases_lost_total");
         run->lost = true;
       }
     }
@@ -120,6 +121,17 @@ void WorkerPool::KeeperLoop() {
       last_recovery = clock_->NowMs();
     }
   }
+}
+
+// A renewal refused because this attempt itself just ended the task (the keeper took its list
+// of runs before the worker finished) is no lease loss: the task is terminal, or handed to the
+// upstream poller, at this very attempt. A lost lease shows as a task queued again or claimed
+// by another attempt.
+bool WorkerPool::EndedByThisAttempt(const store::LeaseToken& lease) {
+  auto task = store_.Get(lease.task_id);
+  if (!task.ok()) return false;
+  return task->attempts == lease.attempt &&
+         (core::IsTerminal(task->state) || task->lease_owner == store::kUpstreamOwner);
 }
 
 void WorkerPool::FinishWithError(const std::shared_ptr<Running>& run, const Task& task,

@@ -79,6 +79,7 @@ class WorkerPool {
   Handoff SubmitUpstream(const std::shared_ptr<Running>& run, const core::Task& task, providers::Provider& provider,
                          Error* refusal);
   void Finished(const core::Task& task, std::string_view state, int64_t started_ms);
+  bool EndedByThisAttempt(const store::LeaseToken& lease);
   // A terminal write (write: Complete, Fail or FinishCanceled of this run) that outlives a lost
   // database connection: retried while the store is unavailable, within the lease. When a retry
   // finds the task already ended, ended_as_ours (given the task as stored) tells whether the

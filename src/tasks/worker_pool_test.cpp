@@ -103,6 +103,40 @@ TEST_F(WorkerPoolTest, RunsATaskToAPlayableVideo) {
   EXPECT_EQ(metrics_.Value("wanserve_tasks_finished_total", {{"state", "succeeded"}}), 1);
 }
 
+TEST_F(WorkerPoolTest, FinishingATaskIsNotALostLeaseButLosingOneIs) {
+  // The keeper renews every millisecond, so its list of runs is often taken just before a
+  // task ends; a renewal refused for that is no loss.
+  registry_ = MakeRegistry(0, 1);
+  WorkerOptions options;
+  options.poll_ms = 5;
+  options.renew_every_ms = 1;
+  options.recovery_every_ms = 60'000;
+  auto pool = std::make_unique<WorkerPool>(*store_, *registry_, *writer_, clock_, metrics_, options);
+  TaskService service(*store_, *registry_, clock_, [&] { pool->Notify(); });
+  pool->Start();
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = "quick" + std::to_string(i);
+    ASSERT_TRUE(service.Submit({id, "unified", "k", store::kDefaultAccountId, "m", "{}", Video()}).ok());
+    EXPECT_EQ(WaitFor(id, [](const core::Task& t) { return core::IsTerminal(t.state); }).state, TaskState::kSucceeded);
+  }
+  EXPECT_EQ(metrics_.Value("wanserve_leases_lost_total", {}), 0);
+  pool->Stop();
+
+  // A real loss: the task's lease is taken away (a sweep that judged it expired) mid-run.
+  registry_ = MakeRegistry(50, 100);
+  options.renew_every_ms = 20;
+  pool = std::make_unique<WorkerPool>(*store_, *registry_, *writer_, clock_, metrics_, options);
+  TaskService slow_service(*store_, *registry_, clock_, [&] { pool->Notify(); });
+  pool->Start();
+  ASSERT_TRUE(slow_service.Submit({"slow", "unified", "k", store::kDefaultAccountId, "m", "{}", Video()}).ok());
+  WaitFor("slow", [](const core::Task& t) { return t.state == TaskState::kRunning && t.progress > 0; });
+  ASSERT_TRUE(store_->RecoverExpiredLeases(clock_->NowMs() + 3'600'000, 3).ok());
+  for (int i = 0; i < 300 && metrics_.Value("wanserve_leases_lost_total", {}) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(metrics_.Value("wanserve_leases_lost_total", {}), 1);
+}
+
 // The database commits a completion, then the connection drops before the answer arrives (a
 // failover mid-commit), and stays away for a few calls.
 class LosesTheFirstCompletionsAnswer final : public testing::ForwardingStore {
