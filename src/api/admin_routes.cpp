@@ -6,6 +6,7 @@
 #include "billing/accounts.h"
 #include "billing/credits.h"
 #include "common/time_format.h"
+#include "net/outbound_client.h"
 
 namespace wanserve::api {
 namespace {
@@ -20,6 +21,16 @@ HttpResponse AdminError(const Error& e) {
   json body = {{"error", {{"code", ToString(e.code)}, {"message", e.message}}}};
   if (!e.field.empty()) body["error"]["field"] = e.field;
   return HttpResponse::Json(status, body.dump());
+}
+
+// An account webhook is judged when it is set, as a callback URL is at submit: https, and no
+// internal address the server would refuse to connect to anyway (an empty URL turns it off).
+Status CheckWebhook(const AdminDeps& deps, const std::string& url, const std::string& field) {
+  if (url.empty()) return Status::Ok();
+  const net::AddressPolicy no_allowlist;
+  Status st = net::CheckUrlWhenSet(url, /*require_https=*/true, deps.url_policy ? *deps.url_policy : no_allowlist);
+  if (st.ok()) return st;
+  return MakeError(ErrorCode::kInvalidInput, field + ": " + st.error().message, field);
 }
 
 std::string Iso(int64_t ms) { return ms > 0 ? FormatIso8601Utc(ms) : ""; }
@@ -105,6 +116,7 @@ void AddAccountRoutes(Router& router, const AdminDeps& deps) {
                   spec.max_concurrent = *max_concurrent;
                   auto hook = f.StringOr("webhook_url", "", 2048);
                   if (!hook.ok()) return AdminError(hook.error());
+                  if (Status st = CheckWebhook(deps, *hook, "webhook_url"); !st.ok()) return AdminError(st.error());
                   spec.webhook_url = *hook;
                   auto grant = GrantOf(f, false);
                   if (!grant.ok()) return AdminError(grant.error());
@@ -137,6 +149,7 @@ void AddAccountRoutes(Router& router, const AdminDeps& deps) {
                 return WithBody(req, [&](const Fields& f) {
                   auto url = f.StringOr("url", "", 2048);
                   if (!url.ok()) return AdminError(url.error());
+                  if (Status st = CheckWebhook(deps, *url, "url"); !st.ok()) return AdminError(st.error());
                   return AccountResponse(200, deps, billing::SetWebhookUrl(deps.store, rc.params.at("id"), *url));
                 });
               },

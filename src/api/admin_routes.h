@@ -7,6 +7,7 @@
 #include "api/auth.h"
 #include "api/router.h"
 #include "common/clock.h"
+#include "net/address.h"
 #include "store/task_store.h"
 
 namespace wanserve::api {
@@ -15,6 +16,9 @@ struct AdminDeps {
   store::Store& store;
   std::shared_ptr<Clock> clock;
   const Authenticator& auth;  // forgets revoked keys at once
+  // Judges account webhook URLs when they are set (the outbound client's); null: no address
+  // is allowlisted.
+  const net::AddressPolicy* url_policy = nullptr;
 };
 
 void RegisterAdminRoutes(Router& router, const AdminDeps& deps);

@@ -8,6 +8,7 @@
 #include "billing/accounts.h"
 #include "cli/data_dir.h"
 #include "common/time_format.h"
+#include "net/outbound_client.h"
 
 namespace wanserve::cli {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 struct AdminArgs {
   std::string data = "./data";
   std::string store_url;
+  std::string allow_network;  // the server's allow_network: internal ranges a webhook may name
   std::string name = "default";
   std::string key_id;
   std::string account = store::kDefaultAccountId;
@@ -73,6 +75,13 @@ void AddDataOptions(CLI::App* command, AdminArgs& args) {
   command->add_option("--data", args.data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
   command->add_option("--store-url", args.store_url, "PostgreSQL database of a scaled-out deployment (postgresql://…)")
       ->envname("WANSERVE_STORE_URL");
+}
+
+// An account webhook is judged when it is set, as the admin HTTP API judges it.
+Status CheckWebhook(const AdminArgs& args) {
+  if (args.webhook_url.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(std::vector<net::Cidr> allow, net::ParseCidrList(args.allow_network));
+  return net::CheckUrlWhenSet(args.webhook_url, /*require_https=*/true, net::AddressPolicy(std::move(allow)));
 }
 
 int WithData(const AdminArgs& args, const std::function<int(DataDir&)>& fn) {
@@ -165,11 +174,20 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   acreate->add_option("--webhook-url", args->webhook_url, "callback endpoint for tasks that name none");
   ahook->add_option("account_id", args->account_id, "account id")->required();
   ahook->add_option("--url", args->webhook_url, "https URL; empty turns it off")->required();
+  for (auto* c : {acreate, ahook}) {
+    c->add_option("--allow-network", args->allow_network,
+                  "internal CIDR ranges the webhook may name, as the server's allow_network")
+        ->envname("WANSERVE_ALLOW_NETWORK");
+  }
   ashow->add_option("account_id", args->account_id, "account id")->required();
   agrant->add_option("account_id", args->account_id, "account id")->required();
   agrant->add_option("--reason", args->reason, "why (kept in the ledger)")->capture_default_str();
 
   acreate->callback([args, &exit_code] {
+    if (Status st = CheckWebhook(*args); !st.ok()) {
+      exit_code = Report(st.error());
+      return;
+    }
     exit_code = WithData(*args, [&](DataDir& d) {
       billing::NewAccount spec{args->name, args->max_concurrent, args->webhook_url, GrantOf(*args)};
       auto a = billing::CreateAccount(*d.store, spec, SystemClock().NowMs());
@@ -208,6 +226,10 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   });
 
   ahook->callback([args, &exit_code] {
+    if (Status st = CheckWebhook(*args); !st.ok()) {
+      exit_code = Report(st.error());
+      return;
+    }
     exit_code = WithData(*args, [&](DataDir& d) {
       auto a = billing::SetWebhookUrl(*d.store, args->account_id, args->webhook_url);
       if (!a.ok()) return Report(a.error());

@@ -157,7 +157,7 @@ int RunServer(const Config& config) {
       api::dialects::unified::RegisterFiles(*r, ctx);
       api::dialects::dashscope::RegisterUploads(*r, ctx);
     }
-    api::RegisterAdminRoutes(router, {*data->store, clock, auth});
+    api::RegisterAdminRoutes(router, {*data->store, clock, auth, &outbound->policy()});
   }
 
   api::HttpServer server(config.http, router, auth, metrics);

@@ -193,8 +193,10 @@ std::optional<std::string_view> InternalRange(const IpAddress& ip) {
   std::array<uint8_t, 16> loopback{};
   loopback[15] = 1;
   if (ip.bytes == loopback) return "loopback";
-  // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible) reach the IPv4 address itself.
+  // ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d (translated, RFC 2765) and ::a.b.c.d
+  // (compatible) reach the IPv4 address itself, through the host's stack or a translator.
   if (HasPrefix(ip, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}) ||
+      HasPrefix(ip, {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0}) ||
       HasPrefix(ip, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})) {
     return InternalV4(EmbeddedV4(ip, 12)).value_or("IPv4-mapped");
   }
@@ -212,6 +214,13 @@ std::optional<std::string_view> InternalRange(const IpAddress& ip) {
   if (HasPrefix(ip, {0x20, 0x01, 0x0d, 0xb8})) return "documentation";
   if (HasPrefix(ip, {0x20, 0x01, 0x00, 0x00})) return "Teredo";
   if (HasPrefix(ip, {0x01, 0x00, 0, 0, 0, 0, 0, 0})) return "discard";
+  // 2001::/23 holds the IETF protocol assignments (benchmarking, ORCHID, AMT, …), 3fff::/20
+  // documentation (RFC 9637); none is a webhook's address.
+  if (ip.bytes[0] == 0x20 && ip.bytes[1] == 0x01 && (ip.bytes[2] & 0xfe) == 0) return "IETF protocol assignment";
+  if (ip.bytes[0] == 0x3f && ip.bytes[1] == 0xff && (ip.bytes[2] & 0xf0) == 0) return "documentation";
+  // Only 2000::/3 is global unicast; everything else (SRv6 5f00::/16, the unassigned space)
+  // is no public host.
+  if ((ip.bytes[0] & 0xe0) != 0x20) return "not global unicast";
   return std::nullopt;
 }
 

@@ -42,8 +42,9 @@ Result<std::vector<Cidr>> ParseCidrList(std::string_view text);
 std::string ToString(const Cidr& cidr);
 
 // Why an address must not be reached from the server ("loopback", "private", "link-local",
-// ...), or nullopt for a public unicast address. IPv4-mapped, -compatible, NAT64 and 6to4
-// IPv6 forms are judged by the IPv4 address they carry.
+// ...), or nullopt for a public unicast address: the special-purpose ranges of the RFC 6890
+// registries, and for IPv6 anything outside global unicast (2000::/3). IPv4-mapped,
+// -translated, -compatible, NAT64 and 6to4 IPv6 forms are judged by the IPv4 address they carry.
 std::optional<std::string_view> InternalRange(const IpAddress& ip);
 
 class AddressPolicy {

@@ -65,6 +65,18 @@ TEST(InternalRange, NamesEachForbiddenRange) {
   EXPECT_EQ(why("64:ff9b::5db8:d822"), "public");
   EXPECT_EQ(why("2002:c0a8:0101::1"), "private");
   EXPECT_EQ(why("2606:4700::1111"), "public");
+  // The adversarial run's find: IPv4-translated (RFC 2765) reaches the IPv4 host too.
+  EXPECT_EQ(why("::ffff:0:127.0.0.1"), "loopback");
+  EXPECT_EQ(why("::ffff:0:169.254.169.254"), "link-local");
+  EXPECT_EQ(why("::ffff:0:93.184.216.34"), "IPv4-mapped");
+  // The rest of the IPv6 special-purpose registry, and everything outside global unicast.
+  EXPECT_EQ(why("2001:2::1"), "IETF protocol assignment");   // benchmarking
+  EXPECT_EQ(why("2001:20::1"), "IETF protocol assignment");  // ORCHIDv2
+  EXPECT_EQ(why("3fff::1"), "documentation");
+  EXPECT_EQ(why("5f00::1"), "not global unicast");  // SRv6 SIDs
+  EXPECT_EQ(why("4000::1"), "not global unicast");
+  EXPECT_EQ(why("2001:4860:4860::8888"), "public");
+  EXPECT_EQ(why("2a00:1450:4001::1"), "public");
 }
 
 TEST(AddressPolicy, OpensOnlyTheAllowlistedRanges) {

@@ -528,10 +528,24 @@ Result<OutboundResponse> OutboundClient::Send(OutboundRequest request) {
 }
 
 Status OutboundClient::CheckUrl(const std::string& url, bool require_https) const {
+  return CheckUrlWhenSet(url, require_https, impl_->policy);
+}
+
+Status CheckUrlWhenSet(const std::string& url, bool require_https, const AddressPolicy& policy) {
   ASSIGN_OR_RETURN(UrlParts parts, ParseUrl(url));
   RETURN_IF_ERROR(CheckScheme(parts, require_https));
-  if (ParseIpLiteral(parts.host) || IsLocalhostName(parts.host)) {
-    if (auto addresses = impl_->Addresses(parts); !addresses.ok()) return addresses.error();
+  std::vector<IpAddress> addresses;
+  if (auto literal = ParseIpLiteral(parts.host)) {
+    addresses.push_back(*literal);
+  } else if (IsLocalhostName(parts.host)) {
+    addresses = {*ParseIp("127.0.0.1"), *ParseIp("::1")};
+  }
+  for (const auto& ip : addresses) {
+    if (Status s = policy.Check(ip); !s.ok()) {
+      Error e = s.error();
+      if (!ParseIpLiteral(parts.host)) e.message = fmt::format("host {} resolves to {}", parts.host, e.message);
+      return e;
+    }
   }
   return Status::Ok();
 }

@@ -70,7 +70,7 @@ class OutboundClient {
 
   // What can be decided without the network: the URL parses, the scheme is allowed, and a
   // literal address (in any spelling) is not internal. Host names are judged when connecting.
-  Status CheckUrl(const std::string& url, bool require_https) const;
+  Status CheckUrl(const std::string& url, bool require_https) const;  // CheckUrlWhenSet with this policy
 
   const AddressPolicy& policy() const;
 
@@ -78,5 +78,12 @@ class OutboundClient {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// What can be judged of a URL without a DNS lookup, when a user or an operator sets it (a
+// callback URL, an account webhook): a valid http(s) URL (https when require_https) whose
+// host, when it is an address literal or a localhost name, the policy allows (kForbidden,
+// detail "address_blocked", otherwise). A host name is judged again, by its addresses, at
+// every connection.
+Status CheckUrlWhenSet(const std::string& url, bool require_https, const AddressPolicy& policy);
 
 }  // namespace wanserve::net

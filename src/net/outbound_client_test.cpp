@@ -143,7 +143,13 @@ TEST_F(OutboundClientTest, CheckUrlJudgesLiteralsWithoutTheNetwork) {
   EXPECT_EQ(client.CheckUrl("https://0x0a000001/hook", true).error().detail_code, "address_blocked");
   EXPECT_EQ(client.CheckUrl("https://localhost/hook", true).error().detail_code, "address_blocked");
   EXPECT_EQ(client.CheckUrl("http://example.com/hook", true).error().detail_code, "scheme_not_allowed");
+  EXPECT_EQ(client.CheckUrl("https://[::ffff:0:127.0.0.1]:9/hook", true).error().detail_code, "address_blocked");
   EXPECT_EQ(trap_.Connections() + allowed_.Connections() + allowed_tls_.Connections(), 0);
+  // Without a client: the same judgement for URLs set by an operator (account webhooks).
+  const AddressPolicy none;
+  EXPECT_EQ(CheckUrlWhenSet("https://169.254.169.254/latest", true, none).error().detail_code, "address_blocked");
+  EXPECT_TRUE(CheckUrlWhenSet("https://hooks.example.com/x", true, none).ok());
+  EXPECT_TRUE(CheckUrlWhenSet("https://10.1.2.3/x", true, AddressPolicy(*ParseCidrList("10.1.0.0/16"))).ok());
 }
 
 TEST_F(OutboundClientTest, FetchesOverTlsTrustingTheExtraCa) {

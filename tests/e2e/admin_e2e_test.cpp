@@ -91,6 +91,19 @@ TEST_F(AdminE2E, BadRequestsNameTheFieldAndChangeNothing) {
   bad("/admin/v1/accounts", R"({"name":"x","subscription_credits":1,"subscription_expires":"soon"})", 400,
       "invalid_input");
   bad("/admin/v1/accounts", R"({"name":"x","webhook_url":"http://plain.example"})", 400, "invalid_input");
+  // Internal addresses are refused when the webhook is set, not only when it is called.
+  e = bad("/admin/v1/accounts", R"({"name":"x","webhook_url":"https://169.254.169.254/latest"})", 400,
+          "invalid_input");
+  EXPECT_EQ(e["error"]["field"], "webhook_url");
+  bad("/admin/v1/accounts/acct_default/webhook", R"({"url":"https://[::ffff:0:127.0.0.1]:8443/x"})", 400,
+      "invalid_input");
+  auto cli = testing::RunCommand({testing::WanserveBinary(), "admin", "accounts", "set-webhook", "--data", data_dir_,
+                                  "acct_default", "--url", "https://10.0.0.7/hook"});
+  EXPECT_EQ(cli.exit_code, 1) << cli.out;
+  EXPECT_NE(cli.err.find("private address"), std::string::npos) << cli.err;
+  cli = testing::RunCommand({testing::WanserveBinary(), "admin", "accounts", "set-webhook", "--data", data_dir_,
+                             "acct_default", "--url", "https://10.0.0.7/hook", "--allow-network", "10.0.0.0/24"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
   bad("/admin/v1/accounts", R"({"name":""})", 400, "invalid_input");
   Admin("POST", "/admin/v1/accounts", R"({"name":"dup"})", 201);
   bad("/admin/v1/accounts", R"({"name":"dup"})", 409, "conflict");

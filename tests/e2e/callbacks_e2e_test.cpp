@@ -53,7 +53,7 @@ TEST_F(CallbacksE2E, EachDialectGetsItsBodySignedAfterTheTaskFinished) {
   StartServer(Flags());
   // skills_video has no per-request callback: its endpoint is the account's (a dashboard setting there).
   auto set = testing::RunCommand({testing::WanserveBinary(), "admin", "accounts", "set-webhook", "--data", data_dir_,
-                                  "acct_default", "--url", receiver.Url("/account-hook")});
+                                  "acct_default", "--url", receiver.Url("/account-hook"), "--allow-network", "127.0.0.1/32"});
   ASSERT_EQ(set.exit_code, 0) << set.err;
 
   auto unified = json::parse(Authed("POST", "/v1/images/generations",
