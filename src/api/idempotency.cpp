@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/json_limits.h"
 #include "api/multipart.h"
 #include "common/crypto.h"
 
@@ -40,7 +41,7 @@ std::string RequestFingerprint(const HttpRequest& req) {
       return hash.FinalHex();
     }
   }
-  const auto body = nlohmann::json::parse(req.body, nullptr, false);
+  const auto body = ParseBoundedJson(req.body);
   add(body.is_discarded() ? req.body : body.dump());
   return hash.FinalHex();
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "api/json_limits.h"
 #include "api/multipart.h"
 #include "api/uploaded_files.h"
 
@@ -36,7 +37,7 @@ Result<std::string> OneOf(const std::map<std::string, std::string>& values, cons
 }
 
 Result<std::map<std::string, std::string>> JsonStrings(const HttpRequest& req, const UploadFieldNames& names) {
-  json body = json::parse(req.body, nullptr, false);
+  json body = ParseBoundedJson(req.body);
   if (!body.is_object()) return MakeError(ErrorCode::kInvalidInput, "the body must be a JSON object");
   std::map<std::string, std::string> values;
   for (const auto* list : {&names.data, &names.path, &names.name}) {

@@ -84,6 +84,10 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("store.url", "shared PostgreSQL database of several nodes, postgresql://… (default: SQLite in the data folder)",
            &c.store_url),
       Spec("store.max_connections", "PostgreSQL connections this process opens at most", &c.store_max_connections),
+      Spec("store.synchronous",
+           "SQLite: normal (fsync at checkpoints) or full (fsync every commit: no acknowledged write lost on power "
+           "loss); PostgreSQL follows its server's synchronous_commit",
+           &c.store_synchronous),
       Spec("role", "api (serves HTTP, runs no tasks), worker (runs tasks; HTTP for health and metrics only), or all",
            &c.role),
       Spec("public_url", "base URL of output links (default http://<listen>)", &c.public_url),
@@ -302,6 +306,9 @@ void FinishConfig(CLI::App& cmd, Config& config) {
     throw std::runtime_error("role must be api, worker or all");
   }
   if (config.store_max_connections < 1) throw std::runtime_error("store.max_connections must be at least 1");
+  if (config.store_synchronous != "normal" && config.store_synchronous != "full") {
+    throw std::runtime_error("store.synchronous must be normal or full");
+  }
   // Nodes of a shared store may serve different models: each claims only what it can run.
   config.workers.claim_only_served = !config.store_url.empty();
   if (!config.files_listen.empty()) {

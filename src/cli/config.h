@@ -29,6 +29,7 @@ struct Config {
   // empty, SQLite in the data folder.
   std::string store_url;
   int64_t store_max_connections = 16;     // Default: 16 PostgreSQL connections per process
+  std::string store_synchronous = "normal";  // Default: normal (SQLite); full: fsync every commit
   // What this process does: api (HTTP), worker (runs tasks), all. Default: all.
   std::string role = "all";
   api::ServerOptions http;

@@ -44,7 +44,10 @@ Result<DataDir> OpenDataDir(const std::string& path, const StoreLocation& store)
   if (ec) return MakeError(ErrorCode::kUnavailable, "cannot open data folder " + path + ": " + ec.message());
   ASSIGN_OR_RETURN(d.secret, LoadOrCreateSecret(d.root / "secret"));
   if (store.url.empty()) {
-    ASSIGN_OR_RETURN(d.store, store::OpenSqliteStore({(d.root / "wanserve.db").string()}));
+    store::SqliteOptions sqlite;
+    sqlite.path = (d.root / "wanserve.db").string();
+    sqlite.synchronous_full = store.synchronous_full;
+    ASSIGN_OR_RETURN(d.store, store::OpenSqliteStore(sqlite));
   } else if (store::IsPostgresUrl(store.url)) {
     ASSIGN_OR_RETURN(d.store, store::OpenPostgresStore({store.url, store.max_connections}));
   } else {

@@ -19,6 +19,7 @@ struct DataDir {
 struct StoreLocation {
   std::string url;          // empty: SQLite in the data folder; postgresql://…: that database
   int max_connections = 8;  // PostgreSQL connections this process opens at most
+  bool synchronous_full = false;  // SQLite: fsync every commit
 };
 
 Result<DataDir> OpenDataDir(const std::string& path, const StoreLocation& store = {});

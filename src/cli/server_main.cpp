@@ -70,7 +70,8 @@ int RunServer(const Config& config) {
   // error value, not the end of the process.
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto data = OpenDataDir(config.data, {config.store_url, static_cast<int>(config.store_max_connections)});
+  auto data = OpenDataDir(config.data, {config.store_url, static_cast<int>(config.store_max_connections),
+                                        config.store_synchronous == "full"});
   if (!data.ok()) {
     spdlog::error("{}", data.error().message);
     return 1;

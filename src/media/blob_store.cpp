@@ -3,6 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "common/crypto.h"
@@ -12,13 +17,22 @@ namespace {
 
 constexpr std::string_view kExtensions[] = {"png", "jpg", "webp", "mp4", "mov", "wav", "mp3", "bmp"};
 
-// fsync a file so a rename that follows cannot publish a file whose data was lost.
-void SyncFile(const std::filesystem::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+// A failed fsync leaves the kernel free to have dropped the data it could not write (and to
+// report success to the next fsync): continuing would publish a file that may be gone after a
+// power loss. The process stops instead, as PostgreSQL does; its tasks are retried elsewhere
+// or after the restart.
+[[noreturn]] void FailedSync(const std::filesystem::path& p, int error) {
+  spdlog::critical("fsync of {} failed ({}); stopping rather than go on after a write that may be lost", p.string(),
+                   std::strerror(error));
+  std::abort();
+}
+
+// fsync a file (or a folder: its entries) so that what follows cannot outlive it on disk.
+void Sync(const std::filesystem::path& p, bool directory) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+  if (fd < 0) FailedSync(p, errno);
+  if (::fsync(fd) != 0) FailedSync(p, errno);
+  ::close(fd);
 }
 
 }  // namespace
@@ -80,10 +94,13 @@ Result<int64_t> BlobStore::Write(std::string_view id, std::string_view bytes) co
 Result<int64_t> BlobStore::Adopt(std::string_view id, const std::filesystem::path& file) const {
   ASSIGN_OR_RETURN(auto dest, PathFor(id));
   std::error_code ec;
-  std::filesystem::create_directories(dest.parent_path(), ec);
-  SyncFile(file);
+  // The file's data, then its name in its folder (and the folder's in the root, when new), are
+  // on disk before the task that names the blob is recorded as done.
+  if (std::filesystem::create_directories(dest.parent_path(), ec)) Sync(root_, true);
+  Sync(file, false);
   std::filesystem::rename(file, dest, ec);
   if (ec) return MakeError(ErrorCode::kUnavailable, "cannot store blob: " + ec.message());
+  Sync(dest.parent_path(), true);
   auto size = std::filesystem::file_size(dest, ec);
   if (ec) return MakeError(ErrorCode::kUnavailable, "cannot stat blob: " + ec.message());
   return static_cast<int64_t>(size);

@@ -79,6 +79,13 @@ TEST_F(RobustnessE2E, BadBodiesGetClearErrorsInTheDialectsShape) {
   EXPECT_EQ(json::parse(unknown_model.body)["code"], "IMAGE_GENERATION_UNSUPPORTED_MODEL");
   auto market_bad = Authed("POST", "/api/v1/jobs/createTask", "nope");
   EXPECT_EQ(json::parse(market_bad.body)["code"], 422);
+  // Deep nesting is refused before any tree is built (it cost ~250 MB per request before).
+  const std::string deep(1000 * 1024, '[');
+  for (const std::string path : {"/v1/images/generations", "/api/v1/generation/wan/wan-v2.7"}) {
+    auto nested = Authed("POST", path, deep);
+    EXPECT_EQ(nested.status, 400) << path;
+    EXPECT_NE(nested.body.find("deeper than 64 levels"), std::string::npos) << nested.body;
+  }
 
   const std::string big(1536 * 1024, 'a');
   auto too_big = Authed("POST", "/v1/images/generations", R"({"model":"wan-2.7-image","prompt":")" + big + "\"}");
@@ -195,6 +202,16 @@ TEST_F(RobustnessE2E, UnknownConfigKeyIsAStartupError) {
   r = testing::RunCommand({testing::WanserveBinary(), "serve", "--config", cfg.string(), "--data", data_dir_});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("providers.local.device: gpu0 is not auto, cpu, cuda or cuda:N"), std::string::npos) << r.err;
+  // The store's settings, by value.
+  for (const auto& [line, why] : std::vector<std::pair<std::string, std::string>>{
+           {"role = \"gpu\"\n", "role must be api, worker or all"},
+           {"[store]\nsynchronous = \"paranoid\"\n", "store.synchronous must be normal or full"},
+           {"[store]\nurl = \"mysql://db/x\"\n", "store.url must be a postgresql:// URL"}}) {
+    std::ofstream(cfg, std::ios::trunc) << line;
+    r = testing::RunCommand({testing::WanserveBinary(), "serve", "--config", cfg.string(), "--data", data_dir_});
+    EXPECT_NE(r.exit_code, 0) << line;
+    EXPECT_NE((r.err + r.out).find(why), std::string::npos) << line << r.err << r.out;
+  }
 }
 
 TEST_F(RobustnessE2E, ConfigFileAndMetrics) {

@@ -6,11 +6,13 @@
 #include <charconv>
 #include <cmath>
 
+#include "api/json_limits.h"
 #include "common/text.h"
 
 namespace wanserve::api::dialects {
 
 Result<json> ParseJsonObject(const std::string& body) {
+  RETURN_IF_ERROR(CheckJsonShape(body));
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return MakeError(ErrorCode::kInvalidInput, "request body is not valid JSON (or not UTF-8)", "body");

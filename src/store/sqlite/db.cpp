@@ -62,7 +62,7 @@ void SqliteStatement::Clear() {
   sqlite3_clear_bindings(stmt_);
 }
 
-Result<std::unique_ptr<Db>> Db::Open(const std::string& path, int busy_timeout_ms) {
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, int busy_timeout_ms, bool synchronous_full) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -76,9 +76,10 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, int busy_timeout_m
   sqlite3_busy_timeout(raw, busy_timeout_ms);
   sqlite3_extended_result_codes(raw, 1);
   // WAL lets readers run beside the one writer and survives a process crash without losing a
-  // committed transaction; synchronous=NORMAL skips the fsync per commit (see docs/durability.md).
+  // committed transaction; synchronous=NORMAL skips the fsync per commit, FULL makes every
+  // commit durable against power loss (store.synchronous, docs/durability.md).
   RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
-  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=NORMAL"));
+  RETURN_IF_ERROR(db->Exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
   RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
   return db;
 }

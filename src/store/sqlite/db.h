@@ -40,7 +40,7 @@ class SqliteStatement final : public sql::Statement {
 
 class Db final : public sql::Connection {
  public:
-  static Result<std::unique_ptr<Db>> Open(const std::string& path, int busy_timeout_ms);
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, int busy_timeout_ms, bool synchronous_full = false);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

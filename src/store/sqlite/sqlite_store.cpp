@@ -410,12 +410,12 @@ class SqliteStore final : public Store {
 }  // namespace
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
-  ASSIGN_OR_RETURN(auto writer, Db::Open(options.path, options.busy_timeout_ms));
+  ASSIGN_OR_RETURN(auto writer, Db::Open(options.path, options.busy_timeout_ms, options.synchronous_full));
   auto store = std::make_unique<SqliteStore>(std::move(writer));
   RETURN_IF_ERROR(store->Migrate());
   // Readers are opened once the schema exists, so none caches a stale one.
   for (int i = 0; i < std::max(1, options.reader_connections); ++i) {
-    ASSIGN_OR_RETURN(auto reader, Db::Open(options.path, options.busy_timeout_ms));
+    ASSIGN_OR_RETURN(auto reader, Db::Open(options.path, options.busy_timeout_ms, options.synchronous_full));
     store->AddReader(std::move(reader));
   }
   return std::unique_ptr<Store>(std::move(store));

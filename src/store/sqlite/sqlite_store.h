@@ -11,6 +11,9 @@ namespace wanserve::store {
 struct SqliteOptions {
   std::string path;  // database file
   int busy_timeout_ms = 5000;
+  // FULL: every commit is fsynced before it returns (a power loss loses no acknowledged
+  // write); NORMAL (default): fsynced at checkpoints (docs/durability.md).
+  bool synchronous_full = false;
   int reader_connections = 4;
 };
 

@@ -1,6 +1,7 @@
 #include "api/dialects/fields.h"
 #include "api/dialects/market/internal.h"
 #include "api/dialects/market/market.h"
+#include "api/json_limits.h"
 #include "billing/credits.h"
 
 namespace wanserve::api::dialects::market {
@@ -12,7 +13,7 @@ Result<std::string> TaskIdOf(const HttpRequest& req) {
   if (auto id = req.Query("taskId"); id && !id->empty()) return *id;
   if (auto id = req.Query("task_id"); id && !id->empty()) return *id;
   if (!req.body.empty()) {
-    auto body = json::parse(req.body, nullptr, false);
+    auto body = ParseBoundedJson(req.body);
     if (body.is_object() && body.contains("taskId") && body["taskId"].is_string()) {
       return body["taskId"].get<std::string>();
     }
