@@ -23,11 +23,14 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 
 # Starts `wanserve serve` without workers (the runs measure the API and the store, not
-# generation) and waits until it listens; the pid is appended to SERVERS.
+# generation) and waits until it listens; the pid is appended to SERVERS. The testpattern
+# provider is on only so that submits of the Wan models are accepted (a model no provider
+# serves is refused at submit); with no workers it runs nothing.
 start_server() {  # port data-dir [serve flags...]
   local port=$1 data=$2
   shift 2
-  "$BIN" serve --listen "127.0.0.1:$port" --data "$data" --workers-count 0 --log-level warn "$@" \
+  "$BIN" serve --listen "127.0.0.1:$port" --data "$data" --workers-count 0 --log-level warn \
+    --providers-testpattern-enabled true "$@" \
     >"$data.log" 2>&1 &
   SERVERS+=($!)
   for _ in $(seq 1 100); do grep -q "listening on" "$data.log" && return; sleep 0.1; done
