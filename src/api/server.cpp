@@ -212,6 +212,11 @@ class HttpServer::Impl {
         if (!acceptor_->is_open()) co_return;
         continue;
       }
+      if (open_connections_.load() >= options_.max_connections) {
+        // Over the cap: closed at once, before any of its bytes cost memory.
+        metrics_.Increment("wanserve_http_connections_refused_total");
+        continue;
+      }
       socket.set_option(tcp::no_delay(true), ec);
       asio::co_spawn(io.ioc.get_executor(), Session(io, std::move(socket)), asio::detached);
     }
@@ -352,6 +357,31 @@ class HttpServer::Impl {
   }
 
   // What the session learns about one request while it is handled.
+  static std::optional<HttpResponse> ProtocolErrorAnswer(const beast::error_code& ec) {
+    if (ec == http::error::header_limit) {
+      return PlainError(431, "request_header_fields_too_large", "the request head is larger than 16 KiB");
+    }
+    if (ec.category() != http::make_error_code(http::error::bad_target).category() ||
+        ec == http::error::end_of_stream || ec == http::error::partial_message) {
+      return std::nullopt;
+    }
+    return PlainError(400, "bad_request", "malformed HTTP request: " + ec.message());
+  }
+
+  // Holds bytes of the body budget for one request, until it is answered.
+  class BodyReservation {
+   public:
+    BodyReservation(std::atomic<size_t>& pool, size_t bytes) : pool_(pool), bytes_(bytes) { pool_ += bytes_; }
+    ~BodyReservation() { pool_ -= bytes_; }
+    BodyReservation(const BodyReservation&) = delete;
+    BodyReservation& operator=(const BodyReservation&) = delete;
+    size_t bytes() const { return bytes_; }
+
+   private:
+    std::atomic<size_t>& pool_;
+    size_t bytes_;
+  };
+
   struct Exchange {
     size_t route_index;  // the route's stats slot; the last slot counts unmatched requests
     bool keep_alive;
@@ -386,6 +416,16 @@ class HttpServer::Impl {
     };
     if (length && *length > limit) co_return too_large();
     parser.body_limit(limit);
+    // What this body may take (its length, or the route's limit when it is chunked) is held
+    // from the budget of all bodies being read until the request has been handled.
+    BodyReservation reserved(body_bytes_, parser.is_done() ? 0 : static_cast<size_t>(length ? *length : limit));
+    if (reserved.bytes() > 0 && body_bytes_.load() > options_.body_budget) {
+      ex.keep_alive = false;
+      metrics_.Increment("wanserve_http_bodies_refused_total");
+      Error busy = MakeError(ErrorCode::kUnavailable, "the server is reading too many request bodies; retry shortly");
+      busy.retry_after_s = 1;
+      co_return match.route->render_error(busy);
+    }
     if (!parser.is_done()) {
       conn.ExpireIn(options_.body_timeout_ms);
       auto [ec, n] = co_await http::async_read(conn.socket, buffer, parser, kNoThrow);
@@ -409,11 +449,16 @@ class HttpServer::Impl {
   Awaitable<void> Session(IoThread& io, Socket socket) {
     auto conn_it = io.connections.emplace(io.connections.end(), std::move(socket));
     Connection& conn = *conn_it;
+    ++open_connections_;
     struct Unlist {
       std::list<Connection>& list;
       std::list<Connection>::iterator it;
-      ~Unlist() { list.erase(it); }
-    } unlist{io.connections, conn_it};
+      std::atomic<int>& open;
+      ~Unlist() {
+        list.erase(it);
+        --open;
+      }
+    } unlist{io.connections, conn_it, open_connections_};
     beast::flat_buffer buffer;
     for (bool first = true; !stopping_; first = false) {
       http::request_parser<http::string_body> parser;
@@ -424,7 +469,12 @@ class HttpServer::Impl {
       conn.ExpireIn(first ? options_.header_timeout_ms : options_.idle_timeout_ms);
       auto [hec, hn] = co_await http::async_read_header(conn.socket, buffer, parser, kNoThrow);
       (void)hn;
-      if (hec) break;
+      if (hec) {
+        // A head that breaks HTTP gets an answer where HTTP allows one (the client may be a
+        // proxy that wants to log why); a closed or silent connection just ends.
+        if (auto answer = ProtocolErrorAnswer(hec)) (void)co_await Write(conn, std::move(*answer), 11, false);
+        break;
+      }
       in_flight_++;
       const auto started = std::chrono::steady_clock::now();
       const unsigned version = parser.get().version();
@@ -471,6 +521,8 @@ class HttpServer::Impl {
   int sweep_ms_ = 250;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};
+  std::atomic<int> open_connections_{0};
+  std::atomic<size_t> body_bytes_{0};  // reserved by the bodies being read and handled
   std::vector<RouteStats> route_stats_;  // one per route, plus one for unmatched requests
   std::mutex done_mu_;
   std::condition_variable done_cv_;

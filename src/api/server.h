@@ -25,6 +25,10 @@ struct ServerOptions {
   int body_timeout_ms = 60'000;     // Default: 60 s to send the body
   int idle_timeout_ms = 60'000;     // Default: 60 s between requests on a keep-alive connection
   int shutdown_grace_ms = 15'000;   // Default: 15 s for in-flight requests on SIGTERM
+  int max_connections = 10'000;     // Default: 10,000 open at once; more are closed at accept
+  // Default: 256 MiB for the bodies of all requests being read at once; a request whose body
+  // would go over it gets 503 with Retry-After instead of memory.
+  size_t body_budget = size_t{256} << 20;
 };
 
 class HttpServer {

@@ -99,6 +99,9 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("http.header_timeout_ms", "time to send a request head", &c.http.header_timeout_ms),
       Spec("http.idle_timeout_ms", "keep-alive idle time", &c.http.idle_timeout_ms),
       Spec("http.shutdown_grace_ms", "time for in-flight requests on SIGTERM", &c.http.shutdown_grace_ms),
+      Spec("http.max_connections", "connections open at once; more are closed when accepted", &c.http.max_connections),
+      Spec("http.body_budget_mb", "MiB for the bodies of all requests being read at once (over it: 503, Retry-After)",
+           &c.body_budget_mb),
       Spec("billing.enabled", "price tasks and hold credits (false: every task is free and nothing is held)",
            &c.billing_enabled),
       Spec("auth.key_cache_ms", "how long an accepted key is remembered (revocation delay)", &c.key_cache_ms),
@@ -306,6 +309,9 @@ void FinishConfig(CLI::App& cmd, Config& config) {
     throw std::runtime_error("role must be api, worker or all");
   }
   if (config.store_max_connections < 1) throw std::runtime_error("store.max_connections must be at least 1");
+  if (config.http.max_connections < 1) throw std::runtime_error("http.max_connections must be at least 1");
+  if (config.body_budget_mb < 1) throw std::runtime_error("http.body_budget_mb must be at least 1");
+  config.http.body_budget = static_cast<size_t>(config.body_budget_mb) << 20;
   if (config.store_synchronous != "normal" && config.store_synchronous != "full") {
     throw std::runtime_error("store.synchronous must be normal or full");
   }

@@ -32,6 +32,7 @@ struct Config {
   std::string store_synchronous = "normal";  // Default: normal (SQLite); full: fsync every commit
   // What this process does: api (HTTP), worker (runs tasks), all. Default: all.
   std::string role = "all";
+  int64_t body_budget_mb = 256;           // Default: 256 MiB of request bodies in flight
   api::ServerOptions http;
   tasks::WorkerOptions workers;
   providers::TestPatternOptions testpattern;
