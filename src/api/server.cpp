@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -260,7 +261,16 @@ class HttpServer::Impl {
       rc.idempotency_key = std::move(*idempotency_key);
       if (!rc.idempotency_key.empty()) rc.request_hash = RequestFingerprint(req);
     }
-    return match.route->handler(req, rc);
+    // Errors are values here; an exception is a bug (a parser that threw on a field of an
+    // unexpected type, say). It still gets an answer in the route's shape, a log line and a
+    // count, instead of a dropped connection.
+    try {
+      return match.route->handler(req, rc);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: handler failed: {}", req.method, req.path, e.what());
+      metrics_.Increment("wanserve_http_handler_failures_total");
+      return match.route->render_error(MakeError(ErrorCode::kInternal, "internal error; it has been logged"));
+    }
   }
 
   // Writes head and body in one gather write; a file body is streamed in chunks so a large

@@ -4,6 +4,7 @@
 #include "api/server.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <boost/asio.hpp>
 #include <atomic>
@@ -95,6 +96,11 @@ class HttpServerTest : public ::testing::Test {
     router_.Add({"POST", "/form", Access::kPublic,
                  [](const HttpRequest& r, const RequestContext&) { return HttpResponse::Text(200, r.body); }, plain,
                  16, 64});
+    router_.Add({"GET", "/throws", Access::kPublic,
+                 [](const HttpRequest&, const RequestContext&) -> HttpResponse {
+                   return HttpResponse::Text(200, nlohmann::json::parse("{\"a\":5}")["a"].get<std::string>());
+                 },
+                 [](const Error& e) { return HttpResponse::Json(500, "{\"shape\":\"route\",\"why\":\"" + e.message + "\"}"); }});
     router_.Add({"GET", "/stream", Access::kPublic,
                  [this](const HttpRequest& r, const RequestContext&) {
                    HttpResponse res;
@@ -418,6 +424,18 @@ TEST_F(HttpServerTest, ConnectionsOverTheCapAreClosedAtOnceAndBodiesOverTheBudge
                                                "Connection: close\r\n\r\nabcde")));
   auto [echo, echo_closed] = ReadAll(second, milliseconds(3000));
   EXPECT_TRUE(echo.starts_with("HTTP/1.1 200 ")) << echo;
+}
+
+TEST_F(HttpServerTest, AHandlerThatThrowsIsAnswered500InTheRoutesShapeLoggedAndCounted) {
+  Start({});
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("GET /throws HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\n"
+                                          "Host: x\r\nConnection: close\r\n\r\n")));
+  auto [got, closed] = ReadAll(s, milliseconds(3000));
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 500 ")) << got;
+  EXPECT_NE(got.find(R"("shape":"route")"), std::string::npos) << got;
+  EXPECT_NE(got.find("HTTP/1.1 200 OK"), std::string::npos) << "the connection lives on: " << got;
+  EXPECT_EQ(metrics_.Value("wanserve_http_handler_failures_total", {}), 1);
 }
 
 }  // namespace
