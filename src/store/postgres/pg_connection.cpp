@@ -39,6 +39,13 @@ Error PgError(PGconn* conn, const PGresult* result, const std::string& what, boo
                                      sqlstate.empty() ? "" : " (SQLSTATE " + sqlstate + ")"));
 }
 
+PGconn* Connect(const std::string& conninfo) {
+  // Later keywords override earlier ones, and the expanded URL comes last: it has the final say.
+  const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
+  const char* values[] = {"10", "wanserve", conninfo.c_str(), nullptr};
+  return PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+}
+
 std::string NumberedParameters(const std::string& sql) {
   std::string out;
   out.reserve(sql.size());
@@ -153,7 +160,7 @@ void PgStatement::Clear() {
 }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conninfo) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  PGconn* conn = Connect(conninfo);
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = conn ? PQerrorMessage(conn) : "out of memory";
     while (!message.empty() && message.back() == '\n') message.pop_back();

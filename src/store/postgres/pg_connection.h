@@ -77,6 +77,11 @@ class PgConnection final : public sql::Connection {
   std::unordered_map<std::string, std::unique_ptr<PgStatement>> cache_;
 };
 
+// Connects (blocking) to a postgresql:// URL or key=value string, with our defaults beneath
+// what the URL says: a 10 s connect timeout (libpq waits for the OS, minutes, otherwise) and
+// "wanserve" as the application name operators see in pg_stat_activity.
+PGconn* Connect(const std::string& conninfo);
+
 // SQL with ?N parameters as PostgreSQL writes them ($N); text in quotes is left alone.
 std::string NumberedParameters(const std::string& sql);
 

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "store/postgres/pg_connection.h"
 #include "store/postgres/postgres_store.h"
 #include "store/task_store_contract.h"
 #include "testing/postgres_cluster.h"
@@ -44,6 +45,17 @@ class PostgresNodes : public ::testing::Test {
   PostgresCluster* cluster_ = nullptr;
   std::string url_;
 };
+
+TEST_F(PostgresNodes, ConnectionsNameThemselvesAndTheUrlHasTheLastWord) {
+  PGconn* ours = postgres::Connect(url_);
+  ASSERT_EQ(PQstatus(ours), CONNECTION_OK) << PQerrorMessage(ours);
+  EXPECT_STREQ(PQparameterStatus(ours, "application_name"), "wanserve");
+  PQfinish(ours);
+  PGconn* named = postgres::Connect(url_ + "&application_name=node-7");
+  ASSERT_EQ(PQstatus(named), CONNECTION_OK) << PQerrorMessage(named);
+  EXPECT_STREQ(PQparameterStatus(named, "application_name"), "node-7");
+  PQfinish(named);
+}
 
 TEST_F(PostgresNodes, NodesBootingTogetherMigrateOnce) {
   std::vector<std::thread> nodes;

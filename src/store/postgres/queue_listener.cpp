@@ -8,6 +8,8 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "store/postgres/pg_connection.h"
+
 namespace wanserve::store::postgres {
 
 QueueListener::QueueListener(std::string url, std::function<void()> wake) : url_(std::move(url)), wake_(std::move(wake)) {
@@ -27,7 +29,7 @@ QueueListener::~QueueListener() {
 void QueueListener::Run() {
   bool reported = false;
   while (!stopping_) {
-    PGconn* conn = PQconnectdb(url_.c_str());
+    PGconn* conn = Connect(url_);
     PGresult* r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, (std::string("LISTEN ") + kQueueChannel).c_str())
                                                   : nullptr;
     const bool listening = r && PQresultStatus(r) == PGRES_COMMAND_OK;
