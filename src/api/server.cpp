@@ -482,7 +482,11 @@ class HttpServer::Impl {
       if (hec) {
         // A head that breaks HTTP gets an answer where HTTP allows one (the client may be a
         // proxy that wants to log why); a closed or silent connection just ends.
-        if (auto answer = ProtocolErrorAnswer(hec)) (void)co_await Write(conn, std::move(*answer), 11, false);
+        if (auto answer = ProtocolErrorAnswer(hec)) {
+          const std::string text = ResponseHead(*answer, answer->body.size(), 11, false) + answer->body;
+          conn.ExpireIn(options_.body_timeout_ms);
+          (void)co_await asio::async_write(conn.socket, asio::buffer(text), kNoThrow);
+        }
         break;
       }
       in_flight_++;
