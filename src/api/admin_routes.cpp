@@ -23,14 +23,11 @@ HttpResponse AdminError(const Error& e) {
   return HttpResponse::Json(status, body.dump());
 }
 
-// An account webhook is judged when it is set, as a callback URL is at submit: https, and no
-// internal address the server would refuse to connect to anyway (an empty URL turns it off).
-Status CheckWebhook(const AdminDeps& deps, const std::string& url, const std::string& field) {
-  if (url.empty()) return Status::Ok();
-  const net::AddressPolicy no_allowlist;
-  Status st = net::CheckUrlWhenSet(url, /*require_https=*/true, deps.url_policy ? *deps.url_policy : no_allowlist);
-  if (st.ok()) return st;
-  return MakeError(ErrorCode::kInvalidInput, field + ": " + st.error().message, field);
+// Account webhooks are judged by the outbound guard's rules when they are set.
+billing::AddressCheck WebhookCheck(const AdminDeps& deps) {
+  return [policy = deps.url_policy](const std::string& url) {
+    return net::CheckUrlWhenSet(url, /*require_https=*/true, policy ? *policy : net::AddressPolicy());
+  };
 }
 
 std::string Iso(int64_t ms) { return ms > 0 ? FormatIso8601Utc(ms) : ""; }
@@ -116,12 +113,12 @@ void AddAccountRoutes(Router& router, const AdminDeps& deps) {
                   spec.max_concurrent = *max_concurrent;
                   auto hook = f.StringOr("webhook_url", "", 2048);
                   if (!hook.ok()) return AdminError(hook.error());
-                  if (Status st = CheckWebhook(deps, *hook, "webhook_url"); !st.ok()) return AdminError(st.error());
                   spec.webhook_url = *hook;
                   auto grant = GrantOf(f, false);
                   if (!grant.ok()) return AdminError(grant.error());
                   spec.initial = *grant;
-                  return AccountResponse(201, deps, billing::CreateAccount(deps.store, spec, deps.clock->NowMs()));
+                  return AccountResponse(
+                      201, deps, billing::CreateAccount(deps.store, spec, deps.clock->NowMs(), WebhookCheck(deps)));
                 });
               },
               AdminError});
@@ -149,8 +146,8 @@ void AddAccountRoutes(Router& router, const AdminDeps& deps) {
                 return WithBody(req, [&](const Fields& f) {
                   auto url = f.StringOr("url", "", 2048);
                   if (!url.ok()) return AdminError(url.error());
-                  if (Status st = CheckWebhook(deps, *url, "url"); !st.ok()) return AdminError(st.error());
-                  return AccountResponse(200, deps, billing::SetWebhookUrl(deps.store, rc.params.at("id"), *url));
+                  return AccountResponse(
+                      200, deps, billing::SetWebhookUrl(deps.store, rc.params.at("id"), *url, WebhookCheck(deps)));
                 });
               },
               AdminError});

@@ -24,21 +24,30 @@ Result<store::Grant> ToStoreGrant(const CreditGrant& g) {
   return out;
 }
 
-Status CheckWebhookUrl(const std::string& url) {
-  if (!url.empty() && !url.starts_with("https://")) {
-    return MakeError(ErrorCode::kInvalidInput, "webhook_url must be an https URL");
+// https, and (when a check is given) no internal address the server would refuse to connect
+// to anyway; an empty URL turns the webhook off.
+Status CheckWebhookUrl(const std::string& url, const AddressCheck& check_address) {
+  if (url.empty()) return Status::Ok();
+  if (!url.starts_with("https://")) {
+    return MakeError(ErrorCode::kInvalidInput, "webhook_url must be an https URL", "webhook_url");
+  }
+  if (check_address) {
+    if (Status st = check_address(url); !st.ok()) {
+      return MakeError(ErrorCode::kInvalidInput, "webhook_url: " + st.error().message, "webhook_url");
+    }
   }
   return Status::Ok();
 }
 
 }  // namespace
 
-Result<store::Account> CreateAccount(store::AccountStore& accounts, const NewAccount& spec, int64_t now_ms) {
+Result<store::Account> CreateAccount(store::AccountStore& accounts, const NewAccount& spec, int64_t now_ms,
+                                     const AddressCheck& check_address) {
   if (spec.name.empty() || spec.name.size() > 100) {
     return MakeError(ErrorCode::kInvalidInput, "name must be 1-100 characters");
   }
   if (spec.max_concurrent < 0) return MakeError(ErrorCode::kInvalidInput, "max_concurrent must not be negative");
-  RETURN_IF_ERROR(CheckWebhookUrl(spec.webhook_url));
+  RETURN_IF_ERROR(CheckWebhookUrl(spec.webhook_url, check_address));
   CreditGrant initial = spec.initial;
   initial.reason = "initial credits";
   ASSIGN_OR_RETURN(store::Grant grant, ToStoreGrant(initial));
@@ -59,8 +68,8 @@ Result<store::Account> GrantCredits(store::AccountStore& accounts, const std::st
 }
 
 Result<store::Account> SetWebhookUrl(store::AccountStore& accounts, const std::string& account_id,
-                                     const std::string& url) {
-  RETURN_IF_ERROR(CheckWebhookUrl(url));
+                                     const std::string& url, const AddressCheck& check_address) {
+  RETURN_IF_ERROR(CheckWebhookUrl(url, check_address));
   RETURN_IF_ERROR(accounts.SetAccountWebhookUrl(account_id, url));
   return accounts.GetAccount(account_id);
 }

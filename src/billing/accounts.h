@@ -2,6 +2,7 @@
 // Operator actions on accounts, shared by `wanserve admin` and the /admin/v1 HTTP API so that
 // both check the same rules.
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/error.h"
@@ -16,6 +17,10 @@ struct CreditGrant {
   std::string reason = "admin grant";
 };
 
+// Judges a webhook URL's address when it is set (the outbound guard's net::CheckUrlWhenSet
+// with the server's allowlist); billing knows no network. Null: no address check.
+using AddressCheck = std::function<Status(const std::string& url)>;
+
 struct NewAccount {
   std::string name;
   int64_t max_concurrent = 0;  // 0 = unlimited
@@ -25,12 +30,13 @@ struct NewAccount {
 
 // kInvalidInput naming the field for a bad name, limit, URL or grant; kConflict when the name
 // is taken. The grant is checked before the account is created.
-Result<store::Account> CreateAccount(store::AccountStore& accounts, const NewAccount& spec, int64_t now_ms);
+Result<store::Account> CreateAccount(store::AccountStore& accounts, const NewAccount& spec, int64_t now_ms,
+                                     const AddressCheck& check_address);
 // Adds credits as one ledger entry with its reason; kNotFound for an unknown account.
 Result<store::Account> GrantCredits(store::AccountStore& accounts, const std::string& account_id,
                                     const CreditGrant& grant, int64_t now_ms);
 // Sets (or, with an empty URL, clears) the endpoint for tasks that name no callback URL.
 Result<store::Account> SetWebhookUrl(store::AccountStore& accounts, const std::string& account_id,
-                                     const std::string& url);
+                                     const std::string& url, const AddressCheck& check_address);
 
 }  // namespace wanserve::billing

@@ -77,11 +77,13 @@ void AddDataOptions(CLI::App* command, AdminArgs& args) {
       ->envname("WANSERVE_STORE_URL");
 }
 
-// An account webhook is judged when it is set, as the admin HTTP API judges it.
-Status CheckWebhook(const AdminArgs& args) {
-  if (args.webhook_url.empty()) return Status::Ok();
+// Account webhooks are judged by the outbound guard's rules, with the allowlist the operator
+// names (as the server's allow_network), as the admin HTTP API judges them.
+Result<billing::AddressCheck> WebhookCheck(const AdminArgs& args) {
   ASSIGN_OR_RETURN(std::vector<net::Cidr> allow, net::ParseCidrList(args.allow_network));
-  return net::CheckUrlWhenSet(args.webhook_url, /*require_https=*/true, net::AddressPolicy(std::move(allow)));
+  return billing::AddressCheck([policy = net::AddressPolicy(std::move(allow))](const std::string& url) {
+    return net::CheckUrlWhenSet(url, /*require_https=*/true, policy);
+  });
 }
 
 int WithData(const AdminArgs& args, const std::function<int(DataDir&)>& fn) {
@@ -184,13 +186,14 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   agrant->add_option("--reason", args->reason, "why (kept in the ledger)")->capture_default_str();
 
   acreate->callback([args, &exit_code] {
-    if (Status st = CheckWebhook(*args); !st.ok()) {
-      exit_code = Report(st.error());
+    auto check = WebhookCheck(*args);
+    if (!check.ok()) {
+      exit_code = Report(check.error());
       return;
     }
     exit_code = WithData(*args, [&](DataDir& d) {
       billing::NewAccount spec{args->name, args->max_concurrent, args->webhook_url, GrantOf(*args)};
-      auto a = billing::CreateAccount(*d.store, spec, SystemClock().NowMs());
+      auto a = billing::CreateAccount(*d.store, spec, SystemClock().NowMs(), *check);
       if (!a.ok()) return Report(a.error());
       fmt::print("created account {}:\n{}\n", a->name, a->id);
       return 0;
@@ -226,12 +229,13 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   });
 
   ahook->callback([args, &exit_code] {
-    if (Status st = CheckWebhook(*args); !st.ok()) {
-      exit_code = Report(st.error());
+    auto check = WebhookCheck(*args);
+    if (!check.ok()) {
+      exit_code = Report(check.error());
       return;
     }
     exit_code = WithData(*args, [&](DataDir& d) {
-      auto a = billing::SetWebhookUrl(*d.store, args->account_id, args->webhook_url);
+      auto a = billing::SetWebhookUrl(*d.store, args->account_id, args->webhook_url, *check);
       if (!a.ok()) return Report(a.error());
       PrintAccount(*a);
       return 0;

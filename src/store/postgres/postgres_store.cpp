@@ -330,18 +330,15 @@ class PostgresStore final : public Store {
     return fn(*conn);
   }
 
+  // The transaction ends (rolled back unless committed) before the connection goes back.
   template <typename Fn>
-  auto InTransaction(Fn&& fn, const char* begin = "BEGIN") -> decltype(fn(std::declval<Connection&>())) {
+  auto InTransaction(Fn&& fn, const char* begin = nullptr) -> decltype(fn(std::declval<Connection&>())) {
     ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-    PgConnection& db = *conn;
-    RETURN_IF_ERROR(db.Exec(begin));
-    auto result = fn(db);
-    if (result.ok()) {
-      const Status committed = db.Exec("COMMIT");
-      if (committed.ok()) return result;
-      result = committed.error();
-    }
-    (void)db.Exec("ROLLBACK");
+    sql::Transaction tx(*conn);
+    RETURN_IF_ERROR(tx.Begin(begin));
+    auto result = fn(*conn);
+    if (!result.ok()) return result;
+    RETURN_IF_ERROR(tx.Commit());
     return result;
   }
 

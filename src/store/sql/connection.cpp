@@ -6,8 +6,9 @@ Transaction::~Transaction() {
   if (open_) (void)db_.Exec("ROLLBACK");
 }
 
-Status Transaction::Begin() {
-  RETURN_IF_ERROR(db_.Exec(db_.dialect() == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN"));
+Status Transaction::Begin(const char* begin) {
+  if (!begin) begin = db_.dialect() == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN";
+  RETURN_IF_ERROR(db_.Exec(begin));
   open_ = true;
   return Status::Ok();
 }

@@ -98,7 +98,8 @@ class Transaction {
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
-  Status Begin();
+  // begin: the statement that opens it, when not the dialect's default (an isolation level).
+  Status Begin(const char* begin = nullptr);
   Status Commit();
 
  private:
