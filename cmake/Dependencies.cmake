@@ -17,6 +17,7 @@ pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 # libpq for the PostgreSQL store (scale-out: many nodes on one database).
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
 # libtorch for the local engine: Debian's libtorch-dev (1.13, CPU) by default, or any libtorch
 # given with -DTorch_DIR / CMAKE_PREFIX_PATH (e.g. the one inside a CUDA PyTorch install).
 find_package(Torch REQUIRED)
@@ -36,7 +37,7 @@ function(wanserve_mark_system target)
     set_target_properties(${target} PROPERTIES INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${dirs}")
   endif()
 endfunction()
-foreach(t PkgConfig::TOMLPP PkgConfig::FFMPEG PkgConfig::VIPS PkgConfig::SENTENCEPIECE PkgConfig::LIBPQ torch torch_cpu torch_library c10)
+foreach(t PkgConfig::TOMLPP PkgConfig::FFMPEG PkgConfig::VIPS PkgConfig::SENTENCEPIECE PkgConfig::LIBPQ PkgConfig::LIBXML2 torch torch_cpu torch_library c10)
   if(TARGET ${t})
     wanserve_mark_system(${t})
   endif()

@@ -15,7 +15,7 @@ PACKAGES=(
   libboost1.81-dev libboost-url1.81-dev
   nlohmann-json3-dev libsqlite3-dev sqlite3
   libpq-dev postgresql-15
-  libcurl4-openssl-dev libssl-dev
+  libcurl4-openssl-dev libssl-dev libxml2-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
   libvips-dev
@@ -29,6 +29,8 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js runs the tests' S3 server; a Node.js from elsewhere (which brings its own npm) is kept.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"
   SUDO=""
@@ -36,6 +38,12 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The npm packages the tests use, as pinned by their lock file.
+if [[ ! -f tests/s3/node_modules/.package-lock.json || tests/s3/package-lock.json -nt tests/s3/node_modules/.package-lock.json ]]; then
+  echo "bootstrap: installing the npm packages of tests/s3"
+  npm ci --prefix tests/s3 --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 [[ "${1:-}" == "--deps" ]] && exit 0

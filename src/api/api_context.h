@@ -7,6 +7,7 @@
 #include "core/task.h"
 #include <nlohmann/json.hpp>
 
+#include "api/blob_download.h"
 #include "api/rendered_tasks.h"
 #include "media/inputs.h"
 #include "media/url_signer.h"
@@ -30,6 +31,7 @@ struct ApiContext {
   size_t upload_body_limit = (100 << 20) + (1 << 20);  // largest upload (video) plus multipart framing
   int64_t file_api_max_bytes = 100 << 20;              // largest file through the providers' files APIs
   int64_t file_api_max_files = 2000;                   // live files per key in the EvoLink files API
+  BlobDelivery delivery = {};                          // how file downloads reach the client
   mutable RenderedTasks rendered{};                    // query answers, once per task snapshot
 
   // Signed link to an output; empty once the outputs expired.

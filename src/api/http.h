@@ -53,6 +53,9 @@ struct HttpResponse {
   std::string file_path;
   uint64_t file_offset = 0;
   uint64_t file_length = 0;
+  // When set (and file_path is not), the body is file_length bytes read from this source in
+  // order, on the handler pool (a blob in an object store).
+  std::function<Result<size_t>(char* buffer, size_t capacity)> body_source;
   // When set, the body is this stream's output, sent with chunked transfer coding.
   std::shared_ptr<BodyStream> stream;
 

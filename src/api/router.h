@@ -22,6 +22,9 @@ struct Route {
   size_t body_limit = 0;  // 0 = the server's http.body_limit
   // Limit for multipart/form-data bodies, which carry files; 0 = body_limit.
   size_t form_body_limit = 0;
+  // The handler may wait on the network (an object store): a GET runs on the handler pool
+  // too, not on the connection's thread.
+  bool blocking = false;
 };
 
 namespace detail {

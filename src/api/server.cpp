@@ -273,13 +273,14 @@ class HttpServer::Impl {
     }
   }
 
-  // Writes head and body in one gather write; a file body is streamed in chunks so a large
-  // download never sits in memory whole.
-  Awaitable<bool> Write(Connection& conn, HttpResponse res, unsigned version, bool keep_alive) {
+  // Writes head and body in one gather write; a file or source body is sent in chunks so a
+  // large download never sits in memory whole. head_only: the answer to a HEAD, whose head
+  // names the length of the body it leaves out.
+  Awaitable<bool> Write(Connection& conn, HttpResponse res, unsigned version, bool keep_alive, bool head_only) {
     keep_alive = keep_alive && !stopping_;
     if (res.stream) co_return co_await WriteStream(conn, std::move(res), version, keep_alive);
     std::ifstream file;
-    if (!res.file_path.empty()) {
+    if (!res.file_path.empty() && !head_only) {
       file.open(res.file_path, std::ios::binary);
       file.seekg(static_cast<std::streamoff>(res.file_offset));
       if (!file) {
@@ -287,20 +288,34 @@ class HttpServer::Impl {
         res = PlainError(500, "internal", "cannot read file");
       }
     }
-    const uint64_t length = file.is_open() ? res.file_length : res.body.size();
+    const bool chunked_body = !res.file_path.empty() || res.body_source;
+    const uint64_t length = chunked_body ? res.file_length : res.body.size();
     const std::string head = ResponseHead(res, length, version, keep_alive);
     conn.ExpireIn(options_.body_timeout_ms);
-    std::array<asio::const_buffer, 2> first{asio::buffer(head), asio::buffer(res.body)};
+    std::array<asio::const_buffer, 2> first{asio::buffer(head), asio::buffer(head_only ? std::string_view() : res.body)};
     auto [ec, n] = co_await asio::async_write(conn.socket, first, kNoThrow);
     (void)n;
-    if (file.is_open() && !ec) {
+    if (chunked_body && !head_only && !ec) {
       std::string chunk(static_cast<size_t>(std::min<uint64_t>(kFileChunk, length)), '\0');
       for (uint64_t left = length; left > 0 && !ec;) {
-        const auto want = static_cast<std::streamsize>(std::min<uint64_t>(chunk.size(), left));
-        if (!file.read(chunk.data(), want)) co_return false;  // truncated on disk: the length is promised, so close
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(chunk.size(), left));
+        size_t got = 0;
+        if (file.is_open()) {
+          got = file.read(chunk.data(), static_cast<std::streamsize>(want)) ? want : 0;
+        } else {
+          got = co_await asio::co_spawn(
+              handler_pool_,
+              [&]() -> asio::awaitable<size_t> {
+                auto read = res.body_source(chunk.data(), want);
+                co_return read.ok() ? *read : 0;
+              },
+              kAwait);
+        }
+        // Short of what the head promised (truncated on disk, the store failed): close.
+        if (got == 0) co_return false;
         conn.ExpireIn(options_.body_timeout_ms);
-        std::tie(ec, n) = co_await asio::async_write(conn.socket, asio::buffer(chunk.data(), static_cast<size_t>(want)), kNoThrow);
-        left -= static_cast<uint64_t>(want);
+        std::tie(ec, n) = co_await asio::async_write(conn.socket, asio::buffer(chunk.data(), got), kNoThrow);
+        left -= got;
       }
     }
     co_return !ec && keep_alive;
@@ -396,6 +411,7 @@ class HttpServer::Impl {
     size_t route_index;  // the route's stats slot; the last slot counts unmatched requests
     bool keep_alive;
     bool abandoned = false;  // the body could not be read: nothing to answer
+    bool head_only = false;  // a HEAD answered by the GET route: the head without the body
   };
 
   Awaitable<HttpResponse> Handle(Connection& conn, beast::flat_buffer& buffer,
@@ -407,6 +423,10 @@ class HttpServer::Impl {
       co_return PlainError(400, "invalid_request", "malformed request target");
     }
     auto match = router_.Match(std::string(head.method_string()), std::string(url->path()));
+    if (!match.route && head.method() == http::verb::head) {
+      match = router_.Match("GET", std::string(url->path()));
+      ex.head_only = match.route != nullptr;
+    }
     if (!match.route) {
       // The body (if any) is not read; close so it is not parsed as the next request.
       ex.keep_alive = ex.keep_alive && parser.is_done();
@@ -449,7 +469,7 @@ class HttpServer::Impl {
     conn.deadline_ms = 0;
     HttpRequest req = ToRequest(parser.get(), *url);
     req.body = std::move(parser.get().body());
-    if (req.method == "GET" || req.method == "HEAD") co_return Dispatch(match, req);
+    if ((req.method == "GET" || req.method == "HEAD") && !match.route->blocking) co_return Dispatch(match, req);
     // The handler runs on the pool; this session resumes on its io thread with the answer.
     co_return co_await asio::co_spawn(
         handler_pool_, [this, &match, &req]() -> asio::awaitable<HttpResponse> { co_return Dispatch(match, req); },
@@ -499,7 +519,8 @@ class HttpServer::Impl {
         break;
       }
       const int status = res.status;
-      const bool again = co_await Write(conn, std::move(res), version, ex.keep_alive);
+      if (ex.head_only) res.stream.reset();
+      const bool again = co_await Write(conn, std::move(res), version, ex.keep_alive, ex.head_only);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       route_stats_[ex.route_index].Record(status, seconds);
       in_flight_--;

@@ -29,11 +29,6 @@ ErrorRenderer PlainRenderer() {
   };
 }
 
-bool ParseInt(std::string_view s, int64_t& out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size() && out >= 0;
-}
 
 }  // namespace
 
@@ -63,57 +58,6 @@ ReadinessReport Readiness(const providers::ProviderRegistry& registry) {
   }
   report.body = {{"models", std::move(models)}, {"providers", std::move(health)}};
   return report;
-}
-
-std::optional<std::pair<int64_t, int64_t>> ParseByteRange(const std::string& header, int64_t size) {
-  constexpr std::string_view kPrefix = "bytes=";
-  if (header.rfind(kPrefix, 0) != 0) return std::nullopt;
-  std::string_view spec(header);
-  spec.remove_prefix(kPrefix.size());
-  if (spec.find(',') != std::string_view::npos) return std::nullopt;  // multi-range: whole file
-  auto dash = spec.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  int64_t a = 0, b = 0;
-  const auto first = spec.substr(0, dash);
-  const auto last = spec.substr(dash + 1);
-  const std::pair<int64_t, int64_t> unsatisfiable{-1, -1};
-  if (first.empty()) {
-    if (!ParseInt(last, b) || b == 0) return unsatisfiable;
-    return std::make_pair(std::max<int64_t>(0, size - b), size - 1);
-  }
-  if (!ParseInt(first, a)) return std::nullopt;
-  if (a >= size) return unsatisfiable;
-  if (last.empty()) return std::make_pair(a, size - 1);
-  if (!ParseInt(last, b) || b < a) return std::nullopt;
-  return std::make_pair(a, std::min(b, size - 1));
-}
-
-Result<HttpResponse> ServeFile(const HttpRequest& req, const std::filesystem::path& path, std::string content_type) {
-  std::error_code ec;
-  const auto size = static_cast<int64_t>(std::filesystem::file_size(path, ec));
-  if (ec) return MakeError(ErrorCode::kNotFound, "file no longer exists");
-  HttpResponse res;
-  res.content_type = std::move(content_type);
-  res.headers.emplace_back("Accept-Ranges", "bytes");
-  res.headers.emplace_back("Cache-Control", "private, max-age=3600");
-  res.file_path = path.string();
-  res.file_offset = 0;
-  res.file_length = static_cast<uint64_t>(size);
-  if (auto range_header = req.Header("range")) {
-    auto range = ParseByteRange(*range_header, size);
-    if (range && range->first < 0) {
-      auto r = JsonError(416, "range_not_satisfiable", "requested range is outside the file");
-      r.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
-      return r;
-    }
-    if (range) {
-      res.status = 206;
-      res.file_offset = static_cast<uint64_t>(range->first);
-      res.file_length = static_cast<uint64_t>(range->second - range->first + 1);
-      res.headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", range->first, range->second, size));
-    }
-  }
-  return res;
 }
 
 void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
@@ -156,21 +100,35 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
               },
               PlainRenderer()});
 
-  auto serve_file = [deps](const HttpRequest& req, const RequestContext& rc) {
-    const std::string& id = rc.params.at("blob");
-    auto path = deps.blobs.PathFor(id);
-    if (!path.ok()) return JsonError(404, "not_found", "no such file");
-    if (deps.uploads && !std::filesystem::exists(*path)) path = deps.uploads->PathFor(id);
+  // Outputs first, then uploads: both kinds of blob are served by signed links.
+  auto serve_blob = [deps](const HttpRequest& req, const std::string& key) {
+    if (!media::BlobStore::IsValidKey(key)) return JsonError(404, "not_found", "no such file");
     auto exp = req.Query("exp");
     auto sig = req.Query("sig");
     if (!exp || !sig) return JsonError(403, "forbidden", "missing link signature");
-    auto valid = deps.signer.Verify(id, *exp, *sig, deps.clock->NowMs() / 1000);
+    auto valid = deps.signer.Verify(key, *exp, *sig, deps.clock->NowMs() / 1000);
     if (!valid.ok()) return JsonError(403, "forbidden", valid.error().message);
-    auto served = ServeFile(req, *path, media::BlobStore::ContentTypeFor(id));
-    if (!served.ok()) return JsonError(404, "not_found", "file no longer exists");
+    const media::BlobStore* store = &deps.blobs;
+    if (deps.uploads && !media::BlobStore::ParseOutputKey(key) && !deps.blobs.Stat(key).ok()) store = deps.uploads;
+    auto served = ServeBlob(req, *store, key, media::BlobStore::ContentTypeFor(key), deps.delivery);
+    if (!served.ok()) {
+      return served.error().code == ErrorCode::kNotFound ? JsonError(404, "not_found", "file no longer exists")
+                                                         : JsonError(503, "unavailable", "the file store is unavailable");
+    }
     return *served;
   };
-  router.Add({"GET", "/files/{blob}", Access::kPublic, serve_file, PlainRenderer()});
+  Route flat{"GET", "/files/{blob}", Access::kPublic,
+             [serve_blob](const HttpRequest& req, const RequestContext& rc) { return serve_blob(req, rc.params.at("blob")); },
+             PlainRenderer()};
+  flat.blocking = true;
+  router.Add(std::move(flat));
+  Route output{"GET", "/files/{task}/{attempt}/{name}", Access::kPublic,
+               [serve_blob](const HttpRequest& req, const RequestContext& rc) {
+                 return serve_blob(req, rc.params.at("task") + "/" + rc.params.at("attempt") + "/" + rc.params.at("name"));
+               },
+               PlainRenderer()};
+  output.blocking = true;
+  router.Add(std::move(output));
 }
 
 }  // namespace wanserve::api

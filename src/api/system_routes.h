@@ -4,6 +4,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "api/blob_download.h"
 #include "api/router.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -22,6 +23,7 @@ struct SystemDeps {
   std::shared_ptr<Clock> clock;
   const providers::ProviderRegistry& providers;
   const media::BlobStore* uploads = nullptr;  // files clients uploaded (POST /v1/files)
+  BlobDelivery delivery = {};
 };
 
 void RegisterSystemRoutes(Router& router, const SystemDeps& deps);
@@ -33,12 +35,5 @@ struct ReadinessReport {
   nlohmann::json body;
 };
 ReadinessReport Readiness(const providers::ProviderRegistry& registry);
-
-// Parses a single "bytes=a-b" / "bytes=a-" / "bytes=-n" range against a file size.
-// nullopt = no usable range header (serve whole file); {-1,-1} = unsatisfiable.
-std::optional<std::pair<int64_t, int64_t>> ParseByteRange(const std::string& header, int64_t size);
-
-// The file's bytes as a response, honouring a Range header; kNotFound when it is gone.
-Result<HttpResponse> ServeFile(const HttpRequest& req, const std::filesystem::path& path, std::string content_type);
 
 }  // namespace wanserve::api

@@ -10,6 +10,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "cli/blob_stores.h"
 #include "engine/engine.h"
 #include "engine/presets.h"
 
@@ -118,6 +119,25 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("files.max_files_per_key", "live files per key in the EvoLink files API (its quota)",
            &c.files_max_per_key),
       Spec("outputs.sweep_interval_s", "seconds between expired-output sweeps", &c.sweep_interval_s),
+      Spec("secret",
+           "signs output links (default: the data folder's secret file); nodes sharing no folder set the same one",
+           &c.secret),
+      Spec("blobs.url", "s3://bucket/prefix to keep outputs and uploads in an object store (default: the data folder)",
+           &c.blobs_url),
+      Spec("blobs.s3_endpoint", "object store URL, e.g. http://minio:9000 (default: AWS S3 of the region)",
+           &c.blobs_s3_endpoint),
+      Spec("blobs.s3_region", "object store region (signs requests)", &c.blobs_s3_region),
+      Spec("blobs.s3_path_style", "address the bucket in the path (MinIO, Ceph) instead of the host name",
+           &c.blobs_s3_path_style),
+      Spec("blobs.s3_credentials_file",
+           "AWS credentials file ([default] aws_access_key_id, aws_secret_access_key) when the AWS_ variables are unset",
+           &c.blobs_s3_credentials_file),
+      Spec("blobs.delivery", "stream (links stream through this server) or redirect (302 to a presigned URL)",
+           &c.blobs_delivery),
+      Spec("blobs.presigned_ttl_s", "seconds a redirect's presigned URL stays valid", &c.blobs_presigned_ttl_s),
+      Spec("outputs.reconcile_interval_s",
+           "seconds between sweeps of output files no task records (they list the whole store)",
+           &c.reconcile_interval_s),
       Spec("allow_network", "internal CIDR ranges outbound requests may reach, e.g. 10.1.0.0/16 (default none)",
            &c.allow_network),
       Spec("outbound_ca_file", "PEM bundle trusted for outbound TLS besides the system roots", &c.outbound_ca_file),
@@ -335,6 +355,8 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   if (config.callback_timeout_s < 1) throw std::runtime_error("callbacks.timeout_s must be at least 1");
   config.callbacks.retry_delays_ms = MillisecondList(config.callback_retry_schedule_s, "callbacks.retry_schedule_s");
   FinishDashScope(config);
+  FinishBlobs(config);
+  if (!config.secret.empty() && config.secret.size() < 32) throw std::runtime_error("secret must be at least 32 characters");
   config.local.models = CommaList(config.local_models);
   auto presets = engine::ResolvePresetNames(config.local.models);
   if (!presets.ok()) throw std::runtime_error("providers.local.model: " + presets.error().message);

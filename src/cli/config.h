@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "api/blob_download.h"
 #include "api/server.h"
 #include "billing/price_table.h"
 #include "callbacks/dispatcher.h"
 #include "net/outbound_client.h"
+#include "objectstore/s3_blob_store.h"
 #include "providers/dashscope/dashscope.h"
 #include "providers/registry.h"
 #include "tasks/upstream_poller.h"
@@ -49,6 +51,23 @@ struct Config {
   int64_t key_cache_ms = 1000;            // Default: 1 s; a revoked key stops working within it
   int64_t query_cache_ms = 250;           // Default: 250 ms staleness for polled running tasks
   int64_t sweep_interval_s = 300;         // Default: 5 min between expiry sweeps
+  // Signs output links. Default: the secret file of the data folder. Nodes that share no
+  // folder (outputs in an object store) set the same value on each, at least 32 characters.
+  std::string secret;
+  // Where outputs and uploads live. Default: the data folder; s3://bucket/prefix puts them in
+  // an S3-compatible object store that every node reaches (docs/scale-out.md).
+  std::string blobs_url;
+  std::string blobs_s3_endpoint;          // Default: AWS S3 of the region
+  std::string blobs_s3_region = "us-east-1";
+  bool blobs_s3_path_style = false;       // Default: virtual-host URLs (bucket.host); MinIO wants true
+  std::string blobs_s3_credentials_file;  // Default: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY only
+  std::string blobs_delivery = "stream";  // Default: links stream through the server; or redirect
+  int64_t blobs_presigned_ttl_s = 300;    // Default: 5 min, the life of a redirect's presigned URL
+  std::optional<objectstore::S3Options> s3;  // derived from the above
+  api::BlobDelivery delivery;                // derived from the above
+  // Default: 1 h between reconciliations of the output files with the tasks (they list the
+  // whole store); files no task records go once older than the same interval.
+  int64_t reconcile_interval_s = 3600;
   bool billing_enabled = true;            // Default: on; off makes every task free
   billing::PriceTable prices;             // Default: docs/pricing.md
   // Internal ranges outbound requests may reach (CIDR list). Default: none.

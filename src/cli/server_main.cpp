@@ -21,9 +21,9 @@
 #include "api/server.h"
 #include "api/system_routes.h"
 #include "api/uploaded_files.h"
+#include "cli/blob_stores.h"
 #include "cli/data_dir.h"
 #include "common/metrics.h"
-#include "media/blob_store.h"
 #include "media/url_signer.h"
 #include "tasks/leftover_sweeper.h"
 #include "tasks/output_sweeper.h"
@@ -78,9 +78,14 @@ int RunServer(const Config& config) {
   }
   auto clock = MakeSystemClock();
   MetricsRegistry metrics;
-  media::BlobStore blobs(data->root / "blobs");
-  media::BlobStore uploads(data->root / "uploads");
-  media::UrlSigner signer(data->secret);
+  auto stores = OpenBlobStores(config, data->root);
+  if (!stores.ok()) {
+    spdlog::error("blobs: {}", stores.error().message);
+    return 1;
+  }
+  const media::BlobStore& blobs = *stores->outputs;
+  const media::BlobStore& uploads = *stores->uploads;
+  media::UrlSigner signer(config.secret.empty() ? data->secret : config.secret);
 
   std::unique_ptr<net::OutboundClient> outbound;
   try {
@@ -123,6 +128,7 @@ int RunServer(const Config& config) {
   api::ApiContext ctx{service,       signer, clock, config.public_url, config.link_ttl_hours * 3600 * 1000,
                       data->store.get(), outbound.get(), &own_links, &uploads, data->store.get()};
   ctx.file_api_max_bytes = config.files_max_mb << 20;
+  ctx.delivery = config.delivery;
   ctx.file_api_max_files = config.files_max_per_key;
   own_links.SetFileLookup(api::kFileDownloadPrefix, [store = data->store.get(), clock](const std::string& id) {
     return api::DownloadableFileBlob(*store, id, clock->NowMs());
@@ -144,7 +150,8 @@ int RunServer(const Config& config) {
                                      .metrics = metrics,
                                      .clock = clock,
                                      .providers = registry,
-                                     .uploads = &uploads});
+                                     .uploads = &uploads,
+                                     .delivery = config.delivery});
   api::Router files_router;
   api::Authenticator auth(*data->store, clock, config.key_cache_ms);
   if (serves_api) {
@@ -198,6 +205,7 @@ int RunServer(const Config& config) {
                : serves_api             ? "serves the APIs, runs no tasks"
                                         : "runs tasks; HTTP for health and metrics only",
                config.store_url.empty() ? "SQLite in the data folder" : "PostgreSQL");
+  spdlog::info("outputs and uploads in {}", stores->description);
   std::fflush(stdout);
 
   tasks::OutputSweeper sweeper(*data->store, blobs, clock, config.link_ttl_hours * 3600 * 1000);
@@ -211,11 +219,18 @@ int RunServer(const Config& config) {
   bool stop_sweeping = false;
   std::thread sweep_thread([&] {
     std::unique_lock lock(sweep_mu);
+    int64_t last_reconcile_ms = 0;
     while (!stop_sweeping) {
       lock.unlock();
       auto swept = sweeper.SweepOnce();
       if (!swept.ok()) spdlog::warn("output sweep failed: {}", swept.error().message);
       else if (*swept > 0) spdlog::info("expired the outputs of {} task(s)", *swept);
+      if (runs_tasks && clock->NowMs() - last_reconcile_ms >= config.reconcile_interval_s * 1000) {
+        last_reconcile_ms = clock->NowMs();
+        auto orphans = sweeper.ReconcileOnce(config.reconcile_interval_s * 1000);
+        if (!orphans.ok()) spdlog::warn("output reconciliation failed: {}", orphans.error().message);
+        else if (*orphans > 0) spdlog::info("deleted {} output file(s) no task records", *orphans);
+      }
       const auto leftovers = leftover_sweeper.SweepOnce();
       if (leftovers.partial_files + leftovers.input_folders > 0) {
         spdlog::info("removed {} half-written file(s) and {} input folder(s) left by a crash", leftovers.partial_files,

@@ -78,6 +78,12 @@ Status EncodeMp4(const core::VideoClip& clip, const std::string& path) {
   venc->framerate = AVRational{clip.fps, 1};
   venc->pix_fmt = AV_PIX_FMT_YUV420P;
   venc->gop_size = clip.fps * 2;
+  // Tagged as converted: swscale's default matrix (BT.601) into limited range, from sRGB
+  // pixels (BT.709 primaries and, near enough, transfer). Players then show the colours made.
+  venc->color_primaries = AVCOL_PRI_BT709;
+  venc->color_trc = AVCOL_TRC_BT709;
+  venc->colorspace = AVCOL_SPC_SMPTE170M;
+  venc->color_range = AVCOL_RANGE_MPEG;
   venc->thread_count = 0;
   if (oc->oformat->flags & AVFMT_GLOBALHEADER) venc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   av_opt_set(venc->priv_data, "preset", "veryfast", 0);
@@ -106,7 +112,13 @@ Status EncodeMp4(const core::VideoClip& clip, const std::string& path) {
   }
 
   if ((rc = avio_open(&oc->pb, path.c_str(), AVIO_FLAG_WRITE)) < 0) return AvError("open " + path, rc);
-  if ((rc = avformat_write_header(oc.get(), nullptr)) < 0) return AvError("write header", rc);
+  // The index (moov) goes first once the file is complete, so a player starts before the
+  // download ends; the colour tags go into the container too.
+  AVDictionary* muxer_options = nullptr;
+  av_dict_set(&muxer_options, "movflags", "+faststart+write_colr", 0);
+  rc = avformat_write_header(oc.get(), &muxer_options);
+  av_dict_free(&muxer_options);
+  if (rc < 0) return AvError("write header", rc);
 
   std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
   std::unique_ptr<AVFrame, FrameFree> frame(av_frame_alloc());

@@ -32,32 +32,31 @@ std::string SniffImage(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::optional<Result<std::filesystem::path>> OwnLinks::Resolve(const std::string& url) const {
+std::optional<Result<OwnBlob>> OwnLinks::Resolve(const std::string& url) const {
   if (base_.empty()) return std::nullopt;
   if (file_lookup_ && url.starts_with(base_ + file_prefix_)) {
     std::string id = url.substr(base_.size() + file_prefix_.size());
     if (const size_t query = id.find_first_of("?#"); query != std::string::npos) id.resize(query);
     auto blob = file_lookup_(id);
     if (!blob.ok()) {
-      return Result<std::filesystem::path>(
-          MakeError(ErrorCode::kNotFound, "the uploaded file expired or was deleted"));
+      return Result<OwnBlob>(MakeError(ErrorCode::kNotFound, "the uploaded file expired or was deleted"));
     }
-    return BlobPath(*blob);
+    return Find(*blob);
   }
   if (!url.starts_with(base_ + "/files/")) return std::nullopt;
   auto blob = signer_.VerifyPath(std::string_view(url).substr(base_.size()), clock_->NowMs() / 1000);
   if (!blob.ok()) {
     Error e = blob.error();
     e.detail_code = "link_invalid";
-    return Result<std::filesystem::path>(e);
+    return Result<OwnBlob>(e);
   }
-  return BlobPath(*blob);
+  return Find(*blob);
 }
 
-Result<std::filesystem::path> OwnLinks::BlobPath(const std::string& blob_id) const {
+Result<OwnBlob> OwnLinks::Find(const std::string& blob_id) const {
   for (const BlobStore* store : stores_) {
-    auto path = store->PathFor(blob_id);
-    if (path.ok() && std::filesystem::exists(*path)) return path;
+    auto info = store->Stat(blob_id);
+    if (info.ok()) return OwnBlob{store, blob_id, info->bytes};
   }
   return MakeError(ErrorCode::kNotFound, "the linked file no longer exists");
 }
@@ -72,13 +71,17 @@ Result<InputFile> InputFetcher::Fetch(const std::string& url, std::string_view k
   const std::string unreachable = std::string(kind) + "_unreachable";
   if (auto own = own_.Resolve(url)) {
     if (!own->ok()) return InputError(unreachable, fmt::format("{}: {}", label, own->error().message));
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(own->value(), ec);
-    if (ec) return InputError(unreachable, fmt::format("{}: the uploaded file no longer exists", label));
-    if (static_cast<int64_t>(size) > max_bytes) {
+    const OwnBlob& blob = own->value();
+    if (blob.bytes > max_bytes) {
       return InputError("input_too_large", fmt::format("{} is larger than {}", label, Megabytes(max_bytes)));
     }
-    file.path = own->value();  // probed where it lies; Cleanup only touches the scratch folder
+    if (auto local = blob.store->LocalFile(blob.key)) {
+      file.path = *local;  // probed where it lies; Cleanup only touches the scratch folder
+      return file;
+    }
+    if (auto copied = CopyToFile(*blob.store, blob.key, dest); !copied.ok()) {
+      return InputError(unreachable, fmt::format("{}: {}", label, copied.error().message));
+    }
     return file;
   }
   net::OutboundRequest request;

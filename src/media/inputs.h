@@ -39,6 +39,13 @@ struct InputLimits {
   int64_t timeout_ms = 120'000;         // Default: 2 min per file
 };
 
+// A blob behind one of our own links.
+struct OwnBlob {
+  const BlobStore* store = nullptr;
+  std::string key;
+  int64_t bytes = 0;
+};
+
 // Recognises links this server signed (POST /v1/files uploads, earlier outputs).
 class OwnLinks {
  public:
@@ -54,9 +61,9 @@ class OwnLinks {
     file_prefix_ = std::move(prefix);
     file_lookup_ = std::move(lookup);
   }
-  // nullopt when url is not under <base>/files/ or the file prefix; else the blob's path, or
+  // nullopt when url is not under <base>/files/ or the file prefix; else the blob, or
   // kForbidden when the signature is wrong or expired, kNotFound when the file is gone.
-  std::optional<Result<std::filesystem::path>> Resolve(const std::string& url) const;
+  std::optional<Result<OwnBlob>> Resolve(const std::string& url) const;
 
  private:
   std::vector<const BlobStore*> stores_;
@@ -66,7 +73,7 @@ class OwnLinks {
   std::string file_prefix_;
   FileLookup file_lookup_;
 
-  Result<std::filesystem::path> BlobPath(const std::string& blob_id) const;
+  Result<OwnBlob> Find(const std::string& blob_id) const;
 };
 
 class InputFetcher {
@@ -75,7 +82,8 @@ class InputFetcher {
                InputLimits limits = {});
 
   // Validates every input of the request: downloads go to <scratch_root>/<task_id>/, files
-  // behind our own links are probed where they lie.
+  // behind our own links are probed where they lie when the store is a local folder, else
+  // copied there from the store.
   Result<PreparedInputs> Prepare(const std::string& task_id, const core::GenerationRequest& request) const;
   // Removes what Prepare left for the task.
   void Cleanup(const std::string& task_id) const;

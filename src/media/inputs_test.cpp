@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "media/local_blob_store.h"
 #include "testing/loopback_http_server.h"
 #include "testing/server_process.h"
 #include "testing/temp_dir.h"
@@ -105,7 +106,7 @@ class InputFetcherTest : public ::testing::Test {
   testing::TempDir scratch_;
   testing::LoopbackHttpServer server_;
   net::OutboundClient client_;
-  BlobStore blobs_;
+  LocalBlobStore blobs_;
   UrlSigner signer_;
   OwnLinks own_;
   InputFetcher fetcher_;

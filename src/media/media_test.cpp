@@ -1,13 +1,15 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <chrono>
 #include <fstream>
 
-#include "media/blob_store.h"
+#include "media/local_blob_store.h"
 #include "media/encode.h"
 #include "media/probe.h"
 #include "media/url_signer.h"
+#include "testing/server_process.h"
 #include "testing/temp_dir.h"
 
 namespace wanserve::media {
@@ -69,6 +71,50 @@ TEST(Encode, Mp4HasTheFramesSizeDurationAndAudio) {
   EXPECT_EQ(info->audio_codec, "aac");
 }
 
+// The top-level boxes of an MP4 file, in order.
+std::vector<std::string> TopLevelBoxes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::string> boxes;
+  for (;;) {
+    unsigned char head[8];
+    if (!in.read(reinterpret_cast<char*>(head), 8)) return boxes;
+    uint64_t size = (uint64_t{head[0]} << 24) | (uint64_t{head[1]} << 16) | (uint64_t{head[2]} << 8) | head[3];
+    boxes.emplace_back(reinterpret_cast<char*>(head + 4), 4);
+    if (size == 1) {
+      unsigned char large[8];
+      in.read(reinterpret_cast<char*>(large), 8);
+      size = 0;
+      for (unsigned char b : large) size = (size << 8) | b;
+      in.seekg(static_cast<std::streamoff>(size - 16), std::ios::cur);
+    } else if (size < 8) {
+      return boxes;
+    } else {
+      in.seekg(static_cast<std::streamoff>(size - 8), std::ios::cur);
+    }
+  }
+}
+
+TEST(Encode, Mp4StartsWithItsIndexAndTellsItsColours) {
+  testing::TempDir dir;
+  core::VideoClip clip;
+  clip.fps = 16;
+  for (int i = 0; i < 16; ++i) clip.frames.push_back(Gradient(160, 96, i * 4));
+  const auto path = (dir.path() / "v.mp4").string();
+  ASSERT_TRUE(EncodeMp4(clip, path).ok());
+  const auto boxes = TopLevelBoxes(path);
+  const auto moov = std::find(boxes.begin(), boxes.end(), "moov");
+  const auto mdat = std::find(boxes.begin(), boxes.end(), "mdat");
+  ASSERT_NE(moov, boxes.end());
+  ASSERT_NE(mdat, boxes.end());
+  EXPECT_LT(moov, mdat) << "a player can start before the download ends";
+  const auto probe = testing::RunCommand({"ffprobe", "-v", "error", "-select_streams", "v", "-show_streams", path});
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  EXPECT_NE(probe.out.find("color_range=tv"), std::string::npos) << probe.out;
+  EXPECT_NE(probe.out.find("color_space=smpte170m"), std::string::npos);
+  EXPECT_NE(probe.out.find("color_primaries=bt709"), std::string::npos);
+  EXPECT_NE(probe.out.find("color_transfer=bt709"), std::string::npos);
+}
+
 TEST(Encode, OddSizesAreRefusedNotCrashed) {
   testing::TempDir dir;
   core::VideoClip clip;
@@ -93,44 +139,6 @@ TEST(Probe, TruncatedVideoAndGarbageAreErrors) {
   auto junk = (dir.path() / "junk.png").string();
   std::ofstream(junk, std::ios::binary) << "not an image at all";
   EXPECT_FALSE(ProbeImageFile(junk).ok());
-}
-
-TEST(BlobStore, IdsCannotEscapeTheStore) {
-  testing::TempDir dir;
-  BlobStore blobs(dir.path() / "blobs");
-  auto id = blobs.NewId("png");
-  EXPECT_TRUE(BlobStore::IsValidId(id));
-  for (const char* bad : {"../etc/passwd", "..%2f..%2fx.png", "0123456789abcdef0123456789abcdef.sh",
-                          "0123456789ABCDEF0123456789abcdef.png", "", "/abs.png",
-                          "0123456789abcdef0123456789abcdef.png/../../x"}) {
-    EXPECT_FALSE(BlobStore::IsValidId(bad)) << bad;
-    EXPECT_FALSE(blobs.PathFor(bad).ok()) << bad;
-  }
-  auto size = blobs.Write(id, "hello");
-  ASSERT_TRUE(size.ok());
-  EXPECT_EQ(*size, 5);
-  EXPECT_TRUE(std::filesystem::exists(*blobs.PathFor(id)));
-  EXPECT_EQ(BlobStore::ContentTypeFor(id), "image/png");
-  ASSERT_TRUE(blobs.Delete(id).ok());
-  EXPECT_FALSE(std::filesystem::exists(*blobs.PathFor(id)));
-}
-
-TEST(BlobStore, StaleHalfWrittenFilesAreSweptAndFreshOnesAndBlobsKept) {
-  testing::TempDir dir;
-  BlobStore blobs(dir.path() / "blobs");
-  const auto now = std::filesystem::file_time_type::clock::now();
-  const auto stale = dir.path() / "blobs" / "tmp" / "0123456789abcdef0123456789abcdef.mp4.part";
-  const auto fresh = dir.path() / "blobs" / "tmp" / "fedcba9876543210fedcba9876543210.mp4.part";
-  std::ofstream(stale) << "half";
-  std::ofstream(fresh) << "half";
-  std::filesystem::last_write_time(stale, now - std::chrono::hours(7));
-  const std::string id = blobs.NewId("png");
-  ASSERT_TRUE(blobs.Write(id, "whole").ok());
-  std::filesystem::last_write_time(*blobs.PathFor(id), now - std::chrono::hours(7));
-  EXPECT_EQ(blobs.DeleteStalePartials(now - std::chrono::hours(6)), 1);
-  EXPECT_FALSE(std::filesystem::exists(stale));
-  EXPECT_TRUE(std::filesystem::exists(fresh)) << "a write may still be under way";
-  EXPECT_TRUE(std::filesystem::exists(*blobs.PathFor(id))) << "finished blobs are the sweeper's, not this";
 }
 
 TEST(UrlSigner, SignsVerifiesAndExpires) {

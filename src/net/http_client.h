@@ -21,8 +21,8 @@ struct HttpResult {
 struct HttpCall {
   std::string method = "GET";
   std::string url;
-  std::vector<std::string> headers;  // "Name: value"
-  std::string body;
+  std::vector<std::string> headers = {};  // "Name: value"
+  std::string body = {};
   long timeout_ms = 30'000;
 };
 

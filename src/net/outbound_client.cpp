@@ -93,31 +93,6 @@ bool IsLocalhostName(const std::string& host) {
          host == "localhost.";
 }
 
-Result<std::vector<IpAddress>> SystemResolve(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* list = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &list); rc != 0) {
-    return NetError(ErrorCode::kUnavailable, "dns_failed",
-                    fmt::format("cannot resolve host {}: {}", host, gai_strerror(rc)));
-  }
-  std::vector<IpAddress> out;
-  for (addrinfo* ai = list; ai; ai = ai->ai_next) {
-    IpAddress ip;
-    if (ai->ai_family == AF_INET) {
-      std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, 4);
-    } else if (ai->ai_family == AF_INET6) {
-      ip.v6 = true;
-      std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, 16);
-    } else {
-      continue;
-    }
-    if (std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(ip);
-  }
-  freeaddrinfo(list);
-  return out;
-}
 
 std::optional<IpAddress> FromSockaddr(const sockaddr* sa) {
   IpAddress ip;
@@ -161,6 +136,32 @@ class ExtraRoots {
 
 }  // namespace
 
+Result<std::vector<IpAddress>> ResolveHost(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &list); rc != 0) {
+    return NetError(ErrorCode::kUnavailable, "dns_failed",
+                    fmt::format("cannot resolve host {}: {}", host, gai_strerror(rc)));
+  }
+  std::vector<IpAddress> out;
+  for (addrinfo* ai = list; ai; ai = ai->ai_next) {
+    IpAddress ip;
+    if (ai->ai_family == AF_INET) {
+      std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, 4);
+    } else if (ai->ai_family == AF_INET6) {
+      ip.v6 = true;
+      std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, 16);
+    } else {
+      continue;
+    }
+    if (std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(ip);
+  }
+  freeaddrinfo(list);
+  return out;
+}
+
 struct Transfer {
   OutboundRequest request;
   OutboundClient::Done done;
@@ -194,7 +195,7 @@ struct OutboundClient::Impl {
 
   explicit Impl(OutboundOptions o)
       : options(std::move(o)), policy(options.allow_networks), roots(options.extra_ca_file) {
-    if (!options.resolver) options.resolver = SystemResolve;
+    if (!options.resolver) options.resolver = ResolveHost;
     static std::once_flag init;
     std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     multi = curl_multi_init();
@@ -314,7 +315,8 @@ struct OutboundClient::Impl {
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
-    if (name == "content-length") {
+    // A HEAD's Content-Length tells the size of a body that is not sent.
+    if (name == "content-length" && t->request.method != "HEAD") {
       int64_t declared = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), declared);
       if (ec == std::errc() && declared > t->request.max_body_bytes) {
@@ -497,6 +499,7 @@ struct OutboundClient::Impl {
 };
 
 OutboundClient::OutboundClient(OutboundOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  if (!impl_->options.serves_clients) return;
   for (const auto& cidr : impl_->policy.allowlist()) {
     spdlog::warn("outbound guard: internal range {} is allowlisted; the server will connect there on clients' behalf",
                  ToString(cidr));

@@ -19,6 +19,8 @@ namespace wanserve::net {
 
 // Host name -> addresses. Replaceable in tests; the default asks the system resolver.
 using Resolver = std::function<Result<std::vector<IpAddress>>(const std::string& host)>;
+// The system resolver (getaddrinfo): every distinct address of the host.
+Result<std::vector<IpAddress>> ResolveHost(const std::string& host);
 
 struct OutboundOptions {
   std::vector<Cidr> allow_networks;  // internal ranges the operator opened (empty by default)
@@ -27,6 +29,9 @@ struct OutboundOptions {
   int max_redirects = 3;             // Default: 3, then the transfer fails
   std::string user_agent = "wanserve";
   Resolver resolver;                 // Default: getaddrinfo
+  // False for a client that only reaches addresses the operator configured (the object
+  // store): its allowlist opens nothing to clients, so it is not warned about.
+  bool serves_clients = true;
 };
 
 struct OutboundRequest {

@@ -6,6 +6,7 @@
 
 #include "media/url_signer.h"
 #include "net/outbound_client.h"
+#include "media/local_blob_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/sample_task.h"
 #include "testing/temp_dir.h"
@@ -20,8 +21,8 @@ TEST(LeftoverSweeper, RemovesStalePartialsAndInputFoldersOfTasksThatAreOverOrUnk
   ASSERT_TRUE(store->Insert(testing::SampleTask("canceled_task"), {}).ok());
   ASSERT_TRUE(store->RequestCancel("canceled_task", 1).ok());
 
-  media::BlobStore blobs(dir.path() / "blobs");
-  media::BlobStore uploads(dir.path() / "uploads");
+  media::LocalBlobStore blobs(dir.path() / "blobs");
+  media::LocalBlobStore uploads(dir.path() / "uploads");
   net::OutboundClient client({});
   media::UrlSigner signer("secret");
   media::OwnLinks own({&blobs}, signer, "http://files.example", MakeSystemClock());

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "media/encode.h"
 #include "media/probe.h"
@@ -10,7 +12,7 @@
 
 namespace wanserve::tasks {
 
-Result<std::vector<core::Output>> OutputWriter::Write(const std::string& task_id,
+Result<std::vector<core::Output>> OutputWriter::Write(const std::string& task_id, int attempt,
                                                       const core::GeneratedMedia& media) const {
   std::vector<core::Output> outputs;
   auto fail = [&](Error e) -> Result<std::vector<core::Output>> {
@@ -22,7 +24,7 @@ Result<std::vector<core::Output>> OutputWriter::Write(const std::string& task_id
     auto png = media::EncodeImage(img, media::ImageFormat::kPng);
     if (!png.ok()) return fail(png.error());
     core::Output o;
-    o.blob_id = blobs_.NewId("png");
+    o.blob_id = media::BlobStore::NewOutputKey(task_id, attempt, i, "png");
     auto size = blobs_.Write(o.blob_id, *png);
     if (!size.ok()) return fail(size.error());
     o.kind = "image";
@@ -37,7 +39,7 @@ Result<std::vector<core::Output>> OutputWriter::Write(const std::string& task_id
   for (size_t i = 0; i < media.videos.size(); ++i) {
     const auto& clip = media.videos[i];
     core::Output o;
-    o.blob_id = blobs_.NewId("mp4");
+    o.blob_id = media::BlobStore::NewOutputKey(task_id, attempt, media.images.size() + i, "mp4");
     const auto scratch = blobs_.ScratchPath(o.blob_id);
     auto st = media::EncodeMp4(clip, scratch.string());
     if (!st.ok()) {
@@ -45,7 +47,7 @@ Result<std::vector<core::Output>> OutputWriter::Write(const std::string& task_id
       std::filesystem::remove(scratch, ec);
       return fail(st.error());
     }
-    auto size = blobs_.Adopt(o.blob_id, scratch);
+    auto size = blobs_.Put(o.blob_id, scratch);
     if (!size.ok()) return fail(size.error());
     o.kind = "video";
     o.content_type = "video/mp4";
@@ -60,7 +62,7 @@ Result<std::vector<core::Output>> OutputWriter::Write(const std::string& task_id
   return outputs;
 }
 
-Result<std::vector<core::Output>> OutputWriter::Keep(const std::string& task_id,
+Result<std::vector<core::Output>> OutputWriter::Keep(const std::string& task_id, int attempt,
                                                      const std::vector<std::string>& files) const {
   std::vector<core::Output> outputs;
   auto fail = [&](std::string message) -> Result<std::vector<core::Output>> {
@@ -75,28 +77,55 @@ Result<std::vector<core::Output>> OutputWriter::Keep(const std::string& task_id,
       return fail(fmt::format("result {} is not an image or a video", i + 1));
     }
     core::Output o;
-    o.blob_id = blobs_.NewId(type->extension);
-    auto size = blobs_.Write(o.blob_id, files[i]);
+    o.blob_id = media::BlobStore::NewOutputKey(task_id, attempt, i, type->extension);
+    // Probed in scratch, before it is stored: what does not decode is never stored.
+    const auto scratch = blobs_.ScratchPath(o.blob_id);
+    {
+      std::ofstream f(scratch, std::ios::binary | std::ios::trunc);
+      f.write(files[i].data(), static_cast<std::streamsize>(files[i].size()));
+      if (!f) return fail("cannot write " + scratch.string());
+    }
+    auto info = type->kind == "image" ? media::ProbeImageFile(scratch.string()) : media::ProbeVideoFile(scratch.string());
+    if (!info.ok()) {
+      std::error_code ec;
+      std::filesystem::remove(scratch, ec);
+      return fail(fmt::format("result {} does not decode: {}", i + 1, info.error().message));
+    }
+    auto size = blobs_.Put(o.blob_id, scratch);
     if (!size.ok()) return fail(size.error().message);
+    o.kind = type->kind;
+    o.content_type = media::BlobStore::ContentTypeFor(o.blob_id);
+    o.file_name = fmt::format("{}_{}.{}", task_id, i, type->extension);
+    o.width = info->width;
+    o.height = info->height;
+    o.frames = info->frames;
+    o.duration_s = info->duration_s;
+    o.bytes = *size;
     outputs.push_back(o);
-    auto path = blobs_.PathFor(o.blob_id);
-    auto info = type->kind == "image" ? media::ProbeImageFile(path->string()) : media::ProbeVideoFile(path->string());
-    if (!info.ok()) return fail(fmt::format("result {} does not decode: {}", i + 1, info.error().message));
-    core::Output& kept = outputs.back();
-    kept.kind = type->kind;
-    kept.content_type = media::BlobStore::ContentTypeFor(kept.blob_id);
-    kept.file_name = fmt::format("{}_{}.{}", task_id, i, type->extension);
-    kept.width = info->width;
-    kept.height = info->height;
-    kept.frames = info->frames;
-    kept.duration_s = info->duration_s;
-    kept.bytes = *size;
   }
   return outputs;
 }
 
 void OutputWriter::Discard(const std::vector<core::Output>& outputs) const {
   for (const auto& o : outputs) (void)blobs_.Delete(o.blob_id);
+}
+
+Result<int> OutputWriter::DiscardOthers(const std::string& task_id, const std::vector<core::Output>& kept) const {
+  int deleted = 0;
+  std::string after;
+  const std::string prefix = media::BlobStore::TaskPrefix(task_id);
+  for (;;) {
+    ASSIGN_OR_RETURN(auto page, blobs_.List(prefix, after, 1000));
+    if (page.empty()) return deleted;
+    for (const auto& blob : page) {
+      const bool is_kept =
+          std::any_of(kept.begin(), kept.end(), [&](const core::Output& o) { return o.blob_id == blob.key; });
+      if (is_kept) continue;
+      RETURN_IF_ERROR(blobs_.Delete(blob.key));
+      ++deleted;
+    }
+    after = page.back().key;
+  }
 }
 
 }  // namespace wanserve::tasks

@@ -1,8 +1,5 @@
 #include "tasks/upload_sweeper.h"
 
-#include <chrono>
-#include <filesystem>
-
 namespace wanserve::tasks {
 
 Result<int> UploadSweeper::SweepOnce() {
@@ -15,9 +12,8 @@ Result<int> UploadSweeper::SweepOnce() {
       ++swept;
     }
   }
-  const auto orphan_cutoff =
-      std::filesystem::file_time_type::clock::now() - std::chrono::milliseconds(orphan_age_ms_);
-  return swept + uploads_.DeleteOlderThan(orphan_cutoff);
+  ASSIGN_OR_RETURN(int orphans, media::DeleteOlderThan(uploads_, media::BlobClockNowMs() - orphan_age_ms_));
+  return swept + orphans;
 }
 
 }  // namespace wanserve::tasks

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "media/local_blob_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/task_store.h"
 #include "testing/fake_clock.h"
@@ -17,7 +18,7 @@ TEST(UploadSweeper, RemovesExpiredFilesAndKeepsLiveOnes) {
   auto opened = store::OpenSqliteStore({(dir.path() / "t.db").string()});
   ASSERT_TRUE(opened.ok());
   auto store = std::move(opened).value();
-  media::BlobStore uploads(dir.path() / "uploads");
+  media::LocalBlobStore uploads(dir.path() / "uploads");
   auto clock = std::make_shared<testing::FakeClock>();
   clock->Set(1'000'000);
 
@@ -33,7 +34,7 @@ TEST(UploadSweeper, RemovesExpiredFilesAndKeepsLiveOnes) {
     f.expires_ms = f.created_ms + ttl_ms;
     EXPECT_TRUE(uploads.Write(f.blob_id, "bytes").ok());
     EXPECT_TRUE(store->InsertFile(f, clock->NowMs(), 0, true).ok());
-    return *uploads.PathFor(f.blob_id);
+    return *uploads.LocalFile(f.blob_id);
   };
   const auto short_lived = record("a.png", 1000);
   const auto long_lived = record("b.png", 10'000);
@@ -55,10 +56,10 @@ TEST(UploadSweeper, RemovesExpiredFilesAndKeepsLiveOnes) {
 TEST(UploadSweeper, RemovesOrphanBlobsOlderThanTheLongestRetention) {
   testing::TempDir dir;
   auto store = store::OpenSqliteStore({(dir.path() / "t.db").string()}).value();
-  media::BlobStore uploads(dir.path() / "uploads");
+  media::LocalBlobStore uploads(dir.path() / "uploads");
   const std::string orphan = uploads.NewId("png");
   ASSERT_TRUE(uploads.Write(orphan, "bytes").ok());
-  const auto path = *uploads.PathFor(orphan);
+  const auto path = *uploads.LocalFile(orphan);
   std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now() - std::chrono::hours(2));
   auto clock = std::make_shared<testing::FakeClock>();
 

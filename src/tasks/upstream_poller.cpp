@@ -161,7 +161,7 @@ bool UpstreamPoller::Finish(const UpstreamJob& job, const providers::UpstreamSta
     }
     files.push_back(std::move(bytes).value());
   }
-  auto outputs = writer_.Keep(job.task_id, files);
+  auto outputs = writer_.Keep(job.task_id, job.attempt, files);
   if (!outputs.ok()) return FailTask(job, outputs.error().code, outputs.error().detail_code, outputs.error().message);
   const int64_t now = clock_->NowMs();
   if (auto st = store_.Complete(PollerLease(job), *outputs, now); !st.ok()) {
@@ -170,6 +170,10 @@ bool UpstreamPoller::Finish(const UpstreamJob& job, const providers::UpstreamSta
     return false;
   }
   spdlog::info("task={} succeeded on {} with {} output(s)", job.task_id, job.provider, outputs->size());
+  // A poller presumed dead may have stored the same results under keys of its own.
+  if (auto swept = writer_.DiscardOthers(job.task_id, *outputs); !swept.ok()) {
+    spdlog::warn("task={} files of other pollers not swept yet: {}", job.task_id, swept.error().message);
+  }
   metrics_.Increment("wanserve_tasks_finished_total", {{"state", "succeeded"}});
   return true;
 }

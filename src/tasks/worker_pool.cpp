@@ -144,6 +144,7 @@ void WorkerPool::FinishWithError(const std::shared_ptr<Running>& run, const Task
   if (st.ok()) {
     spdlog::info("task={} failed: {} ({})", task.id, err.detail_code, err.message);
     metrics_.Increment("wanserve_tasks_finished_total", {{"state", "failed"}});
+    SweepOtherAttempts(task, {});
   }
 }
 
@@ -166,10 +167,26 @@ Status WorkerPool::WriteTerminal(const std::string& task_id, const std::function
   }
 }
 
-void WorkerPool::Finished(const Task& task, std::string_view state, int64_t started_ms) {
+void WorkerPool::Finished(const Task& task, std::string_view state, int64_t started_ms,
+                          const std::vector<core::Output>& kept) {
   metrics_.Increment("wanserve_tasks_finished_total", {{"state", std::string(state)}});
   metrics_.Observe("wanserve_task_duration_seconds", {{"kind", std::string(core::ToString(task.request.kind))}},
                    static_cast<double>(clock_->NowMs() - started_ms) / 1000.0);
+  SweepOtherAttempts(task, kept);
+}
+
+// An attempt that crashed or lost its lease may have stored files before it stopped; they are
+// nobody's once the task is over. What this misses (an attempt still writing after its task
+// ended) the output sweeper's reconciliation finds.
+void WorkerPool::SweepOtherAttempts(const Task& task, const std::vector<core::Output>& kept) {
+  if (task.attempts <= 1) return;
+  auto swept = writer_.DiscardOthers(task.id, kept);
+  if (!swept.ok()) {
+    spdlog::warn("task={} files of earlier attempts not swept yet: {}", task.id, swept.error().message);
+  } else if (*swept > 0) {
+    spdlog::info("task={} swept {} file(s) of earlier attempts", task.id, *swept);
+    metrics_.Increment("wanserve_orphan_files_swept_total", {}, *swept);
+  }
 }
 
 void WorkerPool::Execute(Task task, const std::string& owner) {
@@ -330,7 +347,7 @@ WorkerPool::Handoff WorkerPool::RunLocally(const std::shared_ptr<Running>& run, 
   } else if (!media.ok()) {
     FinishWithError(run, task, media.error());
   } else {
-    auto outputs = writer_.Write(task.id, *media);
+    auto outputs = writer_.Write(task.id, run->lease.attempt, *media);
     if (!outputs.ok()) {
       FinishWithError(run, task, outputs.error());
     } else if (auto done = WriteTerminal(
@@ -340,7 +357,7 @@ WorkerPool::Handoff WorkerPool::RunLocally(const std::shared_ptr<Running>& run, 
                    });
                done.ok()) {
       spdlog::info("task={} succeeded with {} output(s) on {}", task.id, outputs->size(), provider.Name());
-      Finished(task, "succeeded", started);
+      Finished(task, "succeeded", started, *outputs);
     } else {
       writer_.Discard(*outputs);
       spdlog::warn("task={} finished but could not be recorded: {}", task.id, done.error().message);

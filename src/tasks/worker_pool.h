@@ -78,7 +78,11 @@ class WorkerPool {
   // Creates the task upstream; kTryNext (with *refusal set) when the next provider may run it.
   Handoff SubmitUpstream(const std::shared_ptr<Running>& run, const core::Task& task, providers::Provider& provider,
                          Error* refusal);
-  void Finished(const core::Task& task, std::string_view state, int64_t started_ms);
+  // Counts a task this worker ended, and sweeps the files earlier attempts left (kept: this
+  // attempt's outputs).
+  void Finished(const core::Task& task, std::string_view state, int64_t started_ms,
+                const std::vector<core::Output>& kept = {});
+  void SweepOtherAttempts(const core::Task& task, const std::vector<core::Output>& kept);
   bool EndedByThisAttempt(const store::LeaseToken& lease);
   // A terminal write (write: Complete, Fail or FinishCanceled of this run) that outlives a lost
   // database connection: retried while the store is unavailable, within the lease. When a retry

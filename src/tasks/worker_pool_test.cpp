@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "media/probe.h"
+#include "media/local_blob_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tasks/output_sweeper.h"
 #include "tasks/task_service.h"
@@ -24,7 +25,7 @@ class WorkerPoolTest : public ::testing::Test {
     auto s = store::OpenSqliteStore({(dir_.path() / "t.db").string()});
     ASSERT_TRUE(s.ok());
     store_ = std::move(s).value();
-    blobs_ = std::make_unique<media::BlobStore>(dir_.path() / "blobs");
+    blobs_ = std::make_unique<media::LocalBlobStore>(dir_.path() / "blobs");
     writer_ = std::make_unique<OutputWriter>(*blobs_);
     registry_ = MakeRegistry(0, 4);
   }
@@ -76,7 +77,7 @@ class WorkerPoolTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<media::BlobStore> blobs_;
+  std::unique_ptr<media::LocalBlobStore> blobs_;
   std::unique_ptr<OutputWriter> writer_;
   std::vector<std::unique_ptr<providers::ProviderRegistry>> registries_;
   providers::ProviderRegistry* registry_ = nullptr;
@@ -94,7 +95,7 @@ TEST_F(WorkerPoolTest, RunsATaskToAPlayableVideo) {
   ASSERT_EQ(done.state, TaskState::kSucceeded) << (done.error ? done.error->message : "");
   EXPECT_EQ(done.progress, 100);
   ASSERT_EQ(done.outputs.size(), 1u);
-  auto info = media::ProbeVideoFile(blobs_->PathFor(done.outputs[0].blob_id)->string());
+  auto info = media::ProbeVideoFile(blobs_->LocalFile(done.outputs[0].blob_id)->string());
   ASSERT_TRUE(info.ok()) << info.error().message;
   EXPECT_EQ(info->width, 96);
   EXPECT_EQ(info->height, 64);
@@ -174,8 +175,8 @@ TEST_F(WorkerPoolTest, ACompletionWhoseAnswerWasLostIsRecognisedAndItsOutputsKep
   EXPECT_EQ(metrics_.Value("wanserve_tasks_finished_total", {{"state", "succeeded"}}), 1);
   EXPECT_GE(flaky.calls(), 4) << "retried while the store was away";
   // ...and the outputs the task names are still there, not discarded as an unrecorded attempt's.
-  auto path = blobs_->PathFor(done.outputs[0].blob_id);
-  ASSERT_TRUE(path.ok());
+  auto path = blobs_->LocalFile(done.outputs[0].blob_id);
+  ASSERT_TRUE(path);
   EXPECT_TRUE(std::filesystem::exists(*path));
 }
 
@@ -322,10 +323,10 @@ TEST_F(WorkerPoolTest, SweeperDeletesOutputsAfterTheirLinksExpire) {
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
   core::GeneratedMedia media;
   media.images.push_back({8, 8, std::vector<uint8_t>(8 * 8 * 3, 100)});
-  auto outputs = writer_->Write("t1", media);
+  auto outputs = writer_->Write("t1", 1, media);
   ASSERT_TRUE(outputs.ok());
   ASSERT_TRUE(store_->Complete({"t1", "w", 1}, *outputs, clock->NowMs()).ok());
-  const auto path = *blobs_->PathFor((*outputs)[0].blob_id);
+  const auto path = *blobs_->LocalFile((*outputs)[0].blob_id);
   OutputSweeper sweeper(*store_, *blobs_, clock, 24 * 3600 * 1000);
   EXPECT_EQ(*sweeper.SweepOnce(), 0);
   EXPECT_TRUE(std::filesystem::exists(path));
@@ -333,6 +334,83 @@ TEST_F(WorkerPoolTest, SweeperDeletesOutputsAfterTheirLinksExpire) {
   EXPECT_EQ(*sweeper.SweepOnce(), 1);
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_TRUE(store_->Get("t1")->outputs_expired);
+}
+
+TEST_F(WorkerPoolTest, FilesOfAnAttemptThatDiedAreSweptWhenTheNextAttemptEnds) {
+  TaskService service(*store_, *registry_, clock_);
+  auto r = Video();
+  r.kind = core::RequestKind::kTextToImage;
+  r.model = "wan2.7-image";
+  ASSERT_TRUE(service.Submit({"t1", "unified", "k", store::kDefaultAccountId, "m", "{}", r}).ok());
+  // Attempt 1 stores its file, then its process dies before it records the task.
+  auto claimed = store_->ClaimNext("dead", clock_->NowMs(), 1);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  core::GeneratedMedia media;
+  media.images.push_back({8, 8, std::vector<uint8_t>(8 * 8 * 3, 100)});
+  auto lost = writer_->Write("t1", 1, media);
+  ASSERT_TRUE(lost.ok());
+  const auto lost_file = *blobs_->LocalFile((*lost)[0].blob_id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  auto pool = MakePool(0);
+  pool->Start();
+  auto done = WaitFor("t1", [](const core::Task& t) { return core::IsTerminal(t.state); });
+  ASSERT_EQ(done.state, TaskState::kSucceeded);
+  EXPECT_EQ(done.attempts, 2);
+  ASSERT_EQ(done.outputs.size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(*blobs_->LocalFile(done.outputs[0].blob_id)));
+  EXPECT_FALSE(std::filesystem::exists(lost_file)) << "the dead attempt's file is nobody's";
+  auto left = blobs_->List(media::BlobStore::TaskPrefix("t1"), "", 10);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->size(), 1u);
+}
+
+TEST_F(WorkerPoolTest, ReconciliationDeletesFilesNoTaskRecordsAndKeepsTheRunningAttempts) {
+  auto clock = std::make_shared<testing::FakeClock>();
+  clock->Set(1'000'000);
+  TaskService service(*store_, *registry_, clock);
+  auto r = Video();
+  r.kind = core::RequestKind::kTextToImage;
+  r.model = "wan2.7-image";
+  core::GeneratedMedia media;
+  media.images.push_back({8, 8, std::vector<uint8_t>(8 * 8 * 3, 100)});
+  auto store_file = [&](const std::string& task, int attempt) {
+    auto written = writer_->Write(task, attempt, media);
+    EXPECT_TRUE(written.ok());
+    return *written;
+  };
+  // done: finished by attempt 2; attempt 1's file and a late file of attempt 2 that the task does not record.
+  ASSERT_TRUE(service.Submit({"done", "unified", "k", store::kDefaultAccountId, "m", "{}", r}).ok());
+  ASSERT_TRUE(store_->ClaimNext("w", clock->NowMs(), 10).ok());
+  const auto done_lost = store_file("done", 1);
+  ASSERT_TRUE(store_->RecoverExpiredLeases(clock->NowMs() + 20, 3).ok());
+  ASSERT_TRUE(store_->ClaimNext("w", clock->NowMs(), 1000).ok());
+  const auto done_kept = store_file("done", 2);
+  ASSERT_TRUE(store_->Complete({"done", "w", 2}, done_kept, clock->NowMs()).ok());
+  const auto done_late = store_file("done", 2);
+  // running: attempt 2 under way, attempt 1's file left over.
+  ASSERT_TRUE(service.Submit({"running", "unified", "k", store::kDefaultAccountId, "m", "{}", r}).ok());
+  ASSERT_TRUE(store_->ClaimNext("w", clock->NowMs(), 10).ok());
+  const auto running_lost = store_file("running", 1);
+  ASSERT_TRUE(store_->RecoverExpiredLeases(clock->NowMs() + 20, 3).ok());
+  ASSERT_TRUE(store_->ClaimNext("w", clock->NowMs(), 100000).ok());
+  const auto running_now = store_file("running", 2);
+  // A task that does not exist (deleted, or another deployment's): its file goes once old.
+  const auto unknown = store_file("unknown_task", 1);
+
+  OutputSweeper sweeper(*store_, *blobs_, clock, 24 * 3600 * 1000);
+  auto exists = [&](const std::vector<core::Output>& o) { return blobs_->Stat(o[0].blob_id).ok(); };
+  EXPECT_EQ(sweeper.ReconcileOnce(3600 * 1000).value(), 3);
+  EXPECT_FALSE(exists(done_lost));
+  EXPECT_TRUE(exists(done_kept));
+  EXPECT_FALSE(exists(done_late));
+  EXPECT_FALSE(exists(running_lost));
+  EXPECT_TRUE(exists(running_now)) << "the running attempt may still record it";
+  EXPECT_TRUE(exists(unknown)) << "younger than the grace";
+  EXPECT_EQ(sweeper.ReconcileOnce(0).value(), 1);
+  EXPECT_FALSE(exists(unknown));
+  EXPECT_TRUE(exists(done_kept));
+  EXPECT_TRUE(exists(running_now));
 }
 
 }  // namespace

@@ -160,10 +160,19 @@ TEST_F(RobustnessE2E, Kill9MidRunLosesNoTaskAndRunsNoneTwiceToSuccess) {
     outputs += done["results"].size();
   }
   EXPECT_EQ(outputs, ids.size());
-  // Every stored file belongs to exactly one recorded output: no attempt left a second result.
-  size_t files = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(data_dir_) / "blobs")) {
-    if (e.is_regular_file() && e.path().parent_path().filename() != "tmp") ++files;
+  // Every stored file comes to belong to exactly one recorded output: what an attempt cut by
+  // the kill stored is swept once the next attempt has recorded the task.
+  auto count_files = [&] {
+    size_t files = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(data_dir_) / "blobs")) {
+      if (e.is_regular_file() && e.path().parent_path().filename() != "tmp") ++files;
+    }
+    return files;
+  };
+  size_t files = count_files();
+  for (int i = 0; i < 100 && files != outputs; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    files = count_files();
   }
   EXPECT_EQ(files, outputs);
 }

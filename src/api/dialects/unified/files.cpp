@@ -152,19 +152,23 @@ void RegisterFiles(Router& router, const ApiContext& ctx) {
               RenderFileError});
   // The download link is public, as EvoLink's is: whoever holds it may fetch the file until
   // it expires; the id's 62 bits of randomness are the secret.
-  router.Add({"GET", std::string(kFileDownloadPrefix) + "{file_id}", Access::kPublic,
-              [&ctx](const HttpRequest& req, const RequestContext& rc) {
-                auto not_found = [] { return RenderFileError(MakeError(ErrorCode::kNotFound, "file not found or expired")); };
-                if (!ctx.files || !ctx.uploads) return not_found();
-                auto file = ctx.files->GetFile(rc.params.at("file_id"), ctx.clock->NowMs());
-                if (!file.ok() || file->api != kDownloadableFilesApi) return not_found();
-                auto path = ctx.uploads->PathFor(file->blob_id);
-                if (!path.ok()) return not_found();
-                auto served = ServeFile(req, *path, file->mime_type);
-                if (!served.ok()) return not_found();
-                return *served;
-              },
-              RenderFileError});
+  Route download{"GET", std::string(kFileDownloadPrefix) + "{file_id}", Access::kPublic,
+                 [&ctx](const HttpRequest& req, const RequestContext& rc) {
+                   auto not_found = [] {
+                     return RenderFileError(MakeError(ErrorCode::kNotFound, "file not found or expired"));
+                   };
+                   if (!ctx.files || !ctx.uploads) return not_found();
+                   auto file = ctx.files->GetFile(rc.params.at("file_id"), ctx.clock->NowMs());
+                   if (!file.ok() || file->api != kDownloadableFilesApi) return not_found();
+                   auto served = ServeBlob(req, *ctx.uploads, file->blob_id, file->mime_type, ctx.delivery);
+                   if (!served.ok()) {
+                     return served.error().code == ErrorCode::kNotFound ? not_found() : RenderFileError(served.error());
+                   }
+                   return *served;
+                 },
+                 RenderFileError};
+  download.blocking = true;
+  router.Add(std::move(download));
 }
 
 }  // namespace wanserve::api::dialects::unified
