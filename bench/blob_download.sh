@@ -14,13 +14,13 @@ source bench/lib.sh
 RUNS=${RUNS:-3}
 command -v ffmpeg >/dev/null && [[ -d tests/s3/node_modules ]] || { echo "run scripts/bootstrap.sh first" >&2; exit 1; }
 
-# A real video whose frames are noise, so that it does not compress: about 230 kB a frame.
+# A real video whose frames are noise, so that it does not compress: about 360 kB a frame.
 make_clip() {  # path frames
   ffmpeg -v error -y -f lavfi -i "nullsrc=s=640x360:r=25,geq=lum='random(1)*255':cb=128:cr=128" \
     -frames:v "$2" -c:v libx264 -preset ultrafast -qp 0 -pix_fmt yuv420p "$1"
 }
-make_clip "$WORK/small.mp4" 44
-make_clip "$WORK/large.mp4" 410
+make_clip "$WORK/small.mp4" 28
+make_clip "$WORK/large.mp4" 262
 
 mkdir -p "$WORK/s3"
 node --openssl-legacy-provider tests/s3/s3_server.js "$WORK/s3" bench-bucket >"$WORK/s3.log" 2>&1 &
@@ -64,8 +64,11 @@ for mode in folder stream redirect; do
   pid=${SERVERS[-1]}
   key=$("$BIN" admin keys create --data "$data" --name bench | tail -1)
   for size in small large; do
-    url=$(curl -s -H "Authorization: Bearer $key" --data-binary "@$WORK/$size.mp4" "http://127.0.0.1:$port/v1/files" |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
+    answer=$(curl -s -H "Authorization: Bearer $key" --data-binary "@$WORK/$size.mp4" "http://127.0.0.1:$port/v1/files")
+    url=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])' <<<"$answer") || {
+      echo "upload to the $mode server failed: $answer" >&2
+      exit 1
+    }
     RESULT[$mode-$size]=$(measure "$url" "$pid")
   done
   kill -9 "$pid"

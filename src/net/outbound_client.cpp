@@ -323,6 +323,7 @@ struct OutboundClient::Impl {
         t->too_large = true;
         return 0;
       }
+      if (ec == std::errc() && declared > 0) t->response.body.reserve(static_cast<size_t>(declared));
     }
     t->response.headers[name] = std::string(value);
     return size * n;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "common/crypto.h"
@@ -37,29 +38,30 @@ Result<std::string> ReadRange(const std::filesystem::path& file, int64_t offset,
   return bytes;
 }
 
-// A download in ranged GETs of at most chunk bytes: memory stays one chunk whatever the size.
+// A download in ranged GETs of at most chunk bytes, the next one fetched while the current one
+// is read: memory stays two chunks whatever the size, and the store's latency overlaps the
+// client's transfer.
 class S3Reader final : public media::BlobReader {
  public:
   S3Reader(const S3BlobStore& store, std::string object, uint64_t offset, uint64_t length, int64_t chunk)
       : store_(store), object_(std::move(object)), next_(offset), left_(length), chunk_(static_cast<uint64_t>(chunk)) {}
+  ~S3Reader() override {
+    if (fetching_.valid()) fetching_.wait();
+  }
 
   Result<size_t> Read(char* buffer, size_t capacity) override {
     if (pos_ == buffered_.size()) {
-      if (left_ == 0) return size_t{0};
-      const uint64_t want = std::min(chunk_, left_);
-      S3BlobStore::Call call;
-      call.object = object_;
-      call.headers = {{"Range", fmt::format("bytes={}-{}", next_, next_ + want - 1)}};
-      call.max_response_bytes = static_cast<int64_t>(want);
-      ASSIGN_OR_RETURN(auto response, store_.Send(call));
+      if (!fetching_.valid()) FetchNext();
+      if (!fetching_.valid()) return size_t{0};
+      const uint64_t want = fetching_want_;
+      ASSIGN_OR_RETURN(auto response, fetching_.get());
       if (response.body.size() != want) {
         return MakeError(ErrorCode::kUnavailable,
                          fmt::format("the object store sent {} bytes for a range of {}", response.body.size(), want));
       }
       buffered_ = std::move(response.body);
       pos_ = 0;
-      next_ += want;
-      left_ -= want;
+      FetchNext();
     }
     const size_t n = std::min(capacity, buffered_.size() - pos_);
     std::copy_n(buffered_.data() + pos_, n, buffer);
@@ -68,11 +70,27 @@ class S3Reader final : public media::BlobReader {
   }
 
  private:
+  // Starts the GET of the next range, if any is left.
+  void FetchNext() {
+    if (left_ == 0) return;
+    const uint64_t want = std::min(chunk_, left_);
+    S3BlobStore::Call call;
+    call.object = object_;
+    call.headers = {{"Range", fmt::format("bytes={}-{}", next_, next_ + want - 1)}};
+    call.max_response_bytes = static_cast<int64_t>(want);
+    fetching_ = std::async(std::launch::async, [this, call = std::move(call)] { return store_.Send(call); });
+    fetching_want_ = want;
+    next_ += want;
+    left_ -= want;
+  }
+
   const S3BlobStore& store_;
   std::string object_;
   uint64_t next_;
   uint64_t left_;
   uint64_t chunk_;
+  std::future<Result<net::OutboundResponse>> fetching_;
+  uint64_t fetching_want_ = 0;
   std::string buffered_;
   size_t pos_ = 0;
 };
