@@ -4,7 +4,7 @@
 # the store's presigned URL; and the server's memory while it streams, for a 10 MB and a
 # ~95 MB file (target: flat, independent of the file's size).
 #
-#   bench/blob_download.sh            (needs build/ and tests/s3/node_modules: scripts/bootstrap.sh)
+#   bench/blob_download.sh            (needs build/ and tests/node/node_modules: scripts/bootstrap.sh)
 #
 # Prints MB/s per mode (median of RUNS downloads, default 3) with the ratio to the data folder,
 # and the largest rise of the server's resident memory above its level before the download.
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 RUNS=${RUNS:-3}
-command -v ffmpeg >/dev/null && [[ -d tests/s3/node_modules ]] || { echo "run scripts/bootstrap.sh first" >&2; exit 1; }
+command -v ffmpeg >/dev/null && [[ -d tests/node/node_modules ]] || { echo "run scripts/bootstrap.sh first" >&2; exit 1; }
 
 # A real video whose frames are noise, so that it does not compress: about 360 kB a frame.
 make_clip() {  # path frames
@@ -23,7 +23,7 @@ make_clip "$WORK/small.mp4" 28
 make_clip "$WORK/large.mp4" 262
 
 mkdir -p "$WORK/s3"
-node --openssl-legacy-provider tests/s3/s3_server.js "$WORK/s3" bench-bucket >"$WORK/s3.log" 2>&1 &
+node --openssl-legacy-provider tests/node/s3_server.js "$WORK/s3" bench-bucket >"$WORK/s3.log" 2>&1 &
 SERVERS+=($!)
 for _ in $(seq 1 100); do grep -q "listening" "$WORK/s3.log" && break; sleep 0.1; done
 S3_ENDPOINT="http://127.0.0.1:$(awk '/listening/ {print $2}' "$WORK/s3.log")"

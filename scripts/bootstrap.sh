@@ -41,9 +41,9 @@ if ((${#missing[@]})); then
 fi
 
 # The npm packages the tests use, as pinned by their lock file.
-if [[ ! -f tests/s3/node_modules/.package-lock.json || tests/s3/package-lock.json -nt tests/s3/node_modules/.package-lock.json ]]; then
-  echo "bootstrap: installing the npm packages of tests/s3"
-  npm ci --prefix tests/s3 --no-audit --no-fund --loglevel=error >/dev/null
+if [[ ! -f tests/node/node_modules/.package-lock.json || tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]]; then
+  echo "bootstrap: installing the npm packages of tests/node"
+  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 [[ "${1:-}" == "--deps" ]] && exit 0

@@ -61,6 +61,15 @@ ReadinessReport Readiness(const providers::ProviderRegistry& registry) {
 }
 
 void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
+  // The API documents this server publishes (docs/checklist-playground.md says which are to come).
+  router.Add({"GET", "/openapi", Access::kPublic,
+              [](const HttpRequest&, const RequestContext&) {
+                const nlohmann::json index = {
+                    {"documents",
+                     {{{"dialect", "unified"}, {"title", "unified API (EvoLink style)"}, {"url", "/openapi/unified.json"}}}}};
+                return HttpResponse::Json(200, index.dump());
+              },
+              PlainRenderer()});
   router.Add({"GET", "/healthz", Access::kPublic,
               [](const HttpRequest&, const RequestContext&) {
                 return HttpResponse::Json(200, R"({"status":"ok"})");

@@ -16,7 +16,7 @@ namespace {
 class S3BlobStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::S3Server::Available()) GTEST_SKIP() << "Node.js or tests/s3/node_modules missing (run scripts/bootstrap.sh)";
+    if (!testing::S3Server::Available()) GTEST_SKIP() << "Node.js or tests/node/node_modules missing (run scripts/bootstrap.sh)";
     server_ = std::make_unique<testing::S3Server>();
     options_.bucket = server_->bucket();
     options_.prefix = "deploy/";

@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "testing/node_tools.h"
+
 namespace wanserve::testing {
 namespace {
-
-std::filesystem::path Script() { return std::filesystem::path(WANSERVE_SOURCE_DIR) / "tests" / "s3" / "s3_server.js"; }
 
 std::string ReadFile(const std::filesystem::path& p) {
   std::ifstream in(p);
@@ -27,16 +27,13 @@ std::string ReadFile(const std::filesystem::path& p) {
 
 }  // namespace
 
-bool S3Server::Available() {
-  const auto modules = std::filesystem::path(WANSERVE_SOURCE_DIR) / "tests" / "s3" / "node_modules" / "@20minutes";
-  return std::filesystem::exists(modules) && std::system("command -v node >/dev/null 2>&1") == 0;
-}
+bool S3Server::Available() { return NodeToolsAvailable(); }
 
 S3Server::S3Server(std::string bucket) : bucket_(std::move(bucket)) {
   const auto data = dir_.path() / "data";
   const auto log = dir_.path() / "server.log";
   std::filesystem::create_directories(data);
-  const std::string script = Script().string();
+  const std::string script = NodeScript("s3_server.js");
   const std::string data_arg = data.string();
   pid_ = ::fork();
   if (pid_ == 0) {

@@ -1,5 +1,5 @@
 #pragma once
-// The S3 server of the tests (tests/s3: s3rver on Node.js, a protocol-faithful stand-in for a
+// The S3 server of the tests (tests/node: s3rver on Node.js, a protocol-faithful stand-in for a
 // real object store that checks SigV4 signatures), started in a temporary folder on a free
 // loopback port with one bucket. Credentials: S3RVER / S3RVER.
 #include <sys/types.h>
@@ -15,7 +15,7 @@ class S3Server {
   static constexpr const char* kAccessKey = "S3RVER";
   static constexpr const char* kSecretKey = "S3RVER";
 
-  // Whether Node.js and the npm packages of tests/s3 are installed (scripts/bootstrap.sh).
+  // Whether Node.js and the npm packages of tests/node are installed (scripts/bootstrap.sh).
   static bool Available();
 
   explicit S3Server(std::string bucket = "wanserve-test");

@@ -27,7 +27,7 @@ std::vector<std::string> Testpattern(int steps, int step_delay_ms) {
 class ObjectStoreE2E : public ServerTest {
  protected:
   void SetUp() override {
-    if (!testing::S3Server::Available()) GTEST_SKIP() << "Node.js or tests/s3/node_modules missing (scripts/bootstrap.sh)";
+    if (!testing::S3Server::Available()) GTEST_SKIP() << "Node.js or tests/node/node_modules missing (scripts/bootstrap.sh)";
     s3_ = std::make_unique<testing::S3Server>();
     setenv("AWS_ACCESS_KEY_ID", testing::S3Server::kAccessKey, 1);
     setenv("AWS_SECRET_ACCESS_KEY", testing::S3Server::kSecretKey, 1);

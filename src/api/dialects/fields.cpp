@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/url/parse.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -70,6 +71,56 @@ Status CheckUrl(const std::string& url, const std::string& field, bool https_onl
   return Status::Ok();
 }
 
+namespace {
+
+thread_local FieldRecording* tl_recording = nullptr;
+thread_local int tl_accessor_depth = 0;
+
+}  // namespace
+
+FieldRecording::FieldRecording() : outer_(tl_recording) { tl_recording = this; }
+FieldRecording* FieldRecording::Current() { return tl_recording; }
+FieldRecording::~FieldRecording() { tl_recording = outer_; }
+
+void FieldRecording::Add(FieldRule rule) {
+  // A field read under an alias is documented under its canonical name.
+  for (const auto& group : alias_groups_) {
+    if (std::find(group.begin(), group.end(), rule.name) != group.end()) {
+      rule.name = group.front();
+      rule.aliases.assign(group.begin() + 1, group.end());
+    }
+  }
+  for (const auto& r : rules_) {
+    if (r.name == rule.name) return;
+  }
+  rules_.push_back(std::move(rule));
+}
+
+void FieldRecording::AddAliases(const std::vector<std::string>& names) {
+  if (names.size() > 1) alias_groups_.push_back(names);
+}
+
+// Scope of one public accessor: the outermost one on the thread records its rule.
+class Fields::Note {
+ public:
+  Note(const Fields& f, std::string_view name, FieldRule::Type type) {
+    if (tl_accessor_depth++ == 0 && tl_recording) {
+      rule_.emplace();
+      rule_->name = f.Name(name);
+      rule_->type = type;
+    }
+  }
+  ~Note() {
+    --tl_accessor_depth;
+    if (rule_ && tl_recording) tl_recording->Add(std::move(*rule_));
+  }
+  FieldRule* operator->() { return rule_ ? &*rule_ : &ignored_; }
+
+ private:
+  std::optional<FieldRule> rule_;
+  FieldRule ignored_;
+};
+
 const json* Fields::Find(std::string_view name) const {
   auto it = obj_.find(name);
   if (it == obj_.end() || it->is_null()) return nullptr;
@@ -84,6 +135,10 @@ Error Fields::Invalid(std::string_view name, const std::string& rule) const {
 
 Result<std::string> Fields::RequiredString(std::string_view name, size_t min_chars,
                                            size_t max_chars) const {
+  Note note(*this, name, FieldRule::Type::kString);
+  note->required = true;
+  note->min = static_cast<int64_t>(min_chars);
+  note->max = static_cast<int64_t>(max_chars);
   const json* v = Find(name);
   if (!v) return Invalid(name, "is required");
   if (!v->is_string()) return Invalid(name, "must be a string");
@@ -98,12 +153,20 @@ Result<std::string> Fields::RequiredString(std::string_view name, size_t min_cha
 
 Result<std::string> Fields::StringOr(std::string_view name, std::string fallback,
                                      size_t max_chars) const {
+  Note note(*this, name, FieldRule::Type::kString);
+  note->max = static_cast<int64_t>(max_chars);
+  note->default_value = fallback;
   if (!Has(name)) return fallback;
   return RequiredString(name, 0, max_chars);
 }
 
 Result<std::string> Fields::TruncatedString(std::string_view name, std::string fallback,
                                             size_t max_chars, bool required) const {
+  Note note(*this, name, FieldRule::Type::kString);
+  note->required = required;
+  note->min = required ? 1 : 0;
+  note->truncated_at = static_cast<int64_t>(max_chars);
+  if (!required) note->default_value = fallback;
   const json* v = Find(name);
   if (!v) {
     if (required) return Invalid(name, "is required");
@@ -118,6 +181,9 @@ Result<std::string> Fields::TruncatedString(std::string_view name, std::string f
 
 Result<std::optional<int64_t>> Fields::OptionalInt(std::string_view name, int64_t min,
                                                    int64_t max) const {
+  Note note(*this, name, FieldRule::Type::kInteger);
+  note->min = min;
+  note->max = max;
   const json* v = Find(name);
   if (!v) return std::optional<int64_t>();
   const std::string rule = fmt::format("must be an integer from {} to {}", min, max);
@@ -147,11 +213,16 @@ Result<std::optional<int64_t>> Fields::OptionalInt(std::string_view name, int64_
 }
 
 Result<int64_t> Fields::IntOr(std::string_view name, int64_t fallback, int64_t min, int64_t max) const {
+  Note note(*this, name, FieldRule::Type::kInteger);
+  note->min = min;
+  note->max = max;
+  note->default_value = fallback;
   ASSIGN_OR_RETURN(auto v, OptionalInt(name, min, max));
   return v.value_or(fallback);
 }
 
 Result<std::optional<bool>> Fields::OptionalBool(std::string_view name) const {
+  Note note(*this, name, FieldRule::Type::kBoolean);
   const json* v = Find(name);
   if (!v) return std::optional<bool>();
   if (v->is_string() && (*v == "true" || *v == "false")) return std::optional<bool>(*v == "true");
@@ -161,6 +232,8 @@ Result<std::optional<bool>> Fields::OptionalBool(std::string_view name) const {
 
 Result<std::optional<std::string>> Fields::OptionalEnum(
     std::string_view name, std::initializer_list<std::string_view> allowed) const {
+  Note note(*this, name, FieldRule::Type::kEnum);
+  note->allowed.assign(allowed.begin(), allowed.end());
   const json* v = Find(name);
   if (!v) return std::optional<std::string>();
   std::string list;
@@ -178,11 +251,18 @@ Result<std::optional<std::string>> Fields::OptionalEnum(
 
 Result<std::string> Fields::EnumOr(std::string_view name, std::string fallback,
                                    std::initializer_list<std::string_view> allowed) const {
+  Note note(*this, name, FieldRule::Type::kEnum);
+  note->allowed.assign(allowed.begin(), allowed.end());
+  note->default_value = fallback;
   ASSIGN_OR_RETURN(auto v, OptionalEnum(name, allowed));
   return v.value_or(std::move(fallback));
 }
 
 Result<std::vector<std::string>> Fields::UrlArray(std::string_view name, size_t min, size_t max) const {
+  Note note(*this, name, FieldRule::Type::kUrlArray);
+  note->required = min > 0;
+  note->min = static_cast<int64_t>(min);
+  note->max = static_cast<int64_t>(max);
   const json* v = Find(name);
   std::vector<std::string> out;
   if (!v) {
@@ -206,6 +286,10 @@ Result<std::vector<std::string>> Fields::UrlArray(std::string_view name, size_t 
 }
 
 Result<std::vector<std::string>> Fields::UrlList(std::string_view name, size_t min, size_t max) const {
+  Note note(*this, name, FieldRule::Type::kUrlOrUrlArray);
+  note->required = min > 0;
+  note->min = static_cast<int64_t>(min);
+  note->max = static_cast<int64_t>(max);
   const json* v = Find(name);
   if (!v || !v->is_string()) return UrlArray(name, min, max);
   if (min > 1 || max < 1) return Invalid(name, fmt::format("must have {}-{} elements (got 1)", min, max));
@@ -214,6 +298,11 @@ Result<std::vector<std::string>> Fields::UrlList(std::string_view name, size_t m
 }
 
 Result<std::string> Fields::Pick(std::initializer_list<std::string_view> names) const {
+  if (tl_recording) {
+    std::vector<std::string> all;
+    for (auto name : names) all.push_back(Name(name));
+    tl_recording->AddAliases(all);
+  }
   std::string_view chosen;
   for (auto name : names) {
     const json* v = Find(name);
@@ -228,6 +317,7 @@ Result<std::string> Fields::Pick(std::initializer_list<std::string_view> names) 
 }
 
 Result<std::optional<std::string>> Fields::OptionalUrl(std::string_view name) const {
+  Note note(*this, name, FieldRule::Type::kUrl);
   const json* v = Find(name);
   if (!v) return std::optional<std::string>();
   if (!v->is_string()) return Invalid(name, "must be a URL string");
@@ -235,7 +325,20 @@ Result<std::optional<std::string>> Fields::OptionalUrl(std::string_view name) co
   return std::optional<std::string>(v->get<std::string>());
 }
 
+Result<std::optional<std::string>> Fields::OptionalCallbackUrl(std::string_view name) const {
+  Note note(*this, name, FieldRule::Type::kUrl);
+  note->max = 2048;
+  note->https_only = true;
+  const json* v = Find(name);
+  if (!v) return std::optional<std::string>();
+  if (!v->is_string()) return Invalid(name, "must be a URL string");
+  RETURN_IF_ERROR(CheckUrl(v->get<std::string>(), Name(name), /*https_only=*/true, /*max_length=*/2048));
+  return std::optional<std::string>(v->get<std::string>());
+}
+
 Result<std::string> Fields::RequiredUrl(std::string_view name) const {
+  Note note(*this, name, FieldRule::Type::kUrl);
+  note->required = true;
   ASSIGN_OR_RETURN(auto v, OptionalUrl(name));
   if (!v) return Invalid(name, "is required");
   return *v;

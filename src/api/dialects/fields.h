@@ -35,6 +35,42 @@ struct Leniency {
   bool case_insensitive_enums = false;
 };
 
+// What one field accessor enforces, recorded while a FieldRecording is alive on the thread: the
+// API documents are written from these, so their ranges and defaults are the parser's own.
+struct FieldRule {
+  enum class Type { kString, kInteger, kBoolean, kEnum, kUrl, kUrlArray, kUrlOrUrlArray };
+  std::string name;  // with the Fields' prefix ("input.duration")
+  Type type = Type::kString;
+  bool required = false;
+  std::optional<int64_t> min, max;  // value range, string length or array size
+  std::optional<json> default_value;
+  std::vector<std::string> allowed;  // kEnum
+  std::optional<int64_t> truncated_at;  // strings cut to this many characters instead of refused
+  std::vector<std::string> aliases;     // other names the parser takes for it (Pick)
+  bool https_only = false;              // kUrl
+};
+
+// Records every rule the Fields accessors on this thread enforce while it lives, once per field
+// (the first rule; later ones add aliases).
+class FieldRecording {
+ public:
+  FieldRecording();
+  ~FieldRecording();
+  FieldRecording(const FieldRecording&) = delete;
+  FieldRecording& operator=(const FieldRecording&) = delete;
+  const std::vector<FieldRule>& rules() const { return rules_; }
+  void Add(FieldRule rule);
+  // names: a field's names, the canonical one first (Fields::Pick).
+  void AddAliases(const std::vector<std::string>& names);
+  // The recording alive on this thread, if any.
+  static FieldRecording* Current();
+
+ private:
+  std::vector<FieldRule> rules_;
+  std::vector<std::vector<std::string>> alias_groups_;  // canonical name first
+  FieldRecording* outer_;
+};
+
 class Fields {
  public:
   // prefix is prepended to names in messages ("input.").
@@ -61,6 +97,8 @@ class Fields {
   // Array of URLs as UrlArray, or one URL as a bare string (a one-element list).
   Result<std::vector<std::string>> UrlList(std::string_view name, size_t min, size_t max) const;
   Result<std::optional<std::string>> OptionalUrl(std::string_view name) const;
+  // An https URL of at most 2048 characters, where the task is delivered when done.
+  Result<std::optional<std::string>> OptionalCallbackUrl(std::string_view name) const;
   Result<std::string> RequiredUrl(std::string_view name) const;
 
   // Of a field's names (the canonical one first, then its aliases), the one the body uses; ""
@@ -70,6 +108,8 @@ class Fields {
  private:
   const json* Find(std::string_view name) const;
   Error Invalid(std::string_view name, const std::string& rule) const;
+  // Records the rule of a public accessor (not of the accessors it calls in turn).
+  class Note;
 
   const json& obj_;
   std::string prefix_;

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "api/api_context.h"
 #include "api/http.h"
@@ -24,6 +25,14 @@ HttpResponse RenderError(const Error& error);
 HttpResponse Upload(const ApiContext& ctx, const HttpRequest& req, const std::string& key_id);
 json RenderTask(const core::Task& task, const ApiContext& ctx);
 std::string NewId(int64_t unix_seconds);
+// The dialect's OpenAPI document; kInternal when an example of it no longer parses.
+Result<json> OpenApiDocument(const std::string& server_url);
+// Each model id the dialect takes, with the request an example of it parses to.
+struct ModelExample {
+  std::string id;
+  core::GenerationRequest request;
+};
+std::vector<ModelExample> ModelExamples();
 bool IsValidId(const std::string& id);
 
 }  // namespace wanserve::api::dialects::unified

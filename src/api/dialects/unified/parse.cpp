@@ -11,10 +11,8 @@ namespace {
 constexpr int64_t kSeedMax = 2147483647;
 
 Result<std::string> ParseCallback(const Fields& f) {
-  if (!f.Has("callback_url")) return std::string();
-  ASSIGN_OR_RETURN(std::string url, f.RequiredString("callback_url", 1, 2048));
-  RETURN_IF_ERROR(CheckCallbackUrl(url, "callback_url"));
-  return url;
+  ASSIGN_OR_RETURN(auto url, f.OptionalCallbackUrl("callback_url"));
+  return url.value_or("");
 }
 
 // The model the body names, as its canonical EvoLink id (DashScope's names are aliases); the

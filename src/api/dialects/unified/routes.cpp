@@ -1,3 +1,5 @@
+#include <set>
+
 #include "api/dialects/fields.h"
 #include "api/dialects/unified/internal.h"
 #include "api/dialects/unified/unified.h"
@@ -31,9 +33,44 @@ Result<std::string> CheckedId(const RequestContext& rc) {
   return id;
 }
 
+// GET /v1/models: each model id, what it makes, who generates it here at which sizes, and the
+// credits of its example request (the defaults).
+json ModelList(const ApiContext& ctx) {
+  const auto serving = ctx.tasks.routes().ServingTable();
+  json data = json::array();
+  for (const ModelExample& m : ModelExamples()) {
+    json served = json::array();
+    std::set<std::string> kinds;
+    for (const auto& row : serving) {
+      if (row.model != m.request.model || row.provider.empty()) continue;
+      kinds.insert(std::string(core::ToString(row.capability.kind)));
+      json entry = {{"provider", row.provider}, {"kind", core::ToString(row.capability.kind)},
+                    {"sizes", row.capability.sizes}};
+      if (row.for_tests_only) entry["test_only"] = true;
+      served.push_back(std::move(entry));
+    }
+    json model = {{"id", m.id}, {"object", "model"}, {"created", 0}, {"owned_by", "wanserve"},
+                  {"served_by", std::move(served)}};
+    if (auto price = ctx.tasks.PriceOf(m.request)) model["example_price_credits"] = *price;
+    data.push_back(std::move(model));
+  }
+  return {{"object", "list"}, {"data", std::move(data)}};
+}
+
 }  // namespace
 
 void Register(Router& router, const ApiContext& ctx) {
+  router.Add({"GET", "/v1/models", Access::kApiKey,
+              [&ctx](const HttpRequest&, const RequestContext&) { return HttpResponse::Json(200, ModelList(ctx).dump()); },
+              RenderError});
+  // The document is public, as the providers' own references are.
+  router.Add({"GET", "/openapi/unified.json", Access::kPublic,
+              [&ctx](const HttpRequest&, const RequestContext&) {
+                auto doc = OpenApiDocument(ctx.public_base_url);
+                if (!doc.ok()) return RenderError(doc.error());
+                return HttpResponse::Json(200, doc->dump(2));
+              },
+              RenderError});
   router.Add({"POST", "/v1/images/generations", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
               RenderError});

@@ -1,0 +1,132 @@
+#include "api/openapi.h"
+
+#include <fmt/format.h>
+
+namespace wanserve::api {
+namespace {
+
+using nlohmann::json;
+using dialects::FieldRule;
+
+json UrlSchema() { return {{"type", "string"}, {"format", "uri"}, {"maxLength", 4096}}; }
+
+json PropertySchema(const FieldRule& rule) {
+  json s;
+  switch (rule.type) {
+    case FieldRule::Type::kString:
+      s = {{"type", "string"}};
+      if (rule.min && *rule.min > 0) s["minLength"] = *rule.min;
+      if (rule.max) s["maxLength"] = *rule.max;
+      if (rule.truncated_at) s["description"] = fmt::format("longer values are cut to {} characters", *rule.truncated_at);
+      break;
+    case FieldRule::Type::kInteger:
+      s = {{"type", "integer"}};
+      if (rule.min) s["minimum"] = *rule.min;
+      if (rule.max) s["maximum"] = *rule.max;
+      break;
+    case FieldRule::Type::kBoolean:
+      s = {{"type", "boolean"}};
+      break;
+    case FieldRule::Type::kEnum:
+      s = {{"type", "string"}, {"enum", rule.allowed}};
+      break;
+    case FieldRule::Type::kUrl:
+      s = UrlSchema();
+      if (rule.max) s["maxLength"] = *rule.max;
+      if (rule.https_only) s["pattern"] = "^https://";
+      break;
+    case FieldRule::Type::kUrlArray:
+    case FieldRule::Type::kUrlOrUrlArray: {
+      json array = {{"type", "array"}, {"items", UrlSchema()}};
+      if (rule.min && *rule.min > 0) array["minItems"] = *rule.min;
+      if (rule.max) array["maxItems"] = *rule.max;
+      s = rule.type == FieldRule::Type::kUrlArray ? array : json{{"oneOf", {UrlSchema(), array}}};
+      break;
+    }
+  }
+  if (rule.default_value && !(rule.type == FieldRule::Type::kString && *rule.default_value == "")) {
+    s["default"] = *rule.default_value;
+  }
+  return s;
+}
+
+// The object schema at `path` inside root ("" is root itself), made when missing.
+json& ObjectAt(json& root, const std::string& path) {
+  json* node = &root;
+  size_t start = 0;
+  while (start < path.size()) {
+    const size_t dot = path.find('.', start);
+    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    json& child = (*node)["properties"][part];
+    if (!child.contains("type")) child = {{"type", "object"}, {"properties", json::object()}};
+    node = &child;
+    start = dot == std::string::npos ? path.size() : dot + 1;
+  }
+  return *node;
+}
+
+}  // namespace
+
+json SchemaOf(const std::vector<FieldRule>& rules) {
+  json root = {{"type", "object"}, {"properties", json::object()}};
+  for (const FieldRule& rule : rules) {
+    const auto dot = rule.name.rfind('.');
+    json& parent = ObjectAt(root, dot == std::string::npos ? "" : rule.name.substr(0, dot));
+    const std::string leaf = dot == std::string::npos ? rule.name : rule.name.substr(dot + 1);
+    parent["properties"][leaf] = PropertySchema(rule);
+    if (rule.required) parent["required"].push_back(leaf);
+    for (const auto& alias : rule.aliases) {
+      json alias_schema = PropertySchema(rule);
+      alias_schema["description"] = fmt::format("another name for {}", leaf);
+      parent["properties"][alias.substr(alias.rfind('.') + 1)] = alias_schema;
+    }
+  }
+  return root;
+}
+
+Result<json> RequestSchema(const std::vector<BodyVariant>& variants) {
+  json shapes = json::array();
+  for (const BodyVariant& v : variants) {
+    dialects::FieldRecording recording;
+    std::vector<json> bodies = {v.example};
+    bodies.insert(bodies.end(), v.more_examples.begin(), v.more_examples.end());
+    for (const json& body : bodies) {
+      if (Status parsed = v.parse(body); !parsed.ok()) {
+        return MakeError(ErrorCode::kInternal,
+                         fmt::format("an example of {} does not parse: {}", v.title, parsed.error().message));
+      }
+    }
+    json schema = SchemaOf(recording.rules());
+    for (const auto& [name, property] : v.properties.items()) schema["properties"][name] = property;
+    schema["title"] = v.title;
+    if (!v.description.empty()) schema["description"] = v.description;
+    schema["examples"] = json::array({v.example});
+    shapes.push_back(std::move(schema));
+  }
+  if (shapes.size() == 1) return shapes[0];
+  return json{{"oneOf", std::move(shapes)}};
+}
+
+json NewDocument(const DocumentInfo& info) {
+  return {{"openapi", "3.1.0"},
+          {"info", {{"title", info.title}, {"version", "1"}, {"description", info.description}}},
+          {"servers", json::array({{{"url", info.server_url}}})},
+          {"security", json::array({{{"bearer", json::array()}}})},
+          {"paths", json::object()},
+          {"components",
+           {{"securitySchemes",
+             {{"bearer", {{"type", "http"}, {"scheme", "bearer"}, {"description", "an API key: ws_…"}}}}},
+            {"schemas", json::object()}}}};
+}
+
+json JsonBody(json schema, json example) {
+  json media = {{"schema", std::move(schema)}};
+  if (!example.is_null()) media["example"] = std::move(example);
+  return {{"required", true}, {"content", {{"application/json", std::move(media)}}}};
+}
+
+json JsonAnswer(const std::string& description, json schema) {
+  return {{"description", description}, {"content", {{"application/json", {{"schema", std::move(schema)}}}}}};
+}
+
+}  // namespace wanserve::api

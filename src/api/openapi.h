@@ -1,0 +1,51 @@
+#pragma once
+// OpenAPI 3.1 documents of the dialects, written from the parsers themselves: each request
+// body's schema is what the dialect's Fields accessors enforce while they parse a valid example
+// of it (FieldRecording), so a document's ranges, defaults and enums are the server's own. What
+// no accessor expresses (a field parsed by hand, a rule across fields) is added by hand beside
+// the example, and said in its description.
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "api/dialects/fields.h"
+#include "common/error.h"
+
+namespace wanserve::api {
+
+// The JSON Schema of an object whose fields follow the rules ("a.b" names nest).
+nlohmann::json SchemaOf(const std::vector<dialects::FieldRule>& rules);
+
+// One shape of a request body: an example the parser accepts, and the parser.
+struct BodyVariant {
+  std::string title;                 // e.g. "wan2.7-text-to-video"
+  nlohmann::json example;            // a valid body
+  std::function<Status(const nlohmann::json&)> parse;
+  // Hand-written property schemas that replace or add to the recorded ones ("model": its ids).
+  nlohmann::json properties = nlohmann::json::object();
+  std::string description = {};      // rules across fields, in words
+  // Further valid bodies that reach the optional fields the example leaves out (a parser reads
+  // some only when they are sent); their rules join the example's.
+  std::vector<nlohmann::json> more_examples = {};
+};
+
+// The body schema of the variants (oneOf when there are several). kInternal when an example
+// does not parse: the document would describe a body the server refuses.
+Result<nlohmann::json> RequestSchema(const std::vector<BodyVariant>& variants);
+
+// The parts every document shares.
+struct DocumentInfo {
+  std::string dialect;      // "unified"
+  std::string title;
+  std::string description;
+  std::string server_url;   // the public base URL
+};
+nlohmann::json NewDocument(const DocumentInfo& info);
+
+// A JSON request body and the answers of an operation.
+nlohmann::json JsonBody(nlohmann::json schema, nlohmann::json example);
+nlohmann::json JsonAnswer(const std::string& description, nlohmann::json schema);
+
+}  // namespace wanserve::api

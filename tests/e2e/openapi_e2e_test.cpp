@@ -1,0 +1,161 @@
+// The API documents: valid OpenAPI 3.1 (swagger-parser), and every range, length, size and
+// enum they state is what the server enforces: each boundary body is judged by the document's
+// schema (ajv) and by the server, and both agree.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+
+#include "e2e_fixture.h"
+#include "testing/node_tools.h"
+
+namespace wanserve::e2e {
+namespace {
+
+struct Case {
+  json body;
+  std::string field;  // the field the case is about
+  bool valid = false;
+};
+
+// Boundary bodies of one request-body shape: each field's limits, just inside and just outside.
+std::vector<Case> BoundaryCases(const json& shape) {
+  std::vector<Case> cases;
+  const json example = shape["examples"][0];
+  auto with = [&](const std::string& field, json value, bool valid) {
+    json body = example;
+    body[field] = std::move(value);
+    cases.push_back({std::move(body), field, valid});
+  };
+  for (const auto& [field, s] : shape["properties"].items()) {
+    if (field == "model") continue;
+    if (s.contains("minimum")) {
+      with(field, s["minimum"], true);
+      with(field, s["minimum"].get<int64_t>() - 1, false);
+    }
+    if (s.contains("maximum")) {
+      with(field, s["maximum"], true);
+      with(field, s["maximum"].get<int64_t>() + 1, false);
+    }
+    if (s.contains("enum")) {
+      for (const auto& value : s["enum"]) with(field, value, true);
+      with(field, "not-one-of-them", false);
+    }
+    if (s.value("type", "") == "string" && s.contains("maxLength") && !s.contains("format")) {
+      with(field, std::string(s["maxLength"].get<size_t>(), 'x'), true);
+      with(field, std::string(s["maxLength"].get<size_t>() + 1, 'x'), false);
+    }
+    if (s.value("format", "") == "uri" && s.contains("maxLength")) {
+      const std::string base = s.contains("pattern") ? "https://example.com/" : "http://example.com/";
+      const size_t limit = s["maxLength"].get<size_t>();
+      with(field, base + std::string(limit - base.size(), 'a'), true);
+      with(field, base + std::string(limit - base.size() + 1, 'a'), false);
+      if (s.contains("pattern")) with(field, "http://example.com/hook", false);
+    }
+    if (s.value("type", "") == "array" && s.contains("maxItems")) {
+      const size_t over = s["maxItems"].get<size_t>() + 1;
+      with(field, json(std::vector<std::string>(over, "https://example.com/x.png")), false);
+    }
+    if (s.value("type", "") == "boolean") with(field, "yes", false);
+  }
+  return cases;
+}
+
+class OpenApiE2E : public ServerTest {
+ protected:
+  void SetUp() override {
+    if (!testing::NodeToolsAvailable()) GTEST_SKIP() << "Node.js or tests/node/node_modules missing (scripts/bootstrap.sh)";
+  }
+
+  std::string SaveDocument(const std::string& url_path) {
+    auto doc = Call("GET", url_path);
+    EXPECT_EQ(doc.status, 200);
+    const std::string path = (dir_.path() / "document.json").string();
+    std::ofstream(path) << doc.body;
+    return path;
+  }
+};
+
+TEST_F(OpenApiE2E, TheIndexNamesTheDocumentsAndEachIsValidOpenApi) {
+  StartServer();
+  auto index = Call("GET", "/openapi");
+  ASSERT_EQ(index.status, 200);
+  const json documents = json::parse(index.body)["documents"];
+  ASSERT_FALSE(documents.empty());
+  for (const auto& entry : documents) {
+    const std::string file = SaveDocument(entry["url"]);
+    const auto check = testing::RunCommand({"node", testing::NodeScript("openapi_check.js"), file});
+    EXPECT_EQ(check.exit_code, 0) << entry["url"] << ": " << check.out << check.err;
+    EXPECT_TRUE(check.out.starts_with("valid")) << check.out;
+    const json doc = json::parse(std::ifstream(file));
+    EXPECT_EQ(doc["openapi"], "3.1.0");
+    EXPECT_EQ(doc["servers"][0]["url"], server_->base_url()) << "documents name the server that serves them";
+  }
+}
+
+TEST_F(OpenApiE2E, EveryLimitTheUnifiedDocumentStatesIsTheServersOwn) {
+  StartServer();
+  const std::string key = FundedKey(100'000'000);
+  const std::string file = SaveDocument("/openapi/unified.json");
+  const json doc = json::parse(std::ifstream(file));
+  size_t checked = 0;
+  for (const std::string path : {"/v1/images/generations", "/v1/videos/generations"}) {
+    const json schema = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    const json shapes = schema.contains("oneOf") ? schema["oneOf"] : json::array({schema});
+    for (const auto& shape : shapes) {
+      const std::vector<Case> cases = BoundaryCases(shape);
+      ASSERT_FALSE(cases.empty()) << shape["title"];
+      // The document's own verdicts.
+      json bodies = json::array();
+      for (const auto& c : cases) bodies.push_back(c.body);
+      const std::string bodies_file = (dir_.path() / "bodies.json").string();
+      std::ofstream(bodies_file) << bodies.dump();
+      const auto judged =
+          testing::RunCommand({"node", testing::NodeScript("schema_check.js"), file, path, "post", bodies_file});
+      ASSERT_EQ(judged.exit_code, 0) << judged.err;
+      const json verdicts = json::parse(judged.out);
+      for (size_t i = 0; i < cases.size(); ++i) {
+        const Case& c = cases[i];
+        const std::string what = fmt::format("{} {}: {}", shape["title"].get<std::string>(), c.field, c.body[c.field].dump());
+        EXPECT_EQ(verdicts[i].get<bool>(), c.valid) << "the document, on " << what;
+        // The server's: a value outside a limit is refused naming its field; one inside is never
+        // refused for that field (a rule across fields may still refuse the body for another).
+        auto answer = Authed("POST", path, c.body.dump(), key);
+        const json body = json::parse(answer.body);
+        const std::string param = body["error"].is_object() ? body["error"].value("param", "") : "";
+        if (c.valid) {
+          EXPECT_FALSE(answer.status == 400 && param == c.field) << "the server, on " << what << ": " << answer.body;
+        } else {
+          EXPECT_EQ(answer.status, 400) << "the server, on " << what << ": " << answer.body;
+          EXPECT_TRUE(param == c.field || param.starts_with(c.field + "[")) << what << ": " << answer.body;
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 80u);
+}
+
+TEST_F(OpenApiE2E, TheModelListNamesWhoMakesEachModelHereAndItsPrice) {
+  StartServer();
+  auto models = Authed("GET", "/v1/models");
+  ASSERT_EQ(models.status, 200) << models.body;
+  const json list = json::parse(models.body);
+  EXPECT_EQ(list["object"], "list");
+  std::set<std::string> ids;
+  for (const auto& m : list["data"]) {
+    ids.insert(m["id"]);
+    ASSERT_FALSE(m["served_by"].empty()) << m.dump();
+    EXPECT_EQ(m["served_by"][0]["provider"], "testpattern");
+    EXPECT_TRUE(m["served_by"][0]["test_only"].get<bool>());
+    EXPECT_GT(m["example_price_credits"].get<int64_t>(), 0);
+  }
+  for (const char* id : {"wan-2.7-image", "wan-2.7-image-pro", "wan2.7-text-to-video", "wan2.7-image-to-video",
+                         "wan2.7-i2v", "wan2.7-reference-video", "wan2.7-video-edit"}) {
+    EXPECT_TRUE(ids.count(id)) << id;
+  }
+  EXPECT_EQ(Call("GET", "/v1/models").status, 401) << "the list is a client's, behind a key";
+}
+
+}  // namespace
+}  // namespace wanserve::e2e
