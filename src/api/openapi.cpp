@@ -98,6 +98,7 @@ Result<json> RequestSchema(const std::vector<BodyVariant>& variants) {
     }
     json schema = SchemaOf(recording.rules());
     for (const auto& [name, property] : v.properties.items()) schema["properties"][name] = property;
+    for (const auto& name : v.also_required) schema["required"].push_back(name);
     schema["title"] = v.title;
     if (!v.description.empty()) schema["description"] = v.description;
     schema["examples"] = json::array({v.example});
@@ -117,6 +118,20 @@ json NewDocument(const DocumentInfo& info) {
            {{"securitySchemes",
              {{"bearer", {{"type", "http"}, {"scheme", "bearer"}, {"description", "an API key: ws_…"}}}}},
             {"schemas", json::object()}}}};
+}
+
+json Ref(const std::string& schema_name) { return {{"$ref", "#/components/schemas/" + schema_name}}; }
+
+json PathParameter(const std::string& name) {
+  return {{"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
+}
+
+json IdempotencyKeyParameter() {
+  return {{"name", "Idempotency-Key"},
+          {"in", "header"},
+          {"required", false},
+          {"schema", {{"type", "string"}, {"maxLength", 255}}},
+          {"description", "the same key and body within 24 h return the same task, charged once"}};
 }
 
 json JsonBody(json schema, json example) {

@@ -29,6 +29,9 @@ struct BodyVariant {
   // Further valid bodies that reach the optional fields the example leaves out (a parser reads
   // some only when they are sent); their rules join the example's.
   std::vector<nlohmann::json> more_examples = {};
+  // Fields this shape requires beyond what its parser requires of every body (what tells it
+  // from the endpoint's other shapes, e.g. "feature").
+  std::vector<std::string> also_required = {};
 };
 
 // The body schema of the variants (oneOf when there are several). kInternal when an example
@@ -43,6 +46,13 @@ struct DocumentInfo {
   std::string server_url;   // the public base URL
 };
 nlohmann::json NewDocument(const DocumentInfo& info);
+
+// A reference to a schema of the document's components.
+nlohmann::json Ref(const std::string& schema_name);
+// A required string path parameter.
+nlohmann::json PathParameter(const std::string& name);
+// The optional Idempotency-Key header of create operations.
+nlohmann::json IdempotencyKeyParameter();
 
 // A JSON request body and the answers of an operation.
 nlohmann::json JsonBody(nlohmann::json schema, nlohmann::json example);

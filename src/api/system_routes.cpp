@@ -66,7 +66,8 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
               [](const HttpRequest&, const RequestContext&) {
                 const nlohmann::json index = {
                     {"documents",
-                     {{{"dialect", "unified"}, {"title", "unified API (EvoLink style)"}, {"url", "/openapi/unified.json"}}}}};
+                     {{{"dialect", "unified"}, {"title", "unified API (EvoLink style)"}, {"url", "/openapi/unified.json"}},
+                      {{"dialect", "skills_video"}, {"title", "skills.video API"}, {"url", "/openapi/skills_video.json"}}}}};
                 return HttpResponse::Json(200, index.dump());
               },
               PlainRenderer()});

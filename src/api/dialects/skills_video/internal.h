@@ -31,5 +31,7 @@ std::string_view Family(bool video);
 HttpResponse RenderError(const Error& error, std::string_view family);
 json RenderGeneration(const core::Task& task, const ApiContext& ctx);
 std::string NewId();
+// The dialect's OpenAPI document; kInternal when an example of it no longer parses.
+Result<json> OpenApiDocument(const std::string& server_url);
 
 }  // namespace wanserve::api::dialects::skills_video

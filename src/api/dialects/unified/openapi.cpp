@@ -120,8 +120,6 @@ const json kError = {
           {"type", {{"type", "string"}}},
           {"param", {{"type", {"string", "null"}}}}}}}}}}};
 
-json Ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
-
 // The answers of an operation: 200 with `ok`, the dialect's errors otherwise.
 json Answers(const json& ok, bool submit) {
   json out = {{"200", JsonAnswer("OK", ok)},
@@ -139,12 +137,7 @@ json Answers(const json& ok, bool submit) {
 json SubmitOperation(const std::string& summary, json body_schema, const json& example) {
   return {{"post",
            {{"summary", summary},
-            {"parameters",
-             {{{"name", "Idempotency-Key"},
-               {"in", "header"},
-               {"required", false},
-               {"schema", {{"type", "string"}, {"maxLength", 255}}},
-               {"description", "the same key and body within 24 h return the same task, charged once"}}}},
+            {"parameters", {IdempotencyKeyParameter()}},
             {"requestBody", JsonBody(std::move(body_schema), example)},
             {"responses", Answers(Ref("Task"), true)}}}};
 }
@@ -165,7 +158,7 @@ Result<json> OpenApiDocument(const std::string& server_url) {
   json& paths = doc["paths"];
   paths["/v1/images/generations"] = SubmitOperation("Generate or edit images", image_schema, images[0].example);
   paths["/v1/videos/generations"] = SubmitOperation("Generate or edit a video", video_schema, videos[0].example);
-  const json task_id = {{"name", "task_id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}};
+  const json task_id = PathParameter("task_id");
   paths["/v1/tasks/{task_id}"] = {
       {"get", {{"summary", "A task's status, progress and results"}, {"parameters", {task_id}},
                {"responses", Answers(Ref("Task"), false)}}}};
