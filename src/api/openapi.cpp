@@ -97,7 +97,11 @@ Result<json> RequestSchema(const std::vector<BodyVariant>& variants) {
       }
     }
     json schema = SchemaOf(recording.rules());
-    for (const auto& [name, property] : v.properties.items()) schema["properties"][name] = property;
+    for (const auto& [name, property] : v.properties.items()) {
+      const auto dot = name.rfind('.');
+      json& parent = ObjectAt(schema, dot == std::string::npos ? "" : name.substr(0, dot));
+      parent["properties"][dot == std::string::npos ? name : name.substr(dot + 1)] = property;
+    }
     for (const auto& name : v.also_required) schema["required"].push_back(name);
     schema["title"] = v.title;
     if (!v.description.empty()) schema["description"] = v.description;

@@ -23,7 +23,8 @@ struct BodyVariant {
   std::string title;                 // e.g. "wan2.7-text-to-video"
   nlohmann::json example;            // a valid body
   std::function<Status(const nlohmann::json&)> parse;
-  // Hand-written property schemas that replace or add to the recorded ones ("model": its ids).
+  // Hand-written property schemas that replace or add to the recorded ones ("model": its ids;
+  // "input.resolution": a narrower enum a rule across fields makes).
   nlohmann::json properties = nlohmann::json::object();
   std::string description = {};      // rules across fields, in words
   // Further valid bodies that reach the optional fields the example leaves out (a parser reads

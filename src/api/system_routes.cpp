@@ -67,7 +67,8 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
                 const nlohmann::json index = {
                     {"documents",
                      {{{"dialect", "unified"}, {"title", "unified API (EvoLink style)"}, {"url", "/openapi/unified.json"}},
-                      {{"dialect", "skills_video"}, {"title", "skills.video API"}, {"url", "/openapi/skills_video.json"}}}}};
+                      {{"dialect", "skills_video"}, {"title", "skills.video API"}, {"url", "/openapi/skills_video.json"}},
+                      {{"dialect", "market"}, {"title", "market API (kie style)"}, {"url", "/openapi/market.json"}}}}};
                 return HttpResponse::Json(200, index.dump());
               },
               PlainRenderer()});

@@ -27,8 +27,13 @@ void AddBoundaryCases(const json& example, const json& object_schema, const std:
     const std::string field = prefix + name;
     if (field == "model") continue;
     const json::json_pointer at("/" + std::regex_replace(field, std::regex("\\."), "/"));
+    // An alias is sent in place of its canonical name, not beside it.
+    const std::string alias_of = s.value("description", "").starts_with("another name for ")
+                                     ? s["description"].get<std::string>().substr(17)
+                                     : "";
     auto with = [&](json value, bool valid) {
       json body = example;
+      if (!alias_of.empty()) body[at.parent_pointer()].erase(alias_of);
       body[at] = std::move(value);
       cases.push_back({std::move(body), field, valid});
     };
@@ -131,6 +136,7 @@ TEST_F(OpenApiE2E, EveryLimitADocumentStatesIsTheServersOwn) {
       const json schema = post["requestBody"]["content"]["application/json"]["schema"];
       const json shapes = schema.contains("oneOf") ? schema["oneOf"] : json::array({schema});
       for (const auto& shape : shapes) {
+        if (!shape.contains("examples")) continue;  // a body not written from a parser
         std::vector<Case> cases;
         AddBoundaryCases(shape["examples"][0], shape, "", cases);
         ASSERT_FALSE(cases.empty()) << path << " " << shape["title"];

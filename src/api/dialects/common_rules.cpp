@@ -6,10 +6,6 @@
 
 namespace wanserve::api::dialects {
 
-Status CheckCallbackUrl(const std::string& url, const std::string& field) {
-  return CheckUrl(url, field, /*https_only=*/true, /*max_length=*/2048);
-}
-
 Result<int64_t> ParseEditDuration(const Fields& fields) {
   ASSIGN_OR_RETURN(int64_t duration, fields.IntOr("duration", 0, 0, 10));
   if (duration == 1) {

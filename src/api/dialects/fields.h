@@ -97,7 +97,8 @@ class Fields {
   // Array of URLs as UrlArray, or one URL as a bare string (a one-element list).
   Result<std::vector<std::string>> UrlList(std::string_view name, size_t min, size_t max) const;
   Result<std::optional<std::string>> OptionalUrl(std::string_view name) const;
-  // An https URL of at most 2048 characters, where the task is delivered when done.
+  // Where the task is delivered when done. The seeds' rule: https only, at most 2048
+  // characters (internal addresses are refused by the outbound guard).
   Result<std::optional<std::string>> OptionalCallbackUrl(std::string_view name) const;
   Result<std::string> RequiredUrl(std::string_view name) const;
 

@@ -27,5 +27,7 @@ json RenderRecord(const core::Task& task, const ApiContext& ctx);
 // waiting, generating, success, fail.
 std::string_view StateName(core::TaskState state);
 std::string NewId(int64_t now_ms);
+// The dialect's OpenAPI document; kInternal when an example of it no longer parses.
+Result<json> OpenApiDocument(const std::string& server_url);
 
 }  // namespace wanserve::api::dialects::market

@@ -214,8 +214,8 @@ Result<Parsed> Parse(const json& body) {
   std::string callback;
   for (const char* name : {"callBackUrl", "callbackUrl", "callback_url"}) {
     if (!top.Has(name)) continue;
-    ASSIGN_OR_RETURN(callback, top.RequiredString(name, 1, 2048));
-    RETURN_IF_ERROR(CheckCallbackUrl(callback, name));
+    ASSIGN_OR_RETURN(auto url, top.OptionalCallbackUrl(name));
+    callback = url.value_or("");
     break;
   }
   auto it = body.find("input");

@@ -41,6 +41,13 @@ void Register(Router& router, const ApiContext& ctx) {
                 return HttpResponse::Json(200, out.dump());
               },
               RenderError});
+  router.Add({"GET", "/openapi/market.json", Access::kPublic,
+              [&ctx](const HttpRequest&, const RequestContext&) {
+                auto doc = OpenApiDocument(ctx.public_base_url);
+                if (!doc.ok()) return RenderError(doc.error());
+                return HttpResponse::Json(200, doc->dump(2));
+              },
+              RenderError});
   router.Add({"GET", "/api/v1/jobs/recordInfo", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
                 auto id = TaskIdOf(req);
