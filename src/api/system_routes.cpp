@@ -61,14 +61,15 @@ ReadinessReport Readiness(const providers::ProviderRegistry& registry) {
 }
 
 void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
-  // The API documents this server publishes (docs/checklist-playground.md says which are to come).
+  // The API documents this server publishes, one per dialect.
   router.Add({"GET", "/openapi", Access::kPublic,
               [](const HttpRequest&, const RequestContext&) {
                 const nlohmann::json index = {
                     {"documents",
                      {{{"dialect", "unified"}, {"title", "unified API (EvoLink style)"}, {"url", "/openapi/unified.json"}},
                       {{"dialect", "skills_video"}, {"title", "skills.video API"}, {"url", "/openapi/skills_video.json"}},
-                      {{"dialect", "market"}, {"title", "market API (kie style)"}, {"url", "/openapi/market.json"}}}}};
+                      {{"dialect", "market"}, {"title", "market API (kie style)"}, {"url", "/openapi/market.json"}},
+                      {{"dialect", "dashscope"}, {"title", "DashScope API"}, {"url", "/openapi/dashscope.json"}}}}};
                 return HttpResponse::Json(200, index.dump());
               },
               PlainRenderer()});

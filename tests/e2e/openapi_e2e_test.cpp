@@ -53,7 +53,7 @@ void AddBoundaryCases(const json& example, const json& object_schema, const std:
       for (const auto& value : s["enum"]) with(value, true);
       with("not-one-of-them", false);
     }
-    if (s.value("type", "") == "string" && s.contains("maxLength") && !s.contains("format")) {
+    if (s.value("type", "") == "string" && s.contains("maxLength") && !s.contains("format") && !s.contains("pattern")) {
       with(std::string(s["maxLength"].get<size_t>(), 'x'), true);
       with(std::string(s["maxLength"].get<size_t>() + 1, 'x'), false);
     }
@@ -133,6 +133,13 @@ TEST_F(OpenApiE2E, EveryLimitADocumentStatesIsTheServersOwn) {
       if (!operations.contains("post") || path.find("/sse/") != std::string::npos) continue;
       const json& post = operations["post"];
       if (!post.contains("requestBody")) continue;
+      // Headers the operation requires, at the first value their schema allows.
+      std::vector<std::string> headers = {"Authorization: Bearer " + key};
+      for (const auto& parameter : post.value("parameters", json::array())) {
+        if (parameter["in"] == "header" && parameter.value("required", false)) {
+          headers.push_back(parameter["name"].get<std::string>() + ": " + parameter["schema"]["enum"][0].get<std::string>());
+        }
+      }
       const json schema = post["requestBody"]["content"]["application/json"]["schema"];
       const json shapes = schema.contains("oneOf") ? schema["oneOf"] : json::array({schema});
       for (const auto& shape : shapes) {
@@ -159,7 +166,7 @@ TEST_F(OpenApiE2E, EveryLimitADocumentStatesIsTheServersOwn) {
           EXPECT_EQ(verdicts[i].get<bool>(), c.valid) << "the document, on " << what;
           // The server's: a value outside a limit is refused naming its field; one inside is never
           // refused for that field (a rule across fields may still refuse the body for another).
-          const std::string refusal = Refusal(Authed("POST", path, c.body.dump(), key));
+          const std::string refusal = Refusal(Call("POST", path, c.body.dump(), headers));
           if (c.valid) {
             EXPECT_FALSE(Names(refusal, c.field)) << "the server, on " << what << ": " << refusal;
           } else {

@@ -53,5 +53,7 @@ json RenderTask(const core::Task& task, const ApiContext& ctx);
 json RenderUnknown(const std::string& id);
 // A UUID: task ids and request ids.
 std::string NewId();
+// The dialect's OpenAPI document; kInternal when an example of it no longer parses.
+Result<json> OpenApiDocument(const std::string& server_url);
 
 }  // namespace wanserve::api::dialects::dashscope
