@@ -22,7 +22,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libmimalloc-dev
   libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece
-  curl
+  curl chromium
 )
 
 missing=()

@@ -18,7 +18,8 @@ OUT=${WANSERVE_DEMO_OUT:-./demo-outputs}
 mkdir -p "$DATA" "$OUT"
 
 KEY=$("$BIN" admin keys create --data "$DATA" --name demo | tail -n 1)
-echo "demo: created API key ${KEY:0:10}… in $DATA"
+(umask 077 && echo "$KEY" >"$DATA/demo-key")
+echo "demo: created API key ${KEY:0:10}… in $DATA (the whole key is in $DATA/demo-key)"
 
 MODEL=${WANSERVE_DEMO_MODEL:-tiny}
 WEIGHTS=${WANSERVE_DEMO_WEIGHTS:-}
@@ -84,5 +85,6 @@ submit "market: wan/2-7-text-to-video (720p, 2 s)" --dialect market --model wan/
 echo "demo: outputs are in $(cd "$OUT" && pwd):"
 ls -l "$OUT"
 echo
-echo "demo: the server keeps running until this script exits; to run it yourself:"
-echo "      $BIN serve --data $DATA"
+echo "demo: the server keeps running until this script exits; to run it yourself and try the"
+echo "      playground, start it and open http://127.0.0.1:$PORT/ with the key in $DATA/demo-key:"
+echo "      $BIN serve --data $DATA --providers-local-model $MODEL"

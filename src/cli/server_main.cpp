@@ -17,6 +17,7 @@
 #include "api/dialects/market/market.h"
 #include "api/dialects/skills_video/skills_video.h"
 #include "api/dialects/unified/unified.h"
+#include "api/playground.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "api/system_routes.h"
@@ -155,6 +156,7 @@ int RunServer(const Config& config) {
   api::Router files_router;
   api::Authenticator auth(*data->store, clock, config.key_cache_ms);
   if (serves_api) {
+    api::RegisterPlayground(router);
     api::dialects::skills_video::Register(router, ctx);
     api::dialects::unified::Register(router, ctx);
     api::dialects::market::Register(router, ctx);

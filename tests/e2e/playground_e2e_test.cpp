@@ -1,0 +1,77 @@
+// The playground in a real browser: Debian's headless Chromium driven by puppeteer-core
+// (tests/node/playground_check.js) against a real server. Screenshots of each step are kept in
+// <build>/test-artifacts/playground/.
+#include <filesystem>
+
+#include "e2e_fixture.h"
+#include "testing/node_tools.h"
+
+namespace wanserve::e2e {
+namespace {
+
+bool ChromiumInstalled() {
+  return std::filesystem::exists("/usr/bin/chromium") || std::filesystem::exists("/usr/bin/chromium-browser");
+}
+
+class PlaygroundE2E : public ServerTest {
+ protected:
+  void SetUp() override {
+    if (!testing::NodeToolsAvailable() || !ChromiumInstalled()) {
+      GTEST_SKIP() << "Node.js, tests/node/node_modules or chromium missing (scripts/bootstrap.sh)";
+    }
+  }
+};
+
+TEST_F(PlaygroundE2E, SignInGenerateWatchPlayUploadEditCancelAndRefusals) {
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "12",
+               "--providers-testpattern-step-delay-ms", "80"});
+  const std::string key = FundedKey(1'000'000);
+  const std::string clip = (dir_.path() / "clip.mp4").string();
+  const auto made = testing::RunCommand({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=16",
+                                         "-t", "2", "-pix_fmt", "yuv420p", clip});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string shots = (std::filesystem::path(WANSERVE_BUILD_DIR) / "test-artifacts" / "playground").string();
+  const auto run = testing::RunCommand(
+      {"node", testing::NodeScript("playground_check.js"), server_->base_url(), key, clip, shots});
+  const json seen = json::parse(run.out.empty() ? "{}" : run.out, nullptr, false);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  ASSERT_TRUE(seen.is_object()) << run.out;
+
+  // A bad key: a clear message, no form.
+  EXPECT_NE(seen["bad_key"]["message"].get<std::string>().find("invalid API key"), std::string::npos) << seen["bad_key"];
+  EXPECT_TRUE(seen["bad_key"]["form_hidden"].get<bool>());
+  // Signed in: the credits, and the models of the API document.
+  EXPECT_NE(seen["signed_in"]["account"].get<std::string>().find("1000000"), std::string::npos) << seen["signed_in"];
+  EXPECT_GE(seen["signed_in"]["models"].size(), 7u);
+  // An image shown; a video whose progress moved on the way, that plays.
+  EXPECT_NE(seen["image"]["status"].get<std::string>().find("completed"), std::string::npos) << seen["image"];
+  EXPECT_GT(seen["image"]["width"].get<int>(), 0);
+  EXPECT_NE(seen["video"]["status"].get<std::string>().find("completed"), std::string::npos) << seen["video"];
+  EXPECT_GE(seen["video"]["progress"].size(), 3u) << "progress seen moving: " << seen["video"]["progress"];
+  EXPECT_NEAR(seen["video"]["plays"]["duration"].get<double>(), 2.0, 0.2);
+  EXPECT_GT(seen["video"]["plays"]["time"].get<double>(), 0.0) << "it played";
+  // Out of range: refused in the page, nothing sent.
+  EXPECT_TRUE(seen["out_of_range"]["invalid"].get<bool>());
+  EXPECT_EQ(seen["out_of_range"]["tasks_before"], seen["out_of_range"]["tasks_after"]);
+  EXPECT_FALSE(seen["out_of_range"]["message"].get<std::string>().empty());
+  // Refused by the server: its message, naming the field.
+  EXPECT_NE(seen["server_refusal"]["message"].get<std::string>().find("Refused: n:"), std::string::npos)
+      << seen["server_refusal"];
+  // An upload from the disk, edited.
+  EXPECT_NE(seen["edit"]["uploaded"].get<std::string>().find("/files/"), std::string::npos);
+  EXPECT_NE(seen["edit"]["status"].get<std::string>().find("completed"), std::string::npos) << seen["edit"];
+  // A running task canceled.
+  EXPECT_NE(seen["cancel"]["status"].get<std::string>().find("cancel"), std::string::npos) << seen["cancel"];
+  // The tab's tasks with their credits; the exact request as curl, without the key.
+  EXPECT_GE(seen["recent"].size(), 4u);
+  const std::string curl = seen["curl"];
+  EXPECT_NE(curl.find("curl -X POST '" + server_->base_url() + "/v1/videos/generations'"), std::string::npos) << curl;
+  EXPECT_NE(curl.find("$WANSERVE_KEY"), std::string::npos);
+  EXPECT_EQ(curl.find(key), std::string::npos) << "the key is never put in the command";
+  for (const char* shot : {"signin", "image", "video", "edit", "playground"}) {
+    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(shots) / (std::string(shot) + ".png"))) << shot;
+  }
+}
+
+}  // namespace
+}  // namespace wanserve::e2e
