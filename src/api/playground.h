@@ -1,7 +1,8 @@
 #pragma once
-// The web playground (GET /): plain HTML, CSS and JavaScript from src/api/playground/, compiled
-// into the binary so it works offline with nothing beside the server. It talks to the unified
-// dialect and builds its forms from that dialect's OpenAPI document.
+// The web playground (GET /) and the operator page (GET /operator): plain HTML, CSS and
+// JavaScript from src/api/playground/, compiled into the binary so they work offline with
+// nothing beside the server. The playground talks to the unified dialect and builds its forms
+// from that dialect's OpenAPI document; the operator page to the admin API.
 #include <string_view>
 #include <vector>
 

@@ -1,4 +1,4 @@
-// The playground in a real browser: Debian's headless Chromium driven by puppeteer-core
+// The playground and the operator page in a real browser: Debian's headless Chromium driven by puppeteer-core
 // (tests/node/playground_check.js) against a real server. Screenshots of each step are kept in
 // <build>/test-artifacts/playground/.
 #include <filesystem>
@@ -71,6 +71,38 @@ TEST_F(PlaygroundE2E, SignInGenerateWatchPlayUploadEditCancelAndRefusals) {
   for (const char* shot : {"signin", "image", "video", "edit", "playground"}) {
     EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(shots) / (std::string(shot) + ".png"))) << shot;
   }
+}
+
+TEST_F(PlaygroundE2E, TheOperatorPageManagesAccountsGrantsKeysAndShowsTheLedgerQueueAndProviders) {
+  StartServer();
+  const auto token = testing::RunCommand(
+      {testing::WanserveBinary(), "admin", "tokens", "create", "--data", data_dir_, "--name", "ops"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  const std::string shots = (std::filesystem::path(WANSERVE_BUILD_DIR) / "test-artifacts" / "playground").string();
+  const auto run = testing::RunCommand(
+      {"node", testing::NodeScript("operator_check.js"), server_->base_url(), testing::LastLine(token.out), shots});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const json seen = json::parse(run.out);
+  EXPECT_NE(seen["bad_token"].get<std::string>().find("failed"), std::string::npos) << seen["bad_token"];
+  EXPECT_NE(seen["queue"].get<std::string>().find("0 waiting"), std::string::npos) << seen["queue"];
+  EXPECT_EQ(seen["providers"][0][0], "testpattern");
+  EXPECT_EQ(seen["providers"][0][1], "closed");
+  bool found = false;
+  for (const auto& row : seen["after_grant"]) {
+    if (row[1] == "studio") {
+      found = true;
+      EXPECT_EQ(row[2], "750") << "500 at creation and a grant of 250";
+    }
+  }
+  EXPECT_TRUE(found) << seen["after_grant"];
+  EXPECT_NE(seen["new_key"].get<std::string>().find("ws_"), std::string::npos);
+  bool revoked = false;
+  for (const auto& row : seen["keys"]) revoked = revoked || (row[1] == "studio-render" && row[4] == "revoked");
+  EXPECT_TRUE(revoked) << seen["keys"];
+  EXPECT_NE(seen["ledger"].get<std::string>().find("every balance explained"), std::string::npos) << seen["ledger"];
+  // The revoked key no longer works.
+  const std::string secret = seen["new_key"].get<std::string>().substr(seen["new_key"].get<std::string>().find("ws_"));
+  EXPECT_EQ(Authed("GET", "/v1/credits", "", secret).status, 401);
 }
 
 }  // namespace
