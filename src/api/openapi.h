@@ -15,6 +15,22 @@
 
 namespace wanserve::api {
 
+// The media URLs of the documents' examples.
+namespace examples {
+inline constexpr const char* kPicture = "https://example.com/first.png";
+inline constexpr const char* kLast = "https://example.com/last.png";
+inline constexpr const char* kClip = "https://example.com/clip.mp4";
+inline constexpr const char* kVoice = "https://example.com/voice.mp3";
+inline constexpr const char* kHook = "https://example.com/hook";
+}  // namespace examples
+
+// A BodyVariant's parse function from a dialect parser (whatever it parses to).
+template <auto Parse>
+Status Parses(const nlohmann::json& body) {
+  auto parsed = Parse(body);
+  return parsed.ok() ? Status::Ok() : Status(parsed.error());
+}
+
 // The JSON Schema of an object whose fields follow the rules ("a.b" names nest).
 nlohmann::json SchemaOf(const std::vector<dialects::FieldRule>& rules);
 

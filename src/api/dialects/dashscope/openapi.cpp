@@ -6,16 +6,8 @@
 namespace wanserve::api::dialects::dashscope {
 namespace {
 
-constexpr const char* kPicture = "https://example.com/first.png";
-constexpr const char* kLast = "https://example.com/last.png";
-constexpr const char* kClip = "https://example.com/clip.mp4";
-constexpr const char* kVoice = "https://example.com/voice.mp3";
+using namespace examples;  // NOLINT(google-build-using-namespace): the example URLs
 
-template <Result<core::GenerationRequest> (*Parse)(const json&)>
-Status Parses(const json& body) {
-  auto parsed = Parse(body);
-  return parsed.ok() ? Status::Ok() : Status(parsed.error());
-}
 
 json Media(std::initializer_list<const char*> types, bool voices) {
   json item = {{"type", "object"},

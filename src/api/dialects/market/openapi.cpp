@@ -5,16 +5,8 @@
 namespace wanserve::api::dialects::market {
 namespace {
 
-constexpr const char* kPicture = "https://example.com/first.png";
-constexpr const char* kLast = "https://example.com/last.png";
-constexpr const char* kClip = "https://example.com/clip.mp4";
-constexpr const char* kVoice = "https://example.com/voice.mp3";
-constexpr const char* kHook = "https://example.com/hook";
+using namespace examples;  // NOLINT(google-build-using-namespace): the example URLs
 
-Status Parses(const json& body) {
-  auto parsed = Parse(body);
-  return parsed.ok() ? Status::Ok() : Status(parsed.error());
-}
 
 json Body(const char* model, json input) { return {{"model", model}, {"input", std::move(input)}}; }
 
@@ -26,7 +18,7 @@ BodyVariant Variant(const char* model, json input, std::string description, std:
   properties["model"] = {{"type", "string"}, {"const", model}};
   return {model,
           Body(model, std::move(input)),
-          Parses,
+          Parses<Parse>,
           properties,
           std::move(description),
           std::move(more),

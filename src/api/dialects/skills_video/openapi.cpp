@@ -5,15 +5,12 @@
 namespace wanserve::api::dialects::skills_video {
 namespace {
 
-constexpr const char* kPicture = "https://example.com/first.png";
-constexpr const char* kLast = "https://example.com/last.png";
-constexpr const char* kClip = "https://example.com/clip.mp4";
-constexpr const char* kVoice = "https://example.com/voice.mp3";
+using namespace examples;  // NOLINT(google-build-using-namespace): the example URLs
+
 
 template <Endpoint E>
-Status Parses(const json& body) {
-  auto parsed = Parse(E, body);
-  return parsed.ok() ? Status::Ok() : Status(parsed.error());
+Result<Parsed> ParseAt(const json& body) {
+  return Parse(E, body);
 }
 
 json Spellings(std::initializer_list<const char*> names) { return {{"type", "string"}, {"enum", names}}; }
@@ -26,7 +23,7 @@ BodyVariant Image(bool pro) {
   if (pro) example["image_size"] = "landscape_16_9";
   return {title,
           example,
-          pro ? Parses<Endpoint::kImagePro> : Parses<Endpoint::kImage>,
+          pro ? Parses<ParseAt<Endpoint::kImagePro>> : Parses<ParseAt<Endpoint::kImage>>,
           json::object(),
           "Text to image, or an edit of 1-4 image_urls (each at least 384x384). n and num_images (and, on pro, "
           "max_images, text to image only) ask for several results; the largest wins: at most 5, 4 when editing.",
@@ -38,14 +35,14 @@ BodyVariant Image(bool pro) {
 BodyVariant EditVideo() {
   return {"edit-video",
           {{"prompt", "in clay"}, {"video_url", kClip}},
-          Parses<Endpoint::kEditVideo>,
+          Parses<ParseAt<Endpoint::kEditVideo>>,
           json::object(),
           "duration 0 keeps the input's length (at most 10 s); 1 is refused.",
           {{{"prompt", "in clay"}, {"video_url", kClip}, {"reference_image_url", kPicture}, {"seed", 1}}}};
 }
 
 std::vector<BodyVariant> VideoFeatures() {
-  const auto parse = Parses<Endpoint::kVideo>;
+  const auto parse = Parses<ParseAt<Endpoint::kVideo>>;
   return {
       {"text-image",
        {{"prompt", "a boat on a lake"}, {"duration", 5}},

@@ -5,18 +5,11 @@
 namespace wanserve::api::dialects::unified {
 namespace {
 
-constexpr const char* kPicture = "https://example.com/first.png";
-constexpr const char* kClip = "https://example.com/clip.mp4";
-constexpr const char* kVoice = "https://example.com/voice.mp3";
-constexpr const char* kHook = "https://example.com/hook";
+using namespace examples;  // NOLINT(google-build-using-namespace): the example URLs
+
 
 json ModelIds(std::initializer_list<const char*> ids) { return {{"type", "string"}, {"enum", ids}}; }
 
-template <Result<Parsed> (*Parse)(const json&)>
-Status Parses(const json& body) {
-  auto parsed = Parse(body);
-  return parsed.ok() ? Status::Ok() : Status(parsed.error());
-}
 constexpr auto ImageParse = Parses<ParseImage>;
 constexpr auto VideoParse = Parses<ParseVideo>;
 
