@@ -138,6 +138,17 @@ json IdempotencyKeyParameter() {
           {"description", "the same key and body within 24 h return the same task, charged once"}};
 }
 
+Route DocumentRoute(const std::string& dialect, Result<json> (*make)(const std::string&), const std::string& server_url,
+                    ErrorRenderer render_error) {
+  return {"GET", "/openapi/" + dialect + ".json", Access::kPublic,
+          [make, &server_url, render_error](const HttpRequest&, const RequestContext&) {
+            auto doc = make(server_url);
+            if (!doc.ok()) return render_error(doc.error());
+            return HttpResponse::Json(200, doc->dump(2));
+          },
+          render_error};
+}
+
 json JsonBody(json schema, json example) {
   json media = {{"schema", std::move(schema)}};
   if (!example.is_null()) media["example"] = std::move(example);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/dialects/fields.h"
+#include "api/router.h"
 #include "common/error.h"
 
 namespace wanserve::api {
@@ -70,6 +71,11 @@ nlohmann::json Ref(const std::string& schema_name);
 nlohmann::json PathParameter(const std::string& name);
 // The optional Idempotency-Key header of create operations.
 nlohmann::json IdempotencyKeyParameter();
+
+// GET /openapi/<dialect>.json: the document made for the server's public URL (server_url
+// outlives the route), an error in the dialect's shape when an example no longer parses.
+Route DocumentRoute(const std::string& dialect, Result<nlohmann::json> (*make)(const std::string&),
+                    const std::string& server_url, ErrorRenderer render_error);
 
 // A JSON request body and the answers of an operation.
 nlohmann::json JsonBody(nlohmann::json schema, nlohmann::json example);

@@ -1,6 +1,7 @@
 #include "api/dialects/dashscope/dashscope.h"
 #include "api/dialects/dashscope/internal.h"
 #include "api/dialects/fields.h"
+#include "api/openapi.h"
 
 namespace wanserve::api::dialects::dashscope {
 namespace {
@@ -58,13 +59,7 @@ void Register(Router& router, const ApiContext& ctx) {
   router.Add({"POST", "/api/v1/services/aigc/image-generation/generation", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
               RenderError, kCreateBodyLimit});
-  router.Add({"GET", "/openapi/dashscope.json", Access::kPublic,
-              [&ctx](const HttpRequest&, const RequestContext&) {
-                auto doc = OpenApiDocument(ctx.public_base_url);
-                if (!doc.ok()) return RenderError(doc.error());
-                return HttpResponse::Json(200, doc->dump(2));
-              },
-              RenderError});
+  router.Add(DocumentRoute("dashscope", OpenApiDocument, ctx.public_base_url, RenderError));
   router.Add({"GET", "/api/v1/tasks/{task_id}", Access::kApiKey,
               [&ctx](const HttpRequest&, const RequestContext& rc) {
                 auto task = Owned(ctx, rc);

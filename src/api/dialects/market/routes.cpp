@@ -2,6 +2,7 @@
 #include "api/dialects/market/internal.h"
 #include "api/dialects/market/market.h"
 #include "api/json_limits.h"
+#include "api/openapi.h"
 #include "billing/credits.h"
 
 namespace wanserve::api::dialects::market {
@@ -41,13 +42,7 @@ void Register(Router& router, const ApiContext& ctx) {
                 return HttpResponse::Json(200, out.dump());
               },
               RenderError});
-  router.Add({"GET", "/openapi/market.json", Access::kPublic,
-              [&ctx](const HttpRequest&, const RequestContext&) {
-                auto doc = OpenApiDocument(ctx.public_base_url);
-                if (!doc.ok()) return RenderError(doc.error());
-                return HttpResponse::Json(200, doc->dump(2));
-              },
-              RenderError});
+  router.Add(DocumentRoute("market", OpenApiDocument, ctx.public_base_url, RenderError));
   router.Add({"GET", "/api/v1/jobs/recordInfo", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
                 auto id = TaskIdOf(req);

@@ -1,6 +1,7 @@
 #include <charconv>
 
 #include "api/dialects/fields.h"
+#include "api/openapi.h"
 #include "api/multipart.h"
 #include "api/task_events.h"
 #include "api/uploaded_files.h"
@@ -125,13 +126,7 @@ void Register(Router& router, const ApiContext& ctx) {
   AddCreate(router, ctx, "wan/wan-v2.7/edit-video", Endpoint::kEditVideo);
   AddCreate(router, ctx, "wan/wan-v2.7-video", Endpoint::kVideo);
 
-  router.Add({"GET", "/openapi/skills_video.json", Access::kPublic,
-              [&ctx](const HttpRequest&, const RequestContext&) {
-                auto doc = OpenApiDocument(ctx.public_base_url);
-                if (!doc.ok()) return RenderError(doc.error(), "GENERATION");
-                return HttpResponse::Json(200, doc->dump(2));
-              },
-              [](const Error& e) { return RenderError(e, "GENERATION"); }});
+  router.Add(DocumentRoute("skills_video", OpenApiDocument, ctx.public_base_url, [](const Error& e) { return RenderError(e, "GENERATION"); }));
   router.Add({"GET", "/api/v1/generations/running", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
                 int limit = 50;

@@ -1,6 +1,7 @@
 #include <set>
 
 #include "api/dialects/fields.h"
+#include "api/openapi.h"
 #include "api/dialects/unified/internal.h"
 #include "api/dialects/unified/unified.h"
 #include "billing/credits.h"
@@ -64,13 +65,7 @@ void Register(Router& router, const ApiContext& ctx) {
               [&ctx](const HttpRequest&, const RequestContext&) { return HttpResponse::Json(200, ModelList(ctx).dump()); },
               RenderError});
   // The document is public, as the providers' own references are.
-  router.Add({"GET", "/openapi/unified.json", Access::kPublic,
-              [&ctx](const HttpRequest&, const RequestContext&) {
-                auto doc = OpenApiDocument(ctx.public_base_url);
-                if (!doc.ok()) return RenderError(doc.error());
-                return HttpResponse::Json(200, doc->dump(2));
-              },
-              RenderError});
+  router.Add(DocumentRoute("unified", OpenApiDocument, ctx.public_base_url, RenderError));
   router.Add({"POST", "/v1/images/generations", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
               RenderError});
