@@ -289,6 +289,15 @@ class HttpServer::Impl {
       }
     }
     const bool chunked_body = !res.file_path.empty() || res.body_source;
+    // A source may wait on the network as it closes (an object-store read still in flight when
+    // the client left): it is released on the handler pool, never on this io thread.
+    struct ReleaseOnPool {
+      asio::thread_pool& pool;
+      std::function<Result<size_t>(char*, size_t)>& source;
+      ~ReleaseOnPool() {
+        if (source) asio::post(pool, [released = std::move(source)]() mutable { released = nullptr; });
+      }
+    } release_source{handler_pool_, res.body_source};
     const uint64_t length = chunked_body ? res.file_length : res.body.size();
     const std::string head = ResponseHead(res, length, version, keep_alive);
     conn.ExpireIn(options_.body_timeout_ms);
