@@ -101,6 +101,8 @@ class TaskStore {
   virtual Result<core::Task> Get(const std::string& id) = 0;
   // Queued and running tasks of a key, oldest first.
   virtual Result<std::vector<core::Task>> ListActive(const std::string& key_id, int limit) = 0;
+  // A key's tasks in any state, newest first.
+  virtual Result<std::vector<core::Task>> ListRecent(const std::string& key_id, int limit) = 0;
 
   // Takes the oldest queued task, marks it running with a lease of lease_ms; nullopt if none.
   Result<std::optional<core::Task>> ClaimNext(const std::string& owner, int64_t now_ms, int64_t lease_ms) {

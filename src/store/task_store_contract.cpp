@@ -257,6 +257,24 @@ TEST_P(TaskStoreContract, ListActiveIsPerKeyAndCountByStateCounts) {
   EXPECT_EQ((*counts)[TaskState::kCanceled], 1);
 }
 
+TEST_P(TaskStoreContract, ListRecentIsPerKeyNewestFirstInEveryState) {
+  for (int i = 1; i <= 6; ++i) ASSERT_TRUE(store_->Insert(MakeTask("a" + std::to_string(i), i, "key_a"), {}).ok());
+  ASSERT_TRUE(store_->Insert(MakeTask("b1", 7, "key_b"), {}).ok());
+  ASSERT_TRUE(store_->RequestCancel("a2", 8).ok());                 // canceled
+  ASSERT_TRUE(store_->ClaimNext("w", 9, 100)->has_value());         // a1 running
+  auto recent = store_->ListRecent("key_a", 4);
+  ASSERT_TRUE(recent.ok()) << recent.error().message;
+  std::vector<std::string> ids;
+  for (const auto& t : *recent) ids.push_back(t.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"a6", "a5", "a4", "a3"}));
+  auto all = store_->ListRecent("key_a", 10);
+  ASSERT_EQ(all->size(), 6u);
+  EXPECT_EQ(all->back().id, "a1");
+  EXPECT_EQ(all->back().state, TaskState::kRunning);
+  EXPECT_EQ((*all)[4].state, TaskState::kCanceled);
+  EXPECT_TRUE(store_->ListRecent("key_c", 10)->empty());
+}
+
 TEST_P(TaskStoreContract, OutputsFinishedBeforeCutoffAreListedUntilMarkedExpired) {
   ASSERT_TRUE(store_->Insert(MakeTask("t", 1), {}).ok());
   ASSERT_TRUE(store_->ClaimNext("w", 2, 100)->has_value());

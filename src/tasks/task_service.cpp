@@ -90,6 +90,10 @@ Result<std::vector<core::Task>> TaskService::ListActive(const std::string& key_i
   return store_.ListActive(key_id, limit);
 }
 
+Result<std::vector<core::Task>> TaskService::ListRecent(const std::string& key_id, int limit) {
+  return store_.ListRecent(key_id, limit);
+}
+
 std::optional<int64_t> TaskService::PriceOf(const core::GenerationRequest& request) const {
   if (!prices_) return std::nullopt;
   return billing::PriceFor(*prices_, request);

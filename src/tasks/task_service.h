@@ -58,6 +58,8 @@ class TaskService {
   // Cancels a queued task at once, asks a running one to stop; kConflict if already finished.
   Result<core::Task> Cancel(const std::string& id, const std::string& key_id);
   Result<std::vector<core::Task>> ListActive(const std::string& key_id, int limit);
+  // The key's tasks in any state, newest first.
+  Result<std::vector<core::Task>> ListRecent(const std::string& key_id, int limit);
   // Who generates what, at which sizes (the model lists read it).
   const providers::ProviderRegistry& routes() const { return routes_; }
   // The credits the request would cost; nullopt when billing is off.

@@ -29,6 +29,9 @@ class ForwardingStore : public store::Store {
   Result<std::vector<core::Task>> ListActive(const std::string& key_id, int limit) override {
     return inner_.ListActive(key_id, limit);
   }
+  Result<std::vector<core::Task>> ListRecent(const std::string& key_id, int limit) override {
+    return inner_.ListRecent(key_id, limit);
+  }
   Result<std::optional<core::Task>> ClaimNextOf(const std::string& owner, int64_t now_ms, int64_t lease_ms,
                                                 const std::vector<std::string>& routes) override {
     return inner_.ClaimNextOf(owner, now_ms, lease_ms, routes);

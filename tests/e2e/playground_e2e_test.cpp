@@ -62,8 +62,13 @@ TEST_F(PlaygroundE2E, SignInGenerateWatchPlayUploadEditCancelAndRefusals) {
   EXPECT_NE(seen["edit"]["status"].get<std::string>().find("completed"), std::string::npos) << seen["edit"];
   // A running task canceled.
   EXPECT_NE(seen["cancel"]["status"].get<std::string>().find("cancel"), std::string::npos) << seen["cancel"];
-  // The tab's tasks with their credits; the exact request as curl, without the key.
-  EXPECT_GE(seen["recent"].size(), 4u);
+  // The key's tasks from the server, newest first, with their credits; the exact request as
+  // curl, without the key.
+  ASSERT_GE(seen["recent"].size(), 4u);
+  EXPECT_NE(seen["recent"][0][2].get<std::string>().find("failed"), std::string::npos) << "the canceled one is newest";
+  int64_t charged = 0;
+  for (const auto& row : seen["recent"]) charged += std::stoll(row[3].get<std::string>());
+  EXPECT_GT(charged, 0) << seen["recent"];
   const std::string curl = seen["curl"];
   EXPECT_NE(curl.find("curl -X POST '" + server_->base_url() + "/v1/videos/generations'"), std::string::npos) << curl;
   EXPECT_NE(curl.find("$WANSERVE_KEY"), std::string::npos);

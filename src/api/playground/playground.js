@@ -194,19 +194,13 @@ function curl() {
 }
 
 // ---- tasks ----
-function recent() { return JSON.parse(sessionStorage.getItem('wanserve.recent') || '[]'); }
-
-function remember(task) {
-  const list = recent().filter((t) => t.id !== task.id);
-  list.unshift({ id: task.id, model: task.model, status: task.status, credits: task.usage ? task.usage.credits_reserved : '' });
-  sessionStorage.setItem('wanserve.recent', JSON.stringify(list.slice(0, 20)));
-  renderRecent();
-}
-
-function renderRecent() {
-  $('recent-rows').replaceChildren(...recent().map((t) => {
+async function renderRecent() {
+  const answer = await api('GET', '/v1/tasks?limit=20');
+  if (!answer.ok) return;
+  $('recent-rows').replaceChildren(...answer.json.data.map((t) => {
     const tr = document.createElement('tr');
-    for (const v of [t.id, t.model, t.status, t.credits]) {
+    for (const v of [t.id, t.model, `${t.status}${t.status === 'processing' ? ` ${t.progress}%` : ''}`,
+                     t.usage ? t.usage.credits_reserved : '']) {
       const td = document.createElement('td');
       td.textContent = v;
       tr.append(td);
@@ -216,8 +210,9 @@ function renderRecent() {
 }
 
 function showTask(task) {
+  const known = state.task && state.task.id === task.id && state.task.status === task.status;
   state.task = task;
-  remember(task);
+  if (!known) renderRecent();
   $('task').hidden = false;
   $('task-progress').value = task.progress || 0;
   let text = `${task.id}: ${task.status}, ${task.progress || 0}%`;
@@ -276,7 +271,7 @@ async function submit(event) {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('key-form').addEventListener('submit', (e) => { e.preventDefault(); signIn($('key').value.trim()); });
-  $('sign-out').addEventListener('click', () => { sessionStorage.clear(); location.reload(); });
+  $('sign-out').addEventListener('click', () => { sessionStorage.removeItem('wanserve.key'); location.reload(); });
   $('task-form').addEventListener('submit', submit);
   $('copy-curl').addEventListener('click', async () => {
     const text = curl();

@@ -133,6 +133,9 @@ class PostgresStore final : public Store {
   Result<std::vector<Task>> ListActive(const std::string& key_id, int limit) override {
     return Run([&](Connection& db) { return sql::ListActive(db, key_id, limit); });
   }
+  Result<std::vector<Task>> ListRecent(const std::string& key_id, int limit) override {
+    return Run([&](Connection& db) { return sql::ListRecent(db, key_id, limit); });
+  }
   Result<std::optional<Task>> ClaimNextOf(const std::string& owner, int64_t now_ms, int64_t lease_ms,
                                           const std::vector<std::string>& routes) override {
     return Run([&](Connection& db) { return sql::ClaimNext(db, owner, LeaseClock(db, now_ms), lease_ms, routes); });

@@ -124,6 +124,21 @@ Result<std::vector<Task>> ListActive(Connection& db, const std::string& key_id, 
   return s->Collect<Task>(ReadTask);
 }
 
+// Newest first in any state. Each state's newest come from the (key_id, state, created_ms)
+// index, so a key with a long history costs limit rows per state, not a sort of all of them.
+Result<std::vector<Task>> ListRecent(Connection& db, const std::string& key_id, int limit) {
+  std::string newest;
+  for (const char* state : {"queued", "running", "succeeded", "failed", "canceled"}) {
+    newest += fmt::format("{}SELECT rowid FROM (SELECT rowid FROM tasks WHERE key_id = ?1 AND state = '{}' "
+                          "ORDER BY created_ms DESC, rowid DESC LIMIT ?2) AS {}",
+                          newest.empty() ? "" : " UNION ALL ", state, state);
+  }
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
+      "SELECT {} FROM tasks WHERE rowid IN ({}) ORDER BY created_ms DESC, rowid DESC LIMIT ?2", kTaskColumns, newest)));
+  s->Bind(1, key_id).Bind(2, limit);
+  return s->Collect<Task>(ReadTask);
+}
+
 Result<std::optional<Task>> ClaimNext(Connection& db, const std::string& owner, int64_t now_ms, int64_t lease_ms,
                                       const std::vector<std::string>& routes) {
   // The routes travel as one parameter, ",a,b,", so the statement stays one prepared statement.

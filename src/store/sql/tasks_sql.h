@@ -26,6 +26,7 @@ Result<std::optional<IdempotentSubmit>> FindIdempotentSubmit(Connection& db, con
                                                             const std::string& idempotency_key, int64_t since_ms);
 Result<int> PruneIdempotencyKeys(Connection& db, int64_t before_ms);
 Result<std::vector<core::Task>> ListActive(Connection& db, const std::string& key_id, int limit);
+Result<std::vector<core::Task>> ListRecent(Connection& db, const std::string& key_id, int limit);
 
 // routes: the task routes the claimer serves (core::RouteOf); empty = any.
 Result<std::optional<core::Task>> ClaimNext(Connection& db, const std::string& owner, int64_t now_ms, int64_t lease_ms,

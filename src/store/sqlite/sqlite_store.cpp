@@ -130,6 +130,9 @@ class SqliteStore final : public Store {
   Result<std::vector<Task>> ListActive(const std::string& key_id, int limit) override {
     return WithReader([&](Db& db) { return sql::ListActive(db, key_id, limit); });
   }
+  Result<std::vector<Task>> ListRecent(const std::string& key_id, int limit) override {
+    return WithReader([&](Db& db) { return sql::ListRecent(db, key_id, limit); });
+  }
 
   Result<std::optional<Task>> ClaimNextOf(const std::string& owner, int64_t now_ms, int64_t lease_ms,
                                           const std::vector<std::string>& routes) override {

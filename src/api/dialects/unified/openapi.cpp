@@ -155,6 +155,15 @@ Result<json> OpenApiDocument(const std::string& server_url) {
   paths["/v1/tasks/{task_id}"] = {
       {"get", {{"summary", "A task's status, progress and results"}, {"parameters", {task_id}},
                {"responses", Answers(Ref("Task"), false)}}}};
+  const json limit = {{"name", "limit"}, {"in", "query"}, {"required", false},
+                      {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}, {"default", 20}}}};
+  paths["/v1/tasks"] = {
+      {"get", {{"summary", "This key's recent tasks in any state, newest first (wanserve's own)"},
+               {"parameters", {limit}},
+               {"responses", {{"200", JsonAnswer("OK", {{"type", "object"},
+                                                        {"properties", {{"object", {{"const", "list"}}},
+                                                                        {"data", {{"type", "array"}, {"items", Ref("Task")}}}}}})},
+                              {"400", JsonAnswer("a bad limit", Ref("Error"))}}}}}};
   paths["/v1/tasks/{task_id}/cancel"] = {
       {"post", {{"summary", "Cancel a queued or running task (409 once finished)"}, {"parameters", {task_id}},
                 {"responses", Answers(Ref("Task"), false)}}}};

@@ -1,3 +1,4 @@
+#include <charconv>
 #include <set>
 
 #include "api/dialects/fields.h"
@@ -88,6 +89,23 @@ void Register(Router& router, const ApiContext& ctx) {
                             {"message", ""},
                             {"success", true}};
                 return HttpResponse::Json(200, out.dump());
+              },
+              RenderError});
+  // wanserve's own: the key's recent tasks, newest first (EvoLink has no list).
+  router.Add({"GET", "/v1/tasks", Access::kApiKey,
+              [&ctx](const HttpRequest& req, const RequestContext& rc) {
+                int64_t limit = 20;
+                if (auto text = req.Query("limit")) {
+                  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+                  if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > 100) {
+                    return RenderError(MakeError(ErrorCode::kInvalidInput, "limit: must be an integer from 1 to 100", "limit"));
+                  }
+                }
+                auto tasks = ctx.tasks.ListRecent(rc.key_id, static_cast<int>(limit));
+                if (!tasks.ok()) return RenderError(tasks.error());
+                json data = json::array();
+                for (const auto& t : *tasks) data.push_back(RenderTask(t, ctx));
+                return HttpResponse::Json(200, json{{"object", "list"}, {"data", std::move(data)}}.dump());
               },
               RenderError});
   router.Add({"GET", "/v1/tasks/{task_id}", Access::kApiKey,
