@@ -23,8 +23,9 @@ class PlaygroundE2E : public ServerTest {
 };
 
 TEST_F(PlaygroundE2E, SignInGenerateWatchPlayUploadEditCancelAndRefusals) {
-  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "12",
-               "--providers-testpattern-step-delay-ms", "80"});
+  // Tasks of about three seconds, so that a page polling every second sees progress move.
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "30",
+               "--providers-testpattern-step-delay-ms", "100"});
   const std::string key = FundedKey(1'000'000);
   const std::string clip = (dir_.path() / "clip.mp4").string();
   const auto made = testing::RunCommand({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=16",

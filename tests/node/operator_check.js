@@ -51,8 +51,10 @@ async function main() {
   await page.click('#key-form button[type=submit]');
   await page.waitForFunction(() => document.getElementById('new-key').textContent.includes('ws_'));
   checks.new_key = await text('#new-key');
-  const keyRow = (await rows('#keys')).findIndex((r) => r[1] === 'studio-render');
-  await page.$$eval('#keys tr', (trs, i) => trs[i].querySelector('button').click(), keyRow);
+  // The table is drawn again after the key is made: find its row once it is there, and click
+  // its button in the same step.
+  await page.waitForFunction(() => [...document.querySelectorAll('#keys tr')].some((tr) => tr.cells[1].textContent === 'studio-render'));
+  await page.$$eval('#keys tr', (trs) => trs.find((tr) => tr.cells[1].textContent === 'studio-render').querySelector('button').click());
   await page.waitForFunction(() => [...document.querySelectorAll('#keys tr')]
     .some((tr) => tr.cells[1].textContent === 'studio-render' && tr.cells[4].textContent === 'revoked'));
   checks.keys = await rows('#keys');

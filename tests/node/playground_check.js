@@ -48,9 +48,15 @@ async function main() {
     await page.$eval(`[name="${name}"]`, (e, v) => { e.value = v; }, String(value));
   };
   // Submits and follows the task to its end; returns the statuses and progress seen.
+  const taskId = async () => (await page.$eval('#task-status', (e) => e.textContent)).split(':')[0];
   const run = async () => {
+    // The section still shows the previous task until the server answers: wait for the new one.
+    const previous = await taskId();
     await page.click('#submit');
-    await page.waitForFunction(() => !document.getElementById('task').hidden);
+    await page.waitForFunction((p) => {
+      const status = document.getElementById('task-status').textContent;
+      return !document.getElementById('task').hidden && status && status.split(':')[0] !== p;
+    }, {}, previous);
     const progress = new Set();
     for (let i = 0; i < 600; ++i) {
       const status = await text('#task-status');
@@ -120,8 +126,10 @@ async function main() {
   await choose('wan2.7-text-to-video');
   await fill('prompt', 'a long boat ride');
   await fill('duration', 15);
+  const running = await taskId();
   await page.click('#submit');
-  await page.waitForFunction(() => !document.getElementById('cancel').hidden);
+  await page.waitForFunction((p) => document.getElementById('task-status').textContent.split(':')[0] !== p &&
+                                    !document.getElementById('cancel').hidden, {}, running);
   await page.click('#cancel');
   await page.waitForFunction(() => /: failed/.test(document.getElementById('task-status').textContent));
   checks.cancel = { status: await text('#task-status') };
