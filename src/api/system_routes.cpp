@@ -120,6 +120,8 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
     if (!exp || !sig) return JsonError(403, "forbidden", "missing link signature");
     auto valid = deps.signer.Verify(key, *exp, *sig, deps.clock->NowMs() / 1000);
     if (!valid.ok()) return JsonError(403, "forbidden", valid.error().message);
+    // Which store holds a flat key is looked up first: a redirect is presigned without a lookup,
+    // so serving from the outputs and falling back on "not found" would send uploads astray.
     const media::BlobStore* store = &deps.blobs;
     if (deps.uploads && !media::BlobStore::ParseOutputKey(key) && !deps.blobs.Stat(key).ok()) store = deps.uploads;
     auto served = ServeBlob(req, *store, key, media::BlobStore::ContentTypeFor(key), deps.delivery);
