@@ -2,6 +2,7 @@
 // the bucket or redirect to presigned URLs, with ranges and HEAD on both; nodes that share a
 // database and the bucket, but no folder, serve each other's files.
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include "e2e_fixture.h"
@@ -173,6 +174,41 @@ TEST_F(ObjectStoreE2E, NodesSharingNoFolderServeEachOthersFilesAndAKilledWorkerL
 }
 
 class LocalLinksE2E : public ServerTest {};
+
+// Storage settings a server cannot work with stop it at start, naming what is wrong.
+TEST_F(LocalLinksE2E, BadStorageSettingsAreStartupErrorsThatNameTheirCause) {
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  unsetenv("AWS_SESSION_TOKEN");
+  auto serve = [&](std::vector<std::string> flags) {
+    std::vector<std::string> argv = {testing::WanserveBinary(), "serve", "--listen", "127.0.0.1:0", "--data", data_dir_,
+                                     "--providers-testpattern-enabled", "true"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    return testing::RunCommand(argv);
+  };
+  auto r = serve({"--blobs-url", "s3://media-bucket/prod"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no credentials were found"), std::string::npos) << r.err;
+  r = serve({"--blobs-url", "https://media-bucket"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("blobs.url must be s3://"), std::string::npos) << r.err;
+  r = serve({"--blobs-delivery", "sideways"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("blobs.delivery must be stream or redirect"), std::string::npos) << r.err;
+  r = serve({"--secret", "short"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("secret must be at least 32 characters"), std::string::npos) << r.err;
+  // Credentials from a file are found; the store they lead to is unreachable, and the start
+  // says so instead of failing the first task.
+  const auto credentials = dir_.path() / "aws-credentials";
+  std::ofstream(credentials) << "[other]\naws_access_key_id = NOPE\n[default]\naws_access_key_id = AKIDEXAMPLE\n"
+                                "aws_secret_access_key = secret\n";
+  r = serve({"--blobs-url", "s3://media-bucket/prod", "--blobs-s3-endpoint", "http://127.0.0.1:1",
+             "--blobs-s3-path-style", "true", "--blobs-s3-credentials-file", credentials.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string said = r.out + r.err;
+  EXPECT_NE(said.find("cannot use bucket media-bucket at http://127.0.0.1:1"), std::string::npos) << said;
+}
 
 TEST_F(LocalLinksE2E, LinksToTheDataFolderAnswerHeadAndRanges) {
   StartServer();
