@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
-#include <regex>
+#include <algorithm>
 #include <set>
 
 #include "e2e_fixture.h"
@@ -19,6 +19,13 @@ struct Case {
   bool valid = false;
 };
 
+// "input.duration" as the JSON pointer "/input/duration". (Not std::regex: GCC 12 warns inside
+// it under the sanitizers.)
+json::json_pointer PointerOf(std::string field) {
+  std::replace(field.begin(), field.end(), '.', '/');
+  return json::json_pointer("/" + field);
+}
+
 // Boundary bodies of one request-body shape: each field's limits, just inside and just outside
 // (nested objects included).
 void AddBoundaryCases(const json& example, const json& object_schema, const std::string& prefix,
@@ -26,7 +33,7 @@ void AddBoundaryCases(const json& example, const json& object_schema, const std:
   for (const auto& [name, s] : object_schema["properties"].items()) {
     const std::string field = prefix + name;
     if (field == "model") continue;
-    const json::json_pointer at("/" + std::regex_replace(field, std::regex("\\."), "/"));
+    const json::json_pointer at = PointerOf(field);
     // An alias is sent in place of its canonical name, not beside it.
     const std::string alias_of = s.value("description", "").starts_with("another name for ")
                                      ? s["description"].get<std::string>().substr(17)
@@ -160,7 +167,7 @@ TEST_F(OpenApiE2E, EveryLimitADocumentStatesIsTheServersOwn) {
           const Case& c = cases[i];
           const std::string what =
               fmt::format("{} {} {}: {}", path, shape.value("title", ""), c.field,
-                          c.body[json::json_pointer("/" + std::regex_replace(c.field, std::regex("\\."), "/"))]
+                          c.body[PointerOf(c.field)]
                               .dump()
                               .substr(0, 80));
           EXPECT_EQ(verdicts[i].get<bool>(), c.valid) << "the document, on " << what;
