@@ -23,6 +23,7 @@ PACKAGES=(
   libmimalloc-dev
   libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece
   curl chromium
+  libfaketime
 )
 
 missing=()

@@ -76,7 +76,8 @@ std::string CreateKey(const std::string& data_dir, const std::string& name) {
   return LastLine(r.out);
 }
 
-ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args) {
+ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args,
+                             const std::vector<std::string>& environment) {
   std::vector<std::string> args = {WanserveBinary(), "serve", "--listen", "127.0.0.1:0", "--data", data_dir,
                                    "--log-level", "warn"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
@@ -85,12 +86,24 @@ ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std:
   const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
   const size_t start = log().size();
+  // Built before the fork: the child only calls async-signal-safe functions.
+  std::vector<std::string> env = environment;
+  const auto overridden = [&](std::string_view inherited) {
+    for (const auto& e : environment) {
+      if (inherited.substr(0, inherited.find('=') + 1) == std::string_view(e).substr(0, e.find('=') + 1)) return true;
+    }
+    return false;
+  };
+  for (char** e = environ; *e; ++e) {
+    if (!overridden(*e)) env.emplace_back(*e);
+  }
+  auto argv = Argv(args);
+  auto envp = Argv(env);
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
-    auto argv = Argv(args);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(log_fd);

@@ -2,6 +2,7 @@
 // (docs/scale-out.md): api nodes take submits and run nothing, worker nodes run what any node
 // queued, and a worker killed mid-task loses nothing: another finishes the task, charged once.
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include "e2e_fixture.h"
@@ -85,6 +86,47 @@ TEST_F(ScaleOutE2E, AWorkerKilledMidTaskLosesNothingAnotherFinishesIt) {
   const std::string another = Submit(key, "another cat");
   ASSERT_EQ(WaitDone(another, 60, key).value("status", ""), "completed");
   EXPECT_EQ(before - Credits(key)["total"].get<int64_t>(), 2 * charged);
+  ExpectLedgerClean();
+}
+
+// libfaketime (Debian's libfaketime) shifts a node's wall clock; installed by bootstrap.
+constexpr const char* kFakeTime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+std::vector<std::string> ClockShiftedBy(const std::string& offset) {
+  // Timeouts and sleeps keep the real monotonic clock; ASan tolerates the library preloaded
+  // before its runtime.
+  return {std::string("LD_PRELOAD=") + kFakeTime, "FAKETIME=" + offset, "FAKETIME_DONT_FAKE_MONOTONIC=1",
+          "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0"};
+}
+
+TEST_F(ScaleOutE2E, LeasesAreJudgedByTheDatabaseClockNotByANodesClock) {
+  if (!std::filesystem::exists(kFakeTime)) GTEST_SKIP() << kFakeTime << " is absent (scripts/bootstrap.sh installs it)";
+  const std::vector<std::string> short_leases = {"--workers-lease-ms", "3000", "--workers-renew-every-ms", "500",
+                                                 "--workers-recovery-every-ms", "300"};
+  StartServer(With(Testpattern(2, 0), {"--role", "api"}));
+  const std::string key = FundedKey(10'000);
+  // A node ten minutes behind takes the task: judged by its own clock, its lease would have
+  // ended before it began.
+  testing::ServerProcess behind(data_dir_, With(With(Testpattern(40, 100), {"--role", "worker"}), short_leases),
+                                ClockShiftedBy("-10m"));
+  const std::string id = Submit(key, "a patient cat");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Task(id, key).value("status", "") != "processing" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(Task(id, key).value("status", ""), "processing");
+  // A node ten minutes ahead sweeps for expired leases every 300 ms while the task runs.
+  testing::ServerProcess ahead(data_dir_, With(With(Testpattern(2, 0), {"--role", "worker"}), short_leases),
+                               ClockShiftedBy("+10m"));
+  const json done = WaitDone(id, 60, key);
+  ASSERT_EQ(done.value("status", ""), "completed") << done.dump();
+  // Finished by its first attempt: nobody took the lease away from the node that held it.
+  const std::string url = done["results"][0];
+  EXPECT_NE(url.find("/" + id + "/1/"), std::string::npos) << done.dump();
+  EXPECT_EQ(behind.log().find("lease lost"), std::string::npos) << behind.log();
+  // And the node ahead runs tasks of its own to the end.
+  const std::string next = Submit(key, "a prompt cat");
+  EXPECT_EQ(WaitDone(next, 60, key).value("status", ""), "completed");
   ExpectLedgerClean();
 }
 
