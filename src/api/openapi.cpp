@@ -155,6 +155,18 @@ json JsonBody(json schema, json example) {
   return {{"required", true}, {"content", {{"application/json", std::move(media)}}}};
 }
 
+json FormBody(json fields, std::vector<std::string> required) {
+  json schema = {{"type", "object"}, {"properties", std::move(fields)}};
+  if (!required.empty()) schema["required"] = std::move(required);
+  return {{"required", true}, {"content", {{"multipart/form-data", {{"schema", std::move(schema)}}}}}};
+}
+
+json BinaryPart(const std::string& description) {
+  return {{"type", "string"}, {"contentMediaType", "application/octet-stream"}, {"description", description}};
+}
+
+json StringField(const std::string& description) { return {{"type", "string"}, {"description", description}}; }
+
 json JsonAnswer(const std::string& description, json schema) {
   return {{"description", description}, {"content", {{"application/json", {{"schema", std::move(schema)}}}}}};
 }

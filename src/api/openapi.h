@@ -79,6 +79,13 @@ Route DocumentRoute(const std::string& dialect, Result<nlohmann::json> (*make)(c
 
 // A JSON request body and the answers of an operation.
 nlohmann::json JsonBody(nlohmann::json schema, nlohmann::json example);
+// A multipart/form-data request body: the named fields (a file part is BinaryPart()), of which
+// `required` must be sent.
+nlohmann::json FormBody(nlohmann::json fields, std::vector<std::string> required);
+// The schema of a file's bytes (a form's file part, or a whole raw body).
+nlohmann::json BinaryPart(const std::string& description);
+// A string field with its other spellings, which the server takes as the same field.
+nlohmann::json StringField(const std::string& description);
 nlohmann::json JsonAnswer(const std::string& description, nlohmann::json schema);
 
 }  // namespace wanserve::api

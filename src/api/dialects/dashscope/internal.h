@@ -55,5 +55,7 @@ json RenderUnknown(const std::string& id);
 std::string NewId();
 // The dialect's OpenAPI document; kInternal when an example of it no longer parses.
 Result<json> OpenApiDocument(const std::string& server_url);
+// The document's upload policy and form post (uploads_openapi.cpp).
+void AddUploadPaths(json& paths);
 
 }  // namespace wanserve::api::dialects::dashscope

@@ -143,7 +143,10 @@ json Create(const std::string& summary, const std::vector<BodyVariant>& variants
   const json async = {{"name", "X-DashScope-Async"}, {"in", "header"}, {"required", true},
                       {"schema", {{"type", "string"}, {"enum", {"enable"}}}},
                       {"description", "these models run asynchronously only"}};
-  return {{"post", {{"summary", summary}, {"parameters", {async, IdempotencyKeyParameter()}},
+  const json oss = {{"name", "X-DashScope-OssResourceResolve"}, {"in", "header"}, {"required", false},
+                    {"schema", {{"type", "string"}, {"enum", {"enable"}}}},
+                    {"description", "lets media URLs name oss:// files of the temporary storage (/api/v1/uploads)"}};
+  return {{"post", {{"summary", summary}, {"parameters", {async, oss, IdempotencyKeyParameter()}},
                     {"requestBody", JsonBody(std::move(schema), variants.front().example)},
                     {"responses", Answers()}}}};
 }
@@ -171,6 +174,7 @@ Result<json> OpenApiDocument(const std::string& server_url) {
                {"parameters", {task_id}}, {"responses", Answers()}}}};
   paths["/api/v1/tasks/{task_id}/cancel"] = {
       {"post", {{"summary", "Cancel a PENDING task"}, {"parameters", {task_id}}, {"responses", Answers()}}}};
+  AddUploadPaths(paths);
   return doc;
 }
 

@@ -29,5 +29,7 @@ std::string_view StateName(core::TaskState state);
 std::string NewId(int64_t now_ms);
 // The dialect's OpenAPI document; kInternal when an example of it no longer parses.
 Result<json> OpenApiDocument(const std::string& server_url);
+// The document's file uploads (files_openapi.cpp).
+void AddFilePaths(json& paths);
 
 }  // namespace wanserve::api::dialects::market

@@ -115,6 +115,7 @@ Result<json> OpenApiDocument(const std::string& server_url) {
                            {"properties", {{"url", {{"type", "string"}, {"format", "uri"}}}}}},
                           nullptr)},
                 {"responses", Answer({{"type", "string"}, {"format", "uri"}})}}}};
+  AddFilePaths(paths);
   return doc;
 }
 

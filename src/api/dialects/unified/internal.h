@@ -27,6 +27,8 @@ json RenderTask(const core::Task& task, const ApiContext& ctx);
 std::string NewId(int64_t unix_seconds);
 // The dialect's OpenAPI document; kInternal when an example of it no longer parses.
 Result<json> OpenApiDocument(const std::string& server_url);
+// The document's uploads, credits and EvoLink files operations (files_openapi.cpp).
+void AddFilePaths(json& paths);
 // Each model id the dialect takes, with the request an example of it parses to.
 struct ModelExample {
   std::string id;

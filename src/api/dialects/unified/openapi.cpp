@@ -170,6 +170,7 @@ Result<json> OpenApiDocument(const std::string& server_url) {
   paths["/v1/models"] = {
       {"get", {{"summary", "The models, what each makes and at which sizes this server generates them"},
                {"responses", {{"200", JsonAnswer("OK", {{"type", "object"}})}}}}}};
+  AddFilePaths(paths);
   return doc;
 }
 
