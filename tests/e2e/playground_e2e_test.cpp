@@ -74,7 +74,13 @@ TEST_F(PlaygroundE2E, SignInGenerateWatchPlayUploadEditCancelAndRefusals) {
   EXPECT_NE(curl.find("curl -X POST '" + server_->base_url() + "/v1/videos/generations'"), std::string::npos) << curl;
   EXPECT_NE(curl.find("$WANSERVE_KEY"), std::string::npos);
   EXPECT_EQ(curl.find(key), std::string::npos) << "the key is never put in the command";
-  for (const char* shot : {"signin", "image", "video", "edit", "playground"}) {
+  // No WCAG 2.1 A/AA violation axe-core finds, signed out, with a result and with the command
+  // shown; nothing wider than a phone's 360 px.
+  for (const char* state : {"signin", "result", "curl"}) {
+    EXPECT_EQ(seen["accessibility"][state], json::array()) << state << ": " << seen["accessibility"][state].dump(1);
+  }
+  EXPECT_LE(seen["phone"]["scroll_width"].get<int>(), 360) << "the page scrolls sideways on a phone: " << seen["phone"]["wider"];
+  for (const char* shot : {"signin", "image", "video", "edit", "playground", "phone"}) {
     EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(shots) / (std::string(shot) + ".png"))) << shot;
   }
 }
@@ -106,6 +112,7 @@ TEST_F(PlaygroundE2E, TheOperatorPageManagesAccountsGrantsKeysAndShowsTheLedgerQ
   for (const auto& row : seen["keys"]) revoked = revoked || (row[1] == "studio-render" && row[4] == "revoked");
   EXPECT_TRUE(revoked) << seen["keys"];
   EXPECT_NE(seen["ledger"].get<std::string>().find("every balance explained"), std::string::npos) << seen["ledger"];
+  EXPECT_EQ(seen["accessibility"], json::array()) << "WCAG 2.1 A/AA violations: " << seen["accessibility"].dump(1);
   // The revoked key no longer works.
   const std::string secret = seen["new_key"].get<std::string>().substr(seen["new_key"].get<std::string>().find("ws_"));
   EXPECT_EQ(Authed("GET", "/v1/credits", "", secret).status, 401);

@@ -4,6 +4,7 @@
 const fs = require('fs');
 const path = require('path');
 const puppeteer = require('puppeteer-core');
+const { audit } = require('./accessibility');
 
 const [base, token, shots] = process.argv.slice(2);
 const checks = {};
@@ -63,6 +64,7 @@ async function main() {
   await page.waitForFunction(() => document.getElementById('ledger').textContent.startsWith('Ledger'));
   checks.ledger = await text('#ledger');
   await page.screenshot({ path: path.join(shots, 'operator.png'), fullPage: true });
+  checks.accessibility = await audit(page);
   await browser.close();
 }
 

@@ -5,6 +5,7 @@
 const fs = require('fs');
 const path = require('path');
 const puppeteer = require('puppeteer-core');
+const { audit } = require('./accessibility');
 
 const [base, key, clip, shots] = process.argv.slice(2);
 const checks = {};
@@ -25,6 +26,7 @@ async function main() {
 
   await page.goto(base + '/', { waitUntil: 'networkidle0' });
   await shot('signin');
+  checks.accessibility = { signin: await audit(page) };
 
   // A bad key gets a clear message and no form.
   await page.type('#key', 'ws_not_a_key');
@@ -74,6 +76,7 @@ async function main() {
   await page.waitForFunction(() => { const i = document.querySelector('#results img'); return i && i.complete && i.naturalWidth > 0; });
   checks.image.width = await page.$eval('#results img', (i) => i.naturalWidth);
   await shot('image');
+  checks.accessibility.result = await audit(page);
 
   // A video that plays, progress moving on the way.
   await choose('wan2.7-text-to-video');
@@ -141,6 +144,15 @@ async function main() {
     return document.getElementById('curl-text').textContent;
   });
   await shot('playground');
+  checks.accessibility.curl = await audit(page);
+  // Readable on a phone: nothing wider than a 360 px screen.
+  await page.setViewport({ width: 360, height: 800 });
+  checks.phone = await page.evaluate(() => ({
+    scroll_width: document.documentElement.scrollWidth,
+    wider: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 360)
+      .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''} ${Math.round(e.getBoundingClientRect().right)}`),
+  }));
+  await shot('phone');
   await browser.close();
 }
 
