@@ -74,13 +74,30 @@ TEST_F(PlaygroundE2E, SignInGenerateWatchPlayUploadEditCancelAndRefusals) {
   EXPECT_NE(curl.find("curl -X POST '" + server_->base_url() + "/v1/videos/generations'"), std::string::npos) << curl;
   EXPECT_NE(curl.find("$WANSERVE_KEY"), std::string::npos);
   EXPECT_EQ(curl.find(key), std::string::npos) << "the key is never put in the command";
+  // The other dialects: each made a task the page followed to its end in that dialect.
+  for (const char* dialect : {"market", "skills_video", "dashscope"}) {
+    EXPECT_NE(seen["dialects"][dialect]["status"].get<std::string>().find("completed"), std::string::npos)
+        << dialect << ": " << seen["dialects"][dialect];
+  }
+  EXPECT_NE(seen["dialects"]["fields"].dump().find("parameters.duration"), std::string::npos) << seen["dialects"]["fields"];
+  // The command the page copies for DashScope is that dialect's exact request: run by a shell,
+  // it creates a task.
+  const std::string dashscope_curl = seen["curl_dashscope"];
+  EXPECT_NE(dashscope_curl.find("/api/v1/services/aigc/video-generation/video-synthesis"), std::string::npos) << dashscope_curl;
+  EXPECT_NE(dashscope_curl.find("X-DashScope-Async: enable"), std::string::npos) << dashscope_curl;
+  const auto ran = testing::RunCommand({"env", "WANSERVE_KEY=" + key, "bash", "-c", dashscope_curl + " -s"});
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  const json created = json::parse(ran.out, nullptr, false);
+  ASSERT_TRUE(created.is_object()) << ran.out;
+  EXPECT_FALSE(created["output"].value("task_id", "").empty()) << ran.out;
+  EXPECT_EQ(created["output"].value("task_status", ""), "PENDING") << ran.out;
   // No WCAG 2.1 A/AA violation axe-core finds, signed out, with a result and with the command
   // shown; nothing wider than a phone's 360 px.
   for (const char* state : {"signin", "result", "curl"}) {
     EXPECT_EQ(seen["accessibility"][state], json::array()) << state << ": " << seen["accessibility"][state].dump(1);
   }
   EXPECT_LE(seen["phone"]["scroll_width"].get<int>(), 360) << "the page scrolls sideways on a phone: " << seen["phone"]["wider"];
-  for (const char* shot : {"signin", "image", "video", "edit", "playground", "phone"}) {
+  for (const char* shot : {"signin", "image", "video", "edit", "playground", "phone", "dashscope"}) {
     EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(shots) / (std::string(shot) + ".png"))) << shot;
   }
 }

@@ -145,6 +145,35 @@ async function main() {
   });
   await shot('playground');
   checks.accessibility.curl = await audit(page);
+
+  // The other dialects: the form is made from their documents, tasks are created, polled and
+  // shown in them, and the curl command is theirs.
+  const speak = async (dialect, model) => {
+    await page.select('#dialect', dialect);
+    await page.waitForFunction((m) => [...document.querySelectorAll('#model option')].some((o) => o.textContent === m), {}, model);
+    await choose(model);
+  };
+  checks.dialects = {};
+  await speak('market', 'wan/2-7-image');
+  await fill('input.prompt', 'a lighthouse at dusk');
+  checks.dialects.market = await run();
+  await page.waitForFunction(() => { const i = document.querySelector('#results img'); return i && i.complete && i.naturalWidth > 0; });
+  await speak('skills_video', 'wan/wan-v2.7');
+  await fill('prompt', 'a lighthouse at dawn');
+  checks.dialects.skills_video = await run();
+  await page.waitForFunction(() => { const i = document.querySelector('#results img'); return i && i.complete && i.naturalWidth > 0; });
+  await speak('dashscope', 'wan2.7-t2v');
+  await fill('input.prompt', 'a boat on a lake');
+  await fill('parameters.duration', 2);
+  checks.dialects.dashscope = await run();
+  await page.waitForFunction(() => { const v = document.querySelector('#results video'); return v && v.readyState >= 2; });
+  checks.dialects.fields = await page.$$eval('#fields [name]', (els) => els.map((e) => e.name));
+  checks.curl_dashscope = await page.evaluate(async () => {
+    document.getElementById('copy-curl').click();
+    await new Promise((r) => setTimeout(r, 200));
+    return document.getElementById('curl-text').textContent;
+  });
+  await shot('dashscope');
   // Readable on a phone: nothing wider than a 360 px screen.
   await page.setViewport({ width: 360, height: 800 });
   checks.phone = await page.evaluate(() => ({

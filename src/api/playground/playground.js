@@ -1,5 +1,6 @@
-// The playground: sign in with a key, pick a model, fill a form made from the unified dialect's
-// OpenAPI document (its ranges and defaults are the server's), submit, watch, cancel.
+// The playground: sign in with a key, pick a dialect and a model, fill a form made from that
+// dialect's OpenAPI document (its ranges and defaults are the server's), submit, watch, cancel,
+// copy the exact request as curl.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -46,21 +47,84 @@ async function signIn(key) {
   if (!state.shapes.length) await loadModels();
 }
 
-// ---- models and forms, from the OpenAPI document ----
+// ---- dialects: how each one's tasks are created, read and canceled ----
+// A task read in any dialect becomes one view: status (pending, processing, completed,
+// failed), progress, result links, error, and whether it can still be canceled.
+const finished = (status) => status === 'completed' || status === 'failed';
+const dialects = {
+  unified: {
+    idOf: (j) => j.id,
+    query: (id) => `/v1/tasks/${id}`,
+    cancel: (id) => `/v1/tasks/${id}/cancel`,
+    view: (j) => ({ id: j.id, status: j.status, progress: j.progress, results: j.results || [],
+                    error: j.error && j.error.message, canCancel: Boolean(j.task_info && j.task_info.can_cancel) }),
+  },
+  market: {
+    refused: (j) => !j || j.code !== 200,
+    idOf: (j) => j.data.taskId,
+    query: (id) => `/api/v1/jobs/recordInfo?taskId=${encodeURIComponent(id)}`,
+    cancel: (id) => `/api/v1/jobs/cancelTask?taskId=${encodeURIComponent(id)}`,
+    view: (j) => {
+      const d = j.data;
+      const status = { waiting: 'pending', generating: 'processing', success: 'completed', fail: 'failed' }[d.state] || d.state;
+      const results = d.resultJson ? (JSON.parse(d.resultJson).resultUrls || []) : [];
+      return { id: d.taskId, status, progress: d.progress, results, error: d.failMsg, canCancel: !finished(status) };
+    },
+  },
+  skills_video: {
+    idOf: (j) => j.id,
+    query: (id) => `/api/v1/generation/${id}`,
+    cancel: (id) => `/api/v1/generation/${id}/cancel`,
+    view: (j) => {
+      const status = { IN_QUEUE: 'pending', IN_PROGRESS: 'processing', COMPLETED: 'completed' }[j.status] || 'failed';
+      const items = j.data ? (j.data.videos || j.data.images || []) : [];
+      return { id: j.id, status, progress: j.progress, results: items.map((i) => i.url),
+               error: j.status === 'CANCELED' ? 'canceled' : j.message, canCancel: !finished(status) };
+    },
+  },
+  dashscope: {
+    idOf: (j) => j.output.task_id,
+    query: (id) => `/api/v1/tasks/${id}`,
+    cancel: (id) => `/api/v1/tasks/${id}/cancel`,
+    view: (j) => {
+      const o = j.output;
+      const status = { PENDING: 'pending', RUNNING: 'processing', SUCCEEDED: 'completed' }[o.task_status] || 'failed';
+      const images = (o.choices || []).flatMap((c) => c.message.content.map((part) => part.image));
+      return { id: o.task_id, status, progress: status === 'completed' ? 100 : 0,
+               results: o.video_url ? [o.video_url] : images,
+               error: o.task_status === 'CANCELED' ? 'canceled' : o.message, canCancel: o.task_status === 'PENDING' };
+    },
+  },
+};
+const dialect = () => dialects[$('dialect').value];
+
+// ---- models and forms, from the dialect's OpenAPI document ----
+// Every create operation's body shapes that a parser wrote (they carry examples); a shape with
+// a model enum gives one entry per model, one without names its model in the path.
 async function loadModels() {
-  const doc = await (await fetch('/openapi/unified.json')).json();
-  const add = (path, schema) => {
-    const shapes = schema.oneOf || [schema];
-    for (const shape of shapes) {
-      for (const id of shape.properties.model.enum) state.shapes.push({ id, path, shape });
+  const doc = await (await fetch(`/openapi/${$('dialect').value}.json`)).json();
+  state.shapes = [];
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    const op = operations.post;
+    const media = op && op.requestBody && op.requestBody.content['application/json'];
+    if (!media || path.includes('/sse/')) continue;
+    const headers = {};
+    for (const p of op.parameters || []) {
+      if (p.in === 'header' && p.required) headers[p.name] = p.schema.enum[0];
     }
-  };
-  for (const path of ['/v1/images/generations', '/v1/videos/generations']) {
-    add(path, doc.paths[path].post.requestBody.content['application/json'].schema);
+    for (const shape of media.schema.oneOf || [media.schema]) {
+      if (!shape.examples) continue;
+      const model = shape.properties.model;
+      const ids = !model ? [null] : model.enum || [model.const];
+      for (const id of ids) {
+        const named = path.split('/generation/')[1];
+        const label = id || (shape.title && !named.endsWith(shape.title) ? `${named} · ${shape.title}` : named);
+        state.shapes.push({ id, label, path, shape, headers });
+      }
+    }
   }
   const select = $('model');
-  select.replaceChildren(...state.shapes.map((s, i) => new Option(s.id, String(i))));
-  select.addEventListener('change', renderFields);
+  select.replaceChildren(...state.shapes.map((s, i) => new Option(s.label, String(i))));
   renderFields();
 }
 
@@ -113,11 +177,15 @@ function control(name, s, required) {
     if (s.maxLength) el.maxLength = s.maxLength;
     if (s.minLength) el.minLength = s.minLength;
   } else {
-    return null;  // an object (voice bindings): left to the API
+    // Lists of objects (DashScope's messages and media), maps (voice bindings): edited as JSON.
+    el = document.createElement('textarea');
+    el.placeholder = 'JSON';
+    el.dataset.json = 'true';
   }
   el.id = id;
   el.name = name;
-  el.dataset.kind = isUriList(s) ? 'urls' : s.type === 'integer' ? 'integer' : s.type === 'boolean' ? 'boolean' : 'string';
+  el.dataset.kind = el.dataset.json ? 'json' : isUriList(s) ? 'urls' : s.type === 'integer' ? 'integer'
+    : s.type === 'boolean' ? 'boolean' : 'string';
   if (required) el.required = true;
   return el;
 }
@@ -133,19 +201,33 @@ async function upload(file, target) {
   target.value = target.tagName === 'TEXTAREA' && target.value ? `${target.value}\n${answer.json.url}` : answer.json.url;
 }
 
+// The shape's fields, nested objects flattened to dotted names ("input.prompt"), each with
+// whether the body must carry it.
+function fieldsOf(schema, prefix = '', required = true) {
+  const needed = new Set(schema.required || []);
+  return Object.entries(schema.properties).flatMap(([name, s]) => {
+    const dotted = prefix + name;
+    if (s.type === 'object' && s.properties) return fieldsOf(s, `${dotted}.`, required && needed.has(name));
+    return [[dotted, s, required && needed.has(name)]];
+  });
+}
+
+function exampleValue(dotted) {
+  return dotted.split('.').reduce((v, part) => (v === undefined ? v : v[part]), current().shape.examples[0]);
+}
+
 function renderFields() {
   const { shape } = current();
   $('model-help').textContent = shape.description || '';
-  const required = new Set(shape.required || []);
   const rows = [];
-  for (const [name, s] of Object.entries(shape.properties)) {
+  for (const [name, s, required] of fieldsOf(shape)) {
     if (name === 'model' || (s.description || '').startsWith('another name for')) continue;
-    const el = control(name, s, required.has(name));
-    if (!el) continue;
+    const el = control(name, s, required);
+    if (el.dataset.kind === 'json' && required) el.value = JSON.stringify(exampleValue(name), null, 1);
     const row = document.createElement('div');
     const label = document.createElement('label');
     label.htmlFor = el.id;
-    label.textContent = required.has(name) ? `${name} *` : name;
+    label.textContent = required ? `${name} *` : name;
     row.append(label, el);
     const text = help(name, s);
     if (text) {
@@ -174,23 +256,33 @@ function renderFields() {
   $('fields').replaceChildren(...rows);
 }
 
+// The request body; throws a message naming the field when a JSON field does not parse.
 function body() {
-  const out = { model: current().id };
+  const out = current().id ? { model: current().id } : {};
+  const put = (dotted, value) => {
+    const parts = dotted.split('.');
+    let at = out;
+    for (const part of parts.slice(0, -1)) at = at[part] = at[part] || {};
+    at[parts[parts.length - 1]] = value;
+  };
   for (const el of $('fields').querySelectorAll('[name]')) {
     const v = el.value.trim();
     if (!v) continue;
-    if (el.dataset.kind === 'integer') out[el.name] = Number(v);
-    else if (el.dataset.kind === 'boolean') out[el.name] = v === 'true';
-    else if (el.dataset.kind === 'urls') out[el.name] = v.split(/\s+/).filter(Boolean);
-    else out[el.name] = v;
+    if (el.dataset.kind === 'integer') put(el.name, Number(v));
+    else if (el.dataset.kind === 'boolean') put(el.name, v === 'true');
+    else if (el.dataset.kind === 'urls') put(el.name, v.split(/\s+/).filter(Boolean));
+    else if (el.dataset.kind === 'json') {
+      try { put(el.name, JSON.parse(v)); } catch { throw new Error(`${el.name}: not valid JSON`); }
+    } else put(el.name, v);
   }
   return out;
 }
 
 function curl() {
-  const json = JSON.stringify(body()).replaceAll("'", "'\\''");
-  return `curl -X POST '${location.origin}${current().path}' -H "Authorization: Bearer $WANSERVE_KEY" ` +
-         `-H 'Content-Type: application/json' -d '${json}'`;
+  const quote = (text) => `'${text.replaceAll("'", "'\\''")}'`;
+  const headers = Object.entries(current().headers).map(([name, value]) => ` -H ${quote(`${name}: ${value}`)}`).join('');
+  return `curl -X POST ${quote(location.origin + current().path)} -H "Authorization: Bearer $WANSERVE_KEY" ` +
+         `-H 'Content-Type: application/json'${headers} -d ${quote(JSON.stringify(body()))}`;
 }
 
 // ---- tasks ----
@@ -209,6 +301,9 @@ async function renderRecent() {
   }));
 }
 
+const isVideoUrl = (url) => /\.(mp4|webm|mov)(\?|$)/.test(new URL(url, location.href).pathname);
+
+// Shows a task's view (dialects[…].view).
 function showTask(task) {
   const known = state.task && state.task.id === task.id && state.task.status === task.status;
   state.task = task;
@@ -216,14 +311,15 @@ function showTask(task) {
   $('task').hidden = false;
   $('task-progress').value = task.progress || 0;
   let text = `${task.id}: ${task.status}, ${task.progress || 0}%`;
-  if (task.status === 'failed' && task.error) text += ` (${task.error.message})`;
+  if (task.status === 'failed' && task.error) text += ` (${task.error})`;
   $('task-status').textContent = text;
-  $('cancel').hidden = !(task.task_info && task.task_info.can_cancel);
+  $('cancel').hidden = !task.canCancel;
   if (task.status === 'completed') {
-    const items = (task.results || []).map((url) => {
-      const media = document.createElement(task.type === 'video' ? 'video' : 'img');
+    const items = task.results.map((url) => {
+      const video = isVideoUrl(url);
+      const media = document.createElement(video ? 'video' : 'img');
       media.src = url;
-      if (task.type === 'video') media.controls = true;
+      if (video) media.controls = true;
       else media.alt = `result of ${task.id}`;
       const link = document.createElement('a');
       link.href = url;
@@ -239,11 +335,21 @@ function showTask(task) {
   }
 }
 
+// A dialect's answer: refused (with the server's message) or the JSON.
+function refusal(d, answer) {
+  if (answer.ok && !(d.refused && d.refused(answer.json))) return '';
+  const j = answer.json || {};
+  return (j.error && j.error.message) || j.message || j.msg || `the server answered ${answer.status}`;
+}
+
 async function poll() {
   if (!state.task) return;
-  const answer = await api('GET', `/v1/tasks/${state.task.id}`);
-  if (answer.ok) showTask(answer.json);
-  if (answer.ok && (answer.json.status === 'completed' || answer.json.status === 'failed')) {
+  const d = state.task.dialect;
+  const answer = await api('GET', d.query(state.task.id));
+  if (refusal(d, answer)) return;
+  const view = { ...d.view(answer.json), dialect: d };
+  showTask(view);
+  if (finished(view.status)) {
     clearInterval(state.timer);
     state.timer = null;
     await signIn(state.key);  // credits after the charge or the refund
@@ -258,31 +364,42 @@ async function submit(event) {
     $('form-error').textContent = 'Some fields are outside what this model takes; they are marked.';
     return;
   }
+  let request;
+  try { request = JSON.stringify(body()); } catch (e) { $('form-error').textContent = e.message; return; }
   $('form-error').textContent = '';
-  const answer = await api('POST', current().path, JSON.stringify(body()), { 'Content-Type': 'application/json' });
-  if (!answer.ok) {
-    $('form-error').textContent = `Refused: ${errorText(answer)}`;
+  const d = dialect();
+  const answer = await api('POST', current().path, request, { 'Content-Type': 'application/json', ...current().headers });
+  const refused = refusal(d, answer);
+  if (refused) {
+    $('form-error').textContent = `Refused: ${refused}`;
     return;
   }
-  showTask(answer.json);
+  showTask({ id: d.idOf(answer.json), status: 'pending', progress: 0, results: [], canCancel: true, dialect: d });
   clearInterval(state.timer);
   state.timer = setInterval(poll, 1000);
+  poll();
 }
 
 document.addEventListener('DOMContentLoaded', () => {
   $('key-form').addEventListener('submit', (e) => { e.preventDefault(); signIn($('key').value.trim()); });
   $('sign-out').addEventListener('click', () => { sessionStorage.removeItem('wanserve.key'); location.reload(); });
+  $('dialect').addEventListener('change', loadModels);
+  $('model').addEventListener('change', renderFields);
   $('task-form').addEventListener('submit', submit);
   $('copy-curl').addEventListener('click', async () => {
-    const text = curl();
+    let text;
+    try { text = curl(); } catch (e) { $('form-error').textContent = e.message; return; }
     $('curl-text').textContent = text;
     $('curl-text').hidden = false;
     try { await navigator.clipboard.writeText(text); $('form-error').textContent = 'Copied.'; }
     catch { $('form-error').textContent = 'Copy it from below.'; }
   });
   $('cancel').addEventListener('click', async () => {
-    const answer = await api('POST', `/v1/tasks/${state.task.id}/cancel`);
-    if (answer.ok) showTask(answer.json); else $('task-status').textContent = `Cancel refused: ${errorText(answer)}`;
+    const d = state.task.dialect;
+    const answer = await api('POST', d.cancel(state.task.id));
+    const refused = refusal(d, answer);
+    if (refused) $('task-status').textContent = `Cancel refused: ${refused}`;
+    else poll();
   });
   if (state.key) { $('key').value = state.key; signIn(state.key); }
 });
