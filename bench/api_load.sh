@@ -32,7 +32,7 @@ http {
 NGINX
 nginx -c "$WORK/nginx.conf" -p "$WORK"
 
-KEY=$("$BIN" admin keys create --data "$WORK/data" | tail -n 1)
+KEY=$("$BIN" admin keys create --data "$WORK/data" --create | tail -n 1)
 start_server 18092 "$WORK/data"
 SERVER=${SERVERS[0]}
 

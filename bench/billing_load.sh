@@ -18,8 +18,8 @@ GRANT=1000000000000
 source bench/lib.sh
 ensure_packages wrk
 
-OFF_KEY=$("$BIN" admin keys create --data "$WORK/off" | tail -n 1)
-ACCOUNT=$("$BIN" admin accounts create --data "$WORK/on" --name bench --permanent-credits $GRANT | tail -n 1)
+OFF_KEY=$("$BIN" admin keys create --data "$WORK/off" --create | tail -n 1)
+ACCOUNT=$("$BIN" admin accounts create --data "$WORK/on" --create --name bench --permanent-credits $GRANT | tail -n 1)
 ON_KEY=$("$BIN" admin keys create --data "$WORK/on" --account "$ACCOUNT" | tail -n 1)
 start_server 18093 "$WORK/off" --billing-enabled false
 start_server 18094 "$WORK/on"

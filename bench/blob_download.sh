@@ -62,7 +62,7 @@ for mode in folder stream redirect; do
   [[ $mode != folder ]] && read -r -a flags <<<"$(s3_flags "$mode")"
   start_server "$port" "$data" "${flags[@]}"
   pid=${SERVERS[-1]}
-  key=$("$BIN" admin keys create --data "$data" --name bench | tail -1)
+  key=$("$BIN" admin keys create --data "$data" --create --name bench | tail -1)
   for size in small large; do
     answer=$(curl -s -H "Authorization: Bearer $key" --data-binary "@$WORK/$size.mp4" "http://127.0.0.1:$port/v1/files")
     url=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])' <<<"$answer") || {

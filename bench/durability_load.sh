@@ -18,8 +18,8 @@ source bench/lib.sh
 ensure_packages wrk
 
 mkdir -p "$WORK/normal" "$WORK/full"
-NORMAL_KEY=$("$BIN" admin keys create --data "$WORK/normal" | tail -n 1)
-FULL_KEY=$("$BIN" admin keys create --data "$WORK/full" | tail -n 1)
+NORMAL_KEY=$("$BIN" admin keys create --data "$WORK/normal" --create | tail -n 1)
+FULL_KEY=$("$BIN" admin keys create --data "$WORK/full" --create | tail -n 1)
 start_server 18095 "$WORK/normal" --store-synchronous normal
 start_server 18096 "$WORK/full" --store-synchronous full
 

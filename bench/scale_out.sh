@@ -22,7 +22,7 @@ WANSERVE_STORE_URL=$(tail -n 1 "$WORK/pg.url")
 sql() { psql "$WANSERVE_STORE_URL" -tAq -c "$1"; }
 
 mkdir -p "$WORK/data"
-KEY=$("$BIN" admin keys create --data "$WORK/data" | tail -n 1)
+KEY=$("$BIN" admin keys create --data "$WORK/data" --create | tail -n 1)
 FAST=(--providers-testpattern-enabled true --providers-testpattern-steps 1 --providers-testpattern-step-delay-ms 0)
 SLOW=(--providers-testpattern-enabled true --providers-testpattern-steps 200 --providers-testpattern-step-delay-ms 200)
 # A node of any role on a port; its pid goes to SERVERS (lib.sh kills them on exit).

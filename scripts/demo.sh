@@ -17,7 +17,7 @@ DATA=${WANSERVE_DEMO_DATA:-./demo-data}
 OUT=${WANSERVE_DEMO_OUT:-./demo-outputs}
 mkdir -p "$DATA" "$OUT"
 
-KEY=$("$BIN" admin keys create --data "$DATA" --name demo | tail -n 1)
+KEY=$("$BIN" admin keys create --data "$DATA" --create --name demo | tail -n 1)
 (umask 077 && echo "$KEY" >"$DATA/demo-key")
 echo "demo: created API key ${KEY:0:10}… in $DATA (the whole key is in $DATA/demo-key)"
 

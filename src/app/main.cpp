@@ -10,9 +10,11 @@
 #include "cli/engine_commands.h"
 #include "cli/models.h"
 #include "cli/server_main.h"
+#include "common/build_info.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"wanserve: Wan image and video generation server"};
+  app.set_version_flag("--version", std::string("wanserve ") + wanserve::BuildVersion());
   app.require_subcommand(1);
   int exit_code = 0;
 

@@ -7,6 +7,7 @@
 #include "api/auth.h"
 #include "billing/accounts.h"
 #include "cli/data_dir.h"
+#include "cli/flag_or_env.h"
 #include "common/time_format.h"
 #include "net/outbound_client.h"
 
@@ -14,8 +15,9 @@ namespace wanserve::cli {
 namespace {
 
 struct AdminArgs {
-  std::string data = "./data";
-  std::string store_url;
+  std::string data;           // --data, else WANSERVE_DATA, else ./data
+  std::string store_url;      // --store-url, else WANSERVE_STORE_URL
+  bool create = false;        // make the data folder when it is missing
   std::string allow_network;  // the server's allow_network: internal ranges a webhook may name
   std::string name = "default";
   std::string key_id;
@@ -72,22 +74,26 @@ int Report(const Error& e) {
 
 // Where a command finds the data: the folder, and the shared database when there is one.
 void AddDataOptions(CLI::App* command, AdminArgs& args) {
-  command->add_option("--data", args.data, "data folder")->envname("WANSERVE_DATA")->capture_default_str();
-  command->add_option("--store-url", args.store_url, "PostgreSQL database of a scaled-out deployment (postgresql://…)")
-      ->envname("WANSERVE_STORE_URL");
+  command->add_option("--data", args.data, "data folder (default: WANSERVE_DATA, else ./data)");
+  command->add_option("--store-url", args.store_url,
+                      "PostgreSQL database of a scaled-out deployment, postgresql://… (default: WANSERVE_STORE_URL)");
+  command->add_flag("--create", args.create, "make the data folder when it does not exist (else refused: a typo "
+                                             "would start a new database with a new secret)");
 }
 
 // Account webhooks are judged by the outbound guard's rules, with the allowlist the operator
 // names (as the server's allow_network), as the admin HTTP API judges them.
 Result<billing::AddressCheck> WebhookCheck(const AdminArgs& args) {
-  ASSIGN_OR_RETURN(std::vector<net::Cidr> allow, net::ParseCidrList(args.allow_network));
+  ASSIGN_OR_RETURN(std::vector<net::Cidr> allow,
+                   net::ParseCidrList(FlagOrEnv(args.allow_network, "WANSERVE_ALLOW_NETWORK")));
   return billing::AddressCheck([policy = net::AddressPolicy(std::move(allow))](const std::string& url) {
     return net::CheckUrlWhenSet(url, /*require_https=*/true, policy);
   });
 }
 
 int WithData(const AdminArgs& args, const std::function<int(DataDir&)>& fn) {
-  auto data = OpenDataDir(args.data, {args.store_url, 2});
+  auto data = OpenDataDir(FlagOrEnv(args.data, "WANSERVE_DATA", "./data"),
+                          {FlagOrEnv(args.store_url, "WANSERVE_STORE_URL"), 2}, args.create);
   if (!data.ok()) return Report(data.error());
   return fn(*data);
 }
@@ -178,8 +184,8 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   ahook->add_option("--url", args->webhook_url, "https URL; empty turns it off")->required();
   for (auto* c : {acreate, ahook}) {
     c->add_option("--allow-network", args->allow_network,
-                  "internal CIDR ranges the webhook may name, as the server's allow_network")
-        ->envname("WANSERVE_ALLOW_NETWORK");
+                  "internal CIDR ranges the webhook may name, as the server's allow_network "
+                  "(default: WANSERVE_ALLOW_NETWORK)");
   }
   ashow->add_option("account_id", args->account_id, "account id")->required();
   agrant->add_option("account_id", args->account_id, "account id")->required();

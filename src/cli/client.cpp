@@ -1,4 +1,5 @@
 #include "cli/client.h"
+#include "cli/flag_or_env.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,8 +18,8 @@ namespace {
 using nlohmann::json;
 
 struct ClientArgs {
-  std::string server = "http://127.0.0.1:8080";
-  std::string key;
+  std::string server;  // --server, else WANSERVE_SERVER, else http://127.0.0.1:8080
+  std::string key;     // --key, else WANSERVE_API_KEY
   std::string dialect = "unified";
   std::string model;
   std::string prompt;
@@ -210,8 +211,17 @@ int RunUpload(const ClientArgs& a) {
 }
 
 void AddConnection(CLI::App* cmd, ClientArgs& a) {
-  cmd->add_option("--server", a.server, "server base URL")->envname("WANSERVE_SERVER")->capture_default_str();
-  cmd->add_option("--key", a.key, "API key")->envname("WANSERVE_API_KEY")->required();
+  cmd->add_option("--server", a.server, "server base URL (default: WANSERVE_SERVER, else http://127.0.0.1:8080)");
+  cmd->add_option("--key", a.key, "API key (default: WANSERVE_API_KEY)");
+}
+
+// The connection options after the environment's (a flag wins); false, said, when there is
+// no key.
+bool Connect(ClientArgs& a) {
+  a.server = FlagOrEnv(a.server, "WANSERVE_SERVER", "http://127.0.0.1:8080");
+  a.key = FlagOrEnv(a.key, "WANSERVE_API_KEY");
+  if (a.key.empty()) fmt::print(stderr, "error: an API key is needed: --key, or WANSERVE_API_KEY\n");
+  return !a.key.empty();
 }
 
 }  // namespace
@@ -227,17 +237,21 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   submit->add_flag("--wait", a->wait, "wait with a progress bar, then download the outputs");
   submit->add_option("--out", a->out, "folder for downloads")->capture_default_str();
   submit->add_option("--timeout", a->timeout_s, "seconds to wait")->capture_default_str();
-  submit->callback([a, &exit_code] { exit_code = RunSubmit(*a); });
+  submit->callback([a, &exit_code] { exit_code = Connect(*a) ? RunSubmit(*a) : 2; });
 
   auto* upload = app.add_subcommand("upload", "Upload a local file; prints a URL usable in any dialect");
   AddConnection(upload, *a);
   upload->add_option("file", a->file, "image, video or audio file")->required();
-  upload->callback([a, &exit_code] { exit_code = RunUpload(*a); });
+  upload->callback([a, &exit_code] { exit_code = Connect(*a) ? RunUpload(*a) : 2; });
 
   auto* status = app.add_subcommand("status", "Print a task as its dialect shows it");
   AddConnection(status, *a);
   status->add_option("id", a->id, "task id")->required();
   status->callback([a, &exit_code] {
+    if (!Connect(*a)) {
+      exit_code = 2;
+      return;
+    }
     auto polled = Poll(*a, a->id);
     if (!polled.ok()) {
       fmt::print(stderr, "{}\n", polled.error().message);

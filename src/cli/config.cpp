@@ -66,16 +66,10 @@ OptionSpec Spec(std::string key, std::string help, T* target) {
   return s;
 }
 
-std::pair<std::string, uint16_t> HostPort(const std::string& text, const std::string& option) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error(option + " must be host:port");
-  int port = -1;
-  const char* digits = text.data() + colon + 1;
-  auto [end, ec] = std::from_chars(digits, text.data() + text.size(), port);
-  if (ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
-    throw std::runtime_error(option + ": the port must be a number from 0 to 65535");
-  }
-  return {text.substr(0, colon), static_cast<uint16_t>(port)};
+ListenAddress Listen(const std::string& text, const std::string& option) {
+  auto parsed = ParseListenAddress(text);
+  if (!parsed.ok()) throw std::runtime_error(option + ": " + parsed.error().message);
+  return *parsed;
 }
 
 std::vector<OptionSpec> Specs(Config& c) {
@@ -322,9 +316,15 @@ void FinishConfig(CLI::App& cmd, Config& config) {
       }
     }
   }
-  auto [host, port] = HostPort(config.listen, "listen");
-  config.http.host = host;
-  config.http.port = port;
+  config.listen_address = Listen(config.listen, "listen");
+  config.http.host = config.listen_address.host;
+  config.http.port = config.listen_address.port;
+  if (config.listen_address.wildcard && config.public_url.empty()) {
+    // Links to http://0.0.0.0:… reach nobody: the clients' name for this node must be said.
+    throw std::runtime_error("listen " + config.listen +
+                             " takes connections on every interface: set public_url (--public-url) to the URL "
+                             "clients reach this server at, e.g. https://wan.example.com, so output links name it");
+  }
   if (config.role != "all" && config.role != "api" && config.role != "worker") {
     throw std::runtime_error("role must be api, worker or all");
   }
@@ -339,7 +339,9 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   config.workers.claim_only_served = !config.store_url.empty();
   if (!config.files_listen.empty()) {
     api::ServerOptions files = config.http;
-    std::tie(files.host, files.port) = HostPort(config.files_listen, "files.listen");
+    const ListenAddress address = Listen(config.files_listen, "files.listen");
+    files.host = address.host;
+    files.port = address.port;
     config.files_http = files;
   }
   if (config.files_max_mb < 1 || config.files_max_mb > 100) {

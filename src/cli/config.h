@@ -12,6 +12,7 @@
 #include "api/server.h"
 #include "billing/price_table.h"
 #include "callbacks/dispatcher.h"
+#include "cli/listen_address.h"
 #include "net/outbound_client.h"
 #include "objectstore/s3_blob_store.h"
 #include "providers/dashscope/dashscope.h"
@@ -46,6 +47,7 @@ struct Config {
   // that serves them alone, for clients that use a separate files host. Default: none.
   std::string files_listen;
   std::optional<api::ServerOptions> files_http;  // derived from the above
+  ListenAddress listen_address;                  // derived from listen
   int64_t files_max_mb = 100;             // Default: 100 MB per file through the files APIs
   int64_t files_max_per_key = 2000;       // Default: 2000 live files per key (EvoLink quota)
   int64_t key_cache_ms = 1000;            // Default: 1 s; a revoked key stops working within it

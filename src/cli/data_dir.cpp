@@ -35,9 +35,13 @@ Result<std::string> LoadOrCreateSecret(const std::filesystem::path& file) {
 
 }  // namespace
 
-Result<DataDir> OpenDataDir(const std::string& path, const StoreLocation& store) {
+Result<DataDir> OpenDataDir(const std::string& path, const StoreLocation& store, bool create_missing) {
   DataDir d;
   std::error_code ec;
+  if (!create_missing && !std::filesystem::exists(path, ec)) {
+    return MakeError(ErrorCode::kNotFound,
+                     "data folder " + path + " does not exist (mistyped? --create makes a new one)");
+  }
   std::filesystem::create_directories(path, ec);
   if (ec) return MakeError(ErrorCode::kUnavailable, "cannot create data folder " + path + ": " + ec.message());
   d.root = std::filesystem::canonical(path, ec);

@@ -22,6 +22,7 @@ struct StoreLocation {
   bool synchronous_full = false;  // SQLite: fsync every commit
 };
 
-Result<DataDir> OpenDataDir(const std::string& path, const StoreLocation& store = {});
+// kNotFound when the folder is missing and `create_missing` is false.
+Result<DataDir> OpenDataDir(const std::string& path, const StoreLocation& store = {}, bool create_missing = true);
 
 }  // namespace wanserve::cli

@@ -24,6 +24,7 @@
 #include "api/uploaded_files.h"
 #include "cli/blob_stores.h"
 #include "cli/data_dir.h"
+#include "common/build_info.h"
 #include "common/metrics.h"
 #include "media/url_signer.h"
 #include "tasks/leftover_sweeper.h"
@@ -79,6 +80,8 @@ int RunServer(const Config& config) {
   }
   auto clock = MakeSystemClock();
   MetricsRegistry metrics;
+  metrics.Describe("wanserve_build_info", "gauge", "the running build: version (git describe) and role; always 1");
+  metrics.SetGauge("wanserve_build_info", {{"version", BuildVersion()}, {"role", config.role}}, 1);
   auto stores = OpenBlobStores(config, data->root);
   if (!stores.ok()) {
     spdlog::error("blobs: {}", stores.error().message);
@@ -185,9 +188,9 @@ int RunServer(const Config& config) {
       spdlog::error("files.listen: {}", files_port.error().message);
       return 1;
     }
-    files_line = fmt::format("wanserve files APIs also on http://{}:{}\n", config.files_http->host, *files_port);
+    files_line = fmt::format("wanserve files APIs also on http://{}\n", ListenAddress{config.files_http->host, 0, false}.Authority(*files_port));
   }
-  if (ctx.public_base_url.empty()) ctx.public_base_url = fmt::format("http://{}:{}", config.http.host, *port);
+  if (ctx.public_base_url.empty()) ctx.public_base_url = "http://" + config.listen_address.Authority(*port);
   own_links.SetBaseUrl(ctx.public_base_url);
   std::unique_ptr<store::QueueWatch> queue_watch;
   if (runs_tasks) {
@@ -200,7 +203,7 @@ int RunServer(const Config& config) {
   server.Run();
   if (files_server) files_server->Run();
   // The line scripts and tests wait for; keep its shape.
-  fmt::print("wanserve listening on http://{}:{} (data {})\n{}", config.http.host, *port, data->root.string(),
+  fmt::print("wanserve listening on http://{} (data {})\n{}", config.listen_address.Authority(*port), data->root.string(),
              files_line);
   spdlog::info("role {}: {}; store {}", config.role,
                serves_api && runs_tasks ? "serves the APIs and runs tasks"

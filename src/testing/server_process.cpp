@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -71,15 +72,17 @@ std::string LastLine(std::string out) {
 }
 
 std::string CreateKey(const std::string& data_dir, const std::string& name) {
-  auto r = RunCommand({WanserveBinary(), "admin", "keys", "create", "--data", data_dir, "--name", name});
+  auto r = RunCommand({WanserveBinary(), "admin", "keys", "create", "--data", data_dir, "--create", "--name", name});
   if (r.exit_code != 0) throw std::runtime_error("key create failed: " + r.err);
   return LastLine(r.out);
 }
 
 ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args,
                              const std::vector<std::string>& environment) {
-  std::vector<std::string> args = {WanserveBinary(), "serve", "--listen", "127.0.0.1:0", "--data", data_dir,
-                                   "--log-level", "warn"};
+  std::vector<std::string> args = {WanserveBinary(), "serve", "--data", data_dir, "--log-level", "warn"};
+  if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
+    args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   // Everything the server prints goes to the log; this run's part starts at its current end.
   log_path_ = data_dir + ".log";

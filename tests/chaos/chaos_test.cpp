@@ -127,7 +127,7 @@ class ChaosTest : public ::testing::Test {
 
   testing::CommandResult Admin(std::vector<std::string> args) {
     args.insert(args.begin(), {testing::WanserveBinary(), "admin"});
-    args.insert(args.end(), {"--data", data_dir_});
+    args.insert(args.end(), {"--data", data_dir_, "--create"});
     return testing::RunCommand(args);
   }
 

@@ -1,0 +1,104 @@
+// What an operator meets first: the version, listen addresses as people write them, and
+// command-line tools whose flags beat the environment and that refuse a mistyped data folder.
+#include <filesystem>
+
+#include "e2e_fixture.h"
+
+namespace wanserve::e2e {
+namespace {
+
+const std::vector<std::string> kTestpattern = {"--providers-testpattern-enabled", "true", "--providers-testpattern-steps",
+                                               "2", "--providers-testpattern-step-delay-ms", "0"};
+
+std::vector<std::string> With(std::vector<std::string> flags, const std::vector<std::string>& more) {
+  flags.insert(flags.end(), more.begin(), more.end());
+  return flags;
+}
+
+class OperationsE2E : public ServerTest {
+ protected:
+  std::string FirstResult() {
+    auto r = Authed("POST", "/v1/images/generations", R"({"model":"wan-2.7-image","prompt":"a lamp"})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json done = WaitDone(json::parse(r.body)["id"], 60);
+    EXPECT_EQ(done.value("status", ""), "completed") << done.dump();
+    return done["results"][0];
+  }
+};
+
+TEST_F(OperationsE2E, TheVersionIsPrintedAndExportedAsBuildInfo) {
+  const auto version = testing::RunCommand({testing::WanserveBinary(), "--version"});
+  ASSERT_EQ(version.exit_code, 0) << version.err;
+  ASSERT_TRUE(version.out.starts_with("wanserve ")) << version.out;
+  const std::string v = testing::LastLine(version.out).substr(9);
+  EXPECT_FALSE(v.empty());
+  StartServer();
+  const std::string metrics = Call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("wanserve_build_info{version=\"" + v + "\",role=\"all\"} 1"), std::string::npos) << metrics;
+}
+
+TEST_F(OperationsE2E, ListenAddressesAsOperatorsWriteThem) {
+  // A host name: bound to its address, links name it.
+  StartServer(With(kTestpattern, {"--listen", "localhost:0"}));
+  EXPECT_TRUE(server_->base_url().starts_with("http://127.0.0.1:")) << server_->base_url();
+  EXPECT_TRUE(FirstResult().starts_with(server_->base_url() + "/files/"));
+  server_->Stop(SIGTERM);
+
+  // Every interface: refused without the public URL links must name, taken with it.
+  auto wildcard = testing::RunCommand({testing::WanserveBinary(), "serve", "--data", data_dir_, "--listen", ":0"});
+  EXPECT_EQ(wildcard.exit_code, 2);
+  EXPECT_NE(wildcard.err.find("set public_url"), std::string::npos) << wildcard.err;
+  server_ = std::make_unique<testing::ServerProcess>(
+      data_dir_, With(kTestpattern, {"--listen", ":0", "--public-url", "https://wan.example.com"}));
+  const std::string port = server_->base_url().substr(server_->base_url().rfind(':'));
+  auto health = net::Fetch({"GET", "http://127.0.0.1" + port + "/healthz", {}, "", 10'000});
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  server_ = std::make_unique<testing::ServerProcess>(
+      data_dir_, With(kTestpattern, {"--listen", "127.0.0.1:0", "--public-url", "https://wan.example.com"}));
+  EXPECT_TRUE(FirstResult().starts_with("https://wan.example.com/files/"));
+
+  // Malformed: refused, naming what is wrong.
+  for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+           {"127.0.0.1", "no port"}, {"127.0.0.1:99999", "0 to 65535"}, {"[::1:80", "not a host and port"}}) {
+    auto bad = testing::RunCommand({testing::WanserveBinary(), "serve", "--data", data_dir_, "--listen", text});
+    EXPECT_EQ(bad.exit_code, 2) << text;
+    EXPECT_NE(bad.err.find(why), std::string::npos) << text << ": " << bad.err;
+  }
+}
+
+TEST_F(OperationsE2E, AdminFlagsBeatTheEnvironmentAndAMissingFolderIsRefused) {
+  const std::string alpha = (dir_.path() / "alpha").string(), beta = (dir_.path() / "beta").string();
+  testing::CreateKey(alpha, "alpha-key");
+  testing::CreateKey(beta, "beta-key");
+  auto listed = testing::RunCommand(
+      {"env", "WANSERVE_DATA=" + beta, testing::WanserveBinary(), "admin", "keys", "list", "--data", alpha});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("alpha-key"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find("beta-key"), std::string::npos) << "the environment overrode --data: " << listed.out;
+  // Without the flag the environment is used.
+  auto from_env = testing::RunCommand({"env", "WANSERVE_DATA=" + beta, testing::WanserveBinary(), "admin", "keys", "list"});
+  EXPECT_NE(from_env.out.find("beta-key"), std::string::npos) << from_env.out;
+
+  const std::string typo = (dir_.path() / "alhpa").string();
+  auto missing = testing::RunCommand({testing::WanserveBinary(), "admin", "keys", "list", "--data", typo});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
+  EXPECT_FALSE(std::filesystem::exists(typo)) << "a mistyped folder is not created";
+}
+
+TEST_F(OperationsE2E, ClientFlagsBeatTheEnvironment) {
+  StartServer();
+  auto submitted = testing::RunCommand({"env", "WANSERVE_API_KEY=ws_not_a_key", "WANSERVE_SERVER=http://127.0.0.1:9",
+                                        testing::WanserveBinary(), "submit", "--server", server_->base_url(), "--key",
+                                        key_, "--model", "wan-2.7-image", "--prompt", "a lamp"});
+  EXPECT_EQ(submitted.exit_code, 0) << submitted.err;
+  EXPECT_TRUE(testing::LastLine(submitted.out).starts_with("task-unified-")) << submitted.out;
+  auto keyless = testing::RunCommand({"env", "-u", "WANSERVE_API_KEY", testing::WanserveBinary(), "status", "--server",
+                                      server_->base_url(), "task-unified-1-abcdefgh"});
+  EXPECT_EQ(keyless.exit_code, 2);
+  EXPECT_NE(keyless.err.find("WANSERVE_API_KEY"), std::string::npos) << keyless.err;
+}
+
+}  // namespace
+}  // namespace wanserve::e2e
