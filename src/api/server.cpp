@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "api/access_log.h"
 #include "api/idempotency.h"
 #include "api/multipart.h"
 #include "api/route_stats.h"
@@ -115,9 +116,17 @@ HttpRequest ToRequest(const http::request<http::string_body>& msg, const boost::
 // A connection and its deadline. Timeouts are enforced by one sweep per io thread over its
 // connections, not by a timer per read and write: arming and cancelling a timer on every
 // operation cost a timerfd update per request on the hottest path.
+// The peer's address as text ("127.0.0.1", "::1"); empty when the socket has none.
+std::string RemoteAddress(const Socket& s) {
+  boost::system::error_code ec;
+  auto endpoint = s.remote_endpoint(ec);
+  return ec ? std::string() : endpoint.address().to_string();
+}
+
 struct Connection {
-  explicit Connection(Socket s) : socket(std::move(s)) {}
+  explicit Connection(Socket s) : socket(std::move(s)), remote(RemoteAddress(socket)) {}
   Socket socket;
+  std::string remote;  // for the access log
   int64_t deadline_ms = 0;  // steady clock; 0 = none (e.g. while a handler runs)
 
   void ExpireIn(int ms) { deadline_ms = SteadyMs() + ms; }
@@ -239,7 +248,8 @@ class HttpServer::Impl {
     }
   }
 
-  HttpResponse Dispatch(const RouteMatch& match, HttpRequest& req) {
+  // key_id: who called, for the access log (the caller's frame outlives the call).
+  HttpResponse Dispatch(const RouteMatch& match, HttpRequest& req, std::string& key_id) {
     RequestContext rc;
     rc.params = match.params;
     if (match.route->access != Access::kPublic) {
@@ -254,6 +264,7 @@ class HttpServer::Impl {
       }
       rc.key_id = key->key_id;
       rc.account_id = key->account_id;
+      key_id = key->key_id;
     }
     if (match.route->access == Access::kApiKey && req.method == "POST") {
       auto idempotency_key = ReadIdempotencyKey(req);
@@ -421,6 +432,9 @@ class HttpServer::Impl {
     bool keep_alive;
     bool abandoned = false;  // the body could not be read: nothing to answer
     bool head_only = false;  // a HEAD answered by the GET route: the head without the body
+    std::string request_id = {};  // returned as X-Request-Id and logged
+    std::string path = {};        // the target's path, for the access log
+    std::string key_id = {};      // who called, once authenticated
   };
 
   Awaitable<HttpResponse> Handle(Connection& conn, beast::flat_buffer& buffer,
@@ -431,7 +445,8 @@ class HttpServer::Impl {
       ex.keep_alive = false;
       co_return PlainError(400, "invalid_request", "malformed request target");
     }
-    auto match = router_.Match(std::string(head.method_string()), std::string(url->path()));
+    ex.path = std::string(url->path());
+    auto match = router_.Match(std::string(head.method_string()), ex.path);
     if (!match.route && head.method() == http::verb::head) {
       match = router_.Match("GET", std::string(url->path()));
       ex.head_only = match.route != nullptr;
@@ -478,10 +493,13 @@ class HttpServer::Impl {
     conn.deadline_ms = 0;
     HttpRequest req = ToRequest(parser.get(), *url);
     req.body = std::move(parser.get().body());
-    if ((req.method == "GET" || req.method == "HEAD") && !match.route->blocking) co_return Dispatch(match, req);
+    if ((req.method == "GET" || req.method == "HEAD") && !match.route->blocking) {
+      co_return Dispatch(match, req, ex.key_id);
+    }
     // The handler runs on the pool; this session resumes on its io thread with the answer.
     co_return co_await asio::co_spawn(
-        handler_pool_, [this, &match, &req]() -> asio::awaitable<HttpResponse> { co_return Dispatch(match, req); },
+        handler_pool_,
+        [this, &match, &req, &ex]() -> asio::awaitable<HttpResponse> { co_return Dispatch(match, req, ex.key_id); },
         kAwait);
   }
 
@@ -522,6 +540,8 @@ class HttpServer::Impl {
       const auto started = std::chrono::steady_clock::now();
       const unsigned version = parser.get().version();
       Exchange ex{router_.routes().size(), parser.get().keep_alive()};
+      ex.request_id = RequestIdFor(std::string_view(parser.get()["X-Request-Id"]));
+      const std::string method(parser.get().method_string());
       HttpResponse res = co_await Handle(conn, buffer, parser, ex);
       if (ex.abandoned) {
         in_flight_--;
@@ -529,9 +549,21 @@ class HttpServer::Impl {
       }
       const int status = res.status;
       if (ex.head_only) res.stream.reset();
+      res.headers.emplace_back("X-Request-Id", ex.request_id);
       const bool again = co_await Write(conn, std::move(res), version, ex.keep_alive, ex.head_only);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       route_stats_[ex.route_index].Record(status, seconds);
+      if (options_.access_log) {
+        const bool matched = ex.route_index < router_.routes().size();
+        LogAccess({.request_id = ex.request_id,
+                   .method = method,
+                   .path = ex.path,
+                   .route = matched ? std::string_view(router_.routes()[ex.route_index].pattern) : std::string_view(),
+                   .status = status,
+                   .seconds = seconds,
+                   .key_id = ex.key_id,
+                   .remote = conn.remote});
+      }
       in_flight_--;
       if (!again) break;
     }

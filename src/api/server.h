@@ -29,6 +29,7 @@ struct ServerOptions {
   // Default: 256 MiB for the bodies of all requests being read at once; a request whose body
   // would go over it gets 503 with Retry-After instead of memory.
   size_t body_budget = size_t{256} << 20;
+  bool access_log = true;  // Default: one JSON line per answered request, at info level
 };
 
 class HttpServer {

@@ -51,12 +51,26 @@ ReadinessReport Readiness(const providers::ProviderRegistry& registry) {
     models.push_back(std::move(entry));
   }
   nlohmann::json health = nlohmann::json::object();
+  std::set<std::string> live;
   for (const auto& name : providers) {
     nlohmann::json h = {{"circuit_open", registry.CircuitOpen(name)}};
     if (auto fault = registry.ConfigurationFault(name); !fault.empty()) h["configuration_fault"] = fault;
+    if (!h["circuit_open"].get<bool>() && !h.contains("configuration_fault")) live.insert(name);
     health[name] = std::move(h);
   }
+  std::set<std::string> routed, served_live;
+  for (const providers::ServingRow& row : registry.ServingTable()) {
+    if (row.provider.empty()) continue;
+    routed.insert(row.model);
+    if (live.count(row.provider)) served_live.insert(row.model);
+  }
+  for (const auto& model : routed) {
+    if (!served_live.count(model)) report.models_without_live_provider.push_back(model);
+  }
   report.body = {{"models", std::move(models)}, {"providers", std::move(health)}};
+  if (!report.models_without_live_provider.empty()) {
+    report.body["models_without_live_provider"] = report.models_without_live_provider;
+  }
   return report;
 }
 
@@ -79,17 +93,24 @@ void RegisterSystemRoutes(Router& router, const SystemDeps& deps) {
               },
               PlainRenderer()});
 
-  router.Add({"GET", "/readyz", Access::kPublic,
+  Route readiness{"GET", "/readyz", Access::kPublic,
               [deps](const HttpRequest&, const RequestContext&) {
                 const bool store_ok = deps.store.CountByState().ok();
+                // One listing of at most one entry: the outputs' storage answers (a bucket
+                // reachable with the node's credentials, a data folder that can be read).
+                const bool blobs_ok = deps.blobs.List("", "", 1).ok();
                 const ReadinessReport report = Readiness(deps.providers);
-                const bool ready = store_ok && report.anything_served;
+                const bool ready =
+                    store_ok && blobs_ok && report.anything_served && report.models_without_live_provider.empty();
                 nlohmann::json body = report.body;
                 body["status"] = ready ? "ready" : "not_ready";
                 body["store"] = store_ok ? "ok" : "unavailable";
+                body["blobs"] = blobs_ok ? "ok" : "unavailable";
                 return HttpResponse::Json(ready ? 200 : 503, body.dump());
               },
-              PlainRenderer()});
+              PlainRenderer()};
+  readiness.blocking = true;  // the object store's listing waits on the network
+  router.Add(std::move(readiness));
 
   router.Add({"GET", "/metrics", Access::kPublic,
               [deps](const HttpRequest&, const RequestContext&) {

@@ -29,9 +29,12 @@ struct SystemDeps {
 void RegisterSystemRoutes(Router& router, const SystemDeps& deps);
 
 // /readyz's account of the providers: per known model and kind, who makes it at which sizes
-// (test-only providers marked), and each provider's health. Ready needs something served.
+// (test-only providers marked), and each provider's health. Ready needs something served, and
+// every model a provider is routed for to have one that is live (circuit closed, its
+// configuration accepted).
 struct ReadinessReport {
   bool anything_served = false;
+  std::vector<std::string> models_without_live_provider;
   nlohmann::json body;
 };
 ReadinessReport Readiness(const providers::ProviderRegistry& registry);

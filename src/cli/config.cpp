@@ -94,6 +94,8 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("http.header_timeout_ms", "time to send a request head", &c.http.header_timeout_ms),
       Spec("http.idle_timeout_ms", "keep-alive idle time", &c.http.idle_timeout_ms),
       Spec("http.shutdown_grace_ms", "time for in-flight requests on SIGTERM", &c.http.shutdown_grace_ms),
+      Spec("http.access_log", "one JSON line per answered request at info level, with its X-Request-Id",
+           &c.http.access_log),
       Spec("http.max_connections", "connections open at once; more are closed when accepted", &c.http.max_connections),
       Spec("http.body_budget_mb", "MiB for the bodies of all requests being read at once (over it: 503, Retry-After)",
            &c.body_budget_mb),

@@ -1,5 +1,7 @@
 #include "tasks/task_service.h"
 
+#include <spdlog/spdlog.h>
+
 namespace wanserve::tasks {
 
 TaskService::TaskService(store::TaskStore& store, const providers::ProviderRegistry& routes,
@@ -57,6 +59,8 @@ Result<core::Task> TaskService::Submit(SubmitParams p) {
   if (!usage.ok()) return usage.error();
   t.usage = *usage;
   cache_.Put(std::make_shared<const core::Task>(t));
+  spdlog::info("task={} submitted: {} {} by {} ({}), {} credits held", t.id, t.request.model,
+               core::ToString(t.request.kind), t.key_id, t.dialect, price);
   if (on_submit_) on_submit_();
   return t;
 }

@@ -356,7 +356,9 @@ WorkerPool::Handoff WorkerPool::RunLocally(const std::shared_ptr<Running>& run, 
                      return stored.state == core::TaskState::kSucceeded && stored.outputs == *outputs;
                    });
                done.ok()) {
-      spdlog::info("task={} succeeded with {} output(s) on {}", task.id, outputs->size(), provider.Name());
+      spdlog::info("task={} succeeded with {} output(s) on {} in {:.1f} s, {:.1f} s after its submit", task.id,
+                   outputs->size(), provider.Name(), static_cast<double>(clock_->NowMs() - started) / 1000.0,
+                   static_cast<double>(clock_->NowMs() - task.created_ms) / 1000.0);
       Finished(task, "succeeded", started, *outputs);
     } else {
       writer_.Discard(*outputs);

@@ -359,6 +359,11 @@ TEST_F(WorkerPoolTest, FilesOfAnAttemptThatDiedAreSweptWhenTheNextAttemptEnds) {
   EXPECT_EQ(done.attempts, 2);
   ASSERT_EQ(done.outputs.size(), 1u);
   EXPECT_TRUE(std::filesystem::exists(*blobs_->LocalFile(done.outputs[0].blob_id)));
+  // The worker sweeps right after it records the task, so the sweep may still be under way.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::filesystem::exists(lost_file) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_FALSE(std::filesystem::exists(lost_file)) << "the dead attempt's file is nobody's";
   auto left = blobs_->List(media::BlobStore::TaskPrefix("t1"), "", 10);
   ASSERT_TRUE(left.ok());

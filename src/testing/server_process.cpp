@@ -79,10 +79,12 @@ std::string CreateKey(const std::string& data_dir, const std::string& name) {
 
 ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args,
                              const std::vector<std::string>& environment) {
-  std::vector<std::string> args = {WanserveBinary(), "serve", "--data", data_dir, "--log-level", "warn"};
-  if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
-    args.insert(args.end(), {"--listen", "127.0.0.1:0"});
-  }
+  std::vector<std::string> args = {WanserveBinary(), "serve", "--data", data_dir};
+  const auto given = [&](const char* flag) {
+    return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
+  };
+  if (!given("--listen")) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+  if (!given("--log-level")) args.insert(args.end(), {"--log-level", "warn"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   // Everything the server prints goes to the log; this run's part starts at its current end.
   log_path_ = data_dir + ".log";

@@ -27,8 +27,8 @@ std::string CreateKey(const std::string& data_dir, const std::string& name = "te
 
 class ServerProcess {
  public:
-  // Starts `wanserve serve --listen 127.0.0.1:0 --data DIR <extra>` (extra may name another
-  // --listen) and waits for its
+  // Starts `wanserve serve --listen 127.0.0.1:0 --log-level warn --data DIR <extra>` (extra may
+  // name another --listen or --log-level) and waits for its
   // "listening on" line. What it prints goes to DIR.log, kept across restarts. `environment`
   // ("NAME=value") is added to the inherited one, e.g. to preload a library.
   ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args = {},

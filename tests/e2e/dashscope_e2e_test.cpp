@@ -152,10 +152,23 @@ TEST_F(DashScopeE2E, AKeyDashScopeRefusesFailsTheTaskWithoutFallingBackAndReleas
   EXPECT_EQ(sim_.Creates(), 0);
   ExpectLedgerClean();
 
-  auto ready = json::parse(Call("GET", "/readyz").body);
+  // Ready still: the test patterns serve every model the refused provider does.
+  auto readyz = Call("GET", "/readyz");
+  EXPECT_EQ(readyz.status, 200) << readyz.body;
+  auto ready = json::parse(readyz.body);
   EXPECT_NE(ready["providers"]["dashscope"]["configuration_fault"].get<std::string>().find("InvalidApiKey"),
             std::string::npos) << ready.dump();
   EXPECT_NE(server_->log().find("refused this server's configuration"), std::string::npos);
+
+  // With DashScope alone, a node whose only provider refuses its key is not ready.
+  std::vector<std::string> alone(flags.begin(), flags.end() - 6);
+  RestartServer(SIGTERM, alone);
+  WaitDone(Submit("/v1/images/generations", {{"model", "wan-2.7-image"}, {"prompt", "refused"}}, key)["id"], 60, key);
+  readyz = Call("GET", "/readyz");
+  EXPECT_EQ(readyz.status, 503) << readyz.body;
+  ready = json::parse(readyz.body);
+  EXPECT_EQ(ready["status"], "not_ready");
+  EXPECT_NE(ready["models_without_live_provider"].dump().find("wan2.7-image"), std::string::npos) << ready.dump();
 }
 
 TEST_F(DashScopeE2E, ThrottlingAndServerErrorsAreRetriedWithoutCreatingTwice) {

@@ -83,6 +83,17 @@ class ObjectStoreE2E : public ServerTest {
   std::unique_ptr<objectstore::S3BlobStore> uploads_;
 };
 
+TEST_F(ObjectStoreE2E, ANodeWhoseBucketDoesNotAnswerIsNotReady) {
+  StartServer(With(S3Flags("stream"), {"--providers-testpattern-enabled", "true"}));
+  auto ready = Call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(json::parse(ready.body)["blobs"], "ok");
+  s3_.reset();  // the object store goes away
+  ready = Call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(json::parse(ready.body)["blobs"], "unavailable");
+}
+
 TEST_F(ObjectStoreE2E, FilesLiveInTheBucketAndLinksStreamWithRangesAndHead) {
   StartServer(With(Testpattern(2, 0), S3Flags("stream")));
   const std::string url = EditedVideoUrl();

@@ -1,6 +1,8 @@
 // What an operator meets first: the version, listen addresses as people write them, and
 // command-line tools whose flags beat the environment and that refuse a mistyped data folder.
 #include <filesystem>
+#include <map>
+#include <thread>
 
 #include "e2e_fixture.h"
 
@@ -98,6 +100,71 @@ TEST_F(OperationsE2E, ClientFlagsBeatTheEnvironment) {
                                       server_->base_url(), "task-unified-1-abcdefgh"});
   EXPECT_EQ(keyless.exit_code, 2);
   EXPECT_NE(keyless.err.find("WANSERVE_API_KEY"), std::string::npos) << keyless.err;
+}
+
+// The access log's records, by request id.
+std::map<std::string, json> AccessRecords(const std::string& log) {
+  std::map<std::string, json> out;
+  size_t at = 0;
+  while ((at = log.find("{\"event\":\"http\"", at)) != std::string::npos) {
+    const size_t end = log.find('\n', at);
+    const json record = json::parse(log.substr(at, end - at), nullptr, false);
+    if (record.is_object()) out[record["request_id"]] = record;
+    at = end;
+  }
+  return out;
+}
+
+TEST_F(OperationsE2E, EveryAnswerCarriesARequestIdThatTheAccessLogRecords) {
+  StartServer(With(kTestpattern, {"--log-level", "info"}));
+  struct Probe {
+    std::string method, path;
+    std::vector<std::string> headers;
+    long status;
+    std::string route;
+  };
+  const std::string auth = "Authorization: Bearer " + key_;
+  const std::vector<Probe> probes = {
+      {"GET", "/healthz", {}, 200, "/healthz"},
+      {"GET", "/v1/tasks/task-unified-1-abcdefgh", {auth}, 404, "/v1/tasks/{task_id}"},
+      {"POST", "/v1/images/generations", {}, 401, "/v1/images/generations"},
+      {"GET", "/no/such/endpoint", {}, 404, ""},
+      {"HEAD", "/openapi/unified.json", {}, 200, "/openapi/unified.json"},
+      {"POST", "/api/v1/jobs/createTask", {auth, "Content-Type: application/json"}, 200, "/api/v1/jobs/createTask"},
+  };
+  std::vector<std::string> ids;
+  for (const auto& p : probes) {
+    const auto r = Call(p.method, p.path, p.method == "POST" ? "{}" : "", p.headers);
+    EXPECT_EQ(r.status, p.status) << p.method << " " << p.path;
+    ASSERT_TRUE(r.headers.count("x-request-id")) << p.method << " " << p.path;
+    EXPECT_TRUE(r.headers.at("x-request-id").starts_with("req_")) << r.headers.at("x-request-id");
+    ids.push_back(r.headers.at("x-request-id"));
+  }
+  EXPECT_NE(ids[0], ids[1]) << "each exchange has its own id";
+  // A client's own id is kept; one that is not a plain token is replaced.
+  EXPECT_EQ(Call("GET", "/healthz", "", {"X-Request-Id: trace-4bf92f35.01"}).headers["x-request-id"], "trace-4bf92f35.01");
+  const std::string replaced = Call("GET", "/healthz", "", {"X-Request-Id: two words"}).headers["x-request-id"];
+  EXPECT_TRUE(replaced.starts_with("req_")) << replaced;
+
+  // One record per exchange, with the route, the status and who called.
+  std::map<std::string, json> records;
+  for (int i = 0; i < 50 && records.size() < probes.size() + 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    records = AccessRecords(server_->log());
+  }
+  for (size_t i = 0; i < probes.size(); ++i) {
+    ASSERT_TRUE(records.count(ids[i])) << probes[i].path << " has no access record";
+    const json& r = records[ids[i]];
+    EXPECT_EQ(r["method"], probes[i].method);
+    EXPECT_EQ(r["path"], probes[i].path.substr(0, probes[i].path.find('?')));
+    EXPECT_EQ(r["status"], probes[i].status);
+    EXPECT_EQ(r.value("route", ""), probes[i].route);
+    EXPECT_EQ(r["remote"], "127.0.0.1");
+    EXPECT_GE(r["ms"].get<double>(), 0.0);
+  }
+  EXPECT_TRUE(records[ids[1]].value("key", "").starts_with("key_")) << records[ids[1]];
+  EXPECT_FALSE(records[ids[0]].contains("key"));
+  EXPECT_TRUE(records.count("trace-4bf92f35.01"));
 }
 
 }  // namespace
