@@ -1,5 +1,6 @@
 // What an operator meets first: the version, listen addresses as people write them, and
 // command-line tools whose flags beat the environment and that refuse a mistyped data folder.
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -100,6 +101,68 @@ TEST_F(OperationsE2E, ClientFlagsBeatTheEnvironment) {
                                       server_->base_url(), "task-unified-1-abcdefgh"});
   EXPECT_EQ(keyless.exit_code, 2);
   EXPECT_NE(keyless.err.find("WANSERVE_API_KEY"), std::string::npos) << keyless.err;
+}
+
+TEST_F(OperationsE2E, TheClientSubmitsWaitsDownloadsAndCancelsInEveryDialect) {
+  // Tasks of about three seconds, so that one can be canceled and a wait can run out.
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "30",
+               "--providers-testpattern-step-delay-ms", "100"});
+  const auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), testing::WanserveBinary());
+    args.insert(args.end(), {"--server", server_->base_url(), "--key", key_});
+    return testing::RunCommand(args);
+  };
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"unified", "wan-2.7-image"}, {"skills_video", "wan-v2.7"}, {"market", "wan/2-7-image"}, {"dashscope", "wan2.7-image"}};
+  for (const auto& [dialect, model] : models) {
+    const std::string out = (dir_.path() / dialect).string();
+    auto run = cli({"submit", "--dialect", dialect, "--model", model, "--prompt", "a lamp", "--wait", "--out", out});
+    ASSERT_EQ(run.exit_code, 0) << dialect << ": " << run.err;
+    const std::string id = run.out.substr(0, run.out.find('\n'));
+    const std::string file = testing::LastLine(run.out);
+    EXPECT_TRUE(file.ends_with(".png") && std::filesystem::file_size(file) > 0) << dialect << ": " << run.out;
+    // Progress to a pipe: plain lines, no carriage returns.
+    EXPECT_EQ(run.err.find('\r'), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find(id + " "), std::string::npos) << run.err;
+    // The id alone tells the dialect: status, wait and download find the task.
+    auto status = cli({"status", id, "--json"});
+    ASSERT_EQ(status.exit_code, 0) << dialect << ": " << status.err;
+    EXPECT_TRUE(json::parse(status.out, nullptr, false).is_object()) << status.out;
+    auto wait = cli({"wait", id});
+    EXPECT_EQ(wait.exit_code, 0) << wait.err;
+    EXPECT_NE(wait.out.find("/files/"), std::string::npos) << wait.out;
+    const std::string again = (dir_.path() / (dialect + "-again")).string();
+    auto download = cli({"download", id, "--out", again});
+    EXPECT_EQ(download.exit_code, 0) << download.err;
+    EXPECT_TRUE(std::filesystem::exists(testing::LastLine(download.out))) << download.out;
+  }
+  auto dashscope_status = cli({"status", "--json",
+                               testing::LastLine(cli({"submit", "--dialect", "dashscope", "--model", "wan2.7-t2v",
+                                                      "--prompt", "a boat", "--set", "parameters.duration=2"}).out)});
+  EXPECT_NE(dashscope_status.out.find("\"task_status\""), std::string::npos) << dashscope_status.out;
+
+  // A wait that runs out, a cancel, and the wait that sees the task end canceled.
+  const std::string running = testing::LastLine(
+      cli({"submit", "--model", "wan2.7-text-to-video", "--prompt", "a long boat ride", "--set", "duration=5"}).out);
+  auto short_wait = cli({"wait", running, "--timeout", "0.3"});
+  EXPECT_EQ(short_wait.exit_code, 3) << short_wait.err;
+  EXPECT_NE(short_wait.err.find("timed out"), std::string::npos) << short_wait.err;
+  auto cancel = cli({"cancel", running});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  auto ended = cli({"wait", running});
+  EXPECT_EQ(ended.exit_code, 1);
+  EXPECT_NE(ended.err.find("cancel"), std::string::npos) << ended.err;
+
+  // A refusal: one line with the dialect's code, the field and the HTTP status.
+  auto refused = cli({"submit", "--model", "wan2.7-text-to-video", "--prompt", "p", "--set", "duration=99"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  EXPECT_TRUE(refused.err.starts_with("error: ")) << refused.err;
+  EXPECT_NE(refused.err.find("duration"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("(HTTP 400)"), std::string::npos) << refused.err;
+  auto unknown = cli({"status", "not-a-task"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("not a task id"), std::string::npos) << unknown.err;
 }
 
 // The access log's records, by request id.
