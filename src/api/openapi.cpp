@@ -1,6 +1,12 @@
 #include "api/openapi.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
 
 namespace wanserve::api {
 namespace {
@@ -153,6 +159,83 @@ json JsonBody(json schema, json example) {
   json media = {{"schema", std::move(schema)}};
   if (!example.is_null()) media["example"] = std::move(example);
   return {{"required", true}, {"content", {{"application/json", std::move(media)}}}};
+}
+
+namespace {
+
+// The shapes that describe this body: those whose model is the body's, else all of them.
+std::vector<const json*> ShapesFor(const json& schema, const json& body) {
+  std::vector<const json*> all, matching;
+  if (schema.contains("oneOf")) {
+    for (const auto& shape : schema["oneOf"]) all.push_back(&shape);
+  } else {
+    all.push_back(&schema);
+  }
+  const std::string model = body.is_object() && body.contains("model") && body["model"].is_string() ? body["model"] : "";
+  for (const json* shape : all) {
+    if (!shape->contains("properties") || !(*shape)["properties"].contains("model")) continue;
+    const json& m = (*shape)["properties"]["model"];
+    const bool listed = m.contains("enum") && std::find(m["enum"].begin(), m["enum"].end(), model) != m["enum"].end();
+    if (listed || m.value("const", "") == model) matching.push_back(shape);
+  }
+  return matching.empty() ? all : matching;
+}
+
+void CollectUndeclared(const json& value, const std::vector<const json*>& schemas, const std::string& prefix,
+                       std::vector<std::string>& out) {
+  for (const auto& [key, item] : value.items()) {
+    std::vector<const json*> declared;
+    bool open = false;  // some shape takes any key below this one
+    for (const json* s : schemas) {
+      if (!s->contains("properties") || !(*s)["properties"].contains(key)) continue;
+      const json& sub = (*s)["properties"][key];
+      if (sub.contains("properties")) {
+        declared.push_back(&sub);
+      } else {
+        open = true;
+      }
+    }
+    if (declared.empty() && !open) {
+      out.push_back(prefix + key);
+    } else if (!open && item.is_object()) {
+      CollectUndeclared(item, declared, prefix + key + ".", out);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> UndeclaredFields(const json& document, const std::string& path, const json& body) {
+  std::vector<std::string> out;
+  if (!body.is_object() || !document.contains("paths") || !document["paths"].contains(path)) return out;
+  const json& operation = document["paths"][path];
+  if (!operation.contains("post") || !operation["post"].contains("requestBody")) return out;
+  const json& content = operation["post"]["requestBody"]["content"];
+  if (!content.contains("application/json")) return out;
+  CollectUndeclared(body, ShapesFor(content["application/json"]["schema"], body), "", out);
+  return out;
+}
+
+std::vector<std::string> WarnUndeclaredFields(Result<json> (*document)(const std::string&), const std::string& path,
+                                              const json& body, const std::string& task_id) {
+  // Made once per dialect: the document does not change while the server runs.
+  static std::mutex mutex;
+  static std::map<Result<json> (*)(const std::string&), json> documents;
+  const json* doc = nullptr;
+  {
+    std::lock_guard lock(mutex);
+    auto [it, added] = documents.try_emplace(document);
+    if (added) {
+      auto made = document("");
+      it->second = made.ok() ? *made : json::object();
+    }
+    doc = &it->second;
+  }
+  auto undeclared = UndeclaredFields(*doc, path, body);
+  if (!undeclared.empty()) {
+    spdlog::warn("task={} ignored fields its dialect does not have here: {}", task_id, fmt::join(undeclared, ", "));
+  }
+  return undeclared;
 }
 
 json FormBody(json fields, std::vector<std::string> required) {

@@ -77,6 +77,16 @@ nlohmann::json IdempotencyKeyParameter();
 Route DocumentRoute(const std::string& dialect, Result<nlohmann::json> (*make)(const std::string&),
                     const std::string& server_url, ErrorRenderer render_error);
 
+// The fields of a submitted body that no body shape of the document's POST `path` declares for
+// the body's model, dotted ("resolution", "input.sizee"): the parser ignored them. Objects the
+// document leaves open (maps such as voice bindings) take any key.
+std::vector<std::string> UndeclaredFields(const nlohmann::json& document, const std::string& path,
+                                          const nlohmann::json& body);
+// The same against the dialect's own document (made once), logged as a warning naming the task.
+std::vector<std::string> WarnUndeclaredFields(Result<nlohmann::json> (*document)(const std::string&),
+                                              const std::string& path, const nlohmann::json& body,
+                                              const std::string& task_id);
+
 // A JSON request body and the answers of an operation.
 nlohmann::json JsonBody(nlohmann::json schema, nlohmann::json example);
 // A multipart/form-data request body: the named fields (a file part is BinaryPart()), of which

@@ -12,6 +12,7 @@
 #include "api/dialects/skills_video/skills_video.h"
 #include "api/dialects/unified/internal.h"
 #include "api/dialects/unified/unified.h"
+#include "api/openapi.h"
 #include "api/router.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/temp_dir.h"
@@ -101,6 +102,46 @@ TEST(RoutesDocumented, EveryRouteOfEveryDialectIsInADocument) {
     }
   }
   EXPECT_GT(documented, 30u);
+}
+
+// Every example body of every document (what the parsers accept) has no field the document
+// does not declare, so the warning never fires on a valid request; and the fields a model does
+// not have are named.
+TEST(RoutesDocumented, UndeclaredFieldsAreExactlyTheOnesNoShapeOfTheModelHas) {
+  size_t examples = 0;
+  for (auto make : {dialects::skills_video::OpenApiDocument, dialects::unified::OpenApiDocument,
+                    dialects::market::OpenApiDocument, dialects::dashscope::OpenApiDocument}) {
+    const json doc = *make("");
+    for (const auto& [path, operations] : doc["paths"].items()) {
+      if (!operations.contains("post") || !operations["post"].contains("requestBody")) continue;
+      const json& content = operations["post"]["requestBody"]["content"];
+      if (!content.contains("application/json")) continue;
+      const json& schema = content["application/json"]["schema"];
+      for (const auto& shape : schema.contains("oneOf") ? schema["oneOf"] : json::array({schema})) {
+        for (const auto& example : shape.value("examples", json::array())) {
+          EXPECT_EQ(UndeclaredFields(doc, path, example), std::vector<std::string>{}) << path << " " << example;
+          ++examples;
+        }
+      }
+    }
+  }
+  EXPECT_GE(examples, 30u);
+
+  const json unified = *dialects::unified::OpenApiDocument("");
+  const json video = {{"model", "wan2.7-text-to-video"}, {"prompt", "p"}, {"resolution", "4k"}, {"quality", "1080p"}};
+  EXPECT_EQ(UndeclaredFields(unified, "/v1/videos/generations", video), std::vector<std::string>{"resolution"});
+  // Another model's field is not this model's.
+  const json t2v_with_edit_field = {{"model", "wan2.7-text-to-video"}, {"prompt", "p"}, {"video_urls", {"https://a/b.mp4"}}};
+  EXPECT_EQ(UndeclaredFields(unified, "/v1/videos/generations", t2v_with_edit_field),
+            std::vector<std::string>{"video_urls"});
+  // Maps take any key.
+  const json voices = {{"model", "wan2.7-reference-video"}, {"prompt", "image1"}, {"image_urls", {"https://a/b.png"}},
+                       {"model_params", {{"voice_bindings", {{"image1", "https://a/v.mp3"}}}}}};
+  EXPECT_EQ(UndeclaredFields(unified, "/v1/videos/generations", voices), std::vector<std::string>{});
+  const json market = *dialects::market::OpenApiDocument("");
+  const json nested = {{"model", "wan/2-7-image"}, {"input", {{"prompt", "p"}, {"sizee", "2K"}}}, {"extra", 1}};
+  EXPECT_EQ(UndeclaredFields(market, "/api/v1/jobs/createTask", nested),
+            (std::vector<std::string>{"extra", "input.sizee"}));
 }
 
 }  // namespace

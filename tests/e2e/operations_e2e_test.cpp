@@ -165,6 +165,28 @@ TEST_F(OperationsE2E, TheClientSubmitsWaitsDownloadsAndCancelsInEveryDialect) {
   EXPECT_NE(unknown.err.find("not a task id"), std::string::npos) << unknown.err;
 }
 
+TEST_F(OperationsE2E, AFieldTheModelDoesNotHaveIsReportedNotSilentlyIgnored) {
+  StartServer();
+  // The unified dialect's answer says so (resolution is DashScope's word; unified says quality).
+  auto r = Authed("POST", "/v1/videos/generations",
+                  R"({"model":"wan2.7-text-to-video","prompt":"a boat","duration":2,"resolution":"4k"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json answer = json::parse(r.body);
+  ASSERT_EQ(answer["warnings"].size(), 1u) << r.body;
+  EXPECT_NE(answer["warnings"][0].get<std::string>().find("resolution: not a field of wan2.7-text-to-video"),
+            std::string::npos) << r.body;
+  // A request with only known fields has none.
+  auto clean = Authed("POST", "/v1/videos/generations", R"({"model":"wan2.7-text-to-video","prompt":"a boat","duration":2})");
+  EXPECT_FALSE(json::parse(clean.body).contains("warnings")) << clean.body;
+  // The other dialects keep their answers as their providers shape them, and log it.
+  auto market = Authed("POST", "/api/v1/jobs/createTask",
+                       R"({"model":"wan/2-7-image","input":{"prompt":"a lamp","sizee":"2K"}})");
+  ASSERT_EQ(market.status, 200) << market.body;
+  const std::string task = json::parse(market.body)["data"]["taskId"];
+  EXPECT_NE(server_->log().find("task=" + task + " ignored fields its dialect does not have here: input.sizee"),
+            std::string::npos) << server_->log();
+}
+
 // The access log's records, by request id.
 std::map<std::string, json> AccessRecords(const std::string& log) {
   std::map<std::string, json> out;

@@ -31,6 +31,7 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   if (!task.ok()) return RenderError(task.error());
   // A replay answers with the earlier task, which has its own copies of the inputs.
   if (task->id == id) inline_uploads.Keep();
+  WarnUndeclaredFields(OpenApiDocument, req.path, *body, task->id);
   return HttpResponse::Json(
       200, json{{"request_id", NewId()}, {"output", {{"task_id", task->id}, {"task_status", "PENDING"}}}}.dump());
 }

@@ -38,6 +38,7 @@ void Register(Router& router, const ApiContext& ctx) {
                                               parsed->param.dump(), std::move(parsed->request),
                                               rc.idempotency_key, rc.request_hash});
                 if (!task.ok()) return RenderError(task.error());
+                WarnUndeclaredFields(OpenApiDocument, req.path, *body, task->id);
                 json out = {{"code", 200}, {"msg", "success"}, {"data", {{"taskId", task->id}, {"recordId", task->id}}}};
                 return HttpResponse::Json(200, out.dump());
               },

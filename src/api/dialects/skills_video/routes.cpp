@@ -69,8 +69,14 @@ Result<core::Task> Create(const ApiContext& ctx, Endpoint endpoint, const std::s
   auto parsed = Parse(endpoint, *body, Leniency{.numeric_strings = form});
   if (!parsed.ok()) return parsed.error();
   RETURN_IF_ERROR(ctx.CheckOutboundUrls(parsed->request, *body));
-  return ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, alias, parsed->echo.dump(),
-                           std::move(parsed->request), rc.idempotency_key, rc.request_hash});
+  auto task = ctx.tasks.Submit({NewId(), kDialect, rc.key_id, rc.account_id, alias, parsed->echo.dump(),
+                                std::move(parsed->request), rc.idempotency_key, rc.request_hash});
+  // The streaming twin takes the bodies of the polling create.
+  const std::string path = req.path.starts_with("/api/v1/generation/sse/")
+                               ? "/api/v1/generation/" + req.path.substr(std::string("/api/v1/generation/sse/").size())
+                               : req.path;
+  if (task.ok() && !form) WarnUndeclaredFields(OpenApiDocument, path, *body, task->id);
+  return task;
 }
 
 std::string RenderText(const ApiContext& ctx, const core::Task& task) { return RenderGeneration(task, ctx).dump(); }

@@ -24,7 +24,13 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
                                 parsed->model_alias, "{}",
                                 std::move(parsed->request), rc.idempotency_key, rc.request_hash});
   if (!task.ok()) return RenderError(task.error());
-  return HttpResponse::Json(200, RenderTask(*task, ctx).dump());
+  json answer = RenderTask(*task, ctx);
+  // A field this model does not have would change nothing silently: the answer says so.
+  const auto ignored = WarnUndeclaredFields(OpenApiDocument, req.path, *body, task->id);
+  for (const auto& field : ignored) {
+    answer["warnings"].push_back(field + ": not a field of " + task->model_alias + "; ignored");
+  }
+  return HttpResponse::Json(200, answer.dump());
 }
 
 Result<std::string> CheckedId(const RequestContext& rc) {
