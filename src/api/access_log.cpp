@@ -20,6 +20,8 @@ std::string RequestIdFor(std::string_view client_value) {
 }
 
 void LogAccess(const AccessRecord& r) {
+  // Below info level the line would be dropped: do not build it (this runs on every request).
+  if (!spdlog::should_log(spdlog::level::info)) return;
   nlohmann::json line = {{"event", "http"},
                          {"request_id", r.request_id},
                          {"method", r.method},

@@ -268,7 +268,12 @@ TEST_F(BillingE2E, Kill9AtRandomPointsOfAMixedLoadChargesEachSucceededTaskOnceAn
     if (t.price == 40) {
       EXPECT_FALSE(succeeded) << t.id << " ran without its reference image";
     }
-    if (!succeeded && !t.canceled && t.price != 40) ADD_FAILURE() << t.id << " failed: " << done.dump();
+    // Three kills and at most three attempts: a task running at every kill is given up on,
+    // rightly, and must be refunded like any other failure.
+    const bool lost_to_every_kill = done.dump().find("stopped 3 times") != std::string::npos;
+    if (!succeeded && !t.canceled && t.price != 40 && !lost_to_every_kill) {
+      ADD_FAILURE() << t.id << " failed: " << done.dump();
+    }
   }
   std::string summary;
   for (const auto& [state, n] : outcomes) summary += state + "=" + std::to_string(n) + " ";
