@@ -29,7 +29,7 @@ trap bench_cleanup EXIT
 start_server() {  # port data-dir [serve flags...]
   local port=$1 data=$2
   shift 2
-  "$BIN" serve --listen "127.0.0.1:$port" --data "$data" --workers-count 0 --log-level warn \
+  "$BIN" serve --listen "127.0.0.1:$port" --data "$data" --workers-count 0 --log-level "${LOG_LEVEL:-warn}" \
     --providers-testpattern-enabled true "$@" \
     >"$data.log" 2>&1 &
   SERVERS+=($!)
