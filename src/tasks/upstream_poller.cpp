@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "tasks/task_metrics.h"
+
 namespace wanserve::tasks {
 
 using providers::UpstreamPhase;
@@ -30,6 +32,13 @@ UpstreamPoller::UpstreamPoller(store::Store& store, providers::ProviderRegistry&
       metrics_(metrics),
       options_(options) {
   metrics_.Describe("wanserve_upstream_polls_total", "counter", "Polls of upstream tasks, by provider and outcome");
+  DescribeTaskOutcomes(metrics_);
+}
+
+void UpstreamPoller::CountOutcome(const store::UpstreamJob& job, std::string_view outcome, std::string_view code) {
+  // The job does not carry the model: one read per finished task (polls are far more).
+  auto task = store_.Get(job.task_id);
+  CountTaskOutcome(metrics_, task.ok() ? task->request.model : "", job.provider, outcome, code);
 }
 
 UpstreamPoller::~UpstreamPoller() { Stop(); }
@@ -72,10 +81,12 @@ void UpstreamPoller::Reschedule(const UpstreamJob& job, const std::string& statu
 }
 
 bool UpstreamPoller::FailTask(const UpstreamJob& job, ErrorCode code, std::string detail, std::string message) {
+  const std::string detail_for_metrics = detail;
   auto st = store_.Fail(PollerLease(job), {code, std::move(detail), std::move(message)}, clock_->NowMs());
   if (!st.ok()) return false;
   spdlog::info("task={} failed upstream on {}", job.task_id, job.provider);
   metrics_.Increment("wanserve_tasks_finished_total", {{"state", "failed"}});
+  CountOutcome(job, "failed", detail_for_metrics);
   return true;
 }
 
@@ -101,6 +112,7 @@ bool UpstreamPoller::Handle(const UpstreamJob& job) {
     }
     if (!store_.FinishCanceled(PollerLease(job), now).ok()) return false;
     metrics_.Increment("wanserve_tasks_finished_total", {{"state", "canceled"}});
+    CountOutcome(job, "canceled", "");
     return true;
   }
   if (now - job.submitted_ms > api->TaskTimeoutMs()) {
@@ -175,6 +187,7 @@ bool UpstreamPoller::Finish(const UpstreamJob& job, const providers::UpstreamSta
     spdlog::warn("task={} files of other pollers not swept yet: {}", job.task_id, swept.error().message);
   }
   metrics_.Increment("wanserve_tasks_finished_total", {{"state", "succeeded"}});
+  CountOutcome(job, "succeeded", "");
   return true;
 }
 

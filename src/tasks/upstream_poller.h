@@ -49,6 +49,8 @@ class UpstreamPoller {
   bool Handle(const store::UpstreamJob& job);
   bool Finish(const store::UpstreamJob& job, const providers::UpstreamStatus& status, providers::UpstreamApi& api);
   bool FailTask(const store::UpstreamJob& job, ErrorCode code, std::string detail, std::string message);
+  // wanserve_task_outcomes_total for a task this poller ended.
+  void CountOutcome(const store::UpstreamJob& job, std::string_view outcome, std::string_view code);
   void Reschedule(const store::UpstreamJob& job, const std::string& status, int64_t delay_ms);
 
   store::Store& store_;

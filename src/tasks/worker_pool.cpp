@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/crypto.h"
+#include "tasks/task_metrics.h"
 
 namespace wanserve::tasks {
 
@@ -29,6 +30,10 @@ WorkerPool::WorkerPool(store::Store& store, providers::ProviderRegistry& provide
   metrics_.Describe("wanserve_tasks_finished_total", "counter", "Tasks that reached a terminal state in this process");
   metrics_.Describe("wanserve_task_duration_seconds", "histogram", "Run time of finished tasks, claim to terminal state");
   metrics_.Describe("wanserve_tasks_recovered_total", "counter", "Tasks whose worker vanished, by outcome");
+  DescribeTaskOutcomes(metrics_);
+  metrics_.Describe("wanserve_task_queue_wait_seconds", "histogram", "Submit to first claim, by model");
+  metrics_.Describe("wanserve_provider_fallbacks_total", "counter",
+                    "Tasks a provider could not take, handed to the route's next provider");
 }
 
 WorkerPool::~WorkerPool() { Stop(); }
@@ -144,6 +149,7 @@ void WorkerPool::FinishWithError(const std::shared_ptr<Running>& run, const Task
   if (st.ok()) {
     spdlog::info("task={} failed: {} ({})", task.id, err.detail_code, err.message);
     metrics_.Increment("wanserve_tasks_finished_total", {{"state", "failed"}});
+    CountTaskOutcome(metrics_, task.request.model, run->provider, "failed", err.detail_code);
     SweepOtherAttempts(task, {});
   }
 }
@@ -167,9 +173,10 @@ Status WorkerPool::WriteTerminal(const std::string& task_id, const std::function
   }
 }
 
-void WorkerPool::Finished(const Task& task, std::string_view state, int64_t started_ms,
+void WorkerPool::Finished(const Running& run, const Task& task, std::string_view state, int64_t started_ms,
                           const std::vector<core::Output>& kept) {
   metrics_.Increment("wanserve_tasks_finished_total", {{"state", std::string(state)}});
+  CountTaskOutcome(metrics_, task.request.model, run.provider, state, "");
   metrics_.Observe("wanserve_task_duration_seconds", {{"kind", std::string(core::ToString(task.request.kind))}},
                    static_cast<double>(clock_->NowMs() - started_ms) / 1000.0);
   SweepOtherAttempts(task, kept);
@@ -198,6 +205,10 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
     running_[task.id] = run;
   }
   spdlog::info("task={} claimed by {} (attempt {})", task.id, owner, task.attempts);
+  if (task.attempts == 1) {
+    metrics_.Observe("wanserve_task_queue_wait_seconds", {{"model", task.request.model}},
+                     static_cast<double>(clock_->NowMs() - task.created_ms) / 1000.0);
+  }
 
   auto candidates = providers_.Candidates(task.request);
   // An earlier attempt may have sent a create request whose answer was lost: that provider is
@@ -227,6 +238,7 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
     bool handled = false;
     for (size_t i = 0; i < candidates->size() && !handled; ++i) {
       providers::Provider& provider = *(*candidates)[i];
+      run->provider = provider.Name();
       const Handoff handoff = provider.Upstream()
                                   ? SubmitUpstream(run, task, provider, &refusal)
                                   : RunLocally(run, task, provider, *inputs, i + 1 == candidates->size(), &refusal);
@@ -234,6 +246,9 @@ void WorkerPool::Execute(Task task, const std::string& owner) {
       if (!handled) {
         spdlog::warn("task={} {} could not take it: {}; trying the next provider", task.id, provider.Name(),
                      refusal.message);
+        if (i + 1 < candidates->size()) {
+          metrics_.Increment("wanserve_provider_fallbacks_total", {{"provider", std::string(provider.Name())}});
+        }
       }
     }
     if (!handled && !run->lost) FinishWithError(run, task, refusal);
@@ -264,7 +279,7 @@ void WorkerPool::SettlePriceOnInputs(const std::shared_ptr<Running>& run, const 
 WorkerPool::Handoff WorkerPool::SubmitUpstream(const std::shared_ptr<Running>& run, const Task& task,
                                                providers::Provider& provider, Error* refusal) {
   if (run->cancel) {
-    if (store_.FinishCanceled(run->lease, clock_->NowMs()).ok()) Finished(task, "canceled", clock_->NowMs());
+    if (store_.FinishCanceled(run->lease, clock_->NowMs()).ok()) Finished(*run, task, "canceled", clock_->NowMs());
     return Handoff::kDone;
   }
   providers::UpstreamApi& api = *provider.Upstream();
@@ -331,7 +346,7 @@ WorkerPool::Handoff WorkerPool::RunLocally(const std::shared_ptr<Running>& run, 
     if (run->cancel) {
       if (store_.FinishCanceled(run->lease, clock_->NowMs()).ok()) {
         spdlog::info("task={} canceled while running", task.id);
-        Finished(task, "canceled", started);
+        Finished(*run, task, "canceled", started);
       }
     } else if (stopping_) {
       (void)store_.Release(run->lease, clock_->NowMs());
@@ -359,7 +374,7 @@ WorkerPool::Handoff WorkerPool::RunLocally(const std::shared_ptr<Running>& run, 
       spdlog::info("task={} succeeded with {} output(s) on {} in {:.1f} s, {:.1f} s after its submit", task.id,
                    outputs->size(), provider.Name(), static_cast<double>(clock_->NowMs() - started) / 1000.0,
                    static_cast<double>(clock_->NowMs() - task.created_ms) / 1000.0);
-      Finished(task, "succeeded", started, *outputs);
+      Finished(*run, task, "succeeded", started, *outputs);
     } else {
       writer_.Discard(*outputs);
       spdlog::warn("task={} finished but could not be recorded: {}", task.id, done.error().message);

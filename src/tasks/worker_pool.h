@@ -64,6 +64,7 @@ class WorkerPool {
     store::LeaseToken lease;
     std::atomic<bool> cancel{false};
     std::atomic<bool> lost{false};
+    std::string provider;  // the provider trying the task now (written and read by its worker)
   };
 
   void WorkerLoop(int index);
@@ -80,7 +81,7 @@ class WorkerPool {
                          Error* refusal);
   // Counts a task this worker ended, and sweeps the files earlier attempts left (kept: this
   // attempt's outputs).
-  void Finished(const core::Task& task, std::string_view state, int64_t started_ms,
+  void Finished(const Running& run, const core::Task& task, std::string_view state, int64_t started_ms,
                 const std::vector<core::Output>& kept = {});
   void SweepOtherAttempts(const core::Task& task, const std::vector<core::Output>& kept);
   bool EndedByThisAttempt(const store::LeaseToken& lease);

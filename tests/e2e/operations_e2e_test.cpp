@@ -187,6 +187,61 @@ TEST_F(OperationsE2E, AFieldTheModelDoesNotHaveIsReportedNotSilentlyIgnored) {
             std::string::npos) << server_->log();
 }
 
+// The lines of a Prometheus text that start with `name{` and contain every one of `labels`.
+std::vector<std::string> MetricLines(const std::string& text, const std::string& name,
+                                     const std::vector<std::string>& labels) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    if (!line.starts_with(name + "{")) continue;
+    if (std::all_of(labels.begin(), labels.end(), [&](const std::string& l) { return line.find(l) != std::string::npos; })) {
+      out.push_back(line);
+    }
+  }
+  return out;
+}
+
+TEST_F(OperationsE2E, MetricsBreakFinishedTasksDownByModelProviderOutcomeAndCode) {
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "20",
+               "--providers-testpattern-step-delay-ms", "50"});
+  // One that succeeds, one whose input cannot be fetched, one canceled while it runs.
+  const std::string ok = FirstResult();
+  auto bad = Authed("POST", "/v1/images/generations",
+                    R"({"model":"wan-2.7-image","prompt":"p","image_urls":["https://example.invalid/a.png"]})");
+  ASSERT_EQ(bad.status, 200) << bad.body;
+  EXPECT_EQ(WaitDone(json::parse(bad.body)["id"], 60).value("status", ""), "failed");
+  auto long_one = Authed("POST", "/v1/videos/generations", R"({"model":"wan2.7-text-to-video","prompt":"p","duration":5})");
+  const std::string id = json::parse(long_one.body)["id"];
+  for (int i = 0; i < 200 && json::parse(Authed("GET", "/v1/tasks/" + id).body)["status"] != "processing"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Authed("POST", "/v1/tasks/" + id + "/cancel");
+  WaitDone(id, 60);
+
+  std::string metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics = Call("GET", "/metrics").body;
+    if (!MetricLines(metrics, "wanserve_task_outcomes_total", {"outcome=\"canceled\""}).empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(MetricLines(metrics, "wanserve_task_outcomes_total",
+                        {"model=\"wan2.7-image\"", "provider=\"testpattern\"", "outcome=\"succeeded\"", "code=\"none\"} 1"})
+                .size(),
+            1u) << metrics;
+  const auto failed = MetricLines(metrics, "wanserve_task_outcomes_total", {"outcome=\"failed\"", "provider=\"none\""});
+  ASSERT_EQ(failed.size(), 1u) << metrics;
+  EXPECT_EQ(failed[0].find("code=\"none\""), std::string::npos) << "a failure names its code: " << failed[0];
+  EXPECT_EQ(MetricLines(metrics, "wanserve_task_outcomes_total",
+                        {"model=\"wan2.7-t2v\"", "provider=\"testpattern\"", "outcome=\"canceled\""}).size(),
+            1u) << metrics;
+  EXPECT_FALSE(MetricLines(metrics, "wanserve_task_queue_wait_seconds_bucket", {"model=\"wan2.7-image\""}).empty())
+      << metrics;
+  EXPECT_NE(metrics.find("# TYPE wanserve_provider_fallbacks_total counter"), std::string::npos);
+}
+
 // The access log's records, by request id.
 std::map<std::string, json> AccessRecords(const std::string& log) {
   std::map<std::string, json> out;
