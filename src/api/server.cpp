@@ -113,9 +113,6 @@ HttpRequest ToRequest(const http::request<http::string_body>& msg, const boost::
   return req;
 }
 
-// A connection and its deadline. Timeouts are enforced by one sweep per io thread over its
-// connections, not by a timer per read and write: arming and cancelling a timer on every
-// operation cost a timerfd update per request on the hottest path.
 // The peer's address as text ("127.0.0.1", "::1"); empty when the socket has none.
 std::string RemoteAddress(const Socket& s) {
   boost::system::error_code ec;
@@ -123,6 +120,9 @@ std::string RemoteAddress(const Socket& s) {
   return ec ? std::string() : endpoint.address().to_string();
 }
 
+// A connection and its deadline. Timeouts are enforced by one sweep per io thread over its
+// connections, not by a timer per read and write: arming and cancelling a timer on every
+// operation cost a timerfd update per request on the hottest path.
 struct Connection {
   explicit Connection(Socket s) : socket(std::move(s)), remote(RemoteAddress(socket)) {}
   Socket socket;
@@ -448,7 +448,7 @@ class HttpServer::Impl {
     ex.path = std::string(url->path());
     auto match = router_.Match(std::string(head.method_string()), ex.path);
     if (!match.route && head.method() == http::verb::head) {
-      match = router_.Match("GET", std::string(url->path()));
+      match = router_.Match("GET", ex.path);
       ex.head_only = match.route != nullptr;
     }
     if (!match.route) {

@@ -36,7 +36,8 @@ ReadinessReport Readiness(const providers::ProviderRegistry& registry) {
   ReadinessReport report;
   nlohmann::json models = nlohmann::json::array();
   std::set<std::string> providers;
-  for (const providers::ServingRow& row : registry.ServingTable()) {
+  const auto table = registry.ServingTable();
+  for (const providers::ServingRow& row : table) {
     nlohmann::json entry = {{"model", row.model}, {"kind", core::ToString(row.capability.kind)}};
     if (row.provider.empty()) {
       entry["provider"] = nullptr;
@@ -59,7 +60,7 @@ ReadinessReport Readiness(const providers::ProviderRegistry& registry) {
     health[name] = std::move(h);
   }
   std::set<std::string> routed, served_live;
-  for (const providers::ServingRow& row : registry.ServingTable()) {
+  for (const providers::ServingRow& row : table) {
     if (row.provider.empty()) continue;
     routed.insert(row.model);
     if (live.count(row.provider)) served_live.insert(row.model);
