@@ -18,6 +18,7 @@ pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 # libpq for the PostgreSQL store (scale-out: many nodes on one database).
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 # libtorch for the local engine: Debian's libtorch-dev (1.13, CPU) by default, or any libtorch
 # given with -DTorch_DIR / CMAKE_PREFIX_PATH (e.g. the one inside a CUDA PyTorch install).
 find_package(Torch REQUIRED)

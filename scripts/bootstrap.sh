@@ -20,7 +20,7 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
   libvips-dev
   libgtest-dev libgmock-dev
-  libmimalloc-dev
+  libmimalloc-dev libsystemd-dev
   libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece
   curl chromium
   libfaketime

@@ -24,6 +24,7 @@
 #include "api/uploaded_files.h"
 #include "cli/blob_stores.h"
 #include "cli/data_dir.h"
+#include "cli/service_manager.h"
 #include "common/build_info.h"
 #include "common/metrics.h"
 #include "media/url_signer.h"
@@ -212,6 +213,8 @@ int RunServer(const Config& config) {
                config.store_url.empty() ? "SQLite in the data folder" : "PostgreSQL");
   spdlog::info("outputs and uploads in {}", stores->description);
   std::fflush(stdout);
+  NotifyServiceManager(fmt::format("READY=1\nSTATUS=listening on http://{}, role {}", config.listen_address.Authority(*port),
+                                   config.role));
 
   tasks::OutputSweeper sweeper(*data->store, blobs, clock, config.link_ttl_hours * 3600 * 1000);
   // A blob without a record is kept a day past the longest any upload API grants.
@@ -254,6 +257,7 @@ int RunServer(const Config& config) {
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received signal {}; shutting down", sig);
+  NotifyServiceManager("STOPPING=1\nSTATUS=draining requests and handing running tasks back");
   server.Shutdown();
   if (files_server) files_server->Shutdown();
   queue_watch.reset();

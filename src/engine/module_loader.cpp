@@ -13,8 +13,13 @@ Result<const void*> OpenModule(const std::string& file, const char* env, const c
     path = chosen;
   } else {
     std::error_code ec;
-    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec && std::filesystem::exists(exe.parent_path() / file, ec)) path = (exe.parent_path() / file).string();
+    const auto exe_dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+    for (const auto& candidate : {exe_dir / file, exe_dir / ".." / "lib" / "wanserve" / file}) {
+      if (!ec && std::filesystem::exists(candidate, ec)) {
+        path = candidate.lexically_normal().string();
+        break;
+      }
+    }
   }
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {

@@ -10,7 +10,9 @@
 namespace wanserve::engine {
 
 // The module's `entry` symbol, called once: the module named by environment variable `env`,
-// else `file` beside the running binary, else `file` on the loader's search path. Errors are
+// else `file` beside the running binary (the build tree), else in `../lib/wanserve/` from it
+// (the installed layout: /usr/bin/wanserve, /usr/lib/wanserve/), else `file` on the loader's
+// search path. Errors are
 // kUnavailable and name the file.
 Result<const void*> OpenModule(const std::string& file, const char* env, const char* entry);
 
