@@ -16,7 +16,7 @@ std::string RequestIdFor(std::string_view client_value) {
                        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-';
                      });
   if (plain) return std::string(client_value);
-  return "req_" + RandomString(20, "abcdefghijklmnopqrstuvwxyz0123456789");
+  return RandomUuid();
 }
 
 void LogAccess(const AccessRecord& r) {

@@ -7,7 +7,8 @@
 namespace wanserve::api {
 
 // The id of an exchange: the client's X-Request-Id when it is a plain token (1-128 of
-// [A-Za-z0-9._:-], as proxies and tracing headers write them), else a new random one.
+// [A-Za-z0-9._:-], as proxies and tracing headers write them), else a new random UUID (the
+// form DashScope's `request_id` has, where the dialect echoes it).
 std::string RequestIdFor(std::string_view client_value);
 
 struct AccessRecord {

@@ -1,5 +1,7 @@
 #include "api/http.h"
 
+#include <nlohmann/json.hpp>
+
 namespace wanserve::api {
 
 std::optional<std::string> HttpRequest::Header(const std::string& lower_name) const {
@@ -36,6 +38,17 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
   r.status = status;
   r.body = std::move(body);
   return r;
+}
+
+void EchoRequestId(HttpResponse& response, std::string_view request_id) {
+  if (response.content_type != "application/json" || response.stream || !response.file_path.empty() ||
+      response.body.empty() || response.body.front() != '{') {
+    return;
+  }
+  auto body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("request_id")) return;
+  body["request_id"] = request_id;
+  response.body = body.dump();
 }
 
 HttpResponse HttpResponse::Text(int status, std::string body, std::string content_type) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,10 @@ struct HttpResponse {
   static HttpResponse Json(int status, std::string body);
   static HttpResponse Text(int status, std::string body, std::string content_type = "text/plain");
 };
+
+// Sets the top-level "request_id" of a JSON object body that has one; other bodies are left
+// as they are.
+void EchoRequestId(HttpResponse& response, std::string_view request_id);
 
 // The plain HTTP status of an error, for APIs whose error shape carries no status of its own
 // (the admin API, EvoLink's files API): 400 for bad input, 401/403/404/409/413, 402 for

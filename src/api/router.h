@@ -25,6 +25,10 @@ struct Route {
   // The handler may wait on the network (an object store): a GET runs on the handler pool
   // too, not on the connection's thread.
   bool blocking = false;
+  // The dialect's JSON answers carry a top-level `request_id` (DashScope): the server writes
+  // the exchange's id (the X-Request-Id header and the access log's) there, so a client's
+  // report of a failure names the log line.
+  bool echoes_request_id = false;
 };
 
 namespace detail {

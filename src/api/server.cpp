@@ -549,12 +549,13 @@ class HttpServer::Impl {
       }
       const int status = res.status;
       if (ex.head_only) res.stream.reset();
+      const bool matched = ex.route_index < router_.routes().size();
+      if (matched && router_.routes()[ex.route_index].echoes_request_id) EchoRequestId(res, ex.request_id);
       res.headers.emplace_back("X-Request-Id", ex.request_id);
       const bool again = co_await Write(conn, std::move(res), version, ex.keep_alive, ex.head_only);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       route_stats_[ex.route_index].Record(status, seconds);
       if (options_.access_log) {
-        const bool matched = ex.route_index < router_.routes().size();
         LogAccess({.request_id = ex.request_id,
                    .method = method,
                    .path = ex.path,

@@ -52,37 +52,41 @@ Result<std::optional<core::Task>> Owned(const ApiContext& ctx, const RequestCont
 }  // namespace
 
 void Register(Router& router, const ApiContext& ctx) {
+  const auto add = [&router](Route route) {
+    route.echoes_request_id = true;
+    router.Add(std::move(route));
+  };
   // Room for an image inlined as a base64 data: URL (20 MB grows to 27 MB).
   constexpr size_t kCreateBodyLimit = 32 << 20;
-  router.Add({"POST", "/api/v1/services/aigc/video-generation/video-synthesis", Access::kApiKey,
-              [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
-              RenderError, kCreateBodyLimit});
-  router.Add({"POST", "/api/v1/services/aigc/image-generation/generation", Access::kApiKey,
-              [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
-              RenderError, kCreateBodyLimit});
+  add({"POST", "/api/v1/services/aigc/video-generation/video-synthesis", Access::kApiKey,
+       [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseVideo, req, rc); },
+       RenderError, kCreateBodyLimit});
+  add({"POST", "/api/v1/services/aigc/image-generation/generation", Access::kApiKey,
+       [&ctx](const HttpRequest& req, const RequestContext& rc) { return Submit(ctx, ParseImage, req, rc); },
+       RenderError, kCreateBodyLimit});
   router.Add(DocumentRoute("dashscope", OpenApiDocument, ctx.public_base_url, RenderError));
-  router.Add({"GET", "/api/v1/tasks/{task_id}", Access::kApiKey,
-              [&ctx](const HttpRequest&, const RequestContext& rc) {
-                auto task = Owned(ctx, rc);
-                if (!task.ok()) return RenderError(task.error());
-                if (!task->has_value()) return HttpResponse::Json(200, RenderUnknown(rc.params.at("task_id")).dump());
-                return HttpResponse::Json(200, RenderTask(**task, ctx).dump());
-              },
-              RenderError});
-  router.Add({"POST", "/api/v1/tasks/{task_id}/cancel", Access::kApiKey,
-              [&ctx](const HttpRequest&, const RequestContext& rc) {
-                auto task = Owned(ctx, rc);
-                if (!task.ok()) return RenderError(task.error());
-                if (!task->has_value()) return RenderError(MakeError(ErrorCode::kNotFound, "task not found"));
-                // DashScope cancels PENDING tasks only.
-                if ((*task)->state != core::TaskState::kQueued) {
-                  return RenderError(MakeError(ErrorCode::kConflict, "Only a PENDING task can be canceled."));
-                }
-                auto canceled = ctx.tasks.Cancel((*task)->id, rc.key_id);
-                if (!canceled.ok()) return RenderError(canceled.error());
-                return HttpResponse::Json(200, RenderTask(*canceled, ctx).dump());
-              },
-              RenderError});
+  add({"GET", "/api/v1/tasks/{task_id}", Access::kApiKey,
+       [&ctx](const HttpRequest&, const RequestContext& rc) {
+         auto task = Owned(ctx, rc);
+         if (!task.ok()) return RenderError(task.error());
+         if (!task->has_value()) return HttpResponse::Json(200, RenderUnknown(rc.params.at("task_id")).dump());
+         return HttpResponse::Json(200, RenderTask(**task, ctx).dump());
+       },
+       RenderError});
+  add({"POST", "/api/v1/tasks/{task_id}/cancel", Access::kApiKey,
+       [&ctx](const HttpRequest&, const RequestContext& rc) {
+         auto task = Owned(ctx, rc);
+         if (!task.ok()) return RenderError(task.error());
+         if (!task->has_value()) return RenderError(MakeError(ErrorCode::kNotFound, "task not found"));
+         // DashScope cancels PENDING tasks only.
+         if ((*task)->state != core::TaskState::kQueued) {
+           return RenderError(MakeError(ErrorCode::kConflict, "Only a PENDING task can be canceled."));
+         }
+         auto canceled = ctx.tasks.Cancel((*task)->id, rc.key_id);
+         if (!canceled.ok()) return RenderError(canceled.error());
+         return HttpResponse::Json(200, RenderTask(*canceled, ctx).dump());
+       },
+       RenderError});
 }
 
 }  // namespace wanserve::api::dialects::dashscope

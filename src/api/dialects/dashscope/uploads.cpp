@@ -236,8 +236,10 @@ Status ResolveUploadedUrls(const ApiContext& ctx, const HttpRequest& req, json& 
 }
 
 void RegisterUploads(Router& router, const ApiContext& ctx) {
-  router.Add({"GET", "/api/v1/uploads", Access::kApiKey,
-              [&ctx](const HttpRequest& req, const RequestContext& rc) { return GetPolicy(ctx, req, rc); }, RenderError});
+  Route policy{"GET", "/api/v1/uploads", Access::kApiKey,
+               [&ctx](const HttpRequest& req, const RequestContext& rc) { return GetPolicy(ctx, req, rc); }, RenderError};
+  policy.echoes_request_id = true;
+  router.Add(std::move(policy));
   Route post{"POST", "/api/v1/uploads/oss", Access::kPublic,
              [&ctx](const HttpRequest& req, const RequestContext&) { return PostObject(ctx, req); }, OssError};
   post.form_body_limit = ctx.upload_body_limit;
