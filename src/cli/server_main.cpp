@@ -27,6 +27,7 @@
 #include "cli/service_manager.h"
 #include "common/build_info.h"
 #include "common/metrics.h"
+#include "common/process_stats.h"
 #include "media/url_signer.h"
 #include "tasks/leftover_sweeper.h"
 #include "tasks/output_sweeper.h"
@@ -83,6 +84,7 @@ int RunServer(const Config& config) {
   MetricsRegistry metrics;
   metrics.Describe("wanserve_build_info", "gauge", "the running build: version (git describe) and role; always 1");
   metrics.SetGauge("wanserve_build_info", {{"version", BuildVersion()}, {"role", config.role}}, 1);
+  AddProcessMetrics(metrics);
   auto stores = OpenBlobStores(config, data->root);
   if (!stores.ok()) {
     spdlog::error("blobs: {}", stores.error().message);
@@ -106,7 +108,9 @@ int RunServer(const Config& config) {
     spdlog::info("provider dashscope: {}", config.dashscope.base_url);
   }
   if (!config.local.models.empty()) {
-    auto local = providers::MakeLocalProvider(config.local);
+    providers::LocalEngineOptions local_options = config.local;
+    local_options.metrics = &metrics;
+    auto local = providers::MakeLocalProvider(local_options);
     if (!local.ok()) {
       spdlog::error("{}", local.error().message);
       return 1;

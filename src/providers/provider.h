@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/metrics.h"
 #include "core/media_types.h"
 #include "core/request.h"
 #include "media/input_files.h"
@@ -126,6 +127,8 @@ struct LocalEngineOptions {
   double edit_strength = 0;
   // On a GPU, keep the text encoder in host memory, uploaded per prompt. Default: off.
   bool offload_text_encoder = false;
+  // Where step, decode, run and load times and the peak memory of runs go. Default: nowhere.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Errors: kUnsupportedModel for a model name the engine does not know.

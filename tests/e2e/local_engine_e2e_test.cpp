@@ -372,6 +372,44 @@ TEST_F(LocalEngineE2E, ATaskWaitingBehindAnotherForTheEngineIsCanceledAtOnce) {
   EXPECT_EQ(WaitDone(running, 120)["error"]["code"], "request_cancelled");
 }
 
+// The value of the first /metrics line that starts with `series` (name and labels); -1 if none.
+double SeriesValue(const std::string& metrics, const std::string& series) {
+  const size_t at = metrics.find("\n" + series);
+  if (at == std::string::npos) return -1;
+  const size_t end = metrics.find('\n', at + 1);
+  const std::string line = metrics.substr(at + 1, end - at - 1);
+  return std::stod(line.substr(line.rfind(' ') + 1));
+}
+
+TEST_F(LocalEngineE2E, MetricsGiveTheEnginesStepDecodeRunAndLoadTimesAndItsPeakMemory) {
+  StartLocal();
+  for (int seed : {1, 2}) {
+    const auto r = Authed("POST", "/v1/images/generations",
+                          R"({"model":"wan-2.7-image","prompt":"a lamp","size":{"width":320,"height":256},"seed":)" +
+                              std::to_string(seed) + "}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(WaitDone(json::parse(r.body)["id"])["status"], "completed");
+  }
+  const std::string metrics = Call("GET", "/metrics").body;
+  const std::string labels = R"({preset="tiny",placement="cpu float32")";
+  // The tiny preset runs 8 steps; the first report also holds the text encoding, so 7 count.
+  EXPECT_EQ(SeriesValue(metrics, "wanserve_engine_step_seconds_count" + labels + "}"), 14) << metrics;
+  EXPECT_EQ(SeriesValue(metrics, "wanserve_engine_decode_seconds_count" + labels + "}"), 2);
+  EXPECT_EQ(SeriesValue(metrics, "wanserve_engine_run_seconds_count" + labels + "}"), 2);
+  EXPECT_GT(SeriesValue(metrics, "wanserve_engine_step_seconds_sum" + labels + "}"), 0);
+  EXPECT_LT(SeriesValue(metrics, "wanserve_engine_step_seconds_sum" + labels + "}"),
+            SeriesValue(metrics, "wanserve_engine_run_seconds_sum" + labels + "}"))
+      << "steps are part of a run";
+  EXPECT_EQ(SeriesValue(metrics, R"(wanserve_engine_load_seconds_count{preset="tiny"})"), 1) << "loaded once, reused";
+  // The peak of the run is at least what the process holds between runs, and no more than it
+  // has ever held.
+  const double peak = SeriesValue(metrics, "wanserve_engine_peak_resident_bytes" + labels + "}");
+  EXPECT_GT(peak, 16 << 20) << metrics;
+  EXPECT_GT(SeriesValue(metrics, "process_resident_memory_bytes "), 16 << 20);
+  EXPECT_GT(SeriesValue(metrics, "process_cpu_seconds_total "), 0);
+  EXPECT_GT(SeriesValue(metrics, "process_open_fds "), 3);
+}
+
 TEST_F(LocalEngineE2E, UnknownLocalModelIsAStartupErrorNamingTheKnownOnes) {
   auto r = testing::RunCommand({testing::WanserveBinary(), "serve", "--data", data_dir_, "--providers-local-model",
                                 "wan9-t2v"});

@@ -20,6 +20,7 @@
 #include "engine/engine.h"
 #include "engine/presets.h"
 #include "media/decode.h"
+#include "providers/local/engine_metrics.h"
 #include "providers/provider.h"
 
 namespace wanserve::providers {
@@ -112,10 +113,13 @@ class LocalProvider final : public Provider {
       request.source = sources.frames;
       request.first_frame = sources.first_frame;
       request.references = sources.references;
+      EngineRunMeter meter(options_.metrics, plan.preset->name, generator->placement());
       auto generated = generator->Generate(request, [&](int done, int total) {
+        meter.OnStep(done, total);
         progress(static_cast<int>((static_cast<int64_t>(o) * total + done) * 100 / (int64_t{outputs} * total)));
         return !canceled();
       });
+      meter.Finish();
       if (!generated.ok()) {
         if (generated.error().code == ErrorCode::kCanceled) return MakeError(ErrorCode::kCanceled, "canceled by request");
         return generated.error();
@@ -287,6 +291,7 @@ class LocalProvider final : public Provider {
     options.precision = options_.precision;
     options.cpu_cache_mb = options_.cpu_cache_mb;
     options.offload_text_encoder = options_.offload_text_encoder;
+    const auto load_started = std::chrono::steady_clock::now();
     auto generator = engine::Generator::Open(options);
     if (!generator.ok() && !loaded_.empty()) {
       // Device memory is only known by trying: free it all and try once more.
@@ -296,7 +301,9 @@ class LocalProvider final : public Provider {
       generator = engine::Generator::Open(options);
     }
     if (!generator.ok()) return MakeError(ErrorCode::kUnavailable, "local engine: " + generator.error().message);
-    spdlog::info("local engine: {} loaded on {}", preset.name, (*generator)->placement());
+    const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
+    RecordEngineLoad(options_.metrics, preset.name, load_seconds);
+    spdlog::info("local engine: {} loaded on {} in {:.1f} s", preset.name, (*generator)->placement(), load_seconds);
     loaded_.push_front(std::move(*generator));
     return loaded_.front().get();
   }
@@ -317,6 +324,7 @@ class LocalProvider final : public Provider {
 
 Result<std::unique_ptr<Provider>> MakeLocalProvider(const LocalEngineOptions& options) {
   ASSIGN_OR_RETURN(std::vector<const engine::Preset*> presets, engine::ResolvePresetNames(options.models));
+  if (options.metrics != nullptr) DescribeEngineMetrics(*options.metrics);
   return std::unique_ptr<Provider>(std::make_unique<LocalProvider>(options, std::move(presets)));
 }
 
