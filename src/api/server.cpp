@@ -18,9 +18,11 @@
 #include <thread>
 
 #include "api/access_log.h"
+#include "api/connection_stream.h"
 #include "api/idempotency.h"
 #include "api/multipart.h"
 #include "api/route_stats.h"
+#include "api/tls_context.h"
 
 namespace wanserve::api {
 
@@ -34,10 +36,11 @@ namespace {
 // Every connection lives on one io_context, so coroutines, sockets and timers name its
 // executor type instead of the type-erased any_io_executor (no executor copies through a
 // virtual table on each operation).
-using Executor = asio::io_context::executor_type;
+using detail::ConnectionStream;
+using detail::Executor;
+using detail::Socket;
 template <class T>
 using Awaitable = asio::awaitable<T, Executor>;
-using Socket = asio::basic_stream_socket<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
 constexpr asio::use_awaitable_t<Executor> kAwait;
@@ -124,8 +127,11 @@ std::string RemoteAddress(const Socket& s) {
 // connections, not by a timer per read and write: arming and cancelling a timer on every
 // operation cost a timerfd update per request on the hottest path.
 struct Connection {
-  explicit Connection(Socket s) : socket(std::move(s)), remote(RemoteAddress(socket)) {}
-  Socket socket;
+  // tls: the listener's TLS context, or null for plain HTTP.
+  Connection(Socket s, std::shared_ptr<asio::ssl::context> tls)
+      : stream(tls ? ConnectionStream(std::move(s), std::move(tls)) : ConnectionStream(std::move(s))),
+        remote(RemoteAddress(stream.socket())) {}
+  ConnectionStream stream;
   std::string remote;  // for the access log
   int64_t deadline_ms = 0;  // steady clock; 0 = none (e.g. while a handler runs)
 
@@ -155,6 +161,8 @@ class HttpServer::Impl {
     sweep_ms_ = std::clamp(shortest / 10, 5, 250);
     metrics_.Describe("wanserve_http_requests_total", "counter", "HTTP requests by route, method and status code");
     metrics_.Describe("wanserve_http_request_seconds", "histogram", "HTTP request handling time by route");
+    metrics_.Describe("wanserve_http_tls_handshake_failures_total", "counter",
+                      "TLS handshakes that failed (plain HTTP to a TLS listener, an untrusted certificate, a timeout)");
     metrics_.AddCollector([this](MetricsRegistry& m) {
       const auto& routes = router_.routes();
       for (size_t i = 0; i < routes.size(); ++i) route_stats_[i].Publish(m, routes[i].pattern, routes[i].method);
@@ -163,6 +171,12 @@ class HttpServer::Impl {
   }
 
   Result<uint16_t> Bind() {
+    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+      if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+        return MakeError(ErrorCode::kInvalidInput, "TLS needs both tls.cert and tls.key");
+      }
+      ASSIGN_OR_RETURN(tls_, TlsContext::Load(options_.tls_cert_file, options_.tls_key_file));
+    }
     beast::error_code ec;
     auto addr = asio::ip::make_address(options_.host, ec);
     if (ec) return MakeError(ErrorCode::kInvalidInput, "invalid listen address " + options_.host);
@@ -228,7 +242,8 @@ class HttpServer::Impl {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(io.ioc.get_executor(), Session(io, std::move(socket)), asio::detached);
+      asio::co_spawn(io.ioc.get_executor(), Session(io, std::move(socket), tls_ ? tls_->Current() : nullptr),
+                     asio::detached);
     }
   }
 
@@ -240,9 +255,9 @@ class HttpServer::Impl {
       co_await timer.async_wait(kNoThrow);
       const int64_t now = SteadyMs();
       for (auto& c : io.connections) {
-        if (c.deadline_ms != 0 && c.deadline_ms <= now && c.socket.is_open()) {
+        if (c.deadline_ms != 0 && c.deadline_ms <= now && c.stream.socket().is_open()) {
           beast::error_code ec;
-          c.socket.close(ec);
+          c.stream.socket().close(ec);
         }
       }
     }
@@ -313,7 +328,7 @@ class HttpServer::Impl {
     const std::string head = ResponseHead(res, length, version, keep_alive);
     conn.ExpireIn(options_.body_timeout_ms);
     std::array<asio::const_buffer, 2> first{asio::buffer(head), asio::buffer(head_only ? std::string_view() : res.body)};
-    auto [ec, n] = co_await asio::async_write(conn.socket, first, kNoThrow);
+    auto [ec, n] = co_await asio::async_write(conn.stream, first, kNoThrow);
     (void)n;
     if (chunked_body && !head_only && !ec) {
       std::string chunk(static_cast<size_t>(std::min<uint64_t>(kFileChunk, length)), '\0');
@@ -334,7 +349,7 @@ class HttpServer::Impl {
         // Short of what the head promised (truncated on disk, the store failed): close.
         if (got == 0) co_return false;
         conn.ExpireIn(options_.body_timeout_ms);
-        std::tie(ec, n) = co_await asio::async_write(conn.socket, asio::buffer(chunk.data(), got), kNoThrow);
+        std::tie(ec, n) = co_await asio::async_write(conn.stream, asio::buffer(chunk.data(), got), kNoThrow);
         left -= got;
       }
     }
@@ -358,17 +373,17 @@ class HttpServer::Impl {
       }
       if (framed.empty()) co_return true;
       conn.ExpireIn(options_.body_timeout_ms);
-      auto [ec, n] = co_await asio::async_write(conn.socket, asio::buffer(framed), kNoThrow);
+      auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(framed), kNoThrow);
       (void)n;
       conn.deadline_ms = 0;
       co_return !ec;
     };
     conn.ExpireIn(options_.body_timeout_ms);
-    auto [hec, hn] = co_await asio::async_write(conn.socket, asio::buffer(head), kNoThrow);
+    auto [hec, hn] = co_await asio::async_write(conn.stream, asio::buffer(head), kNoThrow);
     (void)hn;
     if (hec) co_return false;
     conn.deadline_ms = 0;
-    Timer timer(conn.socket.get_executor());
+    Timer timer(conn.stream.get_executor());
     int64_t last_sent = SteadyMs();
     for (;;) {
       if (stopping_) {
@@ -394,7 +409,7 @@ class HttpServer::Impl {
     }
     if (chunked) {
       conn.ExpireIn(options_.body_timeout_ms);
-      auto [ec, n] = co_await asio::async_write(conn.socket, asio::buffer(std::string_view("0\r\n\r\n")), kNoThrow);
+      auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(std::string_view("0\r\n\r\n")), kNoThrow);
       (void)n;
       co_return !ec && keep_alive && !stopping_;
     }
@@ -482,7 +497,7 @@ class HttpServer::Impl {
     }
     if (!parser.is_done()) {
       conn.ExpireIn(options_.body_timeout_ms);
-      auto [ec, n] = co_await http::async_read(conn.socket, buffer, parser, kNoThrow);
+      auto [ec, n] = co_await http::async_read(conn.stream, buffer, parser, kNoThrow);
       (void)n;
       if (ec == http::error::body_limit) co_return too_large();
       if (ec) {
@@ -503,8 +518,8 @@ class HttpServer::Impl {
         kAwait);
   }
 
-  Awaitable<void> Session(IoThread& io, Socket socket) {
-    auto conn_it = io.connections.emplace(io.connections.end(), std::move(socket));
+  Awaitable<void> Session(IoThread& io, Socket socket, std::shared_ptr<asio::ssl::context> tls) {
+    auto conn_it = io.connections.emplace(io.connections.end(), std::move(socket), std::move(tls));
     Connection& conn = *conn_it;
     ++open_connections_;
     struct Unlist {
@@ -516,6 +531,18 @@ class HttpServer::Impl {
         --open;
       }
     } unlist{io.connections, conn_it, open_connections_};
+    if (conn.stream.is_tls()) {
+      // The handshake has the request head's time limit; a client that fails it (plain HTTP
+      // to this port, an untrusted certificate) is counted and closed.
+      conn.ExpireIn(options_.header_timeout_ms);
+      auto [ec] = co_await conn.stream.tls().async_handshake(asio::ssl::stream_base::server, kNoThrow);
+      if (ec) {
+        metrics_.Increment("wanserve_http_tls_handshake_failures_total");
+        beast::error_code ignored;
+        conn.stream.socket().close(ignored);
+        co_return;
+      }
+    }
     beast::flat_buffer buffer;
     for (bool first = true; !stopping_; first = false) {
       http::request_parser<http::string_body> parser;
@@ -524,7 +551,7 @@ class HttpServer::Impl {
       // the route's dialect (Beast would otherwise fail the header read itself).
       parser.body_limit(boost::none);
       conn.ExpireIn(first ? options_.header_timeout_ms : options_.idle_timeout_ms);
-      auto [hec, hn] = co_await http::async_read_header(conn.socket, buffer, parser, kNoThrow);
+      auto [hec, hn] = co_await http::async_read_header(conn.stream, buffer, parser, kNoThrow);
       (void)hn;
       if (hec) {
         // A head that breaks HTTP gets an answer where HTTP allows one (the client may be a
@@ -532,7 +559,7 @@ class HttpServer::Impl {
         if (auto answer = ProtocolErrorAnswer(hec)) {
           const std::string text = ResponseHead(*answer, answer->body.size(), 11, false) + answer->body;
           conn.ExpireIn(options_.body_timeout_ms);
-          (void)co_await asio::async_write(conn.socket, asio::buffer(text), kNoThrow);
+          (void)co_await asio::async_write(conn.stream, asio::buffer(text), kNoThrow);
         }
         break;
       }
@@ -576,16 +603,19 @@ class HttpServer::Impl {
   // what the client still sends, for a bounded time and size.
   Awaitable<void> LingeringClose(Connection& conn) {
     beast::error_code ec;
-    conn.socket.shutdown(tcp::socket::shutdown_send, ec);
+    // Over TLS too the drain reads the TCP socket: the bytes are discarded unread, and no
+    // close_notify is sent (every answer is framed by its length or its last chunk).
+    Socket& socket = conn.stream.socket();
+    socket.shutdown(tcp::socket::shutdown_send, ec);
     std::vector<char> sink(64 * 1024);
     size_t drained = 0;
     conn.ExpireIn(2000);
-    while (drained < 16 * 1024 * 1024 && conn.socket.is_open()) {
-      auto [rec, n] = co_await conn.socket.async_read_some(asio::buffer(sink), kNoThrow);
+    while (drained < 16 * 1024 * 1024 && socket.is_open()) {
+      auto [rec, n] = co_await socket.async_read_some(asio::buffer(sink), kNoThrow);
       if (rec) break;
       drained += n;
     }
-    conn.socket.close(ec);
+    socket.close(ec);
   }
 
   ServerOptions options_;
@@ -594,6 +624,7 @@ class HttpServer::Impl {
   MetricsRegistry& metrics_;
   std::vector<std::unique_ptr<IoThread>> io_threads_;
   std::optional<Acceptor> acceptor_;
+  std::unique_ptr<TlsContext> tls_;  // set when the listener speaks TLS
   asio::thread_pool handler_pool_{static_cast<size_t>(std::max(1, options_.handler_threads))};
   int sweep_ms_ = 250;
   std::atomic<bool> stopping_{false};

@@ -178,6 +178,7 @@ int RunServer(const Config& config) {
     api::RegisterAdminRoutes(router, {*data->store, clock, auth, &outbound->policy()});
   }
 
+  const std::string scheme = config.http.tls_cert_file.empty() ? "http" : "https";
   api::HttpServer server(config.http, router, auth, metrics);
   auto port = server.Bind();
   if (!port.ok()) {
@@ -193,9 +194,10 @@ int RunServer(const Config& config) {
       spdlog::error("files.listen: {}", files_port.error().message);
       return 1;
     }
-    files_line = fmt::format("wanserve files APIs also on http://{}\n", ListenAddress{config.files_http->host, 0, false}.Authority(*files_port));
+    files_line = fmt::format("wanserve files APIs also on {}://{}\n", scheme,
+                             ListenAddress{config.files_http->host, 0, false}.Authority(*files_port));
   }
-  if (ctx.public_base_url.empty()) ctx.public_base_url = "http://" + config.listen_address.Authority(*port);
+  if (ctx.public_base_url.empty()) ctx.public_base_url = scheme + "://" + config.listen_address.Authority(*port);
   own_links.SetBaseUrl(ctx.public_base_url);
   std::unique_ptr<store::QueueWatch> queue_watch;
   if (runs_tasks) {
@@ -208,7 +210,7 @@ int RunServer(const Config& config) {
   server.Run();
   if (files_server) files_server->Run();
   // The line scripts and tests wait for; keep its shape.
-  fmt::print("wanserve listening on http://{} (data {})\n{}", config.listen_address.Authority(*port), data->root.string(),
+  fmt::print("wanserve listening on {}://{} (data {})\n{}", scheme, config.listen_address.Authority(*port), data->root.string(),
              files_line);
   spdlog::info("role {}: {}; store {}", config.role,
                serves_api && runs_tasks ? "serves the APIs and runs tasks"
@@ -217,7 +219,7 @@ int RunServer(const Config& config) {
                config.store_url.empty() ? "SQLite in the data folder" : "PostgreSQL");
   spdlog::info("outputs and uploads in {}", stores->description);
   std::fflush(stdout);
-  NotifyServiceManager(fmt::format("READY=1\nSTATUS=listening on http://{}, role {}", config.listen_address.Authority(*port),
+  NotifyServiceManager(fmt::format("READY=1\nSTATUS=listening on {}://{}, role {}", scheme, config.listen_address.Authority(*port),
                                    config.role));
 
   tasks::OutputSweeper sweeper(*data->store, blobs, clock, config.link_ttl_hours * 3600 * 1000);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "e2e_fixture.h"
+#include "testing/test_pki.h"
 
 namespace wanserve::e2e {
 namespace {
@@ -347,6 +348,84 @@ TEST_F(OperationsE2E, DashScopeBodiesNameTheExchangesRequestId) {
   const auto traced = Call("POST", create, "{}", {auth, "X-DashScope-Async: enable", "X-Request-Id: ticket-8841"});
   EXPECT_EQ(traced.status, 400);
   EXPECT_EQ(json::parse(traced.body)["request_id"], "ticket-8841") << traced.body;
+}
+
+// curl over HTTPS trusting `ca`: the status (0 when no TLS session came up) and the body.
+std::pair<int, std::string> CurlTls(const std::string& ca, const std::string& url, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {"curl", "-sS", "--cacert", ca, "-w", "\n%{http_code}", url};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  const auto r = testing::RunCommand(argv);
+  const auto cut = r.out.rfind('\n');
+  if (r.exit_code != 0 || cut == std::string::npos) return {0, r.err};
+  return {std::stoi(r.out.substr(cut + 1)), r.out.substr(0, cut)};
+}
+
+TEST_F(OperationsE2E, TheServerSpeaksHttpsWithItsCertificateAndServesARenewedOneWithoutARestart) {
+  const auto first_dir = dir_.path() / "pki1";
+  const auto second_dir = dir_.path() / "pki2";
+  std::filesystem::create_directories(first_dir);
+  std::filesystem::create_directories(second_dir);
+  const auto first = testing::MakeTestPki(first_dir.string());
+  const auto second = testing::MakeTestPki(second_dir.string());
+  // The server's own copies, which a renewal overwrites.
+  const std::string cert = (dir_.path() / "server.crt").string(), key = (dir_.path() / "server.key").string();
+  std::filesystem::copy_file(first.cert_file, cert);
+  std::filesystem::copy_file(first.key_file, key);
+
+  // A key that is not the certificate's is a start-up error that names it.
+  auto mismatched = testing::RunCommand({testing::WanserveBinary(), "serve", "--data", data_dir_, "--listen",
+                                         "127.0.0.1:0", "--tls-cert", cert, "--tls-key", second.key_file});
+  EXPECT_EQ(mismatched.exit_code, 1);
+  EXPECT_NE((mismatched.out + mismatched.err).find("tls.key " + second.key_file + ": key values mismatch"), std::string::npos)
+      << mismatched.out << mismatched.err;
+
+  auto half = testing::RunCommand(
+      {testing::WanserveBinary(), "serve", "--data", data_dir_, "--listen", "127.0.0.1:0", "--tls-cert", cert});
+  EXPECT_EQ(half.exit_code, 1);
+  EXPECT_NE((half.out + half.err).find("TLS needs both tls.cert and tls.key"), std::string::npos) << half.err;
+
+  StartServer(With(kTestpattern, {"--tls-cert", cert, "--tls-key", key, "--log-level", "info"}));
+  const std::string base = server_->base_url();
+  ASSERT_TRUE(base.starts_with("https://127.0.0.1:")) << base;
+  EXPECT_EQ(CurlTls(first.ca_file, base + "/healthz").first, 200);
+
+  // A task over HTTPS: its output link is an https:// one of this server, and serves the file.
+  const auto submitted = CurlTls(first.ca_file, base + "/v1/images/generations",
+                                 {"-H", "Authorization: Bearer " + key_, "-H", "Content-Type: application/json", "-d",
+                                  R"({"model":"wan-2.7-image","prompt":"a lamp"})"});
+  ASSERT_EQ(submitted.first, 200) << submitted.second;
+  const std::string id = json::parse(submitted.second)["id"];
+  json task;
+  for (int i = 0; i < 200; ++i) {
+    task = json::parse(CurlTls(first.ca_file, base + "/v1/tasks/" + id, {"-H", "Authorization: Bearer " + key_}).second);
+    if (task["status"] == "completed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(task["status"], "completed") << task.dump();
+  const std::string link = task["results"][0];
+  EXPECT_TRUE(link.starts_with(base + "/")) << link;
+  const auto image = CurlTls(first.ca_file, link);
+  EXPECT_EQ(image.first, 200);
+  EXPECT_EQ(image.second.substr(0, 4), "\x89PNG");
+
+  // Plain HTTP to the TLS listener gets no answer, and is counted.
+  const std::string plain = "http://" + base.substr(std::string("https://").size()) + "/healthz";
+  EXPECT_NE(testing::RunCommand({"curl", "-sS", "--max-time", "5", plain}).exit_code, 0);
+  const auto metrics = CurlTls(first.ca_file, base + "/metrics").second;
+  EXPECT_NE(metrics.find("wanserve_http_tls_handshake_failures_total 1"), std::string::npos) << metrics;
+
+  // A renewal overwrites the files: new connections get the new certificate within the recheck
+  // interval (10 s), and clients that trust only the old CA are refused from then on.
+  std::filesystem::copy_file(second.key_file, key, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(second.cert_file, cert, std::filesystem::copy_options::overwrite_existing);
+  int renewed = 0;
+  for (int i = 0; i < 60 && renewed != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    renewed = CurlTls(second.ca_file, base + "/healthz").first;
+  }
+  EXPECT_EQ(renewed, 200) << "the renewed certificate is served";
+  EXPECT_EQ(CurlTls(first.ca_file, base + "/healthz").first, 0) << "the old one is not";
+  EXPECT_NE(server_->log().find("TLS certificate reloaded"), std::string::npos) << server_->log();
 }
 
 }  // namespace
