@@ -177,6 +177,29 @@ TEST_F(OperationsE2E, TheClientSubmitsWaitsDownloadsAndCancelsInEveryDialect) {
   EXPECT_NE(unknown.err.find("not a task id"), std::string::npos) << unknown.err;
 }
 
+TEST_F(OperationsE2E, OnATerminalProgressIsOneRedrawnLineThatFitsItsWidth) {
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "10",
+               "--providers-testpattern-step-delay-ms", "100"});
+  // script(1) gives the client a pseudo-terminal, 70 columns wide.
+  const std::string command = "stty cols 70; " + testing::WanserveBinary() + " submit --server " +
+                              server_->base_url() + " --key " + key_ +
+                              " --model wan-2.7-image --prompt 'a lamp' --wait --out " + (dir_.path() / "tty").string();
+  auto run = testing::RunCommand({"script", "-qec", command, "/dev/null"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_GE(std::count(run.out.begin(), run.out.end(), '\r'), 3) << "redrawn in place: " << run.out;
+  EXPECT_NE(run.out.find("100% completed"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("] "), std::string::npos) << "a bar: " << run.out;
+  // Every drawing (between carriage returns, without the erase-to-end code) fits the terminal.
+  size_t at = 0;
+  while ((at = run.out.find('\r', at)) != std::string::npos) {
+    const size_t end = run.out.find_first_of("\r\n", at + 1);
+    std::string drawn = run.out.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+    if (const auto erase = drawn.find("\x1b[K"); erase != std::string::npos) drawn.erase(erase);
+    EXPECT_LT(drawn.size(), 70u) << "'" << drawn << "'";
+    at = at + 1;
+  }
+}
+
 TEST_F(OperationsE2E, AFieldTheModelDoesNotHaveIsReportedNotSilentlyIgnored) {
   StartServer();
   // The unified dialect's answer says so (resolution is DashScope's word; unified says quality).
