@@ -4,6 +4,7 @@
 
 #include "api/dialects/fields.h"
 #include "billing/accounts.h"
+#include "callbacks/dead_letters.h"
 #include "billing/credits.h"
 #include "common/time_format.h"
 #include "net/outbound_client.h"
@@ -197,11 +198,126 @@ void AddKeyRoutes(Router& router, const AdminDeps& deps) {
               AdminError});
 }
 
+json DeliveryJson(store::Store& store, const store::CallbackDelivery& d) {
+  json out = {{"id", d.id},
+              {"task_id", d.task_id},
+              {"account_id", d.account_id},
+              {"url", d.url},
+              {"event", d.event},
+              {"state", store::ToString(d.state)},
+              {"attempts", d.attempts},
+              {"created_at", Iso(d.created_ms)},
+              {"finished_at", d.finished_ms > 0 ? json(Iso(d.finished_ms)) : json()},
+              {"resent_as", d.resent_as.empty() ? json() : json(d.resent_as)}};
+  if (auto attempts = store.ListCallbackAttempts(d.id); attempts.ok() && !attempts->empty()) {
+    out["last_error"] = attempts->back().error;
+    out["last_status_code"] = attempts->back().status_code;
+  }
+  return out;
+}
+
+json EndpointJson(const store::CallbackEndpoint& e) {
+  return {{"endpoint", e.endpoint},
+          {"consecutive_failures", e.consecutive_failures},
+          {"failing_since", e.failing_since_ms > 0 ? json(Iso(e.failing_since_ms)) : json()},
+          {"last_attempt_at", Iso(e.last_attempt_ms)},
+          {"last_error", e.last_error},
+          {"disabled", e.disabled_ms > 0},
+          {"disabled_at", e.disabled_ms > 0 ? json(Iso(e.disabled_ms)) : json()}};
+}
+
+// Dead letters (deliveries given up), resending them, and the health of receiving endpoints.
+void AddCallbackRoutes(Router& router, const AdminDeps& deps) {
+  router.Add({"GET", "/admin/v1/callbacks/failed", Access::kAdminToken,
+              [deps](const HttpRequest& req, const RequestContext&) {
+                const std::string account = req.Query("account_id").value_or("");
+                auto dead = deps.store.ListFailedCallbacks(account, callbacks::kDeadLettersPerPass);
+                if (!dead.ok()) return AdminError(dead.error());
+                json data = json::array();
+                for (const auto& d : *dead) data.push_back(DeliveryJson(deps.store, d));
+                return HttpResponse::Json(200, json{{"data", data}}.dump());
+              },
+              AdminError});
+  router.Add({"POST", "/admin/v1/callbacks/{id}/resend", Access::kAdminToken,
+              [deps](const HttpRequest&, const RequestContext& rc) {
+                auto resent = deps.store.ResendFailedCallback(rc.params.at("id"), deps.clock->NowMs());
+                if (!resent.ok()) return AdminError(resent.error());
+                return HttpResponse::Json(200, DeliveryJson(deps.store, *resent).dump());
+              },
+              AdminError});
+  router.Add({"POST", "/admin/v1/callbacks/resend-failed", Access::kAdminToken,
+              [deps](const HttpRequest& req, const RequestContext&) {
+                return WithBody(req, [&](const Fields& f) {
+                  auto account = f.StringOr("account_id", "", 100);
+                  if (!account.ok()) return AdminError(account.error());
+                  auto report = callbacks::ResendDeadLetters(deps.store, *account, deps.clock->NowMs());
+                  if (!report.ok()) return AdminError(report.error());
+                  json data = json::array();
+                  for (const auto& r : report->resent) data.push_back({{"id", r.dead_id}, {"resent_as", r.new_id}});
+                  return HttpResponse::Json(
+                      200, json{{"resent", data.size()}, {"data", data}, {"more", report->more}}.dump());
+                });
+              },
+              AdminError});
+  router.Add({"GET", "/admin/v1/callbacks/endpoints", Access::kAdminToken,
+              [deps](const HttpRequest&, const RequestContext&) {
+                auto all = deps.store.ListCallbackEndpoints();
+                if (!all.ok()) return AdminError(all.error());
+                json data = json::array();
+                for (const auto& e : *all) data.push_back(EndpointJson(e));
+                return HttpResponse::Json(200, json{{"data", data}}.dump());
+              },
+              AdminError});
+  router.Add({"POST", "/admin/v1/callbacks/endpoints/enable", Access::kAdminToken,
+              [deps](const HttpRequest& req, const RequestContext&) {
+                return WithBody(req, [&](const Fields& f) {
+                  auto endpoint = f.RequiredString("endpoint", 1, 2048);
+                  if (!endpoint.ok()) return AdminError(endpoint.error());
+                  if (auto st = deps.store.EnableCallbackEndpoint(*endpoint); !st.ok()) return AdminError(st.error());
+                  auto now = deps.store.GetCallbackEndpoint(*endpoint);
+                  if (!now.ok() || !now->has_value()) return AdminError(MakeError(ErrorCode::kNotFound, *endpoint));
+                  return HttpResponse::Json(200, EndpointJson(**now).dump());
+                });
+              },
+              AdminError});
+  router.Add({"GET", "/admin/v1/tasks/{id}/callbacks", Access::kAdminToken,
+              [deps](const HttpRequest&, const RequestContext& rc) {
+                auto all = deps.store.ListCallbacks(rc.params.at("id"));
+                if (!all.ok()) return AdminError(all.error());
+                json data = json::array();
+                for (const auto& d : *all) {
+                  json one = DeliveryJson(deps.store, d);
+                  auto log = deps.store.ListCallbackAttempts(d.id);
+                  if (!log.ok()) return AdminError(log.error());
+                  json attempts = json::array();
+                  for (const auto& a : *log) {
+                    attempts.push_back({{"attempt", a.attempt},
+                                        {"started_at", Iso(a.started_ms)},
+                                        {"latency_ms", a.latency_ms},
+                                        {"status_code", a.status_code},
+                                        {"error", a.error}});
+                  }
+                  one["attempt_log"] = attempts;
+                  data.push_back(one);
+                }
+                return HttpResponse::Json(200, json{{"data", data}}.dump());
+              },
+              AdminError});
+  router.Add({"POST", "/admin/v1/tasks/{id}/callbacks/resend", Access::kAdminToken,
+              [deps](const HttpRequest&, const RequestContext& rc) {
+                auto resent = deps.store.ResendCallback(rc.params.at("id"), deps.clock->NowMs());
+                if (!resent.ok()) return AdminError(resent.error());
+                return HttpResponse::Json(200, DeliveryJson(deps.store, *resent).dump());
+              },
+              AdminError});
+}
+
 }  // namespace
 
 void RegisterAdminRoutes(Router& router, const AdminDeps& deps) {
   AddAccountRoutes(router, deps);
   AddKeyRoutes(router, deps);
+  AddCallbackRoutes(router, deps);
   router.Add({"GET", "/admin/v1/ledger/check", Access::kAdminToken,
               [deps](const HttpRequest&, const RequestContext&) {
                 auto problems = deps.store.CheckLedger();

@@ -1,7 +1,7 @@
 #pragma once
 // The operator's HTTP API under /admin/v1, guarded by admin tokens (`wanserve admin tokens
-// create`): accounts, credit grants, API keys and the ledger check, the same operations as
-// `wanserve admin` on the data folder. Errors are {"error": {"code", "message", "field"}}.
+// create`): accounts, credit grants, API keys, the ledger check, callbacks (dead letters,
+// resends, endpoint health), the same operations as `wanserve admin` on the data folder. Errors are {"error": {"code", "message", "field"}}.
 #include <memory>
 
 #include "api/auth.h"

@@ -7,8 +7,11 @@
 #include <chrono>
 
 #include "callbacks/signature.h"
+#include "common/time_format.h"
 
 namespace wanserve::callbacks {
+
+std::string CallbackEndpointOf(const std::string& url) { return url.substr(0, url.find_first_of("?#")); }
 
 CallbackDispatcher::CallbackDispatcher(store::Store& store, net::OutboundClient& client, PayloadRenderer render,
                                        std::shared_ptr<Clock> clock, MetricsRegistry& metrics,
@@ -20,7 +23,9 @@ CallbackDispatcher::CallbackDispatcher(store::Store& store, net::OutboundClient&
       metrics_(metrics),
       options_(std::move(options)) {
   metrics_.Describe("wanserve_callback_attempts_total", "counter",
-                    "Callback delivery attempts by outcome (delivered, retry, given_up).");
+                    "Callback delivery attempts by outcome (delivered, retry, given_up, endpoint_disabled).");
+  metrics_.Describe("wanserve_callback_endpoints_disabled_total", "counter",
+                    "Callback endpoints disabled for failing longer than callbacks.disable_endpoint_after_s.");
 }
 
 CallbackDispatcher::~CallbackDispatcher() { Stop(); }
@@ -76,10 +81,19 @@ Result<net::OutboundRequest> CallbackDispatcher::BuildRequest(const store::Callb
 
 void CallbackDispatcher::Send(const store::CallbackDelivery& d) {
   const int64_t started = clock_->NowMs();
-  auto request = BuildRequest(d);
   ++in_flight_;
+  auto endpoint = store_.GetCallbackEndpoint(CallbackEndpointOf(d.url));
+  if (endpoint.ok() && endpoint->has_value() && (*endpoint)->disabled_ms > 0) {
+    Error disabled = MakeError(ErrorCode::kUnavailable, "the endpoint was disabled at " +
+                                                            FormatIso8601Utc((*endpoint)->disabled_ms) +
+                                                            " for failing too long; an operator can enable it");
+    disabled.detail_code = "endpoint_disabled";
+    Record({d, started, std::move(disabled), /*sent=*/false, /*endpoint_disabled=*/true});
+    return;
+  }
+  auto request = BuildRequest(d);
   if (!request.ok()) {
-    Record({d, started, request.error()});
+    Record({d, started, request.error(), /*sent=*/false});
     return;
   }
   std::weak_ptr<Shared> weak = shared_;
@@ -108,21 +122,49 @@ void CallbackDispatcher::Record(Finished f) {
     const Error& e = f.result.error();
     attempt.error = e.detail_code.empty() ? e.message : e.detail_code + ": " + e.message;
   }
-  // attempts counts the first try, so attempt n failing waits retry_delays_ms[n-1].
-  int64_t retry_at = 0;
-  if (!delivered && d.attempts >= 1 && static_cast<size_t>(d.attempts) <= options_.retry_delays_ms.size()) {
-    retry_at = now + options_.retry_delays_ms[static_cast<size_t>(d.attempts) - 1];
-  }
-  const char* outcome = delivered ? "delivered" : (retry_at ? "retry" : "given_up");
+  const int64_t retry_at = delivered || f.endpoint_disabled ? 0 : RetryAt(d, now);
+  const char* outcome = delivered             ? "delivered"
+                        : f.endpoint_disabled ? "endpoint_disabled"
+                        : retry_at            ? "retry"
+                                              : "given_up";
   metrics_.Increment("wanserve_callback_attempts_total", {{"outcome", outcome}});
   if (Status s = store_.RecordCallbackAttempt(attempt, delivered, retry_at, now); !s.ok()) {
     spdlog::warn("callback={} task={} attempt {}: not recorded: {}", d.id, d.task_id, d.attempts, s.error().message);
     return;
   }
+  if (f.sent) RecordEndpoint(d, delivered, attempt.error, now);
   if (retry_at) next_retry_ms_ = next_retry_ms_ ? std::min(next_retry_ms_, retry_at) : retry_at;
   if (!delivered) {
     spdlog::info("callback={} task={} attempt {} to {} failed ({}); {}", d.id, d.task_id, d.attempts, d.url,
                  attempt.error, retry_at ? fmt::format("retrying in {} ms", retry_at - now) : "giving up");
+  }
+}
+
+int64_t CallbackDispatcher::RetryAt(const store::CallbackDelivery& d, int64_t now_ms) const {
+  // attempts counts the first try, so attempt n failing waits retry_delays_ms[n-1].
+  const auto& schedule = options_.retry_delays_ms;
+  const auto failed = static_cast<size_t>(std::max(d.attempts, 1));
+  if (failed <= schedule.size()) return now_ms + schedule[failed - 1];
+  if (options_.retry_for_ms <= 0) return 0;
+  // Doubling from the schedule's last delay (at least 0.1 s, so a schedule of zeros does not
+  // hammer the receiver).
+  int64_t delay = std::max<int64_t>(schedule.empty() ? 1000 : schedule.back(), 100);
+  for (size_t k = schedule.size(); k < failed && delay < kLongestRetryGapMs; ++k) delay *= 2;
+  const int64_t at = now_ms + std::min(delay, kLongestRetryGapMs);
+  return at <= d.created_ms + options_.retry_for_ms ? at : 0;
+}
+
+void CallbackDispatcher::RecordEndpoint(const store::CallbackDelivery& d, bool delivered, const std::string& error,
+                                        int64_t now_ms) {
+  const std::string endpoint = CallbackEndpointOf(d.url);
+  auto health = store_.RecordEndpointResult(endpoint, delivered, error, now_ms, options_.disable_endpoint_after_ms);
+  if (!health.ok()) {
+    spdlog::warn("callback endpoint {}: health not recorded: {}", endpoint, health.error().message);
+  } else if (health->disabled_ms == now_ms) {
+    metrics_.Increment("wanserve_callback_endpoints_disabled_total");
+    spdlog::warn("callback endpoint {} disabled: failing since {} ({} attempts, last: {}); its deliveries are kept as "
+                 "dead letters until it is enabled",
+                 endpoint, FormatIso8601Utc(health->failing_since_ms), health->consecutive_failures, error);
   }
 }
 

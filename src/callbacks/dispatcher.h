@@ -2,8 +2,12 @@
 // Delivers the callback outbox: claims due deliveries, renders each task's body in its
 // dialect, signs it, POSTs it through the guarded OutboundClient and records the attempt. A 2xx
 // answer delivers; anything else is retried on the schedule (the seeds' 1 s, 2 s, 4 s by
-// default) and then given up. Delivery is at least once: a crash between sending and recording
-// sends again after the claim's lease, with the same webhook-id.
+// default), then, where the operator enables it, at doubling intervals for up to retry_for_ms,
+// and then given up: the delivery stays in the outbox as a dead letter until resent. Each
+// receiving endpoint's failure streak is recorded; one failing for disable_endpoint_after_ms is
+// disabled (its deliveries become dead letters at once) until an operator enables it. Delivery
+// is at least once: a crash between sending and recording sends again after the claim's lease,
+// with the same webhook-id.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,7 +42,18 @@ struct CallbackOptions {
   int64_t poll_ms = 250;        // Default: 0.25 s; also woken when a task finishes here
   int max_in_flight = 32;       // Default: 32 deliveries at once per process
   bool require_https = true;    // Default: https only (seed rule)
+  // After the schedule: retries at doubling intervals (from twice its last delay, at most
+  // kLongestRetryGapMs apart) while within this long of the delivery's creation. Default: 0,
+  // the schedule alone.
+  int64_t retry_for_ms = 0;
+  // An endpoint whose failures have lasted this long is disabled. Default: a day; 0 = never.
+  int64_t disable_endpoint_after_ms = 24LL * 3600 * 1000;
 };
+
+inline constexpr int64_t kLongestRetryGapMs = 2LL * 3600 * 1000;
+
+// The endpoint a callback URL belongs to: the URL without its query and fragment.
+std::string CallbackEndpointOf(const std::string& url);
 
 class CallbackDispatcher {
  public:
@@ -57,6 +72,9 @@ class CallbackDispatcher {
     store::CallbackDelivery delivery;
     int64_t started_ms = 0;
     Result<net::OutboundResponse> result;
+    // Not sent: the request could not be built, or its endpoint is disabled (no retry then).
+    bool sent = true;
+    bool endpoint_disabled = false;
   };
   // Outlives the dispatcher when a transfer is still running at destruction.
   struct Shared {
@@ -69,6 +87,9 @@ class CallbackDispatcher {
   void Loop();
   void Send(const store::CallbackDelivery& delivery);
   void Record(Finished f);
+  // When a failed attempt is tried again; 0 = given up.
+  int64_t RetryAt(const store::CallbackDelivery& delivery, int64_t now_ms) const;
+  void RecordEndpoint(const store::CallbackDelivery& delivery, bool delivered, const std::string& error, int64_t now_ms);
   Result<net::OutboundRequest> BuildRequest(const store::CallbackDelivery& delivery);
 
   store::Store& store_;

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
+#include "callbacks/dead_letters.h"
 #include "callbacks/signature.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/loopback_http_server.h"
@@ -138,6 +142,99 @@ TEST_F(DispatcherTest, RecordsUnreachableAndRefusedReceivers) {
   };
   EXPECT_TRUE(error_of("plain").starts_with("scheme_not_allowed")) << error_of("plain");
   EXPECT_TRUE(error_of("internal").starts_with("address_blocked")) << error_of("internal");
+}
+
+TEST_F(DispatcherTest, PastTheScheduleRetriesGoOnAtDoublingIntervalsWhileEnabled) {
+  LoopbackHttpServer receiver([](const ReceivedRequest&, int index) { return ScriptedResponse(index < 4 ? 503 : 204); },
+                              &pki_);
+  FinishTaskWithCallback("late", receiver.Url("/hook"));
+  CallbackOptions longer;
+  longer.retry_delays_ms = {50, 100};
+  longer.retry_for_ms = 60'000;
+  auto dispatcher = MakeDispatcher(longer);
+  dispatcher->Start();
+  ASSERT_TRUE(receiver.WaitForRequests(5, 10'000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  dispatcher->Stop();
+  auto got = receiver.Requests();
+  ASSERT_EQ(got.size(), 5u) << "delivered on the fifth attempt, two past the schedule";
+  // The schedule's 50 and 100 ms, then 200 and 400 ms: never early.
+  EXPECT_GE(got[3].received_ms - got[2].received_ms, 190);
+  EXPECT_GE(got[4].received_ms - got[3].received_ms, 390);
+  EXPECT_EQ(store_->ListCallbacks("late")->front().state, store::DeliveryState::kDelivered);
+}
+
+TEST_F(DispatcherTest, RetriesPastTheScheduleEndWithinTheirWindowAndLeaveADeadLetter) {
+  LoopbackHttpServer receiver([](const ReceivedRequest&, int) { return ScriptedResponse(500); }, &pki_);
+  FinishTaskWithCallback("dead", receiver.Url("/hook"));
+  CallbackOptions window;
+  window.retry_delays_ms = {50, 100};
+  // Attempts at 0, 50, 150, 350 and 750 ms (plus each attempt's own time); the next would be at
+  // 1550 ms at the earliest, past the window.
+  window.retry_for_ms = 1500;
+  auto dispatcher = MakeDispatcher(window);
+  dispatcher->Start();
+  for (int i = 0; i < 100 && store_->ListCallbacks("dead")->front().state == store::DeliveryState::kPending; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  dispatcher->Stop();
+  EXPECT_EQ(receiver.Requests().size(), 5u);
+  auto dead = store_->ListFailedCallbacks("", 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->front().task_id, "dead");
+  EXPECT_EQ(dead->front().attempts, 5);
+}
+
+TEST_F(DispatcherTest, AnEndpointFailingTooLongIsDisabledItsDeliveriesWaitAsDeadLettersAndResendWorksOnceEnabled) {
+  std::atomic<bool> healthy = false;
+  LoopbackHttpServer receiver([&](const ReceivedRequest&, int) { return ScriptedResponse(healthy ? 204 : 500); },
+                              &pki_);
+  FinishTaskWithCallback("first", receiver.Url("/hook?task=first"));
+  CallbackOptions strict;
+  strict.retry_delays_ms = {100, 100, 100};
+  strict.disable_endpoint_after_ms = 300;  // the fourth attempt is at least 300 ms after the first
+  auto dispatcher = MakeDispatcher(strict);
+  dispatcher->Start();
+  ASSERT_TRUE(receiver.WaitForRequests(4, 10'000));
+  const std::string endpoint = receiver.Url("/hook");
+  std::optional<store::CallbackEndpoint> health;
+  for (int i = 0; i < 100; ++i) {
+    health = *store_->GetCallbackEndpoint(endpoint);
+    if (health && health->disabled_ms > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(health && health->disabled_ms > 0) << "the query is not part of the endpoint";
+  EXPECT_EQ(health->consecutive_failures, 4);
+  EXPECT_EQ(health->last_error, "HTTP 500");
+
+  // A task that finishes now is not sent to the disabled endpoint: a dead letter at once.
+  FinishTaskWithCallback("second", receiver.Url("/hook?task=second"));
+  dispatcher->Notify();
+  for (int i = 0; i < 100 && store_->ListCallbacks("second")->front().state == store::DeliveryState::kPending; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto second = store_->ListCallbacks("second")->front();
+  EXPECT_EQ(second.state, store::DeliveryState::kFailed);
+  EXPECT_TRUE(store_->ListCallbackAttempts(second.id)->front().error.starts_with("endpoint_disabled"));
+  EXPECT_EQ(receiver.Requests().size(), 4u);
+  EXPECT_EQ(metrics_.Value("wanserve_callback_endpoints_disabled_total"), 1);
+  EXPECT_EQ(metrics_.Value("wanserve_callback_attempts_total", {{"outcome", "endpoint_disabled"}}), 1);
+
+  // The receiver is fixed; the operator enables the endpoint and resends the dead letters.
+  healthy = true;
+  ASSERT_TRUE(store_->EnableCallbackEndpoint(endpoint).ok());
+  auto report = ResendDeadLetters(*store_, "", clock_->NowMs());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->resent.size(), 2u);
+  EXPECT_FALSE(report->more);
+  dispatcher->Notify();
+  ASSERT_TRUE(receiver.WaitForRequests(6, 10'000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  dispatcher->Stop();
+  EXPECT_EQ(receiver.Requests().size(), 6u);
+  EXPECT_TRUE(store_->ListFailedCallbacks("", 100)->empty());
+  EXPECT_EQ(store_->ListCallbacks("second")->back().state, store::DeliveryState::kDelivered);
 }
 
 }  // namespace

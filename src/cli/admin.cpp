@@ -6,6 +6,7 @@
 
 #include "api/auth.h"
 #include "billing/accounts.h"
+#include "callbacks/dead_letters.h"
 #include "cli/data_dir.h"
 #include "cli/flag_or_env.h"
 #include "common/time_format.h"
@@ -32,6 +33,7 @@ struct AdminArgs {
   int64_t credit_cap = 0;
   std::string webhook_url;
   std::string task_id;
+  bool all_failed = false;
 };
 
 billing::CreditGrant GrantOf(const AdminArgs& a) {
@@ -47,17 +49,8 @@ void PrintAccount(const store::Account& a) {
   fmt::print("webhook url   {}\nwebhook secret {}\n", a.webhook_url.empty() ? "-" : a.webhook_url, a.webhook_secret);
 }
 
-std::string_view DeliveryStateName(store::DeliveryState s) {
-  switch (s) {
-    case store::DeliveryState::kPending: return "pending";
-    case store::DeliveryState::kDelivered: return "delivered";
-    case store::DeliveryState::kFailed: return "failed";
-  }
-  return "?";
-}
-
 void PrintDelivery(store::Store& s, const store::CallbackDelivery& d) {
-  fmt::print("{}  {}  {}  {} attempt(s)  {}\n", d.id, d.event, DeliveryStateName(d.state), d.attempts, d.url);
+  fmt::print("{}  {}  {}  {} attempt(s)  {}\n", d.id, d.event, store::ToString(d.state), d.attempts, d.url);
   auto attempts = s.ListCallbackAttempts(d.id);
   if (!attempts.ok()) return;
   for (const auto& a : *attempts) {
@@ -250,12 +243,51 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
 
   auto* callbacks = admin->add_subcommand("callbacks", "Task completion callbacks")->require_subcommand(1);
   auto* clist = callbacks->add_subcommand("list", "A task's deliveries and every attempt");
-  auto* cresend = callbacks->add_subcommand("resend", "Send a finished task's callback again (new webhook-id)");
-  for (auto* c : {clist, cresend}) {
+  auto* cresend = callbacks->add_subcommand(
+      "resend", "Send again (new webhook-id): a finished task's callback, one dead letter (msg_…), or with --failed "
+                "every dead letter");
+  auto* cfailed = callbacks->add_subcommand("failed", "Dead letters: deliveries given up and not resent");
+  auto* cendpoints = callbacks->add_subcommand("endpoints", "Receiving endpoints: failure streaks, disabled ones");
+  auto* cenable = callbacks->add_subcommand("enable-endpoint", "Enable an endpoint disabled for failing too long");
+  for (auto* c : {clist, cresend, cfailed, cendpoints, cenable}) {
     AddDataOptions(c, *args);
   }
   clist->add_option("--task", args->task_id, "task id")->required();
-  cresend->add_option("task_id", args->task_id, "task id")->required();
+  auto* resend_failed = cresend->add_flag("--failed", args->all_failed, "every dead letter (of --account, if given)");
+  cresend->add_option("id", args->task_id, "a task id, or a delivery id (msg_…) that was given up")
+      ->excludes(resend_failed);
+  for (auto* c : {cresend, cfailed}) c->add_option("--account", args->account_id, "only this account's");
+  cenable->add_option("endpoint", args->webhook_url, "the endpoint as `callbacks endpoints` lists it")->required();
+  cfailed->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto dead = d.store->ListFailedCallbacks(args->account_id, callbacks::kDeadLettersPerPass);
+      if (!dead.ok()) return Report(dead.error());
+      if (dead->empty()) fmt::print("no dead letters\n");
+      for (const auto& delivery : *dead) PrintDelivery(*d.store, delivery);
+      return 0;
+    });
+  });
+  cendpoints->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      auto all = d.store->ListCallbackEndpoints();
+      if (!all.ok()) return Report(all.error());
+      for (const auto& e : *all) {
+        fmt::print("{}  {}  {} failure(s) in a row{}{}\n", e.disabled_ms ? "DISABLED" : "enabled ", e.endpoint,
+                   e.consecutive_failures,
+                   e.failing_since_ms ? " since " + FormatIso8601Utc(e.failing_since_ms) : "",
+                   e.last_error.empty() ? "" : ", last: " + e.last_error);
+      }
+      return 0;
+    });
+  });
+  cenable->callback([args, &exit_code] {
+    exit_code = WithData(*args, [&](DataDir& d) {
+      if (auto st = d.store->EnableCallbackEndpoint(args->webhook_url); !st.ok()) return Report(st.error());
+      fmt::print("enabled {}; resend its dead letters with `wanserve admin callbacks resend --failed`\n",
+                 args->webhook_url);
+      return 0;
+    });
+  });
   clist->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
       auto all = d.store->ListCallbacks(args->task_id);
@@ -267,7 +299,17 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   });
   cresend->callback([args, &exit_code] {
     exit_code = WithData(*args, [&](DataDir& d) {
-      auto delivery = d.store->ResendCallback(args->task_id, SystemClock().NowMs());
+      const int64_t now = SystemClock().NowMs();
+      if (args->all_failed) {
+        auto report = callbacks::ResendDeadLetters(*d.store, args->account_id, now);
+        if (!report.ok()) return Report(report.error());
+        fmt::print("queued {} dead letter(s) again{}\n", report->resent.size(),
+                   report->more ? "; more remain, run it again" : "");
+        return 0;
+      }
+      if (args->task_id.empty()) return Report(MakeError(ErrorCode::kInvalidInput, "name a task or delivery, or --failed"));
+      auto delivery = args->task_id.starts_with("msg_") ? d.store->ResendFailedCallback(args->task_id, now)
+                                                        : d.store->ResendCallback(args->task_id, now);
       if (!delivery.ok()) return Report(delivery.error());
       fmt::print("queued {} to {}; a running server sends it within a second\n", delivery->id, delivery->url);
       return 0;

@@ -143,6 +143,13 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("callbacks.retry_schedule_s", "seconds between callback attempts after a failure, e.g. 1,2,4",
            &c.callback_retry_schedule_s),
       Spec("callbacks.timeout_s", "timeout of one callback attempt", &c.callback_timeout_s),
+      Spec("callbacks.retry_for_s",
+           "after the schedule, keep retrying at doubling intervals (at most 2 h apart) until this long after the "
+           "task finished, e.g. 86400; 0 = give up after the schedule",
+           &c.callback_retry_for_s),
+      Spec("callbacks.disable_endpoint_after_s",
+           "an endpoint failing for this long is disabled until an operator enables it (0 = never)",
+           &c.callback_disable_endpoint_after_s),
       Spec("providers.dashscope.base_url", "singapore, beijing, or the API base URL", &c.dashscope_base_url),
       Spec("providers.dashscope.api_key_env", "environment variable holding the DashScope API key",
            &c.dashscope_api_key_env),
@@ -361,6 +368,11 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   config.callbacks.timeout_ms = config.callback_timeout_s * 1000;
   if (config.callback_timeout_s < 1) throw std::runtime_error("callbacks.timeout_s must be at least 1");
   config.callbacks.retry_delays_ms = MillisecondList(config.callback_retry_schedule_s, "callbacks.retry_schedule_s");
+  if (config.callback_retry_for_s < 0 || config.callback_disable_endpoint_after_s < 0) {
+    throw std::runtime_error("callbacks.retry_for_s and callbacks.disable_endpoint_after_s must not be negative");
+  }
+  config.callbacks.retry_for_ms = config.callback_retry_for_s * 1000;
+  config.callbacks.disable_endpoint_after_ms = config.callback_disable_endpoint_after_s * 1000;
   FinishDashScope(config);
   FinishBlobs(config);
   if (!config.secret.empty() && config.secret.size() < 32) throw std::runtime_error("secret must be at least 32 characters");

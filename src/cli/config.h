@@ -77,6 +77,8 @@ struct Config {
   std::string outbound_ca_file;           // Default: none; extra roots for outbound TLS
   std::string callback_retry_schedule_s = "1,2,4";  // Default: the seeds' schedule
   int64_t callback_timeout_s = 10;        // Default: 10 s per attempt (seed rule)
+  int64_t callback_retry_for_s = 0;       // Default: 0, no retries past the schedule
+  int64_t callback_disable_endpoint_after_s = 86'400;  // Default: a day of failures disables an endpoint
   net::OutboundOptions outbound;          // derived from the above
   callbacks::CallbackOptions callbacks;   // derived from the above
   // DashScope: on when an API key is found (environment variable or file).

@@ -3,7 +3,9 @@
 // terminal (when the task or its account names a callback URL), so a finished task never loses
 // its notification; dispatchers claim due rows with a lease and record every attempt.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -11,6 +13,19 @@
 namespace wanserve::store {
 
 enum class DeliveryState { kPending, kDelivered, kFailed };
+
+// "pending", "delivered", "failed" (a dead letter once given up).
+inline std::string_view ToString(DeliveryState state) {
+  switch (state) {
+    case DeliveryState::kPending:
+      return "pending";
+    case DeliveryState::kDelivered:
+      return "delivered";
+    case DeliveryState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
 
 struct CallbackDelivery {
   std::string id;  // the webhook-id: the same on every attempt of this delivery
@@ -23,6 +38,18 @@ struct CallbackDelivery {
   int64_t next_attempt_ms = 0;
   int64_t created_ms = 0;
   int64_t finished_ms = 0;
+  std::string resent_as;  // a given-up delivery sent again: the id of the new one
+};
+
+// How a receiving endpoint has answered lately. The endpoint is the URL without its query and
+// fragment, so that tasks whose callback URLs differ only in a query share one.
+struct CallbackEndpoint {
+  std::string endpoint;
+  int consecutive_failures = 0;
+  int64_t failing_since_ms = 0;  // the first failure of the current streak; 0 after a success
+  int64_t last_attempt_ms = 0;
+  std::string last_error;
+  int64_t disabled_ms = 0;  // when it was disabled for failing too long; 0 = enabled
 };
 
 struct CallbackAttempt {
@@ -50,6 +77,26 @@ class CallbackStore {
   // A new pending delivery (new id) of a finished task's event, to the URL of its last one.
   // kNotFound when the task has no callback; kConflict while it is not finished.
   virtual Result<CallbackDelivery> ResendCallback(const std::string& task_id, int64_t now_ms) = 0;
+
+  // The dead letters: deliveries given up and not resent, oldest first, of one account (or of
+  // all when account_id is empty), at most limit.
+  virtual Result<std::vector<CallbackDelivery>> ListFailedCallbacks(const std::string& account_id, int limit) = 0;
+  // Sends a dead letter again: a new pending delivery (new id) of the same task, event and URL,
+  // recorded as its resent_as. kNotFound for an unknown id, kConflict for one that is not a
+  // dead letter (pending, delivered, or resent already).
+  virtual Result<CallbackDelivery> ResendFailedCallback(const std::string& callback_id, int64_t now_ms) = 0;
+
+  // An attempt's result for its endpoint: a success ends a failure streak; a failure starts
+  // or extends one, and a streak of disable_after_ms or more (0: never) disables the endpoint.
+  // Returns the endpoint as it now stands.
+  virtual Result<CallbackEndpoint> RecordEndpointResult(const std::string& endpoint, bool ok, const std::string& error,
+                                                        int64_t now_ms, int64_t disable_after_ms) = 0;
+  // std::nullopt for an endpoint never attempted.
+  virtual Result<std::optional<CallbackEndpoint>> GetCallbackEndpoint(const std::string& endpoint) = 0;
+  // Every endpoint attempted, disabled ones first, then by their failure streak.
+  virtual Result<std::vector<CallbackEndpoint>> ListCallbackEndpoints() = 0;
+  // Enables a disabled endpoint with a clean record. kNotFound for one never attempted.
+  virtual Status EnableCallbackEndpoint(const std::string& endpoint) = 0;
 };
 
 }  // namespace wanserve::store

@@ -649,5 +649,77 @@ TEST_P(TaskStoreContract, AccountWebhookIsTheDefaultEndpointAndEachAccountHasASe
   EXPECT_EQ(store_->SetAccountWebhookUrl("acct_none", "").error().code, ErrorCode::kNotFound);
 }
 
+TEST_P(TaskStoreContract, DeadLettersAreListedAndEachIsResentOnceToItsOwnUrl) {
+  ASSERT_TRUE(store_->InsertAccount({"acct_d", "dead", 0, true, 0, 0, 0, 0, "", ""}, {}, 1).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("x", "https://hooks.example/x", "acct_d"), {}).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("y", "https://hooks.example/y"), {}).ok());
+  ASSERT_TRUE(store_->Insert(TaskWithCallback("z", "https://hooks.example/z"), {}).ok());
+  for (const char* id : {"x", "y", "z"}) ASSERT_TRUE(store_->RequestCancel(id, 1500).ok());
+  auto claim = store_->ClaimDueCallbacks(2000, 10000, 10);
+  ASSERT_EQ(claim->size(), 3u);
+  std::map<std::string, std::string> id_of;
+  for (const auto& d : *claim) id_of[d.task_id] = d.id;
+  // x and y are given up, z is delivered.
+  ASSERT_TRUE(store_->RecordCallbackAttempt({id_of["x"], 1, 2000, 5, 500, "HTTP 500"}, false, 0, 2005).ok());
+  ASSERT_TRUE(store_->RecordCallbackAttempt({id_of["y"], 1, 2000, 5, 0, "connect_failed"}, false, 0, 2006).ok());
+  ASSERT_TRUE(store_->RecordCallbackAttempt({id_of["z"], 1, 2000, 5, 200, ""}, true, 0, 2007).ok());
+
+  auto dead = store_->ListFailedCallbacks("", 10);
+  ASSERT_EQ(dead->size(), 2u);
+  EXPECT_EQ(store_->ListFailedCallbacks("acct_d", 10)->size(), 1u);
+  EXPECT_EQ(store_->ListFailedCallbacks("", 1)->size(), 1u);
+
+  // An account's webhook changed since: a dead letter goes where it was meant to go.
+  auto resent = store_->ResendFailedCallback(id_of["x"], 9000);
+  ASSERT_TRUE(resent.ok()) << resent.error().message;
+  EXPECT_NE(resent->id, id_of["x"]);
+  EXPECT_EQ(resent->url, "https://hooks.example/x");
+  EXPECT_EQ(resent->event, "task.canceled");
+  EXPECT_EQ(resent->state, DeliveryState::kPending);
+  EXPECT_EQ(store_->ResendFailedCallback(id_of["x"], 9001).error().code, ErrorCode::kConflict) << "resent once";
+  EXPECT_EQ(store_->ResendFailedCallback(id_of["z"], 9001).error().code, ErrorCode::kConflict) << "it was delivered";
+  EXPECT_EQ(store_->ResendFailedCallback("msg_nope", 9001).error().code, ErrorCode::kNotFound);
+  dead = store_->ListFailedCallbacks("", 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->front().task_id, "y");
+  EXPECT_EQ(store_->ListCallbacks("x")->front().resent_as, resent->id);
+  auto due = store_->ClaimDueCallbacks(9000, 10000, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ(due->front().id, resent->id);
+}
+
+TEST_P(TaskStoreContract, AnEndpointFailingLongerThanTheLimitIsDisabledUntilEnabled) {
+  const std::string e = "https://hooks.example/in";
+  EXPECT_FALSE(store_->GetCallbackEndpoint(e)->has_value());
+  EXPECT_EQ(store_->EnableCallbackEndpoint(e).error().code, ErrorCode::kNotFound);
+  auto first = store_->RecordEndpointResult(e, false, "HTTP 503", 1000, 5000);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->consecutive_failures, 1);
+  EXPECT_EQ(first->failing_since_ms, 1000);
+  EXPECT_EQ(first->disabled_ms, 0);
+  // A success ends the streak; the next failure starts a new one.
+  EXPECT_EQ(store_->RecordEndpointResult(e, true, "", 2000, 5000)->failing_since_ms, 0);
+  EXPECT_EQ(store_->RecordEndpointResult(e, false, "HTTP 503", 3000, 5000)->failing_since_ms, 3000);
+  EXPECT_EQ(store_->RecordEndpointResult(e, false, "timeout", 7999, 5000)->disabled_ms, 0) << "4999 ms of failures";
+  auto disabled = store_->RecordEndpointResult(e, false, "timeout", 8000, 5000);
+  EXPECT_EQ(disabled->disabled_ms, 8000);
+  EXPECT_EQ(disabled->consecutive_failures, 3);
+  EXPECT_EQ(disabled->last_error, "timeout");
+  EXPECT_EQ(store_->RecordEndpointResult(e, false, "timeout", 9000, 5000)->disabled_ms, 8000) << "stays as disabled";
+  ASSERT_TRUE(store_->RecordEndpointResult("https://other.example/", false, "x", 9000, 0).ok());
+  EXPECT_EQ(store_->RecordEndpointResult("https://other.example/", false, "x", 99000, 0)->disabled_ms, 0)
+      << "a limit of 0 never disables";
+  auto all = store_->ListCallbackEndpoints();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(all->front().endpoint, e) << "disabled ones first";
+
+  ASSERT_TRUE(store_->EnableCallbackEndpoint(e).ok());
+  auto enabled = store_->GetCallbackEndpoint(e);
+  ASSERT_TRUE(enabled->has_value());
+  EXPECT_EQ((*enabled)->disabled_ms, 0);
+  EXPECT_EQ((*enabled)->consecutive_failures, 0);
+  EXPECT_EQ((*enabled)->failing_since_ms, 0);
+}
+
 }  // namespace
 }  // namespace wanserve::store

@@ -106,6 +106,21 @@ class ForwardingStore : public store::Store {
   Result<store::CallbackDelivery> ResendCallback(const std::string& task_id, int64_t now_ms) override {
     return inner_.ResendCallback(task_id, now_ms);
   }
+  Result<std::vector<store::CallbackDelivery>> ListFailedCallbacks(const std::string& account_id, int limit) override {
+    return inner_.ListFailedCallbacks(account_id, limit);
+  }
+  Result<store::CallbackDelivery> ResendFailedCallback(const std::string& callback_id, int64_t now_ms) override {
+    return inner_.ResendFailedCallback(callback_id, now_ms);
+  }
+  Result<store::CallbackEndpoint> RecordEndpointResult(const std::string& endpoint, bool ok, const std::string& error,
+                                                       int64_t now_ms, int64_t disable_after_ms) override {
+    return inner_.RecordEndpointResult(endpoint, ok, error, now_ms, disable_after_ms);
+  }
+  Result<std::optional<store::CallbackEndpoint>> GetCallbackEndpoint(const std::string& endpoint) override {
+    return inner_.GetCallbackEndpoint(endpoint);
+  }
+  Result<std::vector<store::CallbackEndpoint>> ListCallbackEndpoints() override { return inner_.ListCallbackEndpoints(); }
+  Status EnableCallbackEndpoint(const std::string& endpoint) override { return inner_.EnableCallbackEndpoint(endpoint); }
   Status BeginUpstreamSubmit(const store::LeaseToken& lease, const std::string& provider, int64_t now_ms) override {
     return inner_.BeginUpstreamSubmit(lease, provider, now_ms);
   }

@@ -3,6 +3,7 @@
 // submit-time refusals, and delivery after kill -9.
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -183,6 +184,100 @@ TEST_F(CallbacksE2E, ADeliveryCutByKill9IsSentAgainAfterRestartWithTheSameId) {
   auto listed = testing::RunCommand({testing::WanserveBinary(), "admin", "callbacks", "list", "--data", data_dir_,
                                      "--task", task["id"].get<std::string>()});
   EXPECT_NE(listed.out.find("delivered"), std::string::npos) << listed.out;
+}
+
+TEST_F(CallbacksE2E, AnOutageLongerThanTheSeedsScheduleLosesNothingWhenRetriesGoOn) {
+  // Down for the first three attempts, past the schedule (here one retry at 1 s): the first
+  // at 0 s, the schedule's at 1 s, the first longer one at 3 s; back by the next at 7 s.
+  LoopbackHttpServer receiver([](const ReceivedRequest&, int i) { return ScriptedResponse(i < 3 ? 503 : 200); }, &pki_);
+  StartServer(Flags({"--callbacks-retry-schedule-s", "1", "--callbacks-retry-for-s", "60"}));
+  auto task = json::parse(Authed("POST", "/v1/images/generations",
+                                 json{{"model", "wan-2.7-image"}, {"prompt", "x"},
+                                      {"callback_url", receiver.Url("/hook")}}.dump()).body);
+  WaitDone(task["id"]);
+  ASSERT_TRUE(receiver.WaitForRequests(4, 20'000)) << "attempts at 0, 1, 3 and 7 s";
+  auto got = receiver.Requests();
+  EXPECT_GE(got[2].received_ms - got[1].received_ms, 1950) << "past the schedule: twice its last delay";
+  EXPECT_GE(got[3].received_ms - got[2].received_ms, 3950);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto listed = testing::RunCommand({testing::WanserveBinary(), "admin", "callbacks", "list", "--data", data_dir_,
+                                     "--task", task["id"].get<std::string>()});
+  EXPECT_NE(listed.out.find("delivered"), std::string::npos) << listed.out;
+}
+
+TEST_F(CallbacksE2E, DeadLettersAndDisabledEndpointsAreShownAndMendedThroughTheAdminApiAndTheCli) {
+  std::atomic<bool> up = false;
+  LoopbackHttpServer receiver([&](const ReceivedRequest&, int) { return ScriptedResponse(up ? 200 : 500); }, &pki_);
+  // One retry after a second; an endpoint failing for a second is disabled.
+  StartServer(Flags({"--callbacks-retry-schedule-s", "1", "--callbacks-disable-endpoint-after-s", "1"}));
+  const auto made = testing::RunCommand(
+      {testing::WanserveBinary(), "admin", "tokens", "create", "--data", data_dir_, "--name", "ops"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::vector<std::string> admin = {"Authorization: Bearer " + testing::LastLine(made.out),
+                                          "Content-Type: application/json"};
+  auto submit = [&](const std::string& path) {
+    const auto r = Authed("POST", "/v1/images/generations",
+                          json{{"model", "wan-2.7-image"}, {"prompt", "x"}, {"callback_url", receiver.Url(path)}}.dump());
+    return json::parse(r.body)["id"].get<std::string>();
+  };
+  const std::string first = submit("/hook?n=1");
+  WaitDone(first);
+  json endpoints;
+  for (int i = 0; i < 100; ++i) {
+    endpoints = json::parse(Call("GET", "/admin/v1/callbacks/endpoints", "", admin).body);
+    if (!endpoints["data"].empty() && endpoints["data"][0]["disabled"] == true) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(endpoints["data"].size(), 1u) << endpoints;
+  EXPECT_EQ(endpoints["data"][0]["endpoint"], receiver.Url("/hook")) << "the query is not part of it";
+  EXPECT_EQ(endpoints["data"][0]["disabled"], true) << endpoints;
+  EXPECT_EQ(endpoints["data"][0]["last_error"], "HTTP 500");
+
+  // While it is disabled, a new task's notification is kept, not sent.
+  const std::string second = submit("/hook?n=2");
+  WaitDone(second);
+  json dead;
+  for (int i = 0; i < 100; ++i) {
+    dead = json::parse(Call("GET", "/admin/v1/callbacks/failed", "", admin).body);
+    if (dead["data"].size() == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(dead["data"].size(), 2u) << dead;
+  EXPECT_EQ(receiver.Requests().size(), 2u) << "two attempts of the first, none of the second";
+  EXPECT_TRUE(dead["data"][1]["last_error"].get<std::string>().starts_with("endpoint_disabled")) << dead;
+  auto cli_dead = testing::RunCommand({testing::WanserveBinary(), "admin", "callbacks", "failed", "--data", data_dir_});
+  EXPECT_NE(cli_dead.out.find(dead["data"][0]["id"].get<std::string>()), std::string::npos) << cli_dead.out;
+  auto cli_endpoints =
+      testing::RunCommand({testing::WanserveBinary(), "admin", "callbacks", "endpoints", "--data", data_dir_});
+  EXPECT_NE(cli_endpoints.out.find("DISABLED  " + receiver.Url("/hook")), std::string::npos) << cli_endpoints.out;
+
+  // The receiver is mended: the operator enables the endpoint (CLI), resends one dead letter
+  // (HTTP API) and then every other one (CLI); each arrives once, under a new webhook-id.
+  up = true;
+  auto enabled = testing::RunCommand({testing::WanserveBinary(), "admin", "callbacks", "enable-endpoint", "--data",
+                                      data_dir_, receiver.Url("/hook")});
+  EXPECT_EQ(enabled.exit_code, 0) << enabled.err;
+  const std::string dead_first = dead["data"][0]["id"];
+  auto one = Call("POST", "/admin/v1/callbacks/" + dead_first + "/resend", "", admin);
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_NE(json::parse(one.body)["id"], dead_first);
+  EXPECT_EQ(Call("POST", "/admin/v1/callbacks/" + dead_first + "/resend", "", admin).status, 409) << "resent once";
+  auto rest = testing::RunCommand(
+      {testing::WanserveBinary(), "admin", "callbacks", "resend", "--failed", "--data", data_dir_});
+  EXPECT_NE(rest.out.find("queued 1 dead letter"), std::string::npos) << rest.out << rest.err;
+  ASSERT_TRUE(receiver.WaitForRequests(4, 15'000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto got = receiver.Requests();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_NE(got[2].headers.at("webhook-id"), got[0].headers.at("webhook-id"));
+  EXPECT_EQ(json::parse(Call("GET", "/admin/v1/callbacks/failed", "", admin).body)["data"], json::array());
+  const json log = json::parse(Call("GET", "/admin/v1/tasks/" + second + "/callbacks", "", admin).body);
+  ASSERT_EQ(log["data"].size(), 2u) << log;
+  EXPECT_EQ(log["data"][0]["state"], "failed");
+  EXPECT_EQ(log["data"][0]["resent_as"], log["data"][1]["id"]);
+  EXPECT_EQ(log["data"][1]["state"], "delivered");
+  EXPECT_EQ(log["data"][1]["attempt_log"][0]["status_code"], 200);
+  EXPECT_EQ(json::parse(Call("GET", "/admin/v1/callbacks/endpoints", "", admin).body)["data"][0]["disabled"], false);
 }
 
 }  // namespace

@@ -2,9 +2,12 @@
 // (tests/node/playground_check.js) against a real server. Screenshots of each step are kept in
 // <build>/test-artifacts/playground/.
 #include <filesystem>
+#include <thread>
 
 #include "e2e_fixture.h"
+#include "testing/loopback_http_server.h"
 #include "testing/node_tools.h"
+#include "testing/test_pki.h"
 
 namespace wanserve::e2e {
 namespace {
@@ -102,11 +105,25 @@ TEST_F(PlaygroundE2E, SignInGenerateWatchPlayUploadEditCancelAndRefusals) {
   }
 }
 
-TEST_F(PlaygroundE2E, TheOperatorPageManagesAccountsGrantsKeysAndShowsTheLedgerQueueAndProviders) {
-  StartServer();
+TEST_F(PlaygroundE2E, TheOperatorPageManagesAccountsGrantsKeysCallbacksAndShowsTheLedgerQueueAndProviders) {
+  // A callback receiver that always fails: after one retry its delivery is a dead letter and
+  // its endpoint, failing for a second, is disabled.
+  const auto pki = testing::MakeTestPki(dir_.str());
+  testing::LoopbackHttpServer receiver([](const testing::ReceivedRequest&, int) { return testing::ScriptedResponse(500); },
+                                       &pki);
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "2",
+               "--providers-testpattern-step-delay-ms", "0", "--allow-network", "127.0.0.1/32", "--outbound-ca-file",
+               pki.ca_file, "--callbacks-retry-schedule-s", "1", "--callbacks-disable-endpoint-after-s", "1"});
   const auto token = testing::RunCommand(
       {testing::WanserveBinary(), "admin", "tokens", "create", "--data", data_dir_, "--name", "ops"});
   ASSERT_EQ(token.exit_code, 0) << token.err;
+  const auto task = Authed("POST", "/v1/images/generations",
+                           json{{"model", "wan-2.7-image"}, {"prompt", "x"}, {"callback_url", receiver.Url("/hook")}}.dump());
+  WaitDone(json::parse(task.body)["id"]);
+  const std::vector<std::string> admin = {"Authorization: Bearer " + testing::LastLine(token.out)};
+  for (int i = 0; i < 100 && json::parse(Call("GET", "/admin/v1/callbacks/failed", "", admin).body)["data"].empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   const std::string shots = (std::filesystem::path(WANSERVE_BUILD_DIR) / "test-artifacts" / "playground").string();
   const auto run = testing::RunCommand(
       {"node", testing::NodeScript("operator_check.js"), server_->base_url(), testing::LastLine(token.out), shots});
@@ -129,6 +146,14 @@ TEST_F(PlaygroundE2E, TheOperatorPageManagesAccountsGrantsKeysAndShowsTheLedgerQ
   for (const auto& row : seen["keys"]) revoked = revoked || (row[1] == "studio-render" && row[4] == "revoked");
   EXPECT_TRUE(revoked) << seen["keys"];
   EXPECT_NE(seen["ledger"].get<std::string>().find("every balance explained"), std::string::npos) << seen["ledger"];
+  ASSERT_EQ(seen["dead_letters"].size(), 1u) << seen["dead_letters"];
+  EXPECT_EQ(seen["dead_letters"][0][3], receiver.Url("/hook"));
+  EXPECT_EQ(seen["dead_letters"][0][4], "2") << "two attempts";
+  EXPECT_EQ(seen["dead_letters"][0][5], "HTTP 500");
+  EXPECT_EQ(seen["endpoints"][0][1], "disabled") << seen["endpoints"];
+  EXPECT_EQ(seen["endpoints_after"][0][1], "enabled");
+  EXPECT_NE(seen["resend"].get<std::string>().find("Queued 1 dead letter"), std::string::npos) << seen["resend"];
+  EXPECT_TRUE(receiver.WaitForRequests(3, 10'000)) << "the resent notification is sent";
   EXPECT_EQ(seen["accessibility"], json::array()) << "WCAG 2.1 A/AA violations: " << seen["accessibility"].dump(1);
   // The revoked key no longer works.
   const std::string secret = seen["new_key"].get<std::string>().substr(seen["new_key"].get<std::string>().find("ws_"));

@@ -60,6 +60,17 @@ async function main() {
     .some((tr) => tr.cells[1].textContent === 'studio-render' && tr.cells[4].textContent === 'revoked'));
   checks.keys = await rows('#keys');
 
+  // A dead letter and its disabled endpoint (the test made them before opening the page).
+  await page.waitForFunction(() => document.querySelectorAll('#dead-letters tr').length > 0);
+  checks.dead_letters = await rows('#dead-letters');
+  checks.endpoints = await rows('#endpoints');
+  await page.$$eval('#endpoints tr', (trs) => trs.find((tr) => tr.cells[1].textContent === 'disabled').querySelector('button').click());
+  await page.waitForFunction(() => [...document.querySelectorAll('#endpoints tr')].every((tr) => tr.cells[1].textContent === 'enabled'));
+  checks.endpoints_after = await rows('#endpoints');
+  await page.click('#resend-all');
+  await page.waitForFunction(() => document.getElementById('resend-status').textContent.startsWith('Queued'));
+  checks.resend = await text('#resend-status');
+
   await page.click('#check-ledger');
   await page.waitForFunction(() => document.getElementById('ledger').textContent.startsWith('Ledger'));
   checks.ledger = await text('#ledger');

@@ -39,15 +39,11 @@ async function refresh() {
     if (was) select.value = was;
   }
   $('keys').replaceChildren(...keys.data.map((k) => {
-    const revoke = document.createElement('button');
-    revoke.type = 'button';
-    revoke.textContent = 'Revoke';
-    revoke.disabled = Boolean(k.revoked_at);
-    revoke.addEventListener('click', () => act(async () => {
-      await admin('POST', `/admin/v1/keys/${k.id}/revoke`);
-    }));
+    const revoke = button('Revoke', async () => { await admin('POST', `/admin/v1/keys/${k.id}/revoke`); },
+                          Boolean(k.revoked_at));
     return cells([`${k.id} (${k.prefix}…)`, k.name, k.account_id, k.role, k.revoked_at ? 'revoked' : 'active', revoke]);
   }));
+  await refreshCallbacks();
   const ready = await (await fetch('/readyz')).json();
   $('providers').replaceChildren(...Object.entries(ready.providers).map(([name, h]) =>
     cells([name, h.circuit_open ? 'open' : 'closed', h.configuration_fault || ''])));
@@ -58,6 +54,30 @@ async function refresh() {
   };
   $('queue').textContent = `Queue: ${gauge('wanserve_queue_depth')} waiting, ` +
     `${gauge('wanserve_tasks', 'state="running"')} running; store ${ready.store}; ${ready.status}.`;
+}
+
+function button(label, onClick, disabled = false) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  b.disabled = disabled;
+  b.addEventListener('click', () => act(onClick));
+  return b;
+}
+
+async function refreshCallbacks() {
+  const [dead, endpoints] = await Promise.all([admin('GET', '/admin/v1/callbacks/failed'),
+                                               admin('GET', '/admin/v1/callbacks/endpoints')]);
+  $('dead-letters').replaceChildren(...dead.data.map((d) => cells([d.id, d.task_id, d.event, d.url, d.attempts,
+    d.last_error, button('Resend', async () => {
+      const resent = await admin('POST', `/admin/v1/callbacks/${d.id}/resend`);
+      $('resend-status').textContent = `Queued ${resent.id} to ${resent.url}.`;
+    })])));
+  $('resend-all').disabled = dead.data.length === 0;
+  $('endpoints').replaceChildren(...endpoints.data.map((e) => cells([e.endpoint, e.disabled ? 'disabled' : 'enabled',
+    e.consecutive_failures, e.failing_since || '', e.last_error,
+    button('Enable', async () => { await admin('POST', '/admin/v1/callbacks/endpoints/enable', { endpoint: e.endpoint }); },
+           !e.disabled)])));
 }
 
 async function act(fn) {
@@ -100,5 +120,9 @@ document.addEventListener('DOMContentLoaded', () => {
     const key = await admin('POST', '/admin/v1/keys', { account_id: $('key-account').value, name: $('key-name').value });
     $('new-key').textContent = `New key (shown once): ${key.key}`;
   }); });
+  $('resend-all').addEventListener('click', () => act(async () => {
+    const report = await admin('POST', '/admin/v1/callbacks/resend-failed', {});
+    $('resend-status').textContent = `Queued ${report.resent} dead letter(s) again${report.more ? '; more remain' : ''}.`;
+  }));
   if (token) { $('token').value = token; signIn(); }
 });

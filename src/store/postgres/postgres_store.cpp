@@ -250,6 +250,31 @@ class PostgresStore final : public Store {
     return InTransaction([&](Connection& db) { return sql::ResendCallback(db, task_id, now_ms); });
   }
 
+  Result<std::vector<CallbackDelivery>> ListFailedCallbacks(const std::string& account_id, int limit) override {
+    return Run([&](Connection& db) { return sql::ListFailedCallbacks(db, account_id, limit); });
+  }
+
+  Result<CallbackDelivery> ResendFailedCallback(const std::string& callback_id, int64_t now_ms) override {
+    return InTransaction([&](Connection& db) { return sql::ResendFailedCallback(db, callback_id, now_ms); });
+  }
+
+  Result<CallbackEndpoint> RecordEndpointResult(const std::string& endpoint, bool ok, const std::string& error,
+                                                int64_t now_ms, int64_t disable_after_ms) override {
+    return InTransaction([&](Connection& db) { return sql::RecordEndpointResult(db, endpoint, ok, error, now_ms, disable_after_ms); });
+  }
+
+  Result<std::optional<CallbackEndpoint>> GetCallbackEndpoint(const std::string& endpoint) override {
+    return Run([&](Connection& db) { return sql::GetCallbackEndpoint(db, endpoint); });
+  }
+
+  Result<std::vector<CallbackEndpoint>> ListCallbackEndpoints() override {
+    return Run([&](Connection& db) { return sql::ListCallbackEndpoints(db); });
+  }
+
+  Status EnableCallbackEndpoint(const std::string& endpoint) override {
+    return InTransaction([&](Connection& db) { return sql::EnableCallbackEndpoint(db, endpoint); });
+  }
+
   // --- UpstreamStore ---
 
   Status BeginUpstreamSubmit(const LeaseToken& lease, const std::string& provider, int64_t now_ms) override {

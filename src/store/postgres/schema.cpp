@@ -171,6 +171,19 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_ms);
 )sql",
+      // 2: SQLite migration 11: dead letters and the health of callback endpoints.
+      R"sql(
+ALTER TABLE callbacks ADD COLUMN resent_as TEXT NOT NULL DEFAULT '';
+CREATE INDEX callbacks_dead ON callbacks (created_ms) WHERE state = 'failed' AND resent_as = '';
+CREATE TABLE callback_endpoints (
+  endpoint             TEXT PRIMARY KEY,
+  consecutive_failures BIGINT NOT NULL,
+  failing_since_ms     BIGINT NOT NULL,
+  last_attempt_ms      BIGINT NOT NULL,
+  last_error           TEXT NOT NULL,
+  disabled_ms          BIGINT NOT NULL
+);
+)sql",
   };
   return kMigrations;
 }

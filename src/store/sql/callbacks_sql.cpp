@@ -8,7 +8,9 @@ namespace wanserve::store::sql {
 namespace {
 
 constexpr const char* kDeliveryColumns =
-    "id, task_id, account_id, url, event, state, attempts, next_attempt_ms, created_ms, finished_ms";
+    "id, task_id, account_id, url, event, state, attempts, next_attempt_ms, created_ms, finished_ms, resent_as";
+constexpr const char* kEndpointColumns =
+    "endpoint, consecutive_failures, failing_since_ms, last_attempt_ms, last_error, disabled_ms";
 
 Result<CallbackDelivery> ReadDelivery(const Statement& s) {
   CallbackDelivery d;
@@ -31,7 +33,18 @@ Result<CallbackDelivery> ReadDelivery(const Statement& s) {
   d.next_attempt_ms = s.Int(7);
   d.created_ms = s.Int(8);
   d.finished_ms = s.Int(9);
+  d.resent_as = s.Text(10);
   return d;
+}
+
+CallbackEndpoint ReadEndpoint(const Statement& s) {
+  return {s.Text(0), static_cast<int>(s.Int(1)), s.Int(2), s.Int(3), s.Text(4), s.Int(5)};
+}
+
+Result<CallbackDelivery> DeliveryById(Connection& db, const std::string& id) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format("SELECT {} FROM callbacks WHERE id = ?1", kDeliveryColumns)));
+  s->Bind(1, id);
+  return s->One<CallbackDelivery>(ReadDelivery, "no callback " + id);
 }
 
 CallbackAttempt ReadAttempt(const Statement& s) {
@@ -130,9 +143,81 @@ Result<CallbackDelivery> ResendCallback(Connection& db, const std::string& task_
   }
   ASSIGN_OR_RETURN(std::string id, InsertDelivery(db, task_id, CallbackEvent(*state), now_ms));
   if (id.empty()) return MakeError(ErrorCode::kNotFound, fmt::format("task {} has no callback URL", task_id));
-  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format("SELECT {} FROM callbacks WHERE id = ?1", kDeliveryColumns)));
-  s->Bind(1, id);
-  return s->One<CallbackDelivery>(ReadDelivery, "callback vanished");
+  return DeliveryById(db, id);
+}
+
+Result<std::vector<CallbackDelivery>> ListFailedCallbacks(Connection& db, const std::string& account_id, int limit) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
+      "SELECT {} FROM callbacks WHERE state = 'failed' AND resent_as = '' AND (?1 = '' OR account_id = ?1) "
+      "ORDER BY created_ms, id LIMIT ?2", kDeliveryColumns)));
+  s->Bind(1, account_id).Bind(2, limit);
+  return s->Collect<CallbackDelivery>(ReadDelivery);
+}
+
+Result<CallbackDelivery> ResendFailedCallback(Connection& db, const std::string& callback_id, int64_t now_ms) {
+  ASSIGN_OR_RETURN(CallbackDelivery old, DeliveryById(db, callback_id));
+  if (old.state != DeliveryState::kFailed || !old.resent_as.empty()) {
+    return MakeError(ErrorCode::kConflict, fmt::format("callback {} is not a dead letter ({})", callback_id,
+                                                       old.resent_as.empty() ? "not given up" : "resent as " + old.resent_as));
+  }
+  const std::string id = NewDeliveryId();
+  ASSIGN_OR_RETURN(Statement * insert, db.Prepare(
+      "INSERT INTO callbacks (id, task_id, account_id, url, event, state, next_attempt_ms, created_ms) "
+      "SELECT ?1, task_id, account_id, url, event, 'pending', ?2, ?2 FROM callbacks WHERE id = ?3"));
+  insert->Bind(1, id).Bind(2, now_ms).Bind(3, callback_id);
+  RETURN_IF_ERROR(insert->Exec());
+  // The condition makes two concurrent resends of one dead letter leave one new delivery.
+  ASSIGN_OR_RETURN(Statement * mark, db.Prepare(
+      "UPDATE callbacks SET resent_as = ?1 WHERE id = ?2 AND state = 'failed' AND resent_as = ''"));
+  mark->Bind(1, id).Bind(2, callback_id);
+  ASSIGN_OR_RETURN(int marked, mark->Run());
+  if (marked == 0) return MakeError(ErrorCode::kConflict, fmt::format("callback {} was resent meanwhile", callback_id));
+  return DeliveryById(db, id);
+}
+
+Result<CallbackEndpoint> RecordEndpointResult(Connection& db, const std::string& endpoint, bool ok,
+                                              const std::string& error, int64_t now_ms, int64_t disable_after_ms) {
+  ASSIGN_OR_RETURN(Statement * upsert, db.Prepare(
+      "INSERT INTO callback_endpoints (endpoint, consecutive_failures, failing_since_ms, last_attempt_ms, last_error, "
+      "disabled_ms) VALUES (?1, 0, 0, ?2, '', 0) ON CONFLICT (endpoint) DO NOTHING"));
+  upsert->Bind(1, endpoint).Bind(2, now_ms);
+  RETURN_IF_ERROR(upsert->Exec());
+  ASSIGN_OR_RETURN(Statement * update, db.Prepare(fmt::format(
+      "UPDATE callback_endpoints SET last_attempt_ms = ?2, "
+      "consecutive_failures = CASE WHEN ?3 = 1 THEN 0 ELSE consecutive_failures + 1 END, "
+      "failing_since_ms = CASE WHEN ?3 = 1 THEN 0 WHEN failing_since_ms = 0 THEN ?2 ELSE failing_since_ms END, "
+      "last_error = CASE WHEN ?3 = 1 THEN '' ELSE ?4 END, "
+      "disabled_ms = CASE WHEN disabled_ms = 0 AND ?3 = 0 AND ?5 > 0 AND failing_since_ms > 0 "
+      "AND ?2 - failing_since_ms >= ?5 THEN ?2 ELSE disabled_ms END "
+      "WHERE endpoint = ?1 RETURNING {}", kEndpointColumns)));
+  update->Bind(1, endpoint).Bind(2, now_ms).Bind(3, int64_t{ok ? 1 : 0}).Bind(4, error).Bind(5, disable_after_ms);
+  return update->One<CallbackEndpoint>(ReadEndpoint, "endpoint vanished");
+}
+
+Result<std::optional<CallbackEndpoint>> GetCallbackEndpoint(Connection& db, const std::string& endpoint) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
+      "SELECT {} FROM callback_endpoints WHERE endpoint = ?1", kEndpointColumns)));
+  s->Bind(1, endpoint);
+  ASSIGN_OR_RETURN(auto rows, s->Collect<CallbackEndpoint>(ReadEndpoint));
+  if (rows.empty()) return std::optional<CallbackEndpoint>();
+  return std::optional<CallbackEndpoint>(rows.front());
+}
+
+Result<std::vector<CallbackEndpoint>> ListCallbackEndpoints(Connection& db) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(fmt::format(
+      "SELECT {} FROM callback_endpoints ORDER BY disabled_ms = 0, consecutive_failures DESC, endpoint",
+      kEndpointColumns)));
+  return s->Collect<CallbackEndpoint>(ReadEndpoint);
+}
+
+Status EnableCallbackEndpoint(Connection& db, const std::string& endpoint) {
+  ASSIGN_OR_RETURN(Statement * s, db.Prepare(
+      "UPDATE callback_endpoints SET disabled_ms = 0, consecutive_failures = 0, failing_since_ms = 0, last_error = '' "
+      "WHERE endpoint = ?1"));
+  s->Bind(1, endpoint);
+  ASSIGN_OR_RETURN(int changed, s->Run());
+  if (changed == 0) return MakeError(ErrorCode::kNotFound, "no callback endpoint " + endpoint);
+  return Status::Ok();
 }
 
 }  // namespace wanserve::store::sql

@@ -206,6 +206,21 @@ CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_ms);
       R"sql(
 ALTER TABLE tasks ADD COLUMN route TEXT NOT NULL DEFAULT '';
 )sql",
+      // 11: callbacks past their retries stay as dead letters until resent (resent_as names
+      // the new delivery); each receiving endpoint's failure streak, and whether it was
+      // disabled for failing too long.
+      R"sql(
+ALTER TABLE callbacks ADD COLUMN resent_as TEXT NOT NULL DEFAULT '';
+CREATE INDEX callbacks_dead ON callbacks (created_ms) WHERE state = 'failed' AND resent_as = '';
+CREATE TABLE callback_endpoints (
+  endpoint             TEXT PRIMARY KEY,
+  consecutive_failures INTEGER NOT NULL,
+  failing_since_ms     INTEGER NOT NULL,
+  last_attempt_ms      INTEGER NOT NULL,
+  last_error           TEXT NOT NULL,
+  disabled_ms          INTEGER NOT NULL
+);
+)sql",
   };
   return kMigrations;
 }

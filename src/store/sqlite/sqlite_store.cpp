@@ -242,6 +242,31 @@ class SqliteStore final : public Store {
     return InWriteTransaction([&] { return sql::ResendCallback(*writer_, task_id, now_ms); });
   }
 
+  Result<std::vector<CallbackDelivery>> ListFailedCallbacks(const std::string& account_id, int limit) override {
+    return WithReader([&](Db& db) { return sql::ListFailedCallbacks(db, account_id, limit); });
+  }
+
+  Result<CallbackDelivery> ResendFailedCallback(const std::string& callback_id, int64_t now_ms) override {
+    return InWriteTransaction([&] { return sql::ResendFailedCallback(*writer_, callback_id, now_ms); });
+  }
+
+  Result<CallbackEndpoint> RecordEndpointResult(const std::string& endpoint, bool ok, const std::string& error,
+                                                int64_t now_ms, int64_t disable_after_ms) override {
+    return InWriteTransaction([&] { return sql::RecordEndpointResult(*writer_, endpoint, ok, error, now_ms, disable_after_ms); });
+  }
+
+  Result<std::optional<CallbackEndpoint>> GetCallbackEndpoint(const std::string& endpoint) override {
+    return WithReader([&](Db& db) { return sql::GetCallbackEndpoint(db, endpoint); });
+  }
+
+  Result<std::vector<CallbackEndpoint>> ListCallbackEndpoints() override {
+    return WithReader([&](Db& db) { return sql::ListCallbackEndpoints(db); });
+  }
+
+  Status EnableCallbackEndpoint(const std::string& endpoint) override {
+    return InWriteTransaction([&] { return sql::EnableCallbackEndpoint(*writer_, endpoint); });
+  }
+
   // --- FileStore ---
 
   Result<std::optional<UploadedFile>> InsertFile(const UploadedFile& file, int64_t now_ms, int64_t max_files,
