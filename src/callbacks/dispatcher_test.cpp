@@ -193,20 +193,29 @@ TEST_F(DispatcherTest, AnEndpointFailingTooLongIsDisabledItsDeliveriesWaitAsDead
   FinishTaskWithCallback("first", receiver.Url("/hook?task=first"));
   CallbackOptions strict;
   strict.retry_delays_ms = {100, 100, 100};
-  strict.disable_endpoint_after_ms = 300;  // the fourth attempt is at least 300 ms after the first
+  // The fourth attempt is at least 300 ms after the first (a loaded machine may get there by
+  // the third; then the fourth is not sent).
+  strict.disable_endpoint_after_ms = 300;
   auto dispatcher = MakeDispatcher(strict);
   dispatcher->Start();
-  ASSERT_TRUE(receiver.WaitForRequests(4, 10'000));
+  ASSERT_TRUE(receiver.WaitForRequests(3, 10'000));
   const std::string endpoint = receiver.Url("/hook");
   std::optional<store::CallbackEndpoint> health;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 250; ++i) {
     health = *store_->GetCallbackEndpoint(endpoint);
     if (health && health->disabled_ms > 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_TRUE(health && health->disabled_ms > 0) << "the query is not part of the endpoint";
-  EXPECT_EQ(health->consecutive_failures, 4);
+  for (int i = 0; i < 100 && store_->ListCallbacks("first")->front().state == store::DeliveryState::kPending; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const size_t sent = receiver.Requests().size();
+  EXPECT_TRUE(sent == 3 || sent == 4) << sent;
+  EXPECT_EQ(health->consecutive_failures, static_cast<int>(sent));
+  EXPECT_GE(health->disabled_ms - health->failing_since_ms, 300);
   EXPECT_EQ(health->last_error, "HTTP 500");
+  EXPECT_EQ(store_->ListCallbacks("first")->front().state, store::DeliveryState::kFailed);
 
   // A task that finishes now is not sent to the disabled endpoint: a dead letter at once.
   FinishTaskWithCallback("second", receiver.Url("/hook?task=second"));
@@ -217,9 +226,9 @@ TEST_F(DispatcherTest, AnEndpointFailingTooLongIsDisabledItsDeliveriesWaitAsDead
   const auto second = store_->ListCallbacks("second")->front();
   EXPECT_EQ(second.state, store::DeliveryState::kFailed);
   EXPECT_TRUE(store_->ListCallbackAttempts(second.id)->front().error.starts_with("endpoint_disabled"));
-  EXPECT_EQ(receiver.Requests().size(), 4u);
+  EXPECT_EQ(receiver.Requests().size(), sent);
   EXPECT_EQ(metrics_.Value("wanserve_callback_endpoints_disabled_total"), 1);
-  EXPECT_EQ(metrics_.Value("wanserve_callback_attempts_total", {{"outcome", "endpoint_disabled"}}), 1);
+  EXPECT_GE(metrics_.Value("wanserve_callback_attempts_total", {{"outcome", "endpoint_disabled"}}), 1);
 
   // The receiver is fixed; the operator enables the endpoint and resends the dead letters.
   healthy = true;
@@ -229,10 +238,10 @@ TEST_F(DispatcherTest, AnEndpointFailingTooLongIsDisabledItsDeliveriesWaitAsDead
   EXPECT_EQ(report->resent.size(), 2u);
   EXPECT_FALSE(report->more);
   dispatcher->Notify();
-  ASSERT_TRUE(receiver.WaitForRequests(6, 10'000));
+  ASSERT_TRUE(receiver.WaitForRequests(sent + 2, 10'000));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   dispatcher->Stop();
-  EXPECT_EQ(receiver.Requests().size(), 6u);
+  EXPECT_EQ(receiver.Requests().size(), sent + 2);
   EXPECT_TRUE(store_->ListFailedCallbacks("", 100)->empty());
   EXPECT_EQ(store_->ListCallbacks("second")->back().state, store::DeliveryState::kDelivered);
 }
