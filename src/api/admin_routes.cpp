@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/dialects/fields.h"
+#include "api/json_limits.h"
 #include "billing/accounts.h"
 #include "callbacks/dead_letters.h"
 #include "billing/credits.h"
@@ -80,6 +81,7 @@ Result<billing::CreditGrant> GrantOf(const Fields& f, bool reason_required) {
 // Runs fn on the body parsed as one JSON object.
 template <typename Fn>
 HttpResponse WithBody(const HttpRequest& req, Fn&& fn) {
+  if (auto type = CheckJsonContentType(req.Header("content-type").value_or("")); !type.ok()) return AdminError(type.error());
   auto body = dialects::ParseJsonObject(req.body.empty() ? "{}" : req.body);
   if (!body.ok()) return AdminError(body.error());
   return fn(Fields(*body));

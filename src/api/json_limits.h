@@ -21,4 +21,10 @@ Status CheckJsonShape(std::string_view text, int max_depth = kMaxJsonDepth, size
 // json::parse without exceptions, after CheckJsonShape: discarded when either refuses.
 nlohmann::json ParseBoundedJson(std::string_view text);
 
+// A body read as JSON must say so: Content-Type application/json or a +json type, any
+// parameters (charset) allowed. A request with no Content-Type is read as JSON too, since it
+// claims nothing else. kInvalidInput naming "Content-Type" otherwise, e.g. for curl -d without
+// -H, which sends application/x-www-form-urlencoded.
+Status CheckJsonContentType(std::string_view content_type);
+
 }  // namespace wanserve::api

@@ -30,5 +30,21 @@ TEST(JsonLimits, BracketsInsideStringsDoNotCount) {
   EXPECT_EQ(ParseBoundedJson(text)["prompt"].get<std::string>().size(), 207u);
 }
 
+TEST(JsonLimits, ABodyReadAsJsonMustNotClaimAnotherType) {
+  for (const char* fine : {"", "application/json", "application/json; charset=utf-8", " Application/JSON ",
+                           "application/merge-patch+json", "application/vnd.api+json;charset=UTF-8"}) {
+    EXPECT_TRUE(CheckJsonContentType(fine).ok()) << fine;
+  }
+  for (const char* wrong : {"application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x",
+                            "application/xml", "text/json+xml", "json"}) {
+    const Status st = CheckJsonContentType(wrong);
+    ASSERT_FALSE(st.ok()) << wrong;
+    EXPECT_EQ(st.error().code, ErrorCode::kInvalidInput);
+    EXPECT_EQ(st.error().field, "Content-Type");
+  }
+  EXPECT_NE(CheckJsonContentType("application/x-www-form-urlencoded").error().message.find("application/json"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace wanserve::api

@@ -37,6 +37,7 @@ Result<std::string> OneOf(const std::map<std::string, std::string>& values, cons
 }
 
 Result<std::map<std::string, std::string>> JsonStrings(const HttpRequest& req, const UploadFieldNames& names) {
+  RETURN_IF_ERROR(CheckJsonContentType(req.Header("content-type").value_or("")));
   json body = ParseBoundedJson(req.body);
   if (!body.is_object()) return MakeError(ErrorCode::kInvalidInput, "the body must be a JSON object");
   std::map<std::string, std::string> values;

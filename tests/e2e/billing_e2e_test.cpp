@@ -126,7 +126,8 @@ TEST_F(BillingE2E, TwoHundredParallelSubmitsAgainstCreditsForExactly57) {
     threads.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
         auto r = net::Fetch({"POST", server_->base_url() + "/api/v1/generation/wan/wan-v2.7",
-                             {"Authorization: Bearer " + key}, R"({"prompt":"race","aspect_ratio":"1:1"})", 60'000});
+                             {"Authorization: Bearer " + key, "Content-Type: application/json"},
+                             R"({"prompt":"race","aspect_ratio":"1:1"})", 60'000});
         if (!r.ok()) ++other;
         else if (r->status == 200) ++accepted;
         else if (r->status == 402) ++refused;

@@ -1,7 +1,9 @@
 #include "e2e_fixture.h"
 
 #include <fmt/format.h>
+#include <strings.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -38,7 +40,14 @@ void ServerTest::RestartServer(int signal, std::vector<std::string> extra) {
 
 net::HttpResult ServerTest::Call(const std::string& method, const std::string& path, const std::string& body,
                                  const std::vector<std::string>& headers) {
-  auto r = net::Fetch({method, server_->base_url() + path, headers, body, 60'000});
+  // A body goes as JSON unless the test names its type, as the providers' clients send it
+  // (libcurl would otherwise label it a form, which JSON routes refuse).
+  std::vector<std::string> sent = headers;
+  const bool typed = std::any_of(headers.begin(), headers.end(), [](const std::string& h) {
+    return h.size() >= 13 && strncasecmp(h.c_str(), "Content-Type:", 13) == 0;
+  });
+  if (!body.empty() && !typed) sent.push_back("Content-Type: application/json");
+  auto r = net::Fetch({method, server_->base_url() + path, sent, body, 60'000});
   EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
   return r.ok() ? *r : net::HttpResult{};
 }

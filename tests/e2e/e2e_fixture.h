@@ -31,6 +31,7 @@ class ServerTest : public ::testing::Test {
                                                      "--providers-testpattern-step-delay-ms", "0"});
   void RestartServer(int signal, std::vector<std::string> extra);
 
+  // A body is sent as application/json unless headers name a Content-Type.
   net::HttpResult Call(const std::string& method, const std::string& path, const std::string& body = "",
                        const std::vector<std::string>& headers = {});
   net::HttpResult Authed(const std::string& method, const std::string& path, const std::string& body = "",

@@ -22,6 +22,11 @@ Result<json> ParseJsonObject(const std::string& body) {
   return j;
 }
 
+Result<json> ParseJsonRequest(const HttpRequest& req) {
+  RETURN_IF_ERROR(CheckJsonContentType(req.Header("content-type").value_or("")));
+  return ParseJsonObject(req.body);
+}
+
 namespace {
 
 bool FindPath(const json& node, const std::string& value, const std::string& here, std::string& out) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/http.h"
 #include "common/error.h"
 
 namespace wanserve::api::dialects {
@@ -18,6 +19,8 @@ using nlohmann::json;
 
 // The body must be one JSON object in valid UTF-8.
 Result<json> ParseJsonObject(const std::string& body);
+// The request's body as ParseJsonObject reads it, once its Content-Type says JSON (or nothing).
+Result<json> ParseJsonRequest(const HttpRequest& req);
 
 // An absolute http(s) URL with a host, at most max_length characters.
 Status CheckUrl(const std::string& url, const std::string& field, bool https_only = false,

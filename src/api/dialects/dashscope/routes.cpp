@@ -15,7 +15,7 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   if (req.Header("x-dashscope-async").value_or("") != "enable") {
     return RenderError(MakeError(ErrorCode::kForbidden, "current user api does not support synchronous calls"));
   }
-  auto body = ParseJsonObject(req.body);
+  auto body = ParseJsonRequest(req);
   if (!body.ok()) return RenderError(body.error());
   InlineUploads inline_uploads(ctx, rc.key_id);
   if (Status uploaded = ResolveUploadedUrls(ctx, req, *body, inline_uploads, rc.key_id); !uploaded.ok()) {

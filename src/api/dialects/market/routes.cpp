@@ -27,7 +27,7 @@ Result<std::string> TaskIdOf(const HttpRequest& req) {
 void Register(Router& router, const ApiContext& ctx) {
   router.Add({"POST", "/api/v1/jobs/createTask", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext& rc) {
-                auto body = ParseJsonObject(req.body);
+                auto body = ParseJsonRequest(req);
                 if (!body.ok()) return RenderError(body.error());
                 auto parsed = Parse(*body);
                 if (!parsed.ok()) return RenderError(parsed.error());
@@ -65,7 +65,7 @@ void Register(Router& router, const ApiContext& ctx) {
   // A short-lived link to one of our outputs (kie: 20 minutes); anything else is "url is wrong".
   router.Add({"POST", "/api/v1/common/download-url", Access::kApiKey,
               [&ctx](const HttpRequest& req, const RequestContext&) {
-                auto body = ParseJsonObject(req.body);
+                auto body = ParseJsonRequest(req);
                 if (!body.ok()) return RenderError(body.error());
                 Fields f(*body);
                 auto url = f.RequiredString("url", 1, 4096);

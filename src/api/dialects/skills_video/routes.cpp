@@ -64,7 +64,7 @@ Result<json> FormBody(const ApiContext& ctx, const HttpRequest& req, const std::
 Result<core::Task> Create(const ApiContext& ctx, Endpoint endpoint, const std::string& alias,
                           const HttpRequest& req, const RequestContext& rc) {
   const bool form = IsMultipartFormData(req.Header("content-type").value_or(""));
-  auto body = form ? FormBody(ctx, req, rc.key_id) : ParseJsonObject(req.body);
+  auto body = form ? FormBody(ctx, req, rc.key_id) : ParseJsonRequest(req);
   if (!body.ok()) return body.error();
   auto parsed = Parse(endpoint, *body, Leniency{.numeric_strings = form});
   if (!parsed.ok()) return parsed.error();

@@ -15,7 +15,7 @@ constexpr const char* kDialect = "unified";
 using ParseFn = Result<Parsed> (*)(const json&);
 
 HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req, const RequestContext& rc) {
-  auto body = ParseJsonObject(req.body);
+  auto body = ParseJsonRequest(req);
   if (!body.ok()) return RenderError(body.error());
   auto parsed = parse(*body);
   if (!parsed.ok()) return RenderError(parsed.error());
