@@ -24,6 +24,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp libsentencepiece-dev sentencepiece
   curl chromium
   libfaketime
+  clang libclang-rt-14-dev
 )
 
 missing=()
