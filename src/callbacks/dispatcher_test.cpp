@@ -179,11 +179,15 @@ TEST_F(DispatcherTest, RetriesPastTheScheduleEndWithinTheirWindowAndLeaveADeadLe
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   dispatcher->Stop();
-  EXPECT_EQ(receiver.Requests().size(), 5u);
+  // Five when each attempt is quick; a slow machine (a sanitizer build) fits fewer in the
+  // window, never more, and always at least one past the schedule.
   auto dead = store_->ListFailedCallbacks("", 10);
   ASSERT_EQ(dead->size(), 1u);
   EXPECT_EQ(dead->front().task_id, "dead");
-  EXPECT_EQ(dead->front().attempts, 5);
+  const auto got = receiver.Requests();
+  EXPECT_EQ(got.size(), static_cast<size_t>(dead->front().attempts)) << "every attempt was sent";
+  EXPECT_GE(got.size(), 4u);
+  EXPECT_LE(got.size(), 5u) << "none scheduled past the window";
 }
 
 TEST_F(DispatcherTest, AnEndpointFailingTooLongIsDisabledItsDeliveriesWaitAsDeadLettersAndResendWorksOnceEnabled) {
@@ -193,12 +197,12 @@ TEST_F(DispatcherTest, AnEndpointFailingTooLongIsDisabledItsDeliveriesWaitAsDead
   FinishTaskWithCallback("first", receiver.Url("/hook?task=first"));
   CallbackOptions strict;
   strict.retry_delays_ms = {100, 100, 100};
-  // The fourth attempt is at least 300 ms after the first (a loaded machine may get there by
-  // the third; then the fourth is not sent).
+  // The fourth attempt is at least 300 ms after the first (a slow machine may get there
+  // sooner; then the later attempts are not sent).
   strict.disable_endpoint_after_ms = 300;
   auto dispatcher = MakeDispatcher(strict);
   dispatcher->Start();
-  ASSERT_TRUE(receiver.WaitForRequests(3, 10'000));
+  ASSERT_TRUE(receiver.WaitForRequests(2, 10'000));
   const std::string endpoint = receiver.Url("/hook");
   std::optional<store::CallbackEndpoint> health;
   for (int i = 0; i < 250; ++i) {
@@ -211,7 +215,7 @@ TEST_F(DispatcherTest, AnEndpointFailingTooLongIsDisabledItsDeliveriesWaitAsDead
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const size_t sent = receiver.Requests().size();
-  EXPECT_TRUE(sent == 3 || sent == 4) << sent;
+  EXPECT_TRUE(sent >= 2 && sent <= 4) << sent;
   EXPECT_EQ(health->consecutive_failures, static_cast<int>(sent));
   EXPECT_GE(health->disabled_ms - health->failing_since_ms, 300);
   EXPECT_EQ(health->last_error, "HTTP 500");
