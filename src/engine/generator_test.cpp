@@ -5,11 +5,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <string>
 #include <unistd.h>
+#include <vector>
 
 #include "engine/engine.h"
 #include "engine/presets.h"
 #include "media/probe.h"
+#include "testing/server_process.h"
 
 namespace wanserve::engine {
 namespace {
@@ -316,16 +319,26 @@ TEST(PresetTest, RealPresetsCarryTheOfficialShapesAndDefaults) {
   EXPECT_EQ(small->dit.at("num_layers"), 30);
 }
 
+// Runs `wanserve engine generate` with the arguments; a failure shows what the command printed.
+::testing::AssertionResult Generates(std::vector<std::string> args, int expected_exit = 0) {
+  args.insert(args.begin(), {wanserve::testing::WanserveBinary(), "engine", "generate", "--steps", "2", "--seed", "3",
+                             "--threads", "1"});  // one thread: see SetUpTestSuite
+  const auto run = wanserve::testing::RunCommand(args);
+  if (run.exit_code == expected_exit) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "exit " << run.exit_code << " (expected " << expected_exit << ")\n"
+                                       << run.out << run.err;
+}
+
 // What a user runs: the CLI writes files that FFmpeg and libvips decode.
 TEST(EngineGenerateCliTest, WritesAPlayableMp4AndAPng) {
-  const char* binary = std::getenv("WANSERVE_BINARY");
-  ASSERT_NE(binary, nullptr);
   const fs::path dir = fs::temp_directory_path() / ("ws_generate_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const std::string common = std::string(binary) +
-                             " engine generate --model tiny --prompt 'a lighthouse at night' --size 64x64 --steps 2 --seed 3"
-                             " --threads 1";  // see SetUpTestSuite
-  ASSERT_EQ(std::system((common + " --frames 9 --out " + (dir / "v.mp4").string() + " > /dev/null 2>&1").c_str()), 0);
+  const std::vector<std::string> common = {"--model", "tiny", "--prompt", "a lighthouse at night", "--size", "64x64"};
+  const auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), common.begin(), common.end());
+    return more;
+  };
+  ASSERT_TRUE(Generates(with({"--frames", "9", "--out", (dir / "v.mp4").string()})));
   auto video = media::ProbeVideoFile((dir / "v.mp4").string());
   ASSERT_TRUE(video.ok()) << video.error().message;
   EXPECT_EQ(video->video_codec, "h264");
@@ -333,23 +346,23 @@ TEST(EngineGenerateCliTest, WritesAPlayableMp4AndAPng) {
   EXPECT_EQ(video->frames, 9);
   EXPECT_NEAR(video->fps, 16, 0.01);
 
-  ASSERT_EQ(std::system((common + " --out " + (dir / "i.png").string() + " > /dev/null 2>&1").c_str()), 0);
+  ASSERT_TRUE(Generates(with({"--out", (dir / "i.png").string()})));
   auto image = media::ProbeImageFile((dir / "i.png").string());
   ASSERT_TRUE(image.ok()) << image.error().message;
   EXPECT_EQ(image->width, 64);
   EXPECT_EQ(image->height, 64);
 
   // Without weights a real preset is refused before anything is written.
-  EXPECT_NE(std::system((std::string(binary) + " engine generate --model wan2.1-t2v-14b --weights " + dir.string() +
-                         " --prompt x --out " + (dir / "none.mp4").string() + " > /dev/null 2>&1").c_str()), 0);
+  const auto refused = wanserve::testing::RunCommand({wanserve::testing::WanserveBinary(), "engine", "generate",
+                                                      "--model", "wan2.1-t2v-14b", "--weights", dir.string(),
+                                                      "--prompt", "x", "--out", (dir / "none.mp4").string()});
+  EXPECT_NE(refused.exit_code, 0);
   EXPECT_FALSE(fs::exists(dir / "none.mp4"));
   fs::remove_all(dir);
 }
 
 // Image to video and edits from the command line, on the files a user has.
 TEST(EngineGenerateCliTest, MakesVideoFromAPictureAndEditsAVideoKeepingItsLengthAndSound) {
-  const char* binary = std::getenv("WANSERVE_BINARY");
-  ASSERT_NE(binary, nullptr);
   const fs::path dir = fs::temp_directory_path() / ("ws_edit_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string picture = (dir / "in.png").string(), clip = (dir / "in.mp4").string();
@@ -357,27 +370,26 @@ TEST(EngineGenerateCliTest, MakesVideoFromAPictureAndEditsAVideoKeepingItsLength
                          picture).c_str()), 0);
   ASSERT_EQ(std::system(("ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi "
                          "-i sine=frequency=440:sample_rate=48000 -t 1 -pix_fmt yuv420p -c:a aac " + clip).c_str()), 0);
-  const std::string common = std::string(binary) + " engine generate --prompt 'in clay' --steps 2 --seed 3 --threads 1";
 
-  ASSERT_EQ(std::system((common + " --model tiny-ti2v --image " + picture + " --frames 9 --out " +
-                         (dir / "i2v.mp4").string() + " > /dev/null 2>&1").c_str()), 0);
+  ASSERT_TRUE(Generates({"--prompt", "in clay", "--model", "tiny-ti2v", "--image", picture, "--frames", "9", "--out",
+                         (dir / "i2v.mp4").string()}));
   auto i2v = media::ProbeVideoFile((dir / "i2v.mp4").string());
   ASSERT_TRUE(i2v.ok()) << i2v.error().message;
   EXPECT_EQ(i2v->frames, 9);
   EXPECT_NEAR(i2v->fps, 24, 0.01);
-  EXPECT_EQ(std::system((common + " --model tiny --image " + picture + " --out " + (dir / "no.mp4").string() +
-                         " > /dev/null 2>&1").c_str()), 2 << 8) << "tiny makes no video from a picture";
+  EXPECT_TRUE(Generates({"--prompt", "in clay", "--model", "tiny", "--image", picture, "--out",
+                         (dir / "no.mp4").string()}, 2)) << "tiny makes no video from a picture";
 
-  ASSERT_EQ(std::system((common + " --model tiny --edit " + clip + " --keep-audio --strength 0.5 --out " +
-                         (dir / "edit.mp4").string() + " > /dev/null 2>&1").c_str()), 0);
+  ASSERT_TRUE(Generates({"--prompt", "in clay", "--model", "tiny", "--edit", clip, "--keep-audio", "--strength", "0.5",
+                         "--out", (dir / "edit.mp4").string()}));
   auto edit = media::ProbeVideoFile((dir / "edit.mp4").string());
   ASSERT_TRUE(edit.ok()) << edit.error().message;
   EXPECT_EQ(edit->frames, 16) << "1 s at the preset's 16 fps";
   EXPECT_TRUE(edit->has_audio);
   EXPECT_NEAR(static_cast<double>(edit->width) / edit->height, 4.0 / 3.0, 0.1) << "the input's aspect ratio";
 
-  ASSERT_EQ(std::system((common + " --model tiny --edit " + picture + " --out " + (dir / "edit.png").string() +
-                         " > /dev/null 2>&1").c_str()), 0);
+  ASSERT_TRUE(Generates({"--prompt", "in clay", "--model", "tiny", "--edit", picture, "--out",
+                         (dir / "edit.png").string()}));
   auto restyled = media::ProbeImageFile((dir / "edit.png").string());
   ASSERT_TRUE(restyled.ok()) << restyled.error().message;
   EXPECT_NEAR(static_cast<double>(restyled->width) / restyled->height, 1.5, 0.2) << "on the 16-pixel grid at tiny sizes";

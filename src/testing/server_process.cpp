@@ -62,7 +62,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   ::close(err_pipe[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);  // as a shell reports it
   return r;
 }
 

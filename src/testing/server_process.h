@@ -11,7 +11,7 @@ namespace wanserve::testing {
 std::string WanserveBinary();
 
 struct CommandResult {
-  int exit_code = -1;
+  int exit_code = -1;  // 128 + the signal when one ended it
   std::string out;  // stdout
   std::string err;  // stderr
 };
