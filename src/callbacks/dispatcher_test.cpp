@@ -30,7 +30,7 @@ class DispatcherTest : public ::testing::Test {
     store_ = std::move(s).value();
     pki_ = testing::MakeTestPki(dir_.str());
     net::OutboundOptions o;
-    o.allow_networks = *net::ParseCidrList("127.0.0.1/32");
+    o.allowlist = *net::ParseAllowList("127.0.0.1/32");
     o.extra_ca_file = pki_.ca_file;
     client_ = std::make_unique<net::OutboundClient>(o);
   }

@@ -19,7 +19,7 @@ struct AdminArgs {
   std::string data;           // --data, else WANSERVE_DATA, else ./data
   std::string store_url;      // --store-url, else WANSERVE_STORE_URL
   bool create = false;        // make the data folder when it is missing
-  std::string allow_network;  // the server's allow_network: internal ranges a webhook may name
+  std::string allow_network;  // the server's allow_network: internal addresses a webhook may name
   std::string name = "default";
   std::string key_id;
   std::string account = store::kDefaultAccountId;
@@ -77,8 +77,8 @@ void AddDataOptions(CLI::App* command, AdminArgs& args) {
 // Account webhooks are judged by the outbound guard's rules, with the allowlist the operator
 // names (as the server's allow_network), as the admin HTTP API judges them.
 Result<billing::AddressCheck> WebhookCheck(const AdminArgs& args) {
-  ASSIGN_OR_RETURN(std::vector<net::Cidr> allow,
-                   net::ParseCidrList(FlagOrEnv(args.allow_network, "WANSERVE_ALLOW_NETWORK")));
+  ASSIGN_OR_RETURN(std::vector<net::AllowEntry> allow,
+                   net::ParseAllowList(FlagOrEnv(args.allow_network, "WANSERVE_ALLOW_NETWORK")));
   return billing::AddressCheck([policy = net::AddressPolicy(std::move(allow))](const std::string& url) {
     return net::CheckUrlWhenSet(url, /*require_https=*/true, policy);
   });
@@ -177,7 +177,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   ahook->add_option("--url", args->webhook_url, "https URL; empty turns it off")->required();
   for (auto* c : {acreate, ahook}) {
     c->add_option("--allow-network", args->allow_network,
-                  "internal CIDR ranges the webhook may name, as the server's allow_network "
+                  "internal addresses the webhook may name, as the server's allow_network "
                   "(default: WANSERVE_ALLOW_NETWORK)");
   }
   ashow->add_option("account_id", args->account_id, "account id")->required();

@@ -46,25 +46,16 @@ objectstore::Credentials ReadCredentialsFile(const std::string& path) {
   return c;
 }
 
-// The object store's addresses are the operator's choice, as the database's are: its own
-// client may reach them (a MinIO on the LAN), while the client of user-chosen URLs may not.
-Result<std::vector<net::Cidr>> EndpointNetworks(const std::string& endpoint) {
-  std::string host = endpoint.substr(endpoint.find("://") + 3);
-  host = host.substr(0, host.find('/'));
-  if (!host.empty() && host.front() == '[') {
-    host = host.substr(1, host.find(']') - 1);
-  } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
-    host.resize(colon);
-  }
-  std::vector<net::IpAddress> addresses;
-  if (auto literal = net::ParseIpLiteral(host)) {
-    addresses.push_back(*literal);
-  } else {
-    ASSIGN_OR_RETURN(addresses, net::ResolveHost(host));
-  }
-  std::vector<net::Cidr> networks;
-  for (const auto& ip : addresses) networks.push_back({ip, ip.v6 ? 128 : 32});
-  return networks;
+// The object store's endpoint is the operator's choice, as the database's address is: its own
+// client may reach it (a MinIO on the LAN), on its port and by its name whatever that
+// resolves to at each connection, while the client of user-chosen URLs may not.
+Result<net::AllowEntry> EndpointEntry(const std::string& endpoint) {
+  std::string authority = endpoint.substr(endpoint.find("://") + 3);
+  authority = authority.substr(0, authority.find('/'));
+  const bool has_port = authority.starts_with('[') ? authority.find("]:") != std::string::npos
+                                                   : authority.find(':') != std::string::npos;
+  if (!has_port) authority += endpoint.starts_with("https://") ? ":443" : ":80";
+  return net::ParseAllowEntry(authority);
 }
 
 }  // namespace
@@ -110,8 +101,8 @@ Result<BlobStores> OpenBlobStores(const Config& config, const std::filesystem::p
     return stores;
   }
   net::OutboundOptions options = config.outbound;
-  ASSIGN_OR_RETURN(auto networks, EndpointNetworks(config.s3->endpoint));
-  options.allow_networks.insert(options.allow_networks.end(), networks.begin(), networks.end());
+  ASSIGN_OR_RETURN(auto endpoint, EndpointEntry(config.s3->endpoint));
+  options.allowlist.push_back(std::move(endpoint));
   options.user_agent = "wanserve-objectstore";
   options.serves_clients = false;
   stores.client = std::make_unique<net::OutboundClient>(options);

@@ -137,7 +137,9 @@ std::vector<OptionSpec> Specs(Config& c) {
       Spec("outputs.reconcile_interval_s",
            "seconds between sweeps of output files no task records (they list the whole store)",
            &c.reconcile_interval_s),
-      Spec("allow_network", "internal CIDR ranges outbound requests may reach, e.g. 10.1.0.0/16 (default none)",
+      Spec("allow_network",
+           "internal addresses outbound requests may reach: ranges, addresses or host names, each with an optional "
+           ":port, e.g. 10.1.0.0/16, 10.0.0.5:8443, hooks.lan:443 (default none)",
            &c.allow_network),
       Spec("outbound_ca_file", "PEM bundle trusted for outbound TLS besides the system roots", &c.outbound_ca_file),
       Spec("callbacks.retry_schedule_s", "seconds between callback attempts after a failure, e.g. 1,2,4",
@@ -361,9 +363,9 @@ void FinishConfig(CLI::App& cmd, Config& config) {
   }
   if (config.files_max_per_key < 1) throw std::runtime_error("files.max_files_per_key must be at least 1");
 
-  auto allow = net::ParseCidrList(config.allow_network);
+  auto allow = net::ParseAllowList(config.allow_network);
   if (!allow.ok()) throw std::runtime_error("allow_network: " + allow.error().message);
-  config.outbound.allow_networks = *allow;
+  config.outbound.allowlist = *allow;
   config.outbound.extra_ca_file = config.outbound_ca_file;
   config.callbacks.timeout_ms = config.callback_timeout_s * 1000;
   if (config.callback_timeout_s < 1) throw std::runtime_error("callbacks.timeout_s must be at least 1");

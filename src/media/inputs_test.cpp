@@ -75,7 +75,7 @@ class InputFetcherTest : public ::testing::Test {
         }),
         client_([] {
           net::OutboundOptions o;
-          o.allow_networks = *net::ParseCidrList("127.0.0.1/32");
+          o.allowlist = *net::ParseAllowList("127.0.0.1/32");
           return o;
         }()),
         blobs_(scratch_.path() / "blobs"),

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -169,14 +170,98 @@ Result<Cidr> ParseCidr(std::string_view text) {
   return Cidr{*ip, prefix};
 }
 
-Result<std::vector<Cidr>> ParseCidrList(std::string_view text) {
-  std::vector<Cidr> out;
+std::string ToString(const Cidr& cidr) { return fmt::format("{}/{}", ToString(cidr.base), cidr.prefix); }
+
+namespace {
+
+std::string_view Trimmed(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
+std::string HostKey(std::string_view host) {
+  if (host.ends_with('.')) host.remove_suffix(1);
+  std::string key(host);
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
+}
+
+// A DNS name: dot-separated labels of letters, digits and hyphens, none empty, at most 253 long.
+bool IsHostName(std::string_view host) {
+  if (host.ends_with('.')) host.remove_suffix(1);
+  if (host.empty() || host.size() > 253) return false;
+  size_t label = 0;
+  for (char c : host) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+      if (++label > 63) return false;
+    } else {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
+}  // namespace
+
+bool AllowEntry::Matches(const IpAddress& ip, std::string_view url_host, int url_port) const {
+  if (port != 0 && port != url_port) return false;
+  return range ? range->Contains(ip) : !url_host.empty() && HostKey(url_host) == host;
+}
+
+Result<AllowEntry> ParseAllowEntry(std::string_view text) {
+  text = Trimmed(text);
+  const auto bad = [&](std::string_view why) {
+    return MakeError(ErrorCode::kInvalidInput, fmt::format("allowlist entry '{}': {}", text, why));
+  };
+  AllowEntry entry;
+  std::string_view where = text;
+  // A port follows "]" of a bracketed IPv6 range, or the only colon of anything else.
+  std::optional<std::string_view> port_text;
+  if (where.starts_with('[')) {
+    const auto close = where.find(']');
+    if (close == std::string_view::npos) return bad("no closing bracket");
+    if (close + 1 < where.size()) {
+      if (where[close + 1] != ':') return bad("only :port may follow the brackets");
+      port_text = where.substr(close + 2);
+    }
+    where = where.substr(1, close - 1);
+  } else if (where.find(':') == where.rfind(':') && where.find(':') != std::string_view::npos) {
+    port_text = where.substr(where.find(':') + 1);
+    where = where.substr(0, where.find(':'));
+  }
+  if (port_text) {
+    int port = 0;
+    if (port_text->empty() || port_text->size() > 5 ||
+        port_text->find_first_not_of("0123456789") != std::string_view::npos ||
+        (port = std::stoi(std::string(*port_text))) < 1 || port > 65535) {
+      return bad("the port must be a number from 1 to 65535");
+    }
+    entry.port = port;
+  }
+  if (auto range = ParseCidr(where); range.ok()) {
+    entry.range = *range;
+  } else if (ParseIpLiteral(where) || where.find('/') != std::string_view::npos) {
+    return bad("write addresses as a dotted quad or IPv6 text, ranges as address/prefix");
+  } else if (IsHostName(where)) {
+    entry.host = HostKey(where);
+  } else {
+    return bad("not an address, a range or a host name");
+  }
+  return entry;
+}
+
+Result<std::vector<AllowEntry>> ParseAllowList(std::string_view text) {
+  std::vector<AllowEntry> out;
   while (!text.empty()) {
-    auto comma = text.find(',');
-    auto item = text.substr(0, comma);
+    const auto comma = text.find(',');
+    const auto item = text.substr(0, comma);
     if (item.find_first_not_of(' ') != std::string_view::npos) {
-      ASSIGN_OR_RETURN(Cidr cidr, ParseCidr(item));
-      out.push_back(cidr);
+      ASSIGN_OR_RETURN(AllowEntry entry, ParseAllowEntry(item));
+      out.push_back(std::move(entry));
     }
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
@@ -184,7 +269,12 @@ Result<std::vector<Cidr>> ParseCidrList(std::string_view text) {
   return out;
 }
 
-std::string ToString(const Cidr& cidr) { return fmt::format("{}/{}", ToString(cidr.base), cidr.prefix); }
+std::string ToString(const AllowEntry& entry) {
+  std::string where = entry.range ? ToString(*entry.range) : entry.host;
+  if (entry.port == 0) return where;
+  if (entry.range && entry.range->base.v6) where = "[" + where + "]";
+  return fmt::format("{}:{}", where, entry.port);
+}
 
 std::optional<std::string_view> InternalRange(const IpAddress& ip) {
   if (!ip.v6) return InternalV4(ip);
@@ -224,11 +314,11 @@ std::optional<std::string_view> InternalRange(const IpAddress& ip) {
   return std::nullopt;
 }
 
-Status AddressPolicy::Check(const IpAddress& ip) const {
+Status AddressPolicy::Check(const IpAddress& ip, std::string_view url_host, int url_port) const {
   auto why = InternalRange(ip);
   if (!why) return Status::Ok();
-  for (const auto& cidr : allow_) {
-    if (cidr.Contains(ip)) return Status::Ok();
+  for (const auto& entry : allow_) {
+    if (entry.Matches(ip, url_host, url_port)) return Status::Ok();
   }
   Error e = MakeError(ErrorCode::kForbidden,
                       fmt::format("{} is a {} address; the server does not connect to internal addresses",

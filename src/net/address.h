@@ -37,9 +37,25 @@ struct Cidr {
 
 // "10.1.0.0/16", "::1/128"; a bare address is a single-host range.
 Result<Cidr> ParseCidr(std::string_view text);
-// Comma-separated list, spaces allowed; empty text is an empty list.
-Result<std::vector<Cidr>> ParseCidrList(std::string_view text);
 std::string ToString(const Cidr& cidr);
+
+// Where an operator lets the server reach internal addresses: a range of addresses, or a host
+// name (whatever it resolves to, but only when a URL names that host), on one port or any.
+struct AllowEntry {
+  std::optional<Cidr> range;
+  std::string host;  // lower case, no trailing dot; set when range is not
+  int port = 0;      // 0: any port
+
+  // Whether a connection to ip, made for a URL naming host and port, is what this opens.
+  bool Matches(const IpAddress& ip, std::string_view url_host, int url_port) const;
+};
+
+// "10.1.0.0/16", "10.0.0.5:8443", "[fd00::/8]:443", "::1", "minio.internal:9000",
+// "hooks.lan". An address in a legacy spelling ("127.1") is refused rather than read as a name.
+Result<AllowEntry> ParseAllowEntry(std::string_view text);
+// Comma-separated entries, spaces allowed; empty text is an empty list.
+Result<std::vector<AllowEntry>> ParseAllowList(std::string_view text);
+std::string ToString(const AllowEntry& entry);
 
 // Why an address must not be reached from the server ("loopback", "private", "link-local",
 // ...), or nullopt for a public unicast address: the special-purpose ranges of the RFC 6890
@@ -49,13 +65,14 @@ std::optional<std::string_view> InternalRange(const IpAddress& ip);
 
 class AddressPolicy {
  public:
-  explicit AddressPolicy(std::vector<Cidr> allow = {}) : allow_(std::move(allow)) {}
-  // kForbidden (detail "address_blocked") for an internal address outside the allowlist.
-  Status Check(const IpAddress& ip) const;
-  const std::vector<Cidr>& allowlist() const { return allow_; }
+  explicit AddressPolicy(std::vector<AllowEntry> allow = {}) : allow_(std::move(allow)) {}
+  // kForbidden (detail "address_blocked") for an internal address no allowlist entry opens to
+  // a URL naming url_host and url_port.
+  Status Check(const IpAddress& ip, std::string_view url_host, int url_port) const;
+  const std::vector<AllowEntry>& allowlist() const { return allow_; }
 
  private:
-  std::vector<Cidr> allow_;
+  std::vector<AllowEntry> allow_;
 };
 
 }  // namespace wanserve::net

@@ -80,24 +80,65 @@ TEST(InternalRange, NamesEachForbiddenRange) {
 }
 
 TEST(AddressPolicy, OpensOnlyTheAllowlistedRanges) {
-  AddressPolicy policy(*ParseCidrList("127.0.0.1/32, 10.1.0.0/16"));
-  EXPECT_TRUE(policy.Check(*ParseIp("127.0.0.1")).ok());
-  EXPECT_TRUE(policy.Check(*ParseIp("10.1.200.3")).ok());
-  Status blocked = policy.Check(*ParseIp("10.2.0.1"));
+  AddressPolicy policy(*ParseAllowList("127.0.0.1/32, 10.1.0.0/16"));
+  EXPECT_TRUE(policy.Check(*ParseIp("127.0.0.1"), "127.0.0.1", 80).ok());
+  EXPECT_TRUE(policy.Check(*ParseIp("10.1.200.3"), "10.1.200.3", 8443).ok());
+  Status blocked = policy.Check(*ParseIp("10.2.0.1"), "10.2.0.1", 80);
   ASSERT_FALSE(blocked.ok());
   EXPECT_EQ(blocked.error().detail_code, "address_blocked");
   EXPECT_NE(blocked.error().message.find("10.2.0.1 is a private address"), std::string::npos);
-  EXPECT_FALSE(policy.Check(*ParseIp("127.0.0.2")).ok());
-  EXPECT_FALSE(policy.Check(*ParseIp("::1")).ok());
+  EXPECT_FALSE(policy.Check(*ParseIp("127.0.0.2"), "127.0.0.2", 80).ok());
+  EXPECT_FALSE(policy.Check(*ParseIp("::1"), "::1", 80).ok());
+}
+
+// An operator may open one port of an address, or a host by its name on one port or all:
+// "the MinIO on minio.lan:9000", "the hook receiver at 10.0.0.5:8443".
+TEST(AddressPolicy, EntriesWithAPortOrAHostNameOpenOnlyThat) {
+  AddressPolicy policy(*ParseAllowList("10.0.0.5:8443, [fd00::/8]:443, minio.lan:9000, Hooks.Example.Internal."));
+  const auto check = [&](const char* ip, const char* host, int port) { return policy.Check(*ParseIp(ip), host, port).ok(); };
+  EXPECT_TRUE(check("10.0.0.5", "10.0.0.5", 8443));
+  EXPECT_FALSE(check("10.0.0.5", "10.0.0.5", 22)) << "another port of the same address";
+  EXPECT_FALSE(check("10.0.0.6", "10.0.0.6", 8443));
+  EXPECT_TRUE(check("fd00::9", "fd00::9", 443));
+  EXPECT_FALSE(check("fd00::9", "fd00::9", 80));
+  // A host entry opens what that name resolves to, only when the URL names it.
+  EXPECT_TRUE(check("192.168.7.7", "minio.lan", 9000));
+  EXPECT_FALSE(check("192.168.7.7", "minio.lan", 9001));
+  EXPECT_FALSE(check("192.168.7.7", "other.lan", 9000)) << "another name resolving to the same address";
+  EXPECT_FALSE(check("192.168.7.7", "192.168.7.7", 9000)) << "the address without the name";
+  EXPECT_TRUE(check("10.9.9.9", "hooks.example.internal", 1234)) << "any port; case and the final dot do not matter";
+  EXPECT_TRUE(check("10.9.9.9", "HOOKS.example.internal.", 443));
+  // Public addresses need no entry.
+  EXPECT_TRUE(check("93.184.216.34", "example.com", 443));
+}
+
+TEST(AddressPolicy, AllowlistEntriesReadAndWriteBackAndRefuseNonsense) {
+  for (const char* text : {"10.1.0.0/16", "10.0.0.5/32:8443", "[fd00::/8]:443", "fd00::/8", "::1/128",
+                           "minio.lan:9000", "hooks.lan", "localhost:8080"}) {
+    auto entry = ParseAllowEntry(text);
+    ASSERT_TRUE(entry.ok()) << text << ": " << entry.error().message;
+    EXPECT_EQ(ToString(*entry), text);
+  }
+  EXPECT_EQ(ToString(*ParseAllowEntry(" 10.0.0.5:8443 ")), "10.0.0.5/32:8443");
+  EXPECT_EQ(ToString(*ParseAllowEntry("[::1]:8080")), "[::1/128]:8080");
+  for (const char* bad : {"127.1:80", "0x7f000001", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:", "10.0.0.1:http",
+                          "[::1", "[::1]8080", "[::1]:", "a..b", "*.lan", "exa mple.com", "example.com/8",
+                          "-:-", "10.0.0.0/33"}) {
+    auto entry = ParseAllowEntry(bad);
+    EXPECT_FALSE(entry.ok()) << bad << " was taken as " << ToString(*entry);
+    if (!entry.ok()) {
+      EXPECT_NE(entry.error().message.find(bad), std::string::npos) << entry.error().message;
+    }
+  }
+  EXPECT_FALSE(ParseAllowList("127.0.0.1/32,nope!").ok());
+  ASSERT_TRUE(ParseAllowList("").ok());
+  EXPECT_TRUE(ParseAllowList(" , ")->empty());
 }
 
 TEST(ParseCidr, RejectsNonsense) {
   EXPECT_FALSE(ParseCidr("10.0.0.0/33").ok());
   EXPECT_FALSE(ParseCidr("10.0.0.0/").ok());
   EXPECT_FALSE(ParseCidr("example.com/8").ok());
-  EXPECT_FALSE(ParseCidrList("127.0.0.1/32,nope").ok());
-  ASSERT_TRUE(ParseCidrList("").ok());
-  EXPECT_TRUE(ParseCidrList("")->empty());
   EXPECT_EQ(ToString(*ParseCidr("fd00::/8")), "fd00::/8");
 }
 

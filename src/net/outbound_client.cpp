@@ -194,7 +194,7 @@ struct OutboundClient::Impl {
   std::thread driver;
 
   explicit Impl(OutboundOptions o)
-      : options(std::move(o)), policy(options.allow_networks), roots(options.extra_ca_file) {
+      : options(std::move(o)), policy(options.allowlist), roots(options.extra_ca_file) {
     if (!options.resolver) options.resolver = ResolveHost;
     static std::once_flag init;
     std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -269,7 +269,7 @@ struct OutboundClient::Impl {
     // One internal answer refuses the host: a name that resolves to both a public and a
     // private address is either misconfigured or an attack.
     for (const auto& ip : addresses) {
-      if (Status s = policy.Check(ip); !s.ok()) {
+      if (Status s = policy.Check(ip, target.host, static_cast<int>(target.port)); !s.ok()) {
         Error e = s.error();
         if (!ParseIpLiteral(target.host)) e.message = fmt::format("host {} resolves to {}", target.host, e.message);
         return e;
@@ -348,7 +348,7 @@ struct OutboundClient::Impl {
       t->blocked = NetError(ErrorCode::kForbidden, "address_blocked", "connection to an unchecked address refused");
       return CURL_SOCKET_BAD;
     }
-    if (Status s = t->policy->Check(*ip); !s.ok()) {
+    if (Status s = t->policy->Check(*ip, t->target.host, static_cast<int>(t->target.port)); !s.ok()) {
       t->blocked = s.error();
       return CURL_SOCKET_BAD;
     }
@@ -501,9 +501,9 @@ struct OutboundClient::Impl {
 
 OutboundClient::OutboundClient(OutboundOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   if (!impl_->options.serves_clients) return;
-  for (const auto& cidr : impl_->policy.allowlist()) {
-    spdlog::warn("outbound guard: internal range {} is allowlisted; the server will connect there on clients' behalf",
-                 ToString(cidr));
+  for (const auto& entry : impl_->policy.allowlist()) {
+    spdlog::warn("outbound guard: {} is allowlisted; the server will connect to internal addresses there on clients' "
+                 "behalf", ToString(entry));
   }
 }
 
@@ -545,7 +545,7 @@ Status CheckUrlWhenSet(const std::string& url, bool require_https, const Address
     addresses = {*ParseIp("127.0.0.1"), *ParseIp("::1")};
   }
   for (const auto& ip : addresses) {
-    if (Status s = policy.Check(ip); !s.ok()) {
+    if (Status s = policy.Check(ip, parts.host, static_cast<int>(parts.port)); !s.ok()) {
       Error e = s.error();
       if (!ParseIpLiteral(parts.host)) e.message = fmt::format("host {} resolves to {}", parts.host, e.message);
       return e;

@@ -23,7 +23,7 @@ using Resolver = std::function<Result<std::vector<IpAddress>>(const std::string&
 Result<std::vector<IpAddress>> ResolveHost(const std::string& host);
 
 struct OutboundOptions {
-  std::vector<Cidr> allow_networks;  // internal ranges the operator opened (empty by default)
+  std::vector<AllowEntry> allowlist;  // internal addresses the operator opened (empty by default)
   std::string extra_ca_file;         // PEM bundle trusted in addition to the system roots
   int resolver_threads = 2;          // Default: 2 concurrent DNS lookups
   int max_redirects = 3;             // Default: 3, then the transfer fails

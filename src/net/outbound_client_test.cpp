@@ -57,7 +57,7 @@ class OutboundClientTest : public ::testing::Test {
 
   OutboundClient MakeClient(bool with_ca = true) {
     OutboundOptions options;
-    options.allow_networks = *ParseCidrList("127.0.0.1/32");
+    options.allowlist = *ParseAllowList("127.0.0.1/32");
     options.resolver = FakeDns;
     if (with_ca) options.extra_ca_file = pki_.ca_file;
     return OutboundClient(options);
@@ -149,7 +149,33 @@ TEST_F(OutboundClientTest, CheckUrlJudgesLiteralsWithoutTheNetwork) {
   const AddressPolicy none;
   EXPECT_EQ(CheckUrlWhenSet("https://169.254.169.254/latest", true, none).error().detail_code, "address_blocked");
   EXPECT_TRUE(CheckUrlWhenSet("https://hooks.example.com/x", true, none).ok());
-  EXPECT_TRUE(CheckUrlWhenSet("https://10.1.2.3/x", true, AddressPolicy(*ParseCidrList("10.1.0.0/16"))).ok());
+  EXPECT_TRUE(CheckUrlWhenSet("https://10.1.2.3/x", true, AddressPolicy(*ParseAllowList("10.1.0.0/16"))).ok());
+}
+
+// An allowlist entry with a port opens that port only; one with a name opens what the name
+// resolves to, for URLs naming it. Checked at every connection, redirects included.
+TEST_F(OutboundClientTest, AllowlistEntriesWithAPortOrANameOpenOnlyThat) {
+  const std::string port = std::to_string(allowed_.port()), trap = std::to_string(trap_.port());
+  OutboundOptions options;
+  options.allowlist = *ParseAllowList("127.0.0.1:" + port + ", self.test:" + port);
+  options.resolver = FakeDns;
+  OutboundClient client(options);
+  auto direct = Get(client, "http://127.0.0.1:" + port + "/ok");
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_EQ(direct->body, "ok");
+  auto named = Get(client, "http://self.test:" + port + "/ok");
+  ASSERT_TRUE(named.ok()) << named.error().message;
+  EXPECT_EQ(named->remote_ip, "127.0.0.1");
+  EXPECT_TRUE(client.CheckUrl("http://self.test:" + port + "/hook", false).ok());
+  for (const std::string& url : {"http://127.0.0.1:" + trap + "/", "http://self.test:" + trap + "/",
+                                 "http://rebind.test:" + port + "/", "http://localhost:" + port + "/",
+                                 "http://[::1]:" + trap + "/", allowed_.Url("/redirect-loopback")}) {
+    auto r = Get(client, url);
+    ASSERT_FALSE(r.ok()) << url << " was fetched";
+    EXPECT_EQ(r.error().detail_code, "address_blocked") << url << ": " << r.error().message;
+  }
+  EXPECT_EQ(client.CheckUrl("http://127.0.0.1:" + trap + "/hook", false).error().detail_code, "address_blocked");
+  EXPECT_EQ(trap_.Connections(), 0);
 }
 
 TEST_F(OutboundClientTest, FetchesOverTlsTrustingTheExtraCa) {

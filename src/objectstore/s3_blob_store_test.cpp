@@ -26,7 +26,7 @@ class S3BlobStoreTest : public ::testing::Test {
     options_.part_bytes = 5 << 20;  // S3's smallest part
     options_.read_chunk_bytes = 1 << 20;
     net::OutboundOptions outbound;
-    outbound.allow_networks = {*net::ParseCidr("127.0.0.1/32")};
+    outbound.allowlist = *net::ParseAllowList("127.0.0.1");
     client_ = std::make_unique<net::OutboundClient>(outbound);
     store_ = std::make_unique<S3BlobStore>(options_, "outputs/", dir_.path() / "scratch", *client_);
   }

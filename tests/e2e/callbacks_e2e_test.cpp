@@ -141,6 +141,36 @@ TEST_F(CallbacksE2E, SubmitRefusesCallbacksAndMediaThatPointInside) {
   EXPECT_EQ(json::parse(plain.body)["error"]["param"], "callback_url");
 }
 
+// allow_network may open one port of an internal address (or a host name): the receiver's port
+// is reached, the same address on another port is refused at submit and when an account's
+// webhook is set.
+TEST_F(CallbacksE2E, AnAllowlistEntryWithAPortOpensThatPortAlone) {
+  LoopbackHttpServer receiver([](const ReceivedRequest&, int) { return ScriptedResponse(200); }, &pki_);
+  const std::string opened = "127.0.0.1:" + std::to_string(receiver.port());
+  const std::string other = "https://127.0.0.1:" + std::to_string(receiver.port() == 65535 ? 1 : receiver.port() + 1);
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "2",
+               "--providers-testpattern-step-delay-ms", "0", "--allow-network", opened, "--outbound-ca-file",
+               pki_.ca_file});
+  auto refused = Authed("POST", "/v1/images/generations",
+                        json{{"model", "wan-2.7-image"}, {"prompt", "x"}, {"callback_url", other + "/hook"}}.dump());
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"]["param"], "callback_url");
+  auto task = json::parse(Authed("POST", "/v1/images/generations",
+                                 json{{"model", "wan-2.7-image"}, {"prompt", "x"},
+                                      {"callback_url", receiver.Url("/hook")}}.dump()).body);
+  WaitDone(task["id"]);
+  ASSERT_TRUE(receiver.WaitForRequests(1, 15'000)) << "the opened port is reached";
+
+  const auto set = [&](const std::string& url) {
+    return testing::RunCommand({testing::WanserveBinary(), "admin", "accounts", "set-webhook", "--data", data_dir_,
+                                "acct_default", "--url", url, "--allow-network", opened});
+  };
+  EXPECT_EQ(set(receiver.Url("/account")).exit_code, 0);
+  const auto blocked = set(other + "/account");
+  EXPECT_NE(blocked.exit_code, 0);
+  EXPECT_NE(blocked.err.find("internal"), std::string::npos) << blocked.err;
+}
+
 TEST_F(CallbacksE2E, AReceiverThatFailsTwiceSeesThreeAttemptsAtOneAndTwoSeconds) {
   LoopbackHttpServer receiver([](const ReceivedRequest&, int i) { return ScriptedResponse(i < 2 ? 500 : 200); }, &pki_);
   StartServer(Flags());

@@ -40,7 +40,7 @@ class ObjectStoreE2E : public ServerTest {
     o.path_style = true;
     o.credentials = {testing::S3Server::kAccessKey, testing::S3Server::kSecretKey, ""};
     net::OutboundOptions allow_loopback;
-    allow_loopback.allow_networks = {*net::ParseCidr("127.0.0.1/32")};
+    allow_loopback.allowlist = *net::ParseAllowList("127.0.0.1");
     client_ = std::make_unique<net::OutboundClient>(allow_loopback);
     outputs_ = std::make_unique<objectstore::S3BlobStore>(o, "outputs/", dir_.path() / "look", *client_);
     uploads_ = std::make_unique<objectstore::S3BlobStore>(o, "uploads/", dir_.path() / "look", *client_);

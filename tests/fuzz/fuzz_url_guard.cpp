@@ -15,7 +15,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const AddressPolicy no_allowlist;
   (void)CheckUrlWhenSet(input, /*require_https=*/true, no_allowlist);
   (void)CheckUrlWhenSet(input, /*require_https=*/false, no_allowlist);
-  (void)ParseCidrList(input);
+  if (auto list = ParseAllowList(input); list.ok()) {
+    // An entry written back reads the same.
+    for (const auto& entry : *list) {
+      auto again = ParseAllowEntry(ToString(entry));
+      if (!again.ok() || ToString(*again) != ToString(entry)) std::abort();
+    }
+  }
   if (auto ip = ParseIpLiteral(input)) {
     const bool internal = InternalRange(*ip).has_value();
     auto again = ParseIp(ToString(*ip));
