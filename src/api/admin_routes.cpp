@@ -200,7 +200,7 @@ void AddKeyRoutes(Router& router, const AdminDeps& deps) {
               AdminError});
 }
 
-json DeliveryJson(store::Store& store, const store::CallbackDelivery& d) {
+json DeliveryJson(const store::CallbackDelivery& d) {
   json out = {{"id", d.id},
               {"task_id", d.task_id},
               {"account_id", d.account_id},
@@ -211,10 +211,6 @@ json DeliveryJson(store::Store& store, const store::CallbackDelivery& d) {
               {"created_at", Iso(d.created_ms)},
               {"finished_at", d.finished_ms > 0 ? json(Iso(d.finished_ms)) : json()},
               {"resent_as", d.resent_as.empty() ? json() : json(d.resent_as)}};
-  if (auto attempts = store.ListCallbackAttempts(d.id); attempts.ok() && !attempts->empty()) {
-    out["last_error"] = attempts->back().error;
-    out["last_status_code"] = attempts->back().status_code;
-  }
   return out;
 }
 
@@ -236,7 +232,14 @@ void AddCallbackRoutes(Router& router, const AdminDeps& deps) {
                 auto dead = deps.store.ListFailedCallbacks(account, callbacks::kDeadLettersPerPass);
                 if (!dead.ok()) return AdminError(dead.error());
                 json data = json::array();
-                for (const auto& d : *dead) data.push_back(DeliveryJson(deps.store, d));
+                for (const auto& d : *dead) {
+                  json letter = DeliveryJson(d.delivery);
+                  if (!d.last_error.empty()) {
+                    letter["last_error"] = d.last_error;
+                    letter["last_status_code"] = d.last_status_code;
+                  }
+                  data.push_back(std::move(letter));
+                }
                 return HttpResponse::Json(200, json{{"data", data}}.dump());
               },
               AdminError});
@@ -244,7 +247,7 @@ void AddCallbackRoutes(Router& router, const AdminDeps& deps) {
               [deps](const HttpRequest&, const RequestContext& rc) {
                 auto resent = deps.store.ResendFailedCallback(rc.params.at("id"), deps.clock->NowMs());
                 if (!resent.ok()) return AdminError(resent.error());
-                return HttpResponse::Json(200, DeliveryJson(deps.store, *resent).dump());
+                return HttpResponse::Json(200, DeliveryJson(*resent).dump());
               },
               AdminError});
   router.Add({"POST", "/admin/v1/callbacks/resend-failed", Access::kAdminToken,
@@ -288,9 +291,13 @@ void AddCallbackRoutes(Router& router, const AdminDeps& deps) {
                 if (!all.ok()) return AdminError(all.error());
                 json data = json::array();
                 for (const auto& d : *all) {
-                  json one = DeliveryJson(deps.store, d);
+                  json one = DeliveryJson(d);
                   auto log = deps.store.ListCallbackAttempts(d.id);
                   if (!log.ok()) return AdminError(log.error());
+                  if (!log->empty()) {
+                    one["last_error"] = log->back().error;
+                    one["last_status_code"] = log->back().status_code;
+                  }
                   json attempts = json::array();
                   for (const auto& a : *log) {
                     attempts.push_back({{"attempt", a.attempt},
@@ -309,7 +316,7 @@ void AddCallbackRoutes(Router& router, const AdminDeps& deps) {
               [deps](const HttpRequest&, const RequestContext& rc) {
                 auto resent = deps.store.ResendCallback(rc.params.at("id"), deps.clock->NowMs());
                 if (!resent.ok()) return AdminError(resent.error());
-                return HttpResponse::Json(200, DeliveryJson(deps.store, *resent).dump());
+                return HttpResponse::Json(200, DeliveryJson(*resent).dump());
               },
               AdminError});
 }

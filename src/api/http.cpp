@@ -1,5 +1,7 @@
 #include "api/http.h"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 namespace wanserve::api {
@@ -45,6 +47,8 @@ void EchoRequestId(HttpResponse& response, std::string_view request_id) {
       response.body.empty() || response.body.front() != '{') {
     return;
   }
+  // Handlers wrote it (as nlohmann::json dumps it); only error renderers' bodies need the parse.
+  if (response.body.find(fmt::format(R"("request_id":"{}")", request_id)) != std::string::npos) return;
   auto body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!body.is_object() || !body.contains("request_id")) return;
   body["request_id"] = request_id;

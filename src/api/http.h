@@ -20,6 +20,7 @@ struct HttpRequest {
   std::map<std::string, std::string> query;    // decoded query parameters
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::string request_id;  // the exchange's id (X-Request-Id), set by the server
 
   std::optional<std::string> Header(const std::string& lower_name) const;
   std::optional<std::string> Query(const std::string& name) const;
@@ -64,7 +65,8 @@ struct HttpResponse {
   static HttpResponse Text(int status, std::string body, std::string content_type = "text/plain");
 };
 
-// Sets the top-level "request_id" of a JSON object body that has one; other bodies are left
+// Sets the top-level "request_id" of a JSON object body that has one, unless the body already
+// carries this id (handlers write HttpRequest::request_id; error renderers cannot); other bodies are left
 // as they are.
 void EchoRequestId(HttpResponse& response, std::string_view request_id);
 

@@ -508,6 +508,7 @@ class HttpServer::Impl {
     conn.deadline_ms = 0;
     HttpRequest req = ToRequest(parser.get(), *url);
     req.body = std::move(parser.get().body());
+    req.request_id = ex.request_id;
     if ((req.method == "GET" || req.method == "HEAD") && !match.route->blocking) {
       co_return Dispatch(match, req, ex.key_id);
     }

@@ -7,8 +7,8 @@ Result<ResendReport> ResendDeadLetters(store::CallbackStore& store, const std::s
   ResendReport report;
   report.more = dead.size() == static_cast<size_t>(kDeadLettersPerPass);
   for (const auto& letter : dead) {
-    auto resent = store.ResendFailedCallback(letter.id, now_ms);
-    if (resent.ok()) report.resent.push_back({letter.id, resent->id});
+    auto resent = store.ResendFailedCallback(letter.delivery.id, now_ms);
+    if (resent.ok()) report.resent.push_back({letter.delivery.id, resent->id});
   }
   return report;
 }

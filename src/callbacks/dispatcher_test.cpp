@@ -183,9 +183,9 @@ TEST_F(DispatcherTest, RetriesPastTheScheduleEndWithinTheirWindowAndLeaveADeadLe
   // window, never more, and always at least one past the schedule.
   auto dead = store_->ListFailedCallbacks("", 10);
   ASSERT_EQ(dead->size(), 1u);
-  EXPECT_EQ(dead->front().task_id, "dead");
+  EXPECT_EQ(dead->front().delivery.task_id, "dead");
   const auto got = receiver.Requests();
-  EXPECT_EQ(got.size(), static_cast<size_t>(dead->front().attempts)) << "every attempt was sent";
+  EXPECT_EQ(got.size(), static_cast<size_t>(dead->front().delivery.attempts)) << "every attempt was sent";
   EXPECT_GE(got.size(), 4u);
   EXPECT_LE(got.size(), 5u) << "none scheduled past the window";
 }

@@ -263,7 +263,12 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
       auto dead = d.store->ListFailedCallbacks(args->account_id, callbacks::kDeadLettersPerPass);
       if (!dead.ok()) return Report(dead.error());
       if (dead->empty()) fmt::print("no dead letters\n");
-      for (const auto& delivery : *dead) PrintDelivery(*d.store, delivery);
+      for (const auto& letter : *dead) {
+        const auto& delivery = letter.delivery;
+        fmt::print("{}  {}  {}  {} attempt(s)  {}  last: {}{}\n", delivery.id, delivery.task_id, delivery.event,
+                   delivery.attempts, delivery.url, letter.last_status_code ? std::to_string(letter.last_status_code) + " " : "",
+                   letter.last_error.empty() ? "-" : letter.last_error);
+      }
       return 0;
     });
   });

@@ -43,8 +43,9 @@ Result<std::map<std::string, at::Tensor>> ReadTorchCheckpoint(const std::string&
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
     if (!reader.hasRecord("data.pkl")) return FileError(path, "not a torch.save checkpoint (no data.pkl)");
-    auto [pickle, pickle_size] = reader.getRecord("data.pkl");
-    const char* pickle_bytes = static_cast<const char*>(pickle.get());
+    const auto record = reader.getRecord("data.pkl");
+    const char* pickle_bytes = static_cast<const char*>(std::get<0>(record).get());
+    const size_t pickle_size = std::get<1>(record);
     size_t pickle_pos = 0;
     auto read_pickle = [&](char* buffer, size_t n) {
       const size_t take = std::min(n, pickle_size - pickle_pos);

@@ -41,6 +41,13 @@ struct CallbackDelivery {
   std::string resent_as;  // a given-up delivery sent again: the id of the new one
 };
 
+// A dead letter as the operator's listings show it: the delivery and how its last attempt went.
+struct DeadLetter {
+  CallbackDelivery delivery;
+  int last_status_code = 0;  // 0: no HTTP answer
+  std::string last_error;    // empty when no attempt was made
+};
+
 // How a receiving endpoint has answered lately. The endpoint is the URL without its query and
 // fragment, so that tasks whose callback URLs differ only in a query share one.
 struct CallbackEndpoint {
@@ -80,7 +87,7 @@ class CallbackStore {
 
   // The dead letters: deliveries given up and not resent, oldest first, of one account (or of
   // all when account_id is empty), at most limit.
-  virtual Result<std::vector<CallbackDelivery>> ListFailedCallbacks(const std::string& account_id, int limit) = 0;
+  virtual Result<std::vector<DeadLetter>> ListFailedCallbacks(const std::string& account_id, int limit) = 0;
   // Sends a dead letter again: a new pending delivery (new id) of the same task, event and URL,
   // recorded as its resent_as. kNotFound for an unknown id, kConflict for one that is not a
   // dead letter (pending, delivered, or resent already).

@@ -666,6 +666,11 @@ TEST_P(TaskStoreContract, DeadLettersAreListedAndEachIsResentOnceToItsOwnUrl) {
 
   auto dead = store_->ListFailedCallbacks("", 10);
   ASSERT_EQ(dead->size(), 2u);
+  for (const auto& letter : *dead) {  // with how its last attempt went
+    const bool x = letter.delivery.task_id == "x";
+    EXPECT_EQ(letter.last_status_code, x ? 500 : 0);
+    EXPECT_EQ(letter.last_error, x ? "HTTP 500" : "connect_failed");
+  }
   EXPECT_EQ(store_->ListFailedCallbacks("acct_d", 10)->size(), 1u);
   EXPECT_EQ(store_->ListFailedCallbacks("", 1)->size(), 1u);
 
@@ -681,7 +686,9 @@ TEST_P(TaskStoreContract, DeadLettersAreListedAndEachIsResentOnceToItsOwnUrl) {
   EXPECT_EQ(store_->ResendFailedCallback("msg_nope", 9001).error().code, ErrorCode::kNotFound);
   dead = store_->ListFailedCallbacks("", 10);
   ASSERT_EQ(dead->size(), 1u);
-  EXPECT_EQ(dead->front().task_id, "y");
+  EXPECT_EQ(dead->front().delivery.task_id, "y");
+  EXPECT_EQ(dead->front().last_error, "connect_failed");
+  EXPECT_EQ(dead->front().last_status_code, 0);
   EXPECT_EQ(store_->ListCallbacks("x")->front().resent_as, resent->id);
   auto due = store_->ClaimDueCallbacks(9000, 10000, 10);
   ASSERT_EQ(due->size(), 1u);

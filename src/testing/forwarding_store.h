@@ -106,7 +106,7 @@ class ForwardingStore : public store::Store {
   Result<store::CallbackDelivery> ResendCallback(const std::string& task_id, int64_t now_ms) override {
     return inner_.ResendCallback(task_id, now_ms);
   }
-  Result<std::vector<store::CallbackDelivery>> ListFailedCallbacks(const std::string& account_id, int limit) override {
+  Result<std::vector<store::DeadLetter>> ListFailedCallbacks(const std::string& account_id, int limit) override {
     return inner_.ListFailedCallbacks(account_id, limit);
   }
   Result<store::CallbackDelivery> ResendFailedCallback(const std::string& callback_id, int64_t now_ms) override {

@@ -250,7 +250,7 @@ class PostgresStore final : public Store {
     return InTransaction([&](Connection& db) { return sql::ResendCallback(db, task_id, now_ms); });
   }
 
-  Result<std::vector<CallbackDelivery>> ListFailedCallbacks(const std::string& account_id, int limit) override {
+  Result<std::vector<DeadLetter>> ListFailedCallbacks(const std::string& account_id, int limit) override {
     return Run([&](Connection& db) { return sql::ListFailedCallbacks(db, account_id, limit); });
   }
 

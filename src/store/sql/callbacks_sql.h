@@ -23,7 +23,7 @@ Status RecordCallbackAttempt(Connection& db, const CallbackAttempt& attempt, boo
 Result<std::vector<CallbackDelivery>> ListCallbacks(Connection& db, const std::string& task_id);
 Result<std::vector<CallbackAttempt>> ListCallbackAttempts(Connection& db, const std::string& callback_id);
 Result<CallbackDelivery> ResendCallback(Connection& db, const std::string& task_id, int64_t now_ms);
-Result<std::vector<CallbackDelivery>> ListFailedCallbacks(Connection& db, const std::string& account_id, int limit);
+Result<std::vector<DeadLetter>> ListFailedCallbacks(Connection& db, const std::string& account_id, int limit);
 Result<CallbackDelivery> ResendFailedCallback(Connection& db, const std::string& callback_id, int64_t now_ms);
 Result<CallbackEndpoint> RecordEndpointResult(Connection& db, const std::string& endpoint, bool ok,
                                               const std::string& error, int64_t now_ms, int64_t disable_after_ms);

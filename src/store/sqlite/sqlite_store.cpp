@@ -242,7 +242,7 @@ class SqliteStore final : public Store {
     return InWriteTransaction([&] { return sql::ResendCallback(*writer_, task_id, now_ms); });
   }
 
-  Result<std::vector<CallbackDelivery>> ListFailedCallbacks(const std::string& account_id, int limit) override {
+  Result<std::vector<DeadLetter>> ListFailedCallbacks(const std::string& account_id, int limit) override {
     return WithReader([&](Db& db) { return sql::ListFailedCallbacks(db, account_id, limit); });
   }
 

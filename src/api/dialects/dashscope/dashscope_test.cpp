@@ -198,7 +198,7 @@ TEST(DashScopeRender, TimesAreDashScopeStrings) {
   EXPECT_EQ(BeijingTime(1'758'798'448'590), "2025-09-25 19:07:28.590") << "Beijing's clock, as DashScope writes it";
   EXPECT_EQ(BeijingTime(1'758'758'400'000), "2025-09-25 08:00:00.000") << "past midnight UTC";
   EXPECT_EQ(NewId()[14], '4') << "ids are version 4 UUIDs";
-  EXPECT_EQ(RenderUnknown("abc")["output"], J(R"({"task_id":"abc","task_status":"UNKNOWN"})"));
+  EXPECT_EQ(RenderUnknown("abc", "req-1")["output"], J(R"({"task_id":"abc","task_status":"UNKNOWN"})"));
 }
 
 }  // namespace

@@ -48,9 +48,9 @@ Status ResolveUploadedUrls(const ApiContext& ctx, const HttpRequest& req, json& 
 HttpResponse RenderError(const Error& error);
 // "YYYY-MM-DD HH:MM:SS.mmm" in UTC+8.
 std::string BeijingTime(int64_t unix_ms);
-json RenderTask(const core::Task& task, const ApiContext& ctx);
+json RenderTask(const core::Task& task, const ApiContext& ctx, const std::string& request_id);
 // A task id this dialect does not know: HTTP 200 with task_status UNKNOWN, as DashScope answers.
-json RenderUnknown(const std::string& id);
+json RenderUnknown(const std::string& id, const std::string& request_id);
 // A UUID: task ids and request ids.
 std::string NewId();
 // The dialect's OpenAPI document; kInternal when an example of it no longer parses.

@@ -106,11 +106,11 @@ HttpResponse RenderError(const Error& error) {
   return r;
 }
 
-json RenderTask(const core::Task& task, const ApiContext& ctx) {
+json RenderTask(const core::Task& task, const ApiContext& ctx, const std::string& request_id) {
   json out = {{"task_id", task.id}, {"task_status", TaskStatus(task.state)}, {"submit_time", BeijingTime(task.created_ms)}};
   if (task.started_ms > 0) out["scheduled_time"] = BeijingTime(task.started_ms);
   if (core::IsTerminal(task.state)) out["end_time"] = BeijingTime(task.finished_ms);
-  json body = {{"request_id", RandomUuid()}};
+  json body = {{"request_id", request_id}};
   if (task.state == core::TaskState::kSucceeded) {
     if (core::IsVideo(task.request.kind)) {
       if (!task.outputs.empty()) out["video_url"] = ctx.OutputUrl(task, task.outputs.front());
@@ -132,13 +132,13 @@ json RenderTask(const core::Task& task, const ApiContext& ctx) {
   return body;
 }
 
-json RenderUnknown(const std::string& id) {
-  return {{"request_id", RandomUuid()}, {"output", {{"task_id", id}, {"task_status", "UNKNOWN"}}}};
+json RenderUnknown(const std::string& id, const std::string& request_id) {
+  return {{"request_id", request_id}, {"output", {{"task_id", id}, {"task_status", "UNKNOWN"}}}};
 }
 
 callbacks::CallbackPayload RenderCallback(const core::Task& task, const store::CallbackDelivery&,
                                           const ApiContext& ctx) {
-  return {RenderTask(task, ctx).dump(), ""};
+  return {RenderTask(task, ctx, NewId()).dump(), ""};
 }
 
 }  // namespace wanserve::api::dialects::dashscope

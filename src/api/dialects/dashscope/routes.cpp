@@ -33,7 +33,7 @@ HttpResponse Submit(const ApiContext& ctx, ParseFn parse, const HttpRequest& req
   if (task->id == id) inline_uploads.Keep();
   WarnUndeclaredFields(OpenApiDocument, req.path, *body, task->id);
   return HttpResponse::Json(
-      200, json{{"request_id", NewId()}, {"output", {{"task_id", task->id}, {"task_status", "PENDING"}}}}.dump());
+      200, json{{"request_id", req.request_id}, {"output", {{"task_id", task->id}, {"task_status", "PENDING"}}}}.dump());
 }
 
 // A task of this dialect owned by the caller; nullopt when there is none.
@@ -66,15 +66,15 @@ void Register(Router& router, const ApiContext& ctx) {
        RenderError, kCreateBodyLimit});
   router.Add(DocumentRoute("dashscope", OpenApiDocument, ctx.public_base_url, RenderError));
   add({"GET", "/api/v1/tasks/{task_id}", Access::kApiKey,
-       [&ctx](const HttpRequest&, const RequestContext& rc) {
+       [&ctx](const HttpRequest& req, const RequestContext& rc) {
          auto task = Owned(ctx, rc);
          if (!task.ok()) return RenderError(task.error());
-         if (!task->has_value()) return HttpResponse::Json(200, RenderUnknown(rc.params.at("task_id")).dump());
-         return HttpResponse::Json(200, RenderTask(**task, ctx).dump());
+         if (!task->has_value()) return HttpResponse::Json(200, RenderUnknown(rc.params.at("task_id"), req.request_id).dump());
+         return HttpResponse::Json(200, RenderTask(**task, ctx, req.request_id).dump());
        },
        RenderError});
   add({"POST", "/api/v1/tasks/{task_id}/cancel", Access::kApiKey,
-       [&ctx](const HttpRequest&, const RequestContext& rc) {
+       [&ctx](const HttpRequest& req, const RequestContext& rc) {
          auto task = Owned(ctx, rc);
          if (!task.ok()) return RenderError(task.error());
          if (!task->has_value()) return RenderError(MakeError(ErrorCode::kNotFound, "task not found"));
@@ -84,7 +84,7 @@ void Register(Router& router, const ApiContext& ctx) {
          }
          auto canceled = ctx.tasks.Cancel((*task)->id, rc.key_id);
          if (!canceled.ok()) return RenderError(canceled.error());
-         return HttpResponse::Json(200, RenderTask(*canceled, ctx).dump());
+         return HttpResponse::Json(200, RenderTask(*canceled, ctx, req.request_id).dump());
        },
        RenderError});
 }

@@ -115,7 +115,7 @@ HttpResponse GetPolicy(const ApiContext& ctx, const HttpRequest& req, const Requ
                {"oss_access_key_id", "wanserve"},
                {"x_oss_object_acl", "private"},
                {"x_oss_forbid_overwrite", "true"}};
-  return HttpResponse::Json(200, json{{"request_id", NewId()}, {"data", std::move(data)}}.dump());
+  return HttpResponse::Json(200, json{{"request_id", req.request_id}, {"data", std::move(data)}}.dump());
 }
 
 HttpResponse PostObject(const ApiContext& ctx, const HttpRequest& req) {
