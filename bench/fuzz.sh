@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer on what clients and operators send (tests/fuzz): each dialect's request parser,
-# multipart bodies, the outbound guard's URL/address/allowlist parsers, signed links. Built by
+# multipart bodies, the outbound guard's URL/address/allowlist parsers, signed links, and the
+# checkpoint readers (safetensors, torch.save). Built by
 # clang with ASan and UBSan in build-fuzz/; the corpus in tests/fuzz/corpus is read, and new
 # inputs go to a scratch folder (kept with the crashes when one is found).
 #
@@ -19,7 +20,7 @@ case "${1:-}" in
   *) echo "usage: $0 [--runs N | --seconds S]" >&2; exit 2 ;;
 esac
 BUILD=${BUILD_DIR:-build-fuzz}
-TARGETS=(dialects multipart url_guard signed_link)
+TARGETS=(dialects multipart url_guard signed_link weights)
 export CCACHE_BASEDIR="$PWD"
 scripts/bootstrap.sh --deps
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
@@ -29,6 +30,7 @@ cmake --build "$BUILD" --target "${TARGETS[@]/#/fuzz_}"
 work=$(mktemp -d /tmp/wanserve-fuzz.XXXXXX)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0"
 failed=0
 printf '%-12s %14s %10s %10s %8s\n' target executions coverage features crashes
 for t in "${TARGETS[@]}"; do

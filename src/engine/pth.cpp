@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "engine/mapped_file.h"
+#include "engine/pickle_check.h"
 #include "engine/weights.h"
 
 namespace wanserve::engine {
@@ -39,6 +40,10 @@ Result<std::map<std::string, at::Tensor>> ReadTorchCheckpoint(const std::string&
                                                               at::ScalarType float_dtype) {
   ASSIGN_OR_RETURN(auto mapping, MappedFile::Open(path));
   if (mapping->size() == 0) return FileError(path, "empty");
+  if (Status sized = CheckPickleRecordSize({reinterpret_cast<const char*>(mapping->data()), mapping->size()});
+      !sized.ok()) {
+    return FileError(path, "not a readable torch.save checkpoint: " + sized.error().message);
+  }
   std::map<std::string, at::Tensor> tensors;
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
@@ -46,6 +51,9 @@ Result<std::map<std::string, at::Tensor>> ReadTorchCheckpoint(const std::string&
     const auto record = reader.getRecord("data.pkl");
     const char* pickle_bytes = static_cast<const char*>(std::get<0>(record).get());
     const size_t pickle_size = std::get<1>(record);
+    if (Status well_formed = CheckPickle({pickle_bytes, pickle_size}); !well_formed.ok()) {
+      return FileError(path, "not a readable torch.save checkpoint: " + well_formed.error().message);
+    }
     size_t pickle_pos = 0;
     auto read_pickle = [&](char* buffer, size_t n) {
       const size_t take = std::min(n, pickle_size - pickle_pos);

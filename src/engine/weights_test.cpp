@@ -4,8 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
+#include "engine/pickle_check.h"
 #include "engine/safetensors.h"
 #include "engine/weights.h"
 
@@ -178,6 +180,67 @@ TEST_F(WeightsTest, TruncatedOrForeignTorchCheckpointIsAClearError) {
   auto odd = Weights::Load(Path("odd.pth"));
   ASSERT_FALSE(odd.ok());
   EXPECT_NE(odd.error().message.find("odd.pth"), std::string::npos) << odd.error().message;
+}
+
+// A torch.save archive around the given pickle.
+void WriteCheckpoint(const std::string& path, const std::string& pickle) {
+  std::string bytes;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) {
+    bytes.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  writer.writeEndOfFile();
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// libtorch 1.13's unpickler trusts the stream: a REDUCE on a one-item stack (the fuzzer's find)
+// reads outside its vectors. The pickle is checked before it gets there.
+TEST_F(WeightsTest, AMalformedPickleIsRefusedBeforeLibtorchReadsIt) {
+  using namespace std::string_literals;
+  WriteCheckpoint(Path("bad.pth"), "\x80\x02" "ccollections\nOrderedDict\nq\x00R."s);
+  auto bad = Weights::Load(Path("bad.pth"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("bad.pth"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("opcode 0x52 at byte 29: pops 2 item(s) where 1 lie above the mark"),
+            std::string::npos) << bad.error().message;
+
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"\x80\x02t."s, "no MARK before it"},
+      {"\x80\x02N(\x85."s, "pops 1 item(s) where 0 lie above the mark"},  // TUPLE1 across the mark
+      {"\x80\x02h\x05" "."s, "reads memo 5 that was never written"},
+      {"\x80\x02X\xff\x00\x00\x00" "abc."s, "its data runs past the end"},
+      {"\x80\x02NN."s, "STOP with 2 item(s)"},
+      {"\x80\x02(N."s, "STOP with 1 item(s) and 1 mark(s)"},
+      {"\x80\x02}(Nd."s, "an odd number of keys and values"},
+      {"\x80\x02N"s, "the stream ends without STOP"},
+      {"\x80\x02" "cos\nsystem"s, "its text has no end of line"},
+      {"\x80\x02i."s, "not an opcode torch.save writes"},
+      {"\x80\x02Ns."s, "needs three items above the mark"},
+  };
+  for (const auto& [pickle, why] : refused) {
+    const Status checked = CheckPickle(pickle);
+    ASSERT_FALSE(checked.ok()) << why;
+    EXPECT_NE(checked.error().message.find(why), std::string::npos) << checked.error().message;
+  }
+  // libtorch would allocate what the zip directory declares for data.pkl: a forged size is refused.
+  c10::Dict<std::string, at::Tensor> dict;
+  dict.insert("w", at::ones({4}));
+  std::vector<char> archive = torch::jit::pickle_save(dict);
+  const std::string_view bytes(archive.data(), archive.size());
+  size_t entry = 0;
+  for (size_t at = bytes.find("PK\x01\x02"); at != std::string_view::npos; at = bytes.find("PK\x01\x02", at + 1)) {
+    if (bytes.substr(at + 46, bytes.substr(at + 28, 1)[0]).ends_with("data.pkl")) entry = at;
+  }
+  ASSERT_GT(entry, 0u);
+  archive[entry + 27] = 0x7f;  // the uncompressed size's top byte: about 2 GB
+  std::ofstream(Path("forged.pth"), std::ios::binary).write(archive.data(), static_cast<std::streamsize>(archive.size()));
+  auto forged = Weights::Load(Path("forged.pth"));
+  ASSERT_FALSE(forged.ok());
+  EXPECT_NE(forged.error().message.find("data.pkl declares"), std::string::npos) << forged.error().message;
+
+  // What torch.save writes for a nested state dict passes (and loads: the tests above).
+  EXPECT_TRUE(CheckPickle("\x80\x02}q\x00(X\x01\x00\x00\x00" "aq\x01K\x01u."s).ok());
 }
 
 TEST_F(WeightsTest, StoredDtypeIsKeptAndEachModelTensorTakesItsPlacement) {
