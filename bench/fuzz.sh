@@ -8,19 +8,29 @@
 #   bench/fuzz.sh                   10 million executions per target (hours on 2 cores)
 #   bench/fuzz.sh --runs N          N executions per target
 #   bench/fuzz.sh --seconds S       S seconds per target (CI runs a short round)
+#   bench/fuzz.sh --targets a,b     only these targets (with either of the above)
 #
 # Prints executions, coverage (edges) and crashes per target; exits 1 on any crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit=(-runs=10000000)
-case "${1:-}" in
-  --runs) limit=(-runs="$2") ;;
-  --seconds) limit=(-max_total_time="$2") ;;
-  "") ;;
-  *) echo "usage: $0 [--runs N | --seconds S]" >&2; exit 2 ;;
-esac
-BUILD=${BUILD_DIR:-build-fuzz}
 TARGETS=(dialects multipart url_guard signed_link weights)
+usage="usage: $0 [--runs N | --seconds S] [--targets a,b,...] (targets: ${TARGETS[*]})"
+while (($#)); do
+  case "$1" in
+    --runs) limit=(-runs="${2:?$usage}"); shift 2 ;;
+    --seconds) limit=(-max_total_time="${2:?$usage}"); shift 2 ;;
+    --targets)
+      IFS=, read -r -a chosen <<<"${2:?$usage}"
+      for t in "${chosen[@]}"; do
+        [[ " ${TARGETS[*]} " == *" $t "* ]] || { echo "$usage" >&2; exit 2; }
+      done
+      TARGETS=("${chosen[@]}")
+      shift 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
+BUILD=${BUILD_DIR:-build-fuzz}
 export CCACHE_BASEDIR="$PWD"
 scripts/bootstrap.sh --deps
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
