@@ -29,7 +29,6 @@
 #include <map>
 #include <mutex>
 #include <random>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -154,15 +153,17 @@ int RefusalStatus(const net::HttpResult& r) {
   return 0;
 }
 
-// Every link to one of our files in a body: blob key -> the link.
+// Every link to one of our files in a body: blob key -> the link. A link ends where the JSON
+// string holding it does (a quote, or the backslash of an escaped quote in kie's resultJson).
 std::map<std::string, std::string> OwnFileLinks(const std::string& body, const std::string& base) {
   std::map<std::string, std::string> links;
-  const std::regex link(std::regex_replace(base, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-                        R"(/files/([^?"\\\s]+)(\?[^"\\\s]*)?)");
-  for (std::sregex_iterator it(body.begin(), body.end(), link), end; it != end; ++it) {
-    std::string key = (*it)[1];
-    for (size_t at; (at = key.find("%2F")) != std::string::npos;) key.replace(at, 3, "/");
-    links[key] = (*it)[0];
+  const std::string prefix = base + "/files/";
+  for (size_t at = body.find(prefix); at != std::string::npos; at = body.find(prefix, at + 1)) {
+    const size_t end = body.find_first_of("\"\\ \n", at);
+    const std::string link = body.substr(at, end - at);
+    std::string key = link.substr(prefix.size(), link.find('?') - prefix.size());
+    for (size_t slash; (slash = key.find("%2F")) != std::string::npos;) key.replace(slash, 3, "/");
+    links[key] = link;
   }
   return links;
 }
