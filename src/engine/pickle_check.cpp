@@ -9,6 +9,13 @@
 namespace wanserve::engine {
 namespace {
 
+// An n-byte little-endian unsigned number at `at` (the caller checked the bounds).
+uint64_t Little(std::string_view bytes, size_t at, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[at + i])) << (8 * i);
+  return v;
+}
+
 class Walker {
  public:
   explicit Walker(std::string_view pickle) : p_(pickle) {}
@@ -32,8 +39,7 @@ class Walker {
   // Reads an n-byte little-endian unsigned argument.
   Result<uint64_t> Arg(size_t n) {
     if (p_.size() - at_ < n) return Bad("its argument runs past the end");
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p_[at_ + i])) << (8 * i);
+    const uint64_t v = Little(p_, at_, n);
     at_ += n;
     return v;
   }
@@ -160,12 +166,6 @@ class Walker {
   std::vector<size_t> marks_;
   std::set<uint64_t> memo_;
 };
-
-uint64_t Little(std::string_view bytes, size_t at, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[at + i])) << (8 * i);
-  return v;
-}
 
 Error BadArchive(std::string_view why) {
   return MakeError(ErrorCode::kInvalidInput, fmt::format("not a readable zip archive: {}", why));
