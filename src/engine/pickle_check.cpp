@@ -175,7 +175,7 @@ Error BadArchive(std::string_view why) {
 
 Status CheckPickle(std::string_view pickle) { return Walker(pickle).Run(); }
 
-Status CheckPickleRecordSize(std::string_view archive) {
+Status CheckArchiveRecordSizes(std::string_view archive) {
   // The end-of-directory record (22 bytes and a comment of up to 64 KiB) closes the archive.
   constexpr std::string_view kEnd("PK\x05\x06", 4), kEnd64Locator("PK\x06\x07", 4), kEnd64("PK\x06\x06", 4);
   constexpr std::string_view kEntry("PK\x01\x02", 4);
@@ -196,24 +196,39 @@ Status CheckPickleRecordSize(std::string_view archive) {
     dir_at = Little(archive, end64 + 48, 8);
   }
   if (dir_at > archive.size() || dir_size > archive.size() - dir_at) return BadArchive("the directory lies outside");
+  bool has_pickle = false;
   for (uint64_t at = dir_at; at + 46 <= dir_at + dir_size;) {
     if (archive.substr(at, 4) != kEntry) return BadArchive("a damaged directory entry");
     const uint64_t name_len = Little(archive, at + 28, 2), extra_len = Little(archive, at + 30, 2),
                    comment_len = Little(archive, at + 32, 2);
     if (at + 46 + name_len > dir_at + dir_size) return BadArchive("a directory entry runs past the directory");
     const std::string_view name = archive.substr(at + 46, name_len);
-    constexpr std::string_view kPickle("/data.pkl");
-    if (name == kPickle.substr(1) || (name.size() > kPickle.size() && name.substr(name.size() - kPickle.size()) == kPickle)) {
-      // 0xffffffff: the size is in a ZIP64 extra field; no pickle of a state dict is that large.
-      const uint64_t declared = Little(archive, at + 24, 4);
-      if (declared > archive.size()) {
-        return MakeError(ErrorCode::kInvalidInput,
-                         fmt::format("{} declares {} bytes in an archive of {}", name, declared, archive.size()));
+    uint64_t declared = Little(archive, at + 24, 4);
+    if (declared == 0xffffffff) {  // the size is in the ZIP64 extra field (id 1), first of its values
+      const uint64_t extra_at = at + 46 + name_len;
+      if (extra_at + extra_len > dir_at + dir_size) return BadArchive("a directory entry runs past the directory");
+      bool found = false;
+      for (uint64_t x = extra_at; x + 4 <= extra_at + extra_len && !found;) {
+        const uint64_t id = Little(archive, x, 2), len = Little(archive, x + 2, 2);
+        if (id == 1 && len >= 8 && x + 4 + 8 <= extra_at + extra_len) {
+          declared = Little(archive, x + 4, 8);
+          found = true;
+        }
+        x += 4 + len;
       }
-      return Status::Ok();
+      if (!found) return BadArchive(fmt::format("{} has no ZIP64 size", name));
     }
+    if (declared > archive.size()) {
+      return MakeError(ErrorCode::kInvalidInput,
+                       fmt::format("{} declares {} bytes in an archive of {}", name, declared, archive.size()));
+    }
+    constexpr std::string_view kPickle("/data.pkl");
+    const bool pickle_here = name == kPickle.substr(1) ||
+                             (name.size() > kPickle.size() && name.substr(name.size() - kPickle.size()) == kPickle);
+    has_pickle = has_pickle || pickle_here;
     at += 46 + name_len + extra_len + comment_len;
   }
+  if (has_pickle) return Status::Ok();
   return BadArchive("no data.pkl");
 }
 

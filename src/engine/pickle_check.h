@@ -16,10 +16,11 @@ namespace wanserve::engine {
 // the offset and the opcode otherwise.
 Status CheckPickle(std::string_view pickle);
 
-// libtorch allocates the size a zip's central directory declares for data.pkl before it reads
-// a byte of it, so a forged size costs gigabytes. Ok when the archive's directory lists a
-// data.pkl (in any folder) no larger than the archive itself: torch.save stores records
-// uncompressed. kInvalidInput otherwise, or when the directory cannot be found.
-Status CheckPickleRecordSize(std::string_view archive);
+// libtorch allocates the size a zip's central directory declares for a record before it reads
+// a byte of it (data.pkl, and the version record it reads on opening), so a forged size costs
+// gigabytes. Ok when the archive's directory lists a data.pkl (in any folder) and declares no
+// record larger than the archive itself: torch.save stores records uncompressed. ZIP64 sizes
+// are read from their extra field. kInvalidInput otherwise, or when the directory cannot be found.
+Status CheckArchiveRecordSizes(std::string_view archive);
 
 }  // namespace wanserve::engine

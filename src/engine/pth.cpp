@@ -40,7 +40,7 @@ Result<std::map<std::string, at::Tensor>> ReadTorchCheckpoint(const std::string&
                                                               at::ScalarType float_dtype) {
   ASSIGN_OR_RETURN(auto mapping, MappedFile::Open(path));
   if (mapping->size() == 0) return FileError(path, "empty");
-  if (Status sized = CheckPickleRecordSize({reinterpret_cast<const char*>(mapping->data()), mapping->size()});
+  if (Status sized = CheckArchiveRecordSizes({reinterpret_cast<const char*>(mapping->data()), mapping->size()});
       !sized.ok()) {
     return FileError(path, "not a readable torch.save checkpoint: " + sized.error().message);
   }

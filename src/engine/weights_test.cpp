@@ -223,21 +223,25 @@ TEST_F(WeightsTest, AMalformedPickleIsRefusedBeforeLibtorchReadsIt) {
     ASSERT_FALSE(checked.ok()) << why;
     EXPECT_NE(checked.error().message.find(why), std::string::npos) << checked.error().message;
   }
-  // libtorch would allocate what the zip directory declares for data.pkl: a forged size is refused.
+  // libtorch allocates what the zip directory declares for a record before reading it: for
+  // data.pkl, and for the version record it reads on opening the archive (the fuzzer's second
+  // find, 4 GB). A forged size on either is refused.
   c10::Dict<std::string, at::Tensor> dict;
   dict.insert("w", at::ones({4}));
-  std::vector<char> archive = torch::jit::pickle_save(dict);
-  const std::string_view bytes(archive.data(), archive.size());
-  size_t entry = 0;
-  for (size_t at = bytes.find("PK\x01\x02"); at != std::string_view::npos; at = bytes.find("PK\x01\x02", at + 1)) {
-    if (bytes.substr(at + 46, bytes.substr(at + 28, 1)[0]).ends_with("data.pkl")) entry = at;
+  for (const std::string record : {"data.pkl", "version"}) {
+    std::vector<char> archive = torch::jit::pickle_save(dict);
+    const std::string_view bytes(archive.data(), archive.size());
+    size_t entry = 0;
+    for (size_t at = bytes.find("PK\x01\x02"); at != std::string_view::npos; at = bytes.find("PK\x01\x02", at + 1)) {
+      if (bytes.substr(at + 46, static_cast<uint8_t>(bytes[at + 28])).ends_with("/" + record)) entry = at;
+    }
+    ASSERT_GT(entry, 0u) << record;
+    archive[entry + 27] = 0x7f;  // the uncompressed size's top byte: about 2 GB
+    std::ofstream(Path("forged.pth"), std::ios::binary).write(archive.data(), static_cast<std::streamsize>(archive.size()));
+    auto forged = Weights::Load(Path("forged.pth"));
+    ASSERT_FALSE(forged.ok()) << record;
+    EXPECT_NE(forged.error().message.find(record + " declares"), std::string::npos) << forged.error().message;
   }
-  ASSERT_GT(entry, 0u);
-  archive[entry + 27] = 0x7f;  // the uncompressed size's top byte: about 2 GB
-  std::ofstream(Path("forged.pth"), std::ios::binary).write(archive.data(), static_cast<std::streamsize>(archive.size()));
-  auto forged = Weights::Load(Path("forged.pth"));
-  ASSERT_FALSE(forged.ok());
-  EXPECT_NE(forged.error().message.find("data.pkl declares"), std::string::npos) << forged.error().message;
 
   // What torch.save writes for a nested state dict passes (and loads: the tests above).
   EXPECT_TRUE(CheckPickle("\x80\x02}q\x00(X\x01\x00\x00\x00" "aq\x01K\x01u."s).ok());

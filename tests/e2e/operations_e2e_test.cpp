@@ -240,8 +240,10 @@ std::vector<std::string> MetricLines(const std::string& text, const std::string&
 }
 
 TEST_F(OperationsE2E, MetricsBreakFinishedTasksDownByModelProviderOutcomeAndCode) {
-  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "20",
-               "--providers-testpattern-step-delay-ms", "50"});
+  // Four seconds a task: the cancel below must land while the video runs, also on a loaded machine
+  // (with one second, a CI run's status poll saw "processing" too late and the video succeeded).
+  StartServer({"--providers-testpattern-enabled", "true", "--providers-testpattern-steps", "100",
+               "--providers-testpattern-step-delay-ms", "40"});
   // One that succeeds, one whose input cannot be fetched, one canceled while it runs.
   const std::string ok = FirstResult();
   auto bad = Authed("POST", "/v1/images/generations",
