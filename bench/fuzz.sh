@@ -9,17 +9,19 @@
 #   bench/fuzz.sh --runs N          N executions per target
 #   bench/fuzz.sh --seconds S       S seconds per target (CI runs a short round)
 #   bench/fuzz.sh --targets a,b     only these targets (with either of the above)
+#   bench/fuzz.sh --jobs J          J processes per target at once, the executions shared out
 #
 # Prints executions, coverage (edges) and crashes per target; exits 1 on any crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-limit=(-runs=10000000)
+runs=10000000 seconds="" jobs=1
 TARGETS=(dialects multipart url_guard signed_link weights)
-usage="usage: $0 [--runs N | --seconds S] [--targets a,b,...] (targets: ${TARGETS[*]})"
+usage="usage: $0 [--runs N | --seconds S] [--targets a,b,...] [--jobs J] (targets: ${TARGETS[*]})"
 while (($#)); do
   case "$1" in
-    --runs) limit=(-runs="${2:?$usage}"); shift 2 ;;
-    --seconds) limit=(-max_total_time="${2:?$usage}"); shift 2 ;;
+    --runs) runs="${2:?$usage}" seconds=""; shift 2 ;;
+    --seconds) seconds="${2:?$usage}"; shift 2 ;;
+    --jobs) jobs="${2:?$usage}"; shift 2 ;;
     --targets)
       IFS=, read -r -a chosen <<<"${2:?$usage}"
       for t in "${chosen[@]}"; do
@@ -30,6 +32,11 @@ while (($#)); do
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
+[[ "$jobs" =~ ^[1-9][0-9]*$ && "$runs" =~ ^[0-9]+$ ]] || { echo "$usage" >&2; exit 2; }
+# Each of the J processes runs its share of the executions (or all of the seconds); they share
+# the scratch corpus, which libFuzzer reloads now and then (-reload), so what one finds the
+# others take up.
+if [[ -n "$seconds" ]]; then limit=(-max_total_time="$seconds"); else limit=(-runs=$(((runs + jobs - 1) / jobs))); fi
 BUILD=${BUILD_DIR:-build-fuzz}
 export CCACHE_BASEDIR="$PWD"
 scripts/bootstrap.sh --deps
@@ -45,19 +52,22 @@ failed=0
 printf '%-12s %14s %10s %10s %8s\n' target executions coverage features crashes
 for t in "${TARGETS[@]}"; do
   mkdir -p "$work/$t"
-  log="$work/$t.log"
-  rc=0
-  "$BUILD/tests/fuzz/fuzz_$t" "${limit[@]}" -print_final_stats=1 -artifact_prefix="$work/$t-" -max_len=65536 \
-    "$work/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
-  runs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -1)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
-  ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+  rc=0 pids=()
+  for ((j = 1; j <= jobs; j++)); do
+    "$BUILD/tests/fuzz/fuzz_$t" "${limit[@]}" -print_final_stats=1 -artifact_prefix="$work/$t-" -max_len=65536 \
+      "$work/$t" "tests/fuzz/corpus/$t" >"$work/$t.$j.log" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=$?; done
+  runs_done=$(awk '/stat::number_of_executed_units/ {n += $2} END {print n}' "$work/$t".*.log)
+  cov=$(grep -ohE 'cov: [0-9]+' "$work/$t".*.log | awk '$2 > m {m = $2} END {print m}')
+  ft=$(grep -ohE 'ft: [0-9]+' "$work/$t".*.log | awk '$2 > m {m = $2} END {print m}')
   crashes=$(find "$work" -maxdepth 1 -name "$t-crash-*" -o -maxdepth 1 -name "$t-leak-*" -o -maxdepth 1 -name "$t-oom-*" | wc -l)
   if ((rc != 0)); then
     failed=1
     ((crashes == 0)) && crashes="rc=$rc"
   fi
-  printf '%-12s %14s %10s %10s %8s\n' "$t" "${runs:-?}" "${cov:-?}" "${ft:-?}" "$crashes"
+  printf '%-12s %14s %10s %10s %8s\n' "$t" "${runs_done:-?}" "${cov:-?}" "${ft:-?}" "$crashes"
 done
 if ((failed)); then
   echo "crashes and logs kept in $work (reproduce: $BUILD/tests/fuzz/fuzz_<target> <crash file>)" >&2
