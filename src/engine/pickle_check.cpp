@@ -76,8 +76,14 @@ class Walker {
     marks_.pop_back();
     return n;
   }
+  // libtorch sizes its memo table by the largest index (16 bytes an entry: a LONG_BINPUT of 275
+  // million cost 4.4 GB, the fuzzer's find). torch.save numbers entries 0, 1, 2... and each PUT
+  // takes at least two bytes, so an index past the stream's length cannot come from it.
   Status Put(uint64_t index) {
     if (depth_ == 0) return Bad("memoizes an empty stack");
+    if (index >= p_.size()) {
+      return Bad(fmt::format("memoizes at {}, past what a stream of {} bytes numbers", index, p_.size()));
+    }
     memo_.insert(index);
     return Status::Ok();
   }

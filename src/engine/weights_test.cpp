@@ -216,6 +216,7 @@ TEST_F(WeightsTest, AMalformedPickleIsRefusedBeforeLibtorchReadsIt) {
       {"\x80\x02N"s, "the stream ends without STOP"},
       {"\x80\x02" "cos\nsystem"s, "its text has no end of line"},
       {"\x80\x02i."s, "not an opcode torch.save writes"},
+      {"\x80\x02Nr\x12\x89\x68\x10."s, "memoizes at 275286290, past what a stream of 9 bytes numbers"},
       {"\x80\x02Ns."s, "needs three items above the mark"},
   };
   for (const auto& [pickle, why] : refused) {
