@@ -11,9 +11,9 @@
 namespace wanserve::engine {
 
 // Ok for a pickle whose every opcode is one torch.save writes (protocols 2 to 4), with its
-// arguments inside the stream, never popping below the top mark or an empty stack, reading
-// only memo entries written before, and ending in STOP with one value. kInvalidInput naming
-// the offset and the opcode otherwise.
+// arguments inside the stream, never popping below the top mark or an empty stack, writing
+// memo entries numbered below the stream's length and reading only those written before, and
+// ending in STOP with one value. kInvalidInput naming the offset and the opcode otherwise.
 Status CheckPickle(std::string_view pickle);
 
 // libtorch allocates the size a zip's central directory declares for a record before it reads

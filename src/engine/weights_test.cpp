@@ -225,8 +225,8 @@ TEST_F(WeightsTest, AMalformedPickleIsRefusedBeforeLibtorchReadsIt) {
     EXPECT_NE(checked.error().message.find(why), std::string::npos) << checked.error().message;
   }
   // libtorch allocates what the zip directory declares for a record before reading it: for
-  // data.pkl, and for the version record it reads on opening the archive (the fuzzer's second
-  // find, 4 GB). A forged size on either is refused.
+  // data.pkl, and for the version record it reads on opening the archive (a fuzzer's find: 4
+  // GB). A forged size on either is refused.
   c10::Dict<std::string, at::Tensor> dict;
   dict.insert("w", at::ones({4}));
   for (const std::string record : {"data.pkl", "version"}) {
