@@ -136,6 +136,11 @@ async function main() {
   await page.click('#cancel');
   await page.waitForFunction(() => /: failed/.test(document.getElementById('task-status').textContent));
   checks.cancel = { status: await text('#task-status') };
+  // The list is asked again on each change, so it follows the task a moment later.
+  await page.waitForFunction(() => {
+    const newest = document.querySelector('#recent-rows tr td:nth-child(3)');
+    return newest && /failed/.test(newest.textContent);
+  });
 
   checks.recent = await page.$$eval('#recent-rows tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
   checks.curl = await page.evaluate(async () => {

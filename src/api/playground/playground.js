@@ -286,9 +286,13 @@ function curl() {
 }
 
 // ---- tasks ----
+// Each task change asks again without waiting; an answer overtaken by a later request is
+// dropped, so the list never goes back to an older state.
+let recentAsked = 0;
 async function renderRecent() {
+  const asked = ++recentAsked;
   const answer = await api('GET', '/v1/tasks?limit=20');
-  if (!answer.ok) return;
+  if (!answer.ok || asked !== recentAsked) return;
   $('recent-rows').replaceChildren(...answer.json.data.map((t) => {
     const tr = document.createElement('tr');
     for (const v of [t.id, t.model, `${t.status}${t.status === 'processing' ? ` ${t.progress}%` : ''}`,
