@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -173,6 +174,17 @@ class Walker {
   std::set<uint64_t> memo_;
 };
 
+// The uncompressed size in a directory entry's extra fields: the first value of the ZIP64
+// field (id 1) when the entry's own 32-bit size is 0xffffffff; nullopt when there is none.
+std::optional<uint64_t> Zip64Size(std::string_view extra) {
+  for (size_t x = 0; x + 4 <= extra.size();) {
+    const uint64_t id = Little(extra, x, 2), len = Little(extra, x + 2, 2);
+    if (id == 1 && len >= 8 && x + 4 + 8 <= extra.size()) return Little(extra, x + 4, 8);
+    x += 4 + len;
+  }
+  return std::nullopt;
+}
+
 Error BadArchive(std::string_view why) {
   return MakeError(ErrorCode::kInvalidInput, fmt::format("not a readable zip archive: {}", why));
 }
@@ -210,19 +222,12 @@ Status CheckArchiveRecordSizes(std::string_view archive) {
     if (at + 46 + name_len > dir_at + dir_size) return BadArchive("a directory entry runs past the directory");
     const std::string_view name = archive.substr(at + 46, name_len);
     uint64_t declared = Little(archive, at + 24, 4);
-    if (declared == 0xffffffff) {  // the size is in the ZIP64 extra field (id 1), first of its values
+    if (declared == 0xffffffff) {  // the size is in the ZIP64 extra field
       const uint64_t extra_at = at + 46 + name_len;
       if (extra_at + extra_len > dir_at + dir_size) return BadArchive("a directory entry runs past the directory");
-      bool found = false;
-      for (uint64_t x = extra_at; x + 4 <= extra_at + extra_len && !found;) {
-        const uint64_t id = Little(archive, x, 2), len = Little(archive, x + 2, 2);
-        if (id == 1 && len >= 8 && x + 4 + 8 <= extra_at + extra_len) {
-          declared = Little(archive, x + 4, 8);
-          found = true;
-        }
-        x += 4 + len;
-      }
-      if (!found) return BadArchive(fmt::format("{} has no ZIP64 size", name));
+      const std::optional<uint64_t> size64 = Zip64Size(archive.substr(extra_at, extra_len));
+      if (!size64) return BadArchive(fmt::format("{} has no ZIP64 size", name));
+      declared = *size64;
     }
     if (declared > archive.size()) {
       return MakeError(ErrorCode::kInvalidInput,
